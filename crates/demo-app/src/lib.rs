@@ -1,0 +1,1 @@
+//! A drop-in for the tutorial's demo image (under construction).

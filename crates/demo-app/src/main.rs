@@ -1,0 +1,3 @@
+//! demo-app binary.
+
+fn main() {}

@@ -1,0 +1,176 @@
+//! The one interface between the runner and a place where Kubernetes objects run.
+//!
+//! Two implementations exist: `platform-local` (processes on loopback) and
+//! `platform-kube` (kube-rs against a cluster). The runner only ever sees this
+//! trait, so a scenario means the same thing on both.
+
+use crate::object::{Object, ObjectKind};
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::time::{Duration, SystemTime};
+
+/// Why a platform call failed.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum PlatformError {
+    /// The object does not exist.
+    #[error("{kind} {name} not found")]
+    NotFound {
+        /// Kind of the missing object.
+        kind: ObjectKind,
+        /// Name of the missing object.
+        name: String,
+    },
+    /// A wait ran out of time; `not_ready` names what was still not ready, one
+    /// entry per Deployment (for example `deployment my-app-v2: 0/1 ready`).
+    #[error("timed out after {}s waiting for: {}", waited.as_secs_f64(), not_ready.join("; "))]
+    Timeout {
+        /// How long the wait lasted.
+        waited: Duration,
+        /// What was not ready when the wait gave up.
+        not_ready: Vec<String>,
+    },
+    /// The change conflicts with the object's current state.
+    #[error("conflict on {kind} {name}: {message}")]
+    Conflict {
+        /// Kind of the object.
+        kind: ObjectKind,
+        /// Name of the object.
+        name: String,
+        /// What the platform said.
+        message: String,
+    },
+    /// The object cannot run on this platform (for example an image that the local
+    /// platform cannot map to a binary).
+    #[error("{kind} {name}: {message}")]
+    Unsupported {
+        /// Kind of the object.
+        kind: ObjectKind,
+        /// Name of the object.
+        name: String,
+        /// What is not supported.
+        message: String,
+    },
+    /// The platform itself is unreachable or broken (cluster down, process failed
+    /// to start, I/O error).
+    #[error("{0}")]
+    Unavailable(String),
+}
+
+/// The observed state of one pod.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PodState {
+    /// Pod name (unique within the lab).
+    pub name: String,
+    /// The Deployment that owns the pod.
+    pub deployment: String,
+    /// The pod's `version` label.
+    pub version: String,
+    /// The pod's address (an IP, without port).
+    pub address: String,
+    /// Whether the readiness probe currently passes.
+    pub ready: bool,
+    /// How often the container has been restarted.
+    pub restarts: u32,
+    /// Whether the pod is being terminated.
+    pub terminating: bool,
+}
+
+/// A ready endpoint behind a Service.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    /// The pod serving this endpoint.
+    pub pod: String,
+    /// The pod's `version` label.
+    pub version: String,
+    /// `ip:port` of the endpoint.
+    pub address: String,
+}
+
+/// Where a user or the runner reaches the lab.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Urls {
+    /// Prometheus's base URL, when Prometheus runs.
+    pub prometheus: Option<String>,
+    /// Grafana's base URL, when Grafana runs.
+    pub grafana: Option<String>,
+}
+
+/// Something the platform reports happened (a pod started, was killed, restarted).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlatformEvent {
+    /// When it happened.
+    pub at: SystemTime,
+    /// Short machine-readable reason (`Started`, `Killing`, `BackOff`, `Unhealthy`).
+    pub reason: String,
+    /// The object it concerns (`pod/my-app-v2-abc12`).
+    pub object: String,
+    /// What happened, for people.
+    pub message: String,
+}
+
+/// A place where the lab's Kubernetes objects run.
+///
+/// Methods take `&self`; implementations keep their state behind their own locks so
+/// the runner can sample pods and endpoints while a step is in progress.
+pub trait Platform: Send + Sync {
+    /// Short name shown to users (`local`, `kind`, `minikube`, `context NAME`).
+    fn name(&self) -> String;
+
+    /// Create or update objects (`kubectl apply`). A changed Deployment template is
+    /// rolled out with the Deployment's strategy.
+    fn apply(&self, objects: &[Object]) -> impl Future<Output = Result<(), PlatformError>> + Send;
+
+    /// Set a Deployment's replica count (`kubectl scale`).
+    fn scale(
+        &self,
+        deployment: &str,
+        replicas: i32,
+    ) -> impl Future<Output = Result<(), PlatformError>> + Send;
+
+    /// Delete an object (`kubectl delete`); its pods leave the endpoints first.
+    fn delete(
+        &self,
+        kind: ObjectKind,
+        name: &str,
+    ) -> impl Future<Output = Result<(), PlatformError>> + Send;
+
+    /// Replace a Service's selector (`kubectl patch service`).
+    fn set_selector(
+        &self,
+        service: &str,
+        selector: &BTreeMap<String, String>,
+    ) -> impl Future<Output = Result<(), PlatformError>> + Send;
+
+    /// Wait until every named Deployment has finished rolling out and all of its
+    /// desired replicas are ready (`kubectl rollout status`), or time out.
+    fn wait_ready(
+        &self,
+        deployments: &[String],
+        timeout: Duration,
+    ) -> impl Future<Output = Result<(), PlatformError>> + Send;
+
+    /// Every pod of the lab, ready or not.
+    fn pods(&self) -> impl Future<Output = Result<Vec<PodState>, PlatformError>> + Send;
+
+    /// The ready endpoints of a Service right now.
+    fn endpoints(
+        &self,
+        service: &str,
+    ) -> impl Future<Output = Result<Vec<Endpoint>, PlatformError>> + Send;
+
+    /// The base URL (`http://host:port`) where traffic reaches a Service from this
+    /// machine: a local listener, or a NodePort mapped to the host.
+    fn service_url(
+        &self,
+        service: &str,
+    ) -> impl Future<Output = Result<String, PlatformError>> + Send;
+
+    /// Where Prometheus and Grafana are reached.
+    fn urls(&self) -> Urls;
+
+    /// Events recorded since the previous call.
+    fn take_events(&self) -> impl Future<Output = Vec<PlatformEvent>> + Send;
+
+    /// Remove everything this run created. Idempotent.
+    fn teardown(&self) -> impl Future<Output = Result<(), PlatformError>> + Send;
+}

@@ -1,0 +1,1 @@
+//! HTTP traffic generator (under construction).

@@ -1,0 +1,3 @@
+//! loadgen binary.
+
+fn main() {}

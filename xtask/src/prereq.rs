@@ -1,0 +1,161 @@
+//! Prerequisites of tests and benchmarks: check them, and on a Debian machine where
+//! we run as root, install what is missing; elsewhere say exactly what to install.
+
+use crate::shell;
+use anyhow::bail;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Where a missing tool comes from.
+#[derive(Clone, Copy)]
+pub enum Source {
+    /// A Debian package (installed with apt-get when running as root on Debian).
+    Debian(&'static str),
+    /// A crate installed with `cargo install --locked`.
+    Cargo(&'static str),
+}
+
+/// An external program the lab needs.
+#[derive(Clone, Copy)]
+pub struct Tool {
+    /// The executable's name.
+    pub binary: &'static str,
+    /// Where it comes from.
+    pub source: Source,
+    /// What it is needed for, shown when it is missing.
+    pub needed_for: &'static str,
+}
+
+/// Prometheus server, started by the local platform.
+pub const PROMETHEUS: Tool = Tool {
+    binary: "prometheus",
+    source: Source::Debian("prometheus"),
+    needed_for: "the local platform's Prometheus",
+};
+
+/// promtool, which checks metrics, configs and rules.
+pub const PROMTOOL: Tool = Tool {
+    binary: "promtool",
+    source: Source::Debian("prometheus"),
+    needed_for: "checking metrics, configs and dashboards",
+};
+
+/// Places beside PATH where Debian puts programs a non-root PATH may lack.
+const EXTRA_DIRS: &[&str] = &["/usr/sbin", "/sbin"];
+
+/// Find a tool on PATH or in the usual system directories.
+pub fn find(binary: &str) -> Option<PathBuf> {
+    shell::which(binary).or_else(|| {
+        EXTRA_DIRS
+            .iter()
+            .map(|dir| Path::new(dir).join(binary))
+            .find(|path| path.is_file())
+    })
+}
+
+/// Make sure every tool is present, installing what can be installed here.
+pub fn ensure(tools: &[Tool]) -> anyhow::Result<()> {
+    let missing: Vec<Tool> = tools.iter().copied().filter(|t| find(t.binary).is_none()).collect();
+    if missing.is_empty() {
+        for tool in tools {
+            eprintln!("prerequisite {}: {}", tool.binary, find(tool.binary).unwrap().display());
+        }
+        return Ok(());
+    }
+    let mut debian: Vec<&str> = missing
+        .iter()
+        .filter_map(|t| match t.source {
+            Source::Debian(package) => Some(package),
+            Source::Cargo(_) => None,
+        })
+        .collect();
+    debian.sort_unstable();
+    debian.dedup();
+    if !debian.is_empty() {
+        if can_apt() {
+            eprintln!("installing Debian packages: {}", debian.join(" "));
+            shell::run(Command::new("apt-get").arg("update").arg("-q"))?;
+            shell::run(
+                Command::new("apt-get")
+                    .args(["install", "-y", "-q", "--no-install-recommends"])
+                    .args(&debian)
+                    .env("DEBIAN_FRONTEND", "noninteractive"),
+            )?;
+        } else {
+            bail!(
+                "missing {}: install the Debian/Ubuntu package(s) `{}` (sudo apt-get install {}), \
+                 or put the programs on PATH; needed for {}",
+                names(&missing, |s| matches!(s, Source::Debian(_))),
+                debian.join(" "),
+                debian.join(" "),
+                needs(&missing),
+            );
+        }
+    }
+    for tool in &missing {
+        if let Source::Cargo(krate) = tool.source {
+            eprintln!("installing {} with cargo install --locked {krate}", tool.binary);
+            shell::run(shell::cargo().args(["install", "--locked", krate]))?;
+        }
+    }
+    let still: Vec<Tool> = tools.iter().copied().filter(|t| find(t.binary).is_none()).collect();
+    if !still.is_empty() {
+        bail!(
+            "still missing after installing: {}; needed for {}",
+            names(&still, |_| true),
+            needs(&still)
+        );
+    }
+    for tool in tools {
+        eprintln!("prerequisite {}: {}", tool.binary, find(tool.binary).unwrap().display());
+    }
+    Ok(())
+}
+
+fn names(tools: &[Tool], keep: impl Fn(Source) -> bool) -> String {
+    tools
+        .iter()
+        .filter(|t| keep(t.source))
+        .map(|t| t.binary)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn needs(tools: &[Tool]) -> String {
+    let mut needs: Vec<&str> = tools.iter().map(|t| t.needed_for).collect();
+    needs.dedup();
+    needs.join(", ")
+}
+
+/// Installing with apt-get works when we are root on a Debian-family system.
+fn can_apt() -> bool {
+    Path::new("/etc/debian_version").exists()
+        && shell::which("apt-get").is_some()
+        && nix_is_root()
+}
+
+fn nix_is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|out| out.status.success() && String::from_utf8_lossy(&out.stdout).trim() == "0")
+        .unwrap_or(false)
+}
+
+/// Make sure the toolchain has rustfmt and clippy, adding them with rustup if it can.
+pub fn ensure_rust_components() -> anyhow::Result<()> {
+    let have = |sub: &str| {
+        shell::cargo()
+            .args([sub, "--version"])
+            .output()
+            .map(|out| out.status.success())
+            .unwrap_or(false)
+    };
+    if have("fmt") && have("clippy") {
+        return Ok(());
+    }
+    if shell::which("rustup").is_some() {
+        return shell::run(Command::new("rustup").args(["component", "add", "rustfmt", "clippy"]));
+    }
+    bail!("cargo fmt and cargo clippy are needed: install the rustfmt and clippy components of your toolchain")
+}
