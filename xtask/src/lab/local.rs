@@ -1,0 +1,1 @@
+//! `lab up|down|status` on the local platform.
