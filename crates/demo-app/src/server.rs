@@ -20,6 +20,7 @@ use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, mpsc, watch};
+use tokio::task::JoinHandle;
 
 use crate::Error;
 use crate::config::Config;
@@ -115,15 +116,17 @@ impl Server {
             phase: phase_rx,
             done: done_tx,
         };
-        lanes.spawn_accept_loop(listen, |shared, connection| {
-            service_fn(move |request| answer_listen(shared.clone(), connection, request))
-        });
-        lanes.spawn_accept_loop(probe, |shared, _| {
-            service_fn(move |request| std::future::ready(Ok(answer_probe(&shared, &request))))
-        });
-        lanes.spawn_accept_loop(metrics, |shared, _| {
-            service_fn(move |request| std::future::ready(Ok(answer_metrics(&shared, &request))))
-        });
+        let accept_loops = [
+            lanes.spawn_accept_loop(listen, |shared, connection| {
+                service_fn(move |request| answer_listen(shared.clone(), connection, request))
+            }),
+            lanes.spawn_accept_loop(probe, |shared, _| {
+                service_fn(move |request| std::future::ready(Ok(answer_probe(&shared, &request))))
+            }),
+            lanes.spawn_accept_loop(metrics, |shared, _| {
+                service_fn(move |request| std::future::ready(Ok(answer_metrics(&shared, &request))))
+            }),
+        ];
         drop(lanes);
 
         let faults = &config.faults;
@@ -180,6 +183,10 @@ impl Server {
 
         // Closing: no new connections; in-flight requests finish, idle ones close.
         phase_tx.send_replace(Phase::Closing);
+        for accept_loop in accept_loops {
+            // Each loop ends at once, dropping its listener; a panic there is not ours.
+            let _ = accept_loop.await;
+        }
         eprintln!(
             "demo-app: closing: stopped accepting, finishing {} open connections",
             shared.open_connections.load(Relaxed)
@@ -324,7 +331,7 @@ struct Lanes {
 }
 
 impl Lanes {
-    fn spawn_accept_loop<S, F>(&self, listener: TcpListener, make_service: F)
+    fn spawn_accept_loop<S, F>(&self, listener: TcpListener, make_service: F) -> JoinHandle<()>
     where
         F: Fn(Arc<Shared>, u64) -> S + Send + 'static,
         S: Service<Request<Incoming>, Response = Answer, Error = Infallible> + Send + 'static,
@@ -364,7 +371,7 @@ impl Lanes {
                 }
             }
             // Dropping the listener here refuses new connections from now on.
-        });
+        })
     }
 }
 
