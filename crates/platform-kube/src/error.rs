@@ -73,7 +73,11 @@ pub fn object_error(error: kube::Error, kind: ObjectKind, name: &str) -> Platfor
             _ => {}
         }
     }
-    PlatformError::Unavailable(format!("{} {name}: {}", kind.kubectl_name(), describe(&error)))
+    PlatformError::Unavailable(format!(
+        "{} {name}: {}",
+        kind.kubectl_name(),
+        describe(&error)
+    ))
 }
 
 /// Map a kube error on something other than a scenario object (a namespace, a Job,
@@ -91,7 +95,10 @@ pub fn describe(error: &kube::Error) -> String {
             } else {
                 format!(" ({})", status.reason)
             };
-            format!("the API server answered {}{reason}: {}", status.code, status.message)
+            format!(
+                "the API server answered {}{reason}: {}",
+                status.code, status.message
+            )
         }
         kube::Error::HyperError(e) => format!("cannot reach the Kubernetes API: {e}"),
         kube::Error::Service(e) => format!("cannot reach the Kubernetes API: {e}"),

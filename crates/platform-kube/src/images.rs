@@ -10,7 +10,10 @@ use std::path::{Path, PathBuf};
 
 /// Images the scenario manifests may name for the demo app: the lab's own and the
 /// ones the tutorial used. Deployments that use them get the lab's demo-app image.
-pub const TUTORIAL_IMAGES: &[&str] = &["crisis513/strategies-test", "containersol/k8s-deployment-strategies"];
+pub const TUTORIAL_IMAGES: &[&str] = &[
+    "crisis513/strategies-test",
+    "containersol/k8s-deployment-strategies",
+];
 
 /// The pull policy of rewritten containers: images are loaded into the cluster,
 /// never pulled.
@@ -106,7 +109,12 @@ fn internal_crates(repo_root: &Path, name: &str) -> Result<BTreeSet<String>, Lab
         })?;
         if let Some(deps) = parsed.get("dependencies").and_then(|d| d.as_table()) {
             for dep in deps.keys() {
-                if repo_root.join("crates").join(dep).join("Cargo.toml").is_file() {
+                if repo_root
+                    .join("crates")
+                    .join(dep)
+                    .join("Cargo.toml")
+                    .is_file()
+                {
                     pending.push(dep.clone());
                 }
             }
@@ -158,7 +166,11 @@ pub fn is_demo_app_image(image: &str) -> bool {
 /// Point every demo-app container of a Deployment at the lab's image, with
 /// `imagePullPolicy: IfNotPresent`. Returns how many containers changed.
 pub fn use_lab_image(deployment: &mut Deployment, demo_app_image: &str) -> usize {
-    let Some(pod) = deployment.spec.as_mut().and_then(|s| s.template.spec.as_mut()) else {
+    let Some(pod) = deployment
+        .spec
+        .as_mut()
+        .and_then(|s| s.template.spec.as_mut())
+    else {
         return 0;
     };
     let containers = pod
@@ -204,7 +216,10 @@ mod tests {
         check_image("canary-lab/demo-app", true);
         check_image("canary-lab/loadgen:0123", false);
         check_image("nginx:1.27", false);
-        check_image("registry:5000/containersol/k8s-deployment-strategies", false);
+        check_image(
+            "registry:5000/containersol/k8s-deployment-strategies",
+            false,
+        );
         check_image("containersol/k8s-deployment-strategies-other", false);
     }
 
@@ -226,8 +241,14 @@ mod tests {
         let mut d = deployment(&["containersol/k8s-deployment-strategies", "busybox:1.36"]);
         assert_eq!(use_lab_image(&mut d, "canary-lab/demo-app:abc"), 1);
         let containers = &d.spec.unwrap().template.spec.unwrap().containers;
-        assert_eq!(containers[0].image.as_deref(), Some("canary-lab/demo-app:abc"));
-        assert_eq!(containers[0].image_pull_policy.as_deref(), Some("IfNotPresent"));
+        assert_eq!(
+            containers[0].image.as_deref(),
+            Some("canary-lab/demo-app:abc")
+        );
+        assert_eq!(
+            containers[0].image_pull_policy.as_deref(),
+            Some("IfNotPresent")
+        );
         assert_eq!(containers[1].image.as_deref(), Some("busybox:1.36"));
         assert_eq!(containers[1].image_pull_policy, None);
     }
@@ -243,7 +264,10 @@ mod tests {
         write("Cargo.toml", "[workspace]\n");
         write("Cargo.lock", "# lock\n");
         write("crates/demo-app/Dockerfile", "FROM scratch\n");
-        write("crates/demo-app/Cargo.toml", "[dependencies]\nlab-core.workspace = true\ntokio.workspace = true\n");
+        write(
+            "crates/demo-app/Cargo.toml",
+            "[dependencies]\nlab-core.workspace = true\ntokio.workspace = true\n",
+        );
         write("crates/demo-app/src/main.rs", "fn main() {}\n");
         write("crates/lab-core/Cargo.toml", "[dependencies]\n");
         write("crates/lab-core/src/lib.rs", "\n");

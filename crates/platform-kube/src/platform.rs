@@ -77,7 +77,11 @@ impl NodeAccess {
                 Some(port) => Ok(format!("http://{host}:{port}")),
                 None => Err(format!(
                     "nodePort {node_port} is not mapped to the host (mapped: {})",
-                    ports.keys().map(|p| p.to_string()).collect::<Vec<_>>().join(", ")
+                    ports
+                        .keys()
+                        .map(|p| p.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 )),
             },
             NodeAccess::Node(address) => Ok(format!("http://{address}:{node_port}")),
@@ -113,7 +117,9 @@ pub struct KubePlatform {
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 fn patch_params() -> PatchParams {
@@ -174,9 +180,13 @@ impl KubePlatform {
             .get_or_try_init(|| async {
                 let namespace = lab_namespace(&self.settings.namespace);
                 let api: Api<Namespace> = Api::all(self.client.clone());
-                api.patch(&self.settings.namespace, &apply_params(), &Patch::Apply(&namespace))
-                    .await
-                    .map_err(|e| api_error(e, &format!("namespace {}", self.settings.namespace)))?;
+                api.patch(
+                    &self.settings.namespace,
+                    &apply_params(),
+                    &Patch::Apply(&namespace),
+                )
+                .await
+                .map_err(|e| api_error(e, &format!("namespace {}", self.settings.namespace)))?;
                 Ok(())
             })
             .await
@@ -258,7 +268,9 @@ impl KubePlatform {
                 return Ok(());
             }
         }
-        Err(PlatformError::Unavailable(format!("watch of deployment {name} ended")))
+        Err(PlatformError::Unavailable(format!(
+            "watch of deployment {name} ended"
+        )))
     }
 
     async fn pods_by_name(&self) -> Result<BTreeMap<String, Pod>, PlatformError> {
@@ -281,20 +293,31 @@ impl KubePlatform {
         }
     }
 
-    async fn wait_gone(&self, kind: ObjectKind, name: &str, timeout: Duration) -> Result<(), PlatformError> {
+    async fn wait_gone(
+        &self,
+        kind: ObjectKind,
+        name: &str,
+        timeout: Duration,
+    ) -> Result<(), PlatformError> {
         use kube::runtime::wait::await_condition;
         let result = match kind {
             ObjectKind::Deployment => {
                 let gone = |o: Option<&Deployment>| o.is_none();
-                tokio::time::timeout(timeout, await_condition(self.namespaced::<Deployment>(), name, gone))
-                    .await
-                    .map(|r| r.map(|_| ()))
+                tokio::time::timeout(
+                    timeout,
+                    await_condition(self.namespaced::<Deployment>(), name, gone),
+                )
+                .await
+                .map(|r| r.map(|_| ()))
             }
             ObjectKind::Service => {
                 let gone = |o: Option<&Service>| o.is_none();
-                tokio::time::timeout(timeout, await_condition(self.namespaced::<Service>(), name, gone))
-                    .await
-                    .map(|r| r.map(|_| ()))
+                tokio::time::timeout(
+                    timeout,
+                    await_condition(self.namespaced::<Service>(), name, gone),
+                )
+                .await
+                .map(|r| r.map(|_| ()))
             }
         };
         match result {
@@ -305,7 +328,10 @@ impl KubePlatform {
             ))),
             Err(_) => Err(PlatformError::Timeout {
                 waited: timeout,
-                not_ready: vec![format!("{} {name}: still being deleted", kind.kubectl_name())],
+                not_ready: vec![format!(
+                    "{} {name}: still being deleted",
+                    kind.kubectl_name()
+                )],
             }),
         }
     }
@@ -316,7 +342,10 @@ pub fn lab_namespace(name: &str) -> Namespace {
     Namespace {
         metadata: kube::api::ObjectMeta {
             name: Some(name.to_string()),
-            labels: Some(BTreeMap::from([(MANAGED_BY_LABEL.to_string(), MANAGED_BY.to_string())])),
+            labels: Some(BTreeMap::from([(
+                MANAGED_BY_LABEL.to_string(),
+                MANAGED_BY.to_string(),
+            )])),
             ..Default::default()
         },
         ..Default::default()
@@ -333,7 +362,9 @@ fn label(meta: &mut kube::api::ObjectMeta, namespace: &str) {
 /// A NodePort Service whose first port names no nodePort gets the lab's, so the
 /// port mapped to the host reaches it.
 fn give_node_port(service: &mut Service, node_port: i32) {
-    let Some(spec) = service.spec.as_mut() else { return };
+    let Some(spec) = service.spec.as_mut() else {
+        return;
+    };
     if spec.type_.as_deref() != Some("NodePort") {
         return;
     }
@@ -355,7 +386,11 @@ enum Seen {
 /// ready (what `kubectl rollout status` waits for); otherwise what is missing, as
 /// `0/1 ready, 1 updated`.
 pub fn rollout_progress(deployment: &Deployment) -> Option<String> {
-    let desired = deployment.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1);
+    let desired = deployment
+        .spec
+        .as_ref()
+        .and_then(|s| s.replicas)
+        .unwrap_or(1);
     let status = deployment.status.clone().unwrap_or_default();
     let ready = status.ready_replicas.unwrap_or(0);
     let updated = status.updated_replicas.unwrap_or(0);
@@ -366,7 +401,11 @@ pub fn rollout_progress(deployment: &Deployment) -> Option<String> {
         (Some(_), None) => false,
         (None, _) => true,
     };
-    let done = observed && updated == desired && total == updated && available >= desired && ready >= desired;
+    let done = observed
+        && updated == desired
+        && total == updated
+        && available >= desired
+        && ready >= desired;
     if done {
         return None;
     }
@@ -449,7 +488,9 @@ fn event_time(event: &CoreEvent) -> SystemTime {
         .or(micro)
         .or(event.first_timestamp.as_ref().map(|t| t.0))
         .or(event.metadata.creation_timestamp.as_ref().map(|t| t.0));
-    stamp.map(SystemTime::from).unwrap_or(SystemTime::UNIX_EPOCH)
+    stamp
+        .map(SystemTime::from)
+        .unwrap_or(SystemTime::UNIX_EPOCH)
 }
 
 /// The first node address reachable from outside the cluster: an ExternalIP if
@@ -471,7 +512,9 @@ pub async fn node_address(client: &Client) -> Result<String, PlatformError> {
         .iter()
         .find_map(|wanted| addresses.iter().find(|a| a.type_ == *wanted))
         .map(|a| a.address.clone())
-        .ok_or_else(|| PlatformError::Unavailable("no node has an ExternalIP or InternalIP address".into()))
+        .ok_or_else(|| {
+            PlatformError::Unavailable("no node has an ExternalIP or InternalIP address".into())
+        })
 }
 
 impl Platform for KubePlatform {
@@ -499,15 +542,27 @@ impl Platform for KubePlatform {
     async fn delete(&self, kind: ObjectKind, name: &str) -> Result<(), PlatformError> {
         let params = DeleteParams::foreground();
         let result = match kind {
-            ObjectKind::Deployment => self.namespaced::<Deployment>().delete(name, &params).await.map(|_| ()),
-            ObjectKind::Service => self.namespaced::<Service>().delete(name, &params).await.map(|_| ()),
+            ObjectKind::Deployment => self
+                .namespaced::<Deployment>()
+                .delete(name, &params)
+                .await
+                .map(|_| ()),
+            ObjectKind::Service => self
+                .namespaced::<Service>()
+                .delete(name, &params)
+                .await
+                .map(|_| ()),
         };
         result.map_err(|e| object_error(e, kind, name))?;
         lock(&self.created).remove(&(kind, name.to_string()));
         Ok(())
     }
 
-    async fn set_selector(&self, service: &str, selector: &BTreeMap<String, String>) -> Result<(), PlatformError> {
+    async fn set_selector(
+        &self,
+        service: &str,
+        selector: &BTreeMap<String, String>,
+    ) -> Result<(), PlatformError> {
         // `$patch: replace` swaps the whole map instead of merging keys into it.
         let mut map = serde_json::Map::new();
         map.insert("$patch".into(), json!("replace"));
@@ -522,10 +577,16 @@ impl Platform for KubePlatform {
         Ok(())
     }
 
-    async fn wait_ready(&self, deployments: &[String], timeout: Duration) -> Result<(), PlatformError> {
+    async fn wait_ready(
+        &self,
+        deployments: &[String],
+        timeout: Duration,
+    ) -> Result<(), PlatformError> {
         let started = Instant::now();
         let seen = Mutex::new(BTreeMap::new());
-        let waits = deployments.iter().map(|name| self.watch_until_ready(name, &seen));
+        let waits = deployments
+            .iter()
+            .map(|name| self.watch_until_ready(name, &seen));
         match tokio::time::timeout(timeout, futures::future::try_join_all(waits)).await {
             Ok(result) => result.map(|_| ()),
             Err(_) => {
@@ -545,7 +606,12 @@ impl Platform for KubePlatform {
     }
 
     async fn pods(&self) -> Result<Vec<PodState>, PlatformError> {
-        Ok(self.pods_by_name().await?.values().filter_map(pod_state).collect())
+        Ok(self
+            .pods_by_name()
+            .await?
+            .values()
+            .filter_map(pod_state)
+            .collect())
     }
 
     async fn endpoints(&self, service: &str) -> Result<Vec<Endpoint>, PlatformError> {
@@ -569,7 +635,11 @@ impl Platform for KubePlatform {
                 if !conditions.ready.unwrap_or(true) || conditions.terminating.unwrap_or(false) {
                     continue;
                 }
-                let Some(pod) = endpoint.target_ref.as_ref().filter(|r| r.kind.as_deref() == Some("Pod")) else {
+                let Some(pod) = endpoint
+                    .target_ref
+                    .as_ref()
+                    .filter(|r| r.kind.as_deref() == Some("Pod"))
+                else {
                     continue;
                 };
                 let pod_name = pod.name.clone().unwrap_or_default();
@@ -608,7 +678,9 @@ impl Platform for KubePlatform {
             return Err(PlatformError::Unsupported {
                 kind: ObjectKind::Service,
                 name: service.to_string(),
-                message: "has no nodePort: traffic from this machine enters through a NodePort Service".into(),
+                message:
+                    "has no nodePort: traffic from this machine enters through a NodePort Service"
+                        .into(),
             });
         };
         self.settings
@@ -629,7 +701,11 @@ impl Platform for KubePlatform {
     }
 
     async fn take_events(&self) -> Vec<PlatformEvent> {
-        let Ok(list) = self.namespaced::<CoreEvent>().list(&ListParams::default()).await else {
+        let Ok(list) = self
+            .namespaced::<CoreEvent>()
+            .list(&ListParams::default())
+            .await
+        else {
             return Vec::new();
         };
         let mut seen = lock(&self.seen_events);
@@ -650,7 +726,11 @@ impl Platform for KubePlatform {
                 reason: e.reason.clone().unwrap_or_default(),
                 object: format!(
                     "{}/{}",
-                    e.involved_object.kind.as_deref().unwrap_or_default().to_lowercase(),
+                    e.involved_object
+                        .kind
+                        .as_deref()
+                        .unwrap_or_default()
+                        .to_lowercase(),
                     e.involved_object.name.as_deref().unwrap_or_default()
                 ),
                 message: e.message.clone().unwrap_or_default(),
@@ -672,7 +752,8 @@ impl Platform for KubePlatform {
         // Foreground deletion returns before the pods are gone; the next run may
         // reuse the names, so wait until they are.
         for (kind, name) in &created {
-            self.wait_gone(*kind, name, Duration::from_secs(120)).await?;
+            self.wait_gone(*kind, name, Duration::from_secs(120))
+                .await?;
         }
         Ok(())
     }
@@ -692,13 +773,18 @@ pub async fn connect(context: Option<&str>, timeout: Duration) -> Result<Client,
     let config = kube::Config::from_kubeconfig(&options)
         .await
         .map_err(|e| PlatformError::Unavailable(format!("kubeconfig {which}: {e}")))?;
-    let client = Client::try_from(config).map_err(|e| PlatformError::Unavailable(format!("{which}: {}", describe(&e))))?;
+    let client = Client::try_from(config)
+        .map_err(|e| PlatformError::Unavailable(format!("{which}: {}", describe(&e))))?;
     check_reachable(&client, &which, timeout).await?;
     Ok(client)
 }
 
 /// Check that the API server answers within `timeout`.
-pub async fn check_reachable(client: &Client, which: &str, timeout: Duration) -> Result<(), PlatformError> {
+pub async fn check_reachable(
+    client: &Client,
+    which: &str,
+    timeout: Duration,
+) -> Result<(), PlatformError> {
     match tokio::time::timeout(timeout, client.apiserver_version()).await {
         Ok(Ok(_)) => Ok(()),
         Ok(Err(e)) => Err(PlatformError::Unavailable(format!(
@@ -731,13 +817,24 @@ mod tests {
     }
 
     fn check(spec_replicas: i32, status: serde_json::Value, expected: Option<&str>) {
-        assert_eq!(rollout_progress(&deployment(spec_replicas, status)).as_deref(), expected);
+        assert_eq!(
+            rollout_progress(&deployment(spec_replicas, status)).as_deref(),
+            expected
+        );
     }
 
     #[test]
     fn rollout_progress_names_what_is_missing() {
-        check(1, json!({}), Some("0/1 ready, 0 updated, change not yet observed"));
-        check(1, json!({"observedGeneration": 2, "replicas": 1, "updatedReplicas": 1}), Some("0/1 ready, 1 updated"));
+        check(
+            1,
+            json!({}),
+            Some("0/1 ready, 0 updated, change not yet observed"),
+        );
+        check(
+            1,
+            json!({"observedGeneration": 2, "replicas": 1, "updatedReplicas": 1}),
+            Some("0/1 ready, 1 updated"),
+        );
         check(
             10,
             json!({"observedGeneration": 2, "replicas": 12, "updatedReplicas": 10, "readyReplicas": 12, "availableReplicas": 12}),
@@ -802,7 +899,8 @@ mod tests {
                 terminating: false,
             })
         );
-        let job_pod: Pod = serde_json::from_value(json!({"metadata": {"name": "loadgen-abc"}})).unwrap();
+        let job_pod: Pod =
+            serde_json::from_value(json!({"metadata": {"name": "loadgen-abc"}})).unwrap();
         assert_eq!(pod_state(&job_pod), None);
     }
 }

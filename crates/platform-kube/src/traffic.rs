@@ -84,7 +84,11 @@ impl KubePlatform {
     /// [`in_cluster_url`](Self::in_cluster_url), and `--json`) as a Job in the lab
     /// namespace, wait until it ends (at most `timeout`), and return its log, which
     /// holds loadgen's output. The Job is deleted afterwards.
-    pub async fn run_loadgen(&self, args: &[String], timeout: Duration) -> Result<String, PlatformError> {
+    pub async fn run_loadgen(
+        &self,
+        args: &[String],
+        timeout: Duration,
+    ) -> Result<String, PlatformError> {
         self.ensure_namespace().await?;
         let jobs = self.namespaced::<Job>();
         let job = loadgen_job(&self.settings().loadgen_image, args, timeout);
@@ -96,10 +100,9 @@ impl KubePlatform {
             .create(&params, &job)
             .await
             .map_err(|e| api_error(e, "creating the loadgen job"))?;
-        let name = created
-            .metadata
-            .name
-            .ok_or_else(|| PlatformError::Unavailable("the API server gave the loadgen job no name".into()))?;
+        let name = created.metadata.name.ok_or_else(|| {
+            PlatformError::Unavailable("the API server gave the loadgen job no name".into())
+        })?;
         self.remember_job(&name);
         let result = self.finish_job(&name, timeout).await;
         delete_job(self, &name).await?;
@@ -115,8 +118,16 @@ impl KubePlatform {
         .await;
         let job = match waited {
             Ok(Ok(Some(job))) => job,
-            Ok(Ok(None)) => return Err(PlatformError::Unavailable(format!("loadgen job {name} disappeared"))),
-            Ok(Err(e)) => return Err(PlatformError::Unavailable(format!("waiting for loadgen job {name}: {e}"))),
+            Ok(Ok(None)) => {
+                return Err(PlatformError::Unavailable(format!(
+                    "loadgen job {name} disappeared"
+                )));
+            }
+            Ok(Err(e)) => {
+                return Err(PlatformError::Unavailable(format!(
+                    "waiting for loadgen job {name}: {e}"
+                )));
+            }
             Err(_) => {
                 return Err(PlatformError::Timeout {
                     waited: timeout,
@@ -128,10 +139,21 @@ impl KubePlatform {
         if job_outcome(&job) == Some(true) {
             Ok(log)
         } else {
-            let tail: Vec<&str> = log.lines().rev().take(5).collect::<Vec<_>>().into_iter().rev().collect();
+            let tail: Vec<&str> = log
+                .lines()
+                .rev()
+                .take(5)
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+                .collect();
             Err(PlatformError::Unavailable(format!(
                 "loadgen job {name} failed: {}",
-                if tail.is_empty() { "no output".to_string() } else { tail.join(" / ") }
+                if tail.is_empty() {
+                    "no output".to_string()
+                } else {
+                    tail.join(" / ")
+                }
             )))
         }
     }
@@ -177,17 +199,31 @@ mod tests {
     #[test]
     fn job_outcomes() {
         let job = |conditions: serde_json::Value| -> Job {
-            serde_json::from_value(json!({"metadata": {}, "status": {"conditions": conditions}})).unwrap()
+            serde_json::from_value(json!({"metadata": {}, "status": {"conditions": conditions}}))
+                .unwrap()
         };
         assert_eq!(job_outcome(&job(json!([]))), None);
-        assert_eq!(job_outcome(&job(json!([{"type": "Complete", "status": "True"}]))), Some(true));
-        assert_eq!(job_outcome(&job(json!([{"type": "Failed", "status": "True"}]))), Some(false));
-        assert_eq!(job_outcome(&job(json!([{"type": "Complete", "status": "False"}]))), None);
+        assert_eq!(
+            job_outcome(&job(json!([{"type": "Complete", "status": "True"}]))),
+            Some(true)
+        );
+        assert_eq!(
+            job_outcome(&job(json!([{"type": "Failed", "status": "True"}]))),
+            Some(false)
+        );
+        assert_eq!(
+            job_outcome(&job(json!([{"type": "Complete", "status": "False"}]))),
+            None
+        );
     }
 
     #[test]
     fn loadgen_job_runs_hardened_with_the_given_args() {
-        let job = loadgen_job("canary-lab/loadgen:abc", &["--json".into(), "http://my-app.canary-lab.svc".into()], Duration::from_secs(60));
+        let job = loadgen_job(
+            "canary-lab/loadgen:abc",
+            &["--json".into(), "http://my-app.canary-lab.svc".into()],
+            Duration::from_secs(60),
+        );
         let spec = job.spec.unwrap();
         assert_eq!(spec.backoff_limit, Some(0));
         assert_eq!(spec.active_deadline_seconds, Some(60));
@@ -195,7 +231,10 @@ mod tests {
         assert_eq!(pod.restart_policy.as_deref(), Some("Never"));
         let container = &pod.containers[0];
         assert_eq!(container.image.as_deref(), Some("canary-lab/loadgen:abc"));
-        assert_eq!(container.args.as_deref().unwrap(), ["--json", "http://my-app.canary-lab.svc"]);
+        assert_eq!(
+            container.args.as_deref().unwrap(),
+            ["--json", "http://my-app.canary-lab.svc"]
+        );
         let security = container.security_context.as_ref().unwrap();
         assert_eq!(security.read_only_root_filesystem, Some(true));
         assert_eq!(security.allow_privilege_escalation, Some(false));

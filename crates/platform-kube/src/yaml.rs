@@ -114,13 +114,19 @@ mod tests {
     use serde_json::json;
 
     fn check(text: &str, expected: Value) {
-        assert_eq!(parse_documents(text).unwrap(), expected.as_array().unwrap().clone());
+        assert_eq!(
+            parse_documents(text).unwrap(),
+            expected.as_array().unwrap().clone()
+        );
     }
 
     #[test]
     fn documents_become_json() {
         check("a: 1\n", json!([{"a": 1}]));
-        check("---\na: x\n---\n---\nb: [true, 1.5, ~]\n", json!([{"a": "x"}, {"b": [true, 1.5, null]}]));
+        check(
+            "---\na: x\n---\n---\nb: [true, 1.5, ~]\n",
+            json!([{"a": "x"}, {"b": [true, 1.5, null]}]),
+        );
         check("port: \"9101\"\n", json!([{"port": "9101"}]));
         check("", json!([]));
     }

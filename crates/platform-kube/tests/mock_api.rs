@@ -1,0 +1,713 @@
+//! KubePlatform against a mocked API server (kube's tower-test pattern): each test
+//! scripts the requests it expects, asserting method, path, query, content type
+//! and body, and answers with canned responses.
+
+use http::{Method, Request, Response, StatusCode};
+use kube::Client;
+use kube::client::Body;
+use lab_core::object::{Object, ObjectKind};
+use lab_core::platform::{Endpoint, Platform, PlatformError};
+use platform_kube::{KubePlatform, KubeSettings, NodeAccess};
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::pin::pin;
+use std::time::Duration;
+use tokio::task::JoinHandle;
+
+const NS: &str = "canary-lab";
+const DEMO_IMAGE: &str = "canary-lab/demo-app:0123456789abcdef";
+const APPLY: &str = "application/apply-patch+yaml";
+const MERGE: &str = "application/merge-patch+json";
+const STRATEGIC: &str = "application/strategic-merge-patch+json";
+
+/// What the mock answers to one request.
+enum Answer {
+    /// An HTTP status with a JSON body.
+    Json(u16, Value),
+    /// Never answer (a watch that sees no change); held until the client is gone.
+    Hang,
+    /// Fail the connection, as an unreachable server does.
+    Refuse,
+}
+
+/// One request the test expects, in order, and its answer.
+struct Exchange {
+    method: Method,
+    path: String,
+    query: Vec<(String, String)>,
+    content_type: Option<&'static str>,
+    body: Option<Value>,
+    answer: Answer,
+}
+
+fn expect(method: Method, path: &str) -> Exchange {
+    Exchange {
+        method,
+        path: path.to_string(),
+        query: Vec::new(),
+        content_type: None,
+        body: None,
+        answer: Answer::Json(200, json!({})),
+    }
+}
+
+impl Exchange {
+    fn query(mut self, key: &str, value: &str) -> Self {
+        self.query.push((key.to_string(), value.to_string()));
+        self
+    }
+    fn applied(self) -> Self {
+        let mut this = self
+            .query("fieldManager", "canary-lab")
+            .query("force", "true");
+        this.content_type = Some(APPLY);
+        this
+    }
+    fn content_type(mut self, content_type: &'static str) -> Self {
+        self.content_type = Some(content_type);
+        self
+    }
+    fn body(mut self, body: Value) -> Self {
+        self.body = Some(body);
+        self
+    }
+    fn answer(mut self, status: u16, body: Value) -> Self {
+        self.answer = Answer::Json(status, body);
+        self
+    }
+    fn hang(mut self) -> Self {
+        self.answer = Answer::Hang;
+        self
+    }
+    fn refuse(mut self) -> Self {
+        self.answer = Answer::Refuse;
+        self
+    }
+}
+
+fn query_pairs(request: &Request<Body>) -> Vec<(String, String)> {
+    request
+        .uri()
+        .query()
+        .unwrap_or("")
+        .split('&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            (k.to_string(), v.replace("%3D", "=").replace("%2F", "/"))
+        })
+        .collect()
+}
+
+/// Serve the script: every request must match the next exchange. Returns the
+/// task; awaiting it re-raises an assertion that failed inside and checks that
+/// the whole script was used.
+fn serve(script: Vec<Exchange>) -> (Client, JoinHandle<()>) {
+    let (service, handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
+    let task = tokio::spawn(async move {
+        let mut handle = pin!(handle);
+        let mut held = Vec::new();
+        let total = script.len();
+        for (index, step) in script.into_iter().enumerate() {
+            let Some((request, send)) = handle.next_request().await else {
+                panic!(
+                    "request {} of {total} ({} {}) never came",
+                    index + 1,
+                    step.method,
+                    step.path
+                );
+            };
+            let at = format!(
+                "request {} ({} {})",
+                index + 1,
+                request.method(),
+                request.uri()
+            );
+            assert_eq!(request.method(), step.method, "{at}");
+            assert_eq!(request.uri().path(), step.path, "{at}");
+            let pairs = query_pairs(&request);
+            for wanted in &step.query {
+                assert!(
+                    pairs.contains(wanted),
+                    "{at}: query lacks {}={}",
+                    wanted.0,
+                    wanted.1
+                );
+            }
+            if let Some(content_type) = step.content_type {
+                assert_eq!(
+                    request
+                        .headers()
+                        .get(http::header::CONTENT_TYPE)
+                        .map(|v| v.to_str().unwrap()),
+                    Some(content_type),
+                    "{at}"
+                );
+            }
+            let bytes = request.into_body().collect_bytes().await.unwrap();
+            if let Some(expected) = &step.body {
+                let actual: Value = serde_json::from_slice(&bytes)
+                    .unwrap_or_else(|e| panic!("{at}: body is not JSON: {e}"));
+                assert_eq!(&actual, expected, "{at}: body");
+            }
+            match step.answer {
+                Answer::Json(status, body) => {
+                    let mut response =
+                        Response::new(Body::from(serde_json::to_vec(&body).unwrap()));
+                    *response.status_mut() = StatusCode::from_u16(status).unwrap();
+                    send.send_response(response);
+                }
+                Answer::Hang => held.push(send),
+                Answer::Refuse => send.send_error(std::io::Error::new(
+                    std::io::ErrorKind::ConnectionRefused,
+                    "connection refused",
+                )),
+            }
+        }
+        // Nothing more may be asked; the stream ends when the client is dropped.
+        if let Some((request, _)) = handle.next_request().await {
+            panic!("unexpected request {} {}", request.method(), request.uri());
+        }
+        drop(held);
+    });
+    (Client::new(service, NS), task)
+}
+
+fn platform(client: Client) -> KubePlatform {
+    KubePlatform::new(
+        client,
+        KubeSettings {
+            name: "kind".into(),
+            namespace: NS.into(),
+            demo_app_image: DEMO_IMAGE.into(),
+            loadgen_image: "canary-lab/loadgen:0123456789abcdef".into(),
+            access: NodeAccess::kind(),
+            app_node_port: Some(30080),
+        },
+    )
+}
+
+/// Run one platform call against a script, then check the script was used up.
+async fn check<T>(script: Vec<Exchange>, call: impl AsyncFnOnce(&KubePlatform) -> T) -> T {
+    let (client, task) = serve(script);
+    let platform = platform(client);
+    let result = call(&platform).await;
+    drop(platform);
+    task.await.unwrap();
+    result
+}
+
+fn status(code: u16, reason: &str, message: &str) -> Value {
+    json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+           "message": message, "reason": reason, "code": code})
+}
+
+// The tutorial's objects, as a scenario holds them.
+
+fn service_manifest() -> Value {
+    json!({
+        "apiVersion": "v1", "kind": "Service",
+        "metadata": {"name": "my-app", "labels": {"app": "my-app"}},
+        "spec": {"type": "NodePort", "ports": [{"name": "http", "port": 80, "targetPort": "http"}],
+                 "selector": {"app": "my-app"}}
+    })
+}
+
+fn deployment_manifest(version: &str, replicas: i32) -> Value {
+    let name = format!("my-app-{}", &version[..2]);
+    json!({
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": name, "labels": {"app": "my-app"}},
+        "spec": {
+            "replicas": replicas,
+            "selector": {"matchLabels": {"app": "my-app", "version": version}},
+            "template": {
+                "metadata": {"labels": {"app": "my-app", "version": version},
+                             "annotations": {"prometheus.io/scrape": "true", "prometheus.io/port": "9101"}},
+                "spec": {"containers": [{
+                    "name": "my-app", "image": "containersol/k8s-deployment-strategies",
+                    "ports": [{"name": "http", "containerPort": 8080}, {"name": "probe", "containerPort": 8086}],
+                    "env": [{"name": "VERSION", "value": version}],
+                    "livenessProbe": {"httpGet": {"path": "/live", "port": "probe"}, "initialDelaySeconds": 5, "periodSeconds": 5},
+                    "readinessProbe": {"httpGet": {"path": "/ready", "port": "probe"}, "periodSeconds": 5}
+                }]}
+            }
+        }
+    })
+}
+
+fn object(manifest: Value) -> Object {
+    match manifest["kind"].as_str() {
+        Some("Deployment") => {
+            Object::Deployment(Box::new(serde_json::from_value(manifest).unwrap()))
+        }
+        Some("Service") => Object::Service(Box::new(serde_json::from_value(manifest).unwrap())),
+        other => panic!("no object kind {other:?}"),
+    }
+}
+
+/// The manifest as the lab sends it: in the lab namespace, labelled, with the
+/// lab's image (Deployments) or NodePort (Services).
+fn as_applied(mut manifest: Value) -> Value {
+    manifest["metadata"]["namespace"] = json!(NS);
+    manifest["metadata"]["labels"]["app.kubernetes.io/managed-by"] = json!("canary-lab");
+    if manifest["kind"] == "Deployment" {
+        let container = &mut manifest["spec"]["template"]["spec"]["containers"][0];
+        container["image"] = json!(DEMO_IMAGE);
+        container["imagePullPolicy"] = json!("IfNotPresent");
+    } else {
+        manifest["spec"]["ports"][0]["nodePort"] = json!(30080);
+    }
+    manifest
+}
+
+fn namespace_apply() -> Exchange {
+    expect(Method::PATCH, "/api/v1/namespaces/canary-lab").applied().body(json!({
+        "apiVersion": "v1", "kind": "Namespace",
+        "metadata": {"name": "canary-lab", "labels": {"app.kubernetes.io/managed-by": "canary-lab"}}
+    })).answer(200, json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "canary-lab"}}))
+}
+
+fn apply(path: &str, manifest: Value) -> Exchange {
+    let sent = as_applied(manifest);
+    expect(Method::PATCH, path)
+        .applied()
+        .body(sent.clone())
+        .answer(200, sent)
+}
+
+fn scale(name: &str, replicas: i32) -> Exchange {
+    expect(Method::PATCH, &format!("/apis/apps/v1/namespaces/canary-lab/deployments/{name}/scale"))
+        .query("fieldManager", "canary-lab")
+        .content_type(MERGE)
+        .body(json!({"spec": {"replicas": replicas}}))
+        .answer(200, json!({"apiVersion": "autoscaling/v1", "kind": "Scale",
+                            "metadata": {"name": name, "namespace": NS}, "spec": {"replicas": replicas}}))
+}
+
+#[tokio::test]
+async fn canary_steps_send_the_expected_requests() {
+    let v1 = deployment_manifest("v1.0.0", 10);
+    let v2 = deployment_manifest("v2.0.0", 1);
+    let script = vec![
+        namespace_apply(),
+        apply(
+            "/api/v1/namespaces/canary-lab/services/my-app",
+            service_manifest(),
+        ),
+        apply(
+            "/apis/apps/v1/namespaces/canary-lab/deployments/my-app-v1",
+            v1.clone(),
+        ),
+        apply(
+            "/apis/apps/v1/namespaces/canary-lab/deployments/my-app-v2",
+            v2.clone(),
+        ),
+        scale("my-app-v1", 9),
+        scale("my-app-v2", 10),
+        expect(
+            Method::DELETE,
+            "/apis/apps/v1/namespaces/canary-lab/deployments/my-app-v1",
+        )
+        .body(json!({"propagationPolicy": "Foreground"}))
+        .answer(200, as_applied(v1.clone())),
+    ];
+    check(script, async |p| {
+        p.apply(&[object(service_manifest()), object(v1.clone())])
+            .await
+            .unwrap();
+        p.apply(&[object(v2.clone())]).await.unwrap();
+        p.scale("my-app-v1", 9).await.unwrap();
+        p.scale("my-app-v2", 10).await.unwrap();
+        p.delete(ObjectKind::Deployment, "my-app-v1").await.unwrap();
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn service_with_its_own_node_port_keeps_it() {
+    let mut manifest = service_manifest();
+    manifest["spec"]["ports"][0]["nodePort"] = json!(31111);
+    let mut sent = manifest.clone();
+    sent["metadata"]["namespace"] = json!(NS);
+    sent["metadata"]["labels"]["app.kubernetes.io/managed-by"] = json!("canary-lab");
+    let script = vec![
+        namespace_apply(),
+        expect(
+            Method::PATCH,
+            "/api/v1/namespaces/canary-lab/services/my-app",
+        )
+        .applied()
+        .body(sent.clone())
+        .answer(200, sent),
+    ];
+    check(script, async |p| {
+        p.apply(&[object(manifest.clone())]).await.unwrap()
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn selector_switch_replaces_the_whole_selector() {
+    let script = vec![
+        expect(Method::PATCH, "/api/v1/namespaces/canary-lab/services/my-app")
+            .query("fieldManager", "canary-lab")
+            .content_type(STRATEGIC)
+            .body(json!({"spec": {"selector": {"$patch": "replace", "app": "my-app", "version": "v2.0.0"}}}))
+            .answer(200, as_applied(service_manifest())),
+    ];
+    let selector = BTreeMap::from([
+        ("app".to_string(), "my-app".to_string()),
+        ("version".to_string(), "v2.0.0".to_string()),
+    ]);
+    check(script, async |p| {
+        p.set_selector("my-app", &selector).await.unwrap()
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn conflict_is_a_conflict() {
+    let script = vec![
+        namespace_apply(),
+        apply(
+            "/apis/apps/v1/namespaces/canary-lab/deployments/my-app-v1",
+            deployment_manifest("v1.0.0", 10),
+        )
+        .answer(
+            409,
+            status(
+                409,
+                "Conflict",
+                "Apply failed with 1 conflict: conflict with \"kubectl\"",
+            ),
+        ),
+    ];
+    let error = check(script, async |p| {
+        p.apply(&[object(deployment_manifest("v1.0.0", 10))]).await
+    })
+    .await;
+    assert_eq!(
+        error,
+        Err(PlatformError::Conflict {
+            kind: ObjectKind::Deployment,
+            name: "my-app-v1".into(),
+            message: "Apply failed with 1 conflict: conflict with \"kubectl\"".into(),
+        })
+    );
+}
+
+#[tokio::test]
+async fn missing_objects_are_not_found() {
+    let not_found = status(404, "NotFound", "deployments.apps \"my-app-v3\" not found");
+    let script = vec![
+        expect(
+            Method::PATCH,
+            "/apis/apps/v1/namespaces/canary-lab/deployments/my-app-v3/scale",
+        )
+        .answer(404, not_found.clone()),
+        expect(
+            Method::DELETE,
+            "/apis/apps/v1/namespaces/canary-lab/deployments/my-app-v3",
+        )
+        .answer(404, not_found),
+    ];
+    let (scaled, deleted) = check(script, async |p| {
+        (
+            p.scale("my-app-v3", 2).await,
+            p.delete(ObjectKind::Deployment, "my-app-v3").await,
+        )
+    })
+    .await;
+    let expected = Err(PlatformError::NotFound {
+        kind: ObjectKind::Deployment,
+        name: "my-app-v3".into(),
+    });
+    assert_eq!(scaled, expected);
+    assert_eq!(deleted, expected);
+}
+
+#[tokio::test]
+async fn unreachable_api_is_unavailable() {
+    let script = vec![
+        expect(
+            Method::PATCH,
+            "/apis/apps/v1/namespaces/canary-lab/deployments/my-app-v1/scale",
+        )
+        .refuse(),
+    ];
+    let error = check(script, async |p| p.scale("my-app-v1", 9).await).await;
+    match error {
+        Err(PlatformError::Unavailable(message)) => {
+            assert!(
+                message.starts_with("deployment my-app-v1: cannot reach the Kubernetes API"),
+                "{message}"
+            )
+        }
+        other => panic!("expected Unavailable, got {other:?}"),
+    }
+}
+
+fn deployment_with_status(name: &str, replicas: i32, status: Value) -> Value {
+    json!({"apiVersion": "apps/v1", "kind": "Deployment",
+           "metadata": {"name": name, "namespace": NS, "generation": 1, "resourceVersion": "7"},
+           "spec": {"replicas": replicas, "selector": {}, "template": {}},
+           "status": status})
+}
+
+fn deployment_list(items: Vec<Value>) -> Value {
+    json!({"apiVersion": "apps/v1", "kind": "DeploymentList", "metadata": {"resourceVersion": "7"}, "items": items})
+}
+
+fn watch_list(name: &str) -> Exchange {
+    expect(
+        Method::GET,
+        "/apis/apps/v1/namespaces/canary-lab/deployments",
+    )
+    .query("fieldSelector", &format!("metadata.name={name}"))
+}
+
+fn watch(name: &str) -> Exchange {
+    watch_list(name)
+        .query("watch", "true")
+        .query("resourceVersion", "7")
+}
+
+#[tokio::test]
+async fn wait_ready_returns_once_the_rollout_is_complete() {
+    let ready = deployment_with_status(
+        "my-app-v2",
+        1,
+        json!({"observedGeneration": 1, "replicas": 1, "updatedReplicas": 1, "readyReplicas": 1, "availableReplicas": 1}),
+    );
+    let script = vec![watch_list("my-app-v2").answer(200, deployment_list(vec![ready]))];
+    let result = check(script, async |p| {
+        p.wait_ready(&["my-app-v2".to_string()], Duration::from_secs(30))
+            .await
+    })
+    .await;
+    assert_eq!(result, Ok(()));
+}
+
+#[tokio::test(start_paused = true)]
+async fn wait_ready_timeout_names_what_was_not_ready() {
+    let updating = deployment_with_status(
+        "my-app-v2",
+        1,
+        json!({"observedGeneration": 1, "replicas": 1, "updatedReplicas": 1}),
+    );
+    let ready = deployment_with_status(
+        "my-app-v1",
+        9,
+        json!({"observedGeneration": 1, "replicas": 9, "updatedReplicas": 9, "readyReplicas": 9, "availableReplicas": 9}),
+    );
+    let script = vec![
+        watch_list("my-app-v1").answer(200, deployment_list(vec![ready])),
+        watch_list("my-app-v2").answer(200, deployment_list(vec![updating])),
+        watch("my-app-v2").hang(),
+    ];
+    let names = ["my-app-v1".to_string(), "my-app-v2".to_string()];
+    let result = check(script, async |p| {
+        p.wait_ready(&names, Duration::from_secs(60)).await
+    })
+    .await;
+    assert_eq!(
+        result,
+        Err(PlatformError::Timeout {
+            waited: Duration::from_secs(60),
+            not_ready: vec!["deployment my-app-v2: 0/1 ready, 1 updated".into()],
+        })
+    );
+    assert_eq!(
+        result.unwrap_err().to_string(),
+        "timed out after 60s waiting for: deployment my-app-v2: 0/1 ready, 1 updated"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn wait_ready_timeout_names_a_missing_deployment() {
+    let script = vec![
+        watch_list("my-app-v3").answer(200, deployment_list(vec![])),
+        watch("my-app-v3").hang(),
+    ];
+    let result = check(script, async |p| {
+        p.wait_ready(&["my-app-v3".to_string()], Duration::from_secs(5))
+            .await
+    })
+    .await;
+    assert_eq!(
+        result,
+        Err(PlatformError::Timeout {
+            waited: Duration::from_secs(5),
+            not_ready: vec!["deployment my-app-v3: not found".into()],
+        })
+    );
+}
+
+fn pod(name: &str, version: &str, ip: &str, ready: bool) -> Value {
+    let hash = "5d9c7b";
+    let deployment = format!("my-app-{}", &version[..2]);
+    json!({
+        "metadata": {"name": name, "namespace": NS,
+                     "labels": {"app": "my-app", "version": version, "pod-template-hash": hash},
+                     "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": format!("{deployment}-{hash}"), "uid": "u"}]},
+        "status": {"podIP": ip, "conditions": [{"type": "Ready", "status": if ready { "True" } else { "False" }}]}
+    })
+}
+
+fn pod_list() -> Value {
+    json!({"apiVersion": "v1", "kind": "PodList", "metadata": {}, "items": [
+        pod("my-app-v1-5d9c7b-aaaaa", "v1.0.0", "10.244.0.5", true),
+        pod("my-app-v2-5d9c7b-bbbbb", "v2.0.0", "10.244.0.6", true),
+        pod("my-app-v2-5d9c7b-ccccc", "v2.0.0", "10.244.0.7", false),
+    ]})
+}
+
+#[tokio::test]
+async fn endpoints_are_the_ready_addresses_with_their_pods_version() {
+    let endpoint = |ip: &str, pod: &str, ready: bool, terminating: bool| {
+        json!({"addresses": [ip], "conditions": {"ready": ready, "terminating": terminating},
+               "targetRef": {"kind": "Pod", "name": pod, "namespace": NS}})
+    };
+    let slices = json!({"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSliceList", "metadata": {}, "items": [{
+        "metadata": {"name": "my-app-x1", "labels": {"kubernetes.io/service-name": "my-app"}},
+        "addressType": "IPv4",
+        "ports": [{"name": "http", "port": 8080, "protocol": "TCP"}],
+        "endpoints": [
+            endpoint("10.244.0.6", "my-app-v2-5d9c7b-bbbbb", true, false),
+            endpoint("10.244.0.5", "my-app-v1-5d9c7b-aaaaa", true, false),
+            endpoint("10.244.0.7", "my-app-v2-5d9c7b-ccccc", false, false),
+            endpoint("10.244.0.9", "my-app-v1-5d9c7b-ddddd", true, true),
+        ]
+    }]});
+    let script = vec![
+        expect(Method::GET, "/api/v1/namespaces/canary-lab/services/my-app")
+            .answer(200, as_applied(service_manifest())),
+        expect(
+            Method::GET,
+            "/apis/discovery.k8s.io/v1/namespaces/canary-lab/endpointslices",
+        )
+        .query("labelSelector", "kubernetes.io/service-name=my-app")
+        .answer(200, slices),
+        expect(Method::GET, "/api/v1/namespaces/canary-lab/pods").answer(200, pod_list()),
+    ];
+    let endpoints = check(script, async |p| p.endpoints("my-app").await)
+        .await
+        .unwrap();
+    let endpoint = |pod: &str, version: &str, address: &str| Endpoint {
+        pod: pod.into(),
+        version: version.into(),
+        address: address.into(),
+    };
+    assert_eq!(
+        endpoints,
+        vec![
+            endpoint("my-app-v1-5d9c7b-aaaaa", "v1.0.0", "10.244.0.5:8080"),
+            endpoint("my-app-v2-5d9c7b-bbbbb", "v2.0.0", "10.244.0.6:8080"),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn pods_list_every_deployment_pod() {
+    let script =
+        vec![expect(Method::GET, "/api/v1/namespaces/canary-lab/pods").answer(200, pod_list())];
+    let pods = check(script, async |p| p.pods().await).await.unwrap();
+    let summary: Vec<(String, String, bool)> = pods
+        .into_iter()
+        .map(|p| (p.deployment, p.version, p.ready))
+        .collect();
+    assert_eq!(
+        summary,
+        vec![
+            ("my-app-v1".into(), "v1.0.0".into(), true),
+            ("my-app-v2".into(), "v2.0.0".into(), true),
+            ("my-app-v2".into(), "v2.0.0".into(), false),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn service_url_is_the_node_port_mapped_to_the_host() {
+    let script = vec![
+        expect(Method::GET, "/api/v1/namespaces/canary-lab/services/my-app")
+            .answer(200, as_applied(service_manifest())),
+    ];
+    let url = check(script, async |p| p.service_url("my-app").await).await;
+    assert_eq!(url.as_deref(), Ok("http://127.0.0.1:30080"));
+}
+
+#[tokio::test]
+async fn service_url_of_an_unmapped_node_port_says_so() {
+    let mut service = as_applied(service_manifest());
+    service["spec"]["ports"][0]["nodePort"] = json!(31111);
+    let script = vec![
+        expect(Method::GET, "/api/v1/namespaces/canary-lab/services/my-app").answer(200, service),
+    ];
+    let url = check(script, async |p| p.service_url("my-app").await).await;
+    assert_eq!(
+        url,
+        Err(PlatformError::Unsupported {
+            kind: ObjectKind::Service,
+            name: "my-app".into(),
+            message: "nodePort 31111 is not mapped to the host (mapped: 30030, 30080, 30090)"
+                .into(),
+        })
+    );
+}
+
+#[tokio::test]
+async fn events_are_reported_once() {
+    let events = json!({"apiVersion": "v1", "kind": "EventList", "metadata": {}, "items": [
+        {"metadata": {"name": "e2", "uid": "u2", "resourceVersion": "2"}, "reason": "Killing",
+         "message": "Stopping container my-app", "lastTimestamp": "2026-01-01T00:00:02Z",
+         "involvedObject": {"kind": "Pod", "name": "my-app-v1-5d9c7b-aaaaa"}},
+        {"metadata": {"name": "e1", "uid": "u1", "resourceVersion": "1"}, "reason": "ScalingReplicaSet",
+         "message": "Scaled down replica set my-app-v1-5d9c7b from 10 to 9", "lastTimestamp": "2026-01-01T00:00:01Z",
+         "involvedObject": {"kind": "Deployment", "name": "my-app-v1"}}
+    ]});
+    let script = vec![
+        expect(Method::GET, "/api/v1/namespaces/canary-lab/events").answer(200, events.clone()),
+        expect(Method::GET, "/api/v1/namespaces/canary-lab/events").answer(200, events),
+    ];
+    let (first, second) = check(script, async |p| {
+        (p.take_events().await, p.take_events().await)
+    })
+    .await;
+    let objects: Vec<(&str, &str)> = first
+        .iter()
+        .map(|e| (e.reason.as_str(), e.object.as_str()))
+        .collect();
+    assert_eq!(
+        objects,
+        vec![
+            ("ScalingReplicaSet", "deployment/my-app-v1"),
+            ("Killing", "pod/my-app-v1-5d9c7b-aaaaa")
+        ]
+    );
+    assert!(second.is_empty(), "{second:?}");
+}
+
+#[tokio::test]
+async fn teardown_deletes_what_the_run_created_and_waits_until_it_is_gone() {
+    let v1 = deployment_manifest("v1.0.0", 10);
+    let script = vec![
+        namespace_apply(),
+        apply(
+            "/apis/apps/v1/namespaces/canary-lab/deployments/my-app-v1",
+            v1.clone(),
+        ),
+        expect(
+            Method::DELETE,
+            "/apis/apps/v1/namespaces/canary-lab/deployments/my-app-v1",
+        )
+        .body(json!({"propagationPolicy": "Foreground"}))
+        .answer(200, as_applied(v1.clone())),
+        watch_list("my-app-v1").answer(200, deployment_list(vec![])),
+    ];
+    check(script, async |p| {
+        p.apply(&[object(v1.clone())]).await.unwrap();
+        p.teardown().await.unwrap();
+    })
+    .await;
+}
