@@ -1,3 +1,5 @@
-//! loadgen binary.
+//! `loadgen`: send HTTP requests and tally the answers by version.
 
-fn main() {}
+fn main() -> std::process::ExitCode {
+    loadgen::cli::main(std::env::args_os())
+}

@@ -1,1 +1,14 @@
-//! The Kubernetes platform (under construction).
+//! canary-lab on a Kubernetes cluster: [`KubePlatform`] implements the lab's
+//! `Platform` with kube-rs (server-side apply with one field manager, scale
+//! through `/scale`, waits that watch status), and the rest of this crate brings
+//! a lab up and down: cluster providers (kind, minikube, an existing context),
+//! content-tagged images, and the in-cluster Prometheus and Grafana.
+
+pub mod error;
+pub mod images;
+pub mod platform;
+pub mod traffic;
+pub mod yaml;
+
+pub use error::LabError;
+pub use platform::{KubePlatform, KubeSettings, NodeAccess};

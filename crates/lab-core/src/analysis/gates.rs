@@ -1,0 +1,487 @@
+//! The gates a candidate version must pass in the analyze window.
+
+use super::observation::{VersionTally, WindowObservation};
+use super::stats::{Interval, wilson_interval, z_for_confidence};
+use super::verdict::{Comparison, Unit, Verdict, millis, percent};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// The share of requests allowed above the p99 limit: "p99 <= max" means at most
+/// 1% of requests are slower than max.
+pub const SLOWER_THAN_P99_LIMIT: f64 = 0.01;
+
+/// The thresholds a candidate is judged by.
+///
+/// Every field has a documented default, so a scenario names only what it changes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Gates {
+    /// Lowest acceptable success rate (2xx and 3xx over all requests); default 0.99.
+    pub min_success_rate: f64,
+    /// Highest acceptable p99 latency in milliseconds; default 500.
+    pub max_p99_ms: f64,
+    /// Highest acceptable candidate p99 as a multiple of the baseline's p99;
+    /// default 2.0.
+    pub max_p99_ratio: f64,
+    /// Absolute allowance in milliseconds for the relative p99 gate, so that 3 ms
+    /// against a 1 ms baseline is no failure: the candidate passes when its p99 is
+    /// at most `max(baseline × max_p99_ratio, baseline + allowance)`; default 25.
+    pub p99_ratio_allowance_ms: f64,
+    /// Fewest requests a gate needs before it may pass; default 50.
+    pub min_samples: u64,
+    /// Most container restarts the candidate may have in the window; default 0.
+    pub max_restarts: u32,
+    /// Confidence of the Wilson intervals (split and early failure); default 0.99.
+    pub confidence: f64,
+}
+
+impl Default for Gates {
+    fn default() -> Self {
+        Gates {
+            min_success_rate: 0.99,
+            max_p99_ms: 500.0,
+            max_p99_ratio: 2.0,
+            p99_ratio_allowance_ms: 25.0,
+            min_samples: 50,
+            max_restarts: 0,
+            confidence: 0.99,
+        }
+    }
+}
+
+/// A threshold outside its meaningful range.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("gates: {field} must be {rule}, got {value}")]
+pub struct GatesError {
+    /// The offending field.
+    pub field: &'static str,
+    /// What the field must be.
+    pub rule: &'static str,
+    /// The value it had.
+    pub value: String,
+}
+
+impl Gates {
+    /// Checks that every threshold is in its meaningful range.
+    pub fn validate(&self) -> Result<(), GatesError> {
+        let invalid = |field, rule, value: String| Err(GatesError { field, rule, value });
+        if !(0.0..=1.0).contains(&self.min_success_rate) {
+            return invalid(
+                "min_success_rate",
+                "within [0, 1]",
+                self.min_success_rate.to_string(),
+            );
+        }
+        if !(self.max_p99_ms.is_finite() && self.max_p99_ms > 0.0) {
+            return invalid(
+                "max_p99_ms",
+                "a positive number",
+                self.max_p99_ms.to_string(),
+            );
+        }
+        if !(self.max_p99_ratio.is_finite() && self.max_p99_ratio >= 1.0) {
+            return invalid(
+                "max_p99_ratio",
+                "at least 1",
+                self.max_p99_ratio.to_string(),
+            );
+        }
+        if !(self.p99_ratio_allowance_ms.is_finite() && self.p99_ratio_allowance_ms >= 0.0) {
+            return invalid(
+                "p99_ratio_allowance_ms",
+                "zero or more",
+                self.p99_ratio_allowance_ms.to_string(),
+            );
+        }
+        if self.min_samples == 0 {
+            return invalid("min_samples", "at least 1", self.min_samples.to_string());
+        }
+        if !(self.confidence > 0.0 && self.confidence < 1.0) {
+            return invalid("confidence", "within (0, 1)", self.confidence.to_string());
+        }
+        Ok(())
+    }
+
+    /// The z value of the configured confidence.
+    pub fn z(&self) -> f64 {
+        z_for_confidence(self.confidence)
+    }
+}
+
+/// Which version is judged and which one it is compared with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Roles {
+    /// The version being rolled out (`v2.0.0`).
+    pub candidate: String,
+    /// The version it replaces (`v1.0.0`); `None` when there is none to compare with.
+    pub baseline: Option<String>,
+}
+
+/// The name of a gate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GateName {
+    /// Success rate at least `min_success_rate`.
+    SuccessRate,
+    /// p99 latency at most `max_p99_ms`.
+    P99Latency,
+    /// p99 latency at most `max_p99_ratio` times the baseline's.
+    P99VsBaseline,
+    /// Restarts at most `max_restarts`.
+    Restarts,
+}
+
+impl GateName {
+    /// The name used in reports (`success_rate`, `p99_latency`, …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GateName::SuccessRate => "success_rate",
+            GateName::P99Latency => "p99_latency",
+            GateName::P99VsBaseline => "p99_vs_baseline",
+            GateName::Restarts => "restarts",
+        }
+    }
+}
+
+impl fmt::Display for GateName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What a Wilson interval in a gate's evidence counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Counted {
+    /// Successful requests.
+    Successes,
+    /// Requests slower than `max_p99_ms`.
+    SlowerThanMaxP99,
+}
+
+/// The proportion behind a gate and its Wilson interval: the grounds for failing
+/// early with fewer than `min_samples` requests.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Evidence {
+    /// What was counted.
+    pub counted: Counted,
+    /// How many requests were counted.
+    pub count: u64,
+    /// Out of how many.
+    pub total: u64,
+    /// The interval's confidence.
+    pub confidence: f64,
+    /// The Wilson interval of `count / total`.
+    pub interval: Interval,
+    /// The proportion the interval is held against (the success rate's lower limit,
+    /// or the 1% of requests allowed above the p99 limit).
+    pub limit: f64,
+}
+
+/// One gate's verdict on the candidate.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GateVerdict {
+    /// Which gate.
+    pub gate: GateName,
+    /// The version judged.
+    pub version: String,
+    /// The verdict.
+    pub verdict: Verdict,
+    /// The measured value in `unit`; `None` when nothing could be measured.
+    pub measured: Option<f64>,
+    /// The value `measured` was compared with, in `unit`; for `p99_vs_baseline` it
+    /// is derived from the baseline's p99, and `None` without a baseline.
+    pub threshold: Option<f64>,
+    /// The configured setting the threshold comes from (for `p99_vs_baseline`
+    /// the ratio `max_p99_ratio`).
+    pub limit: f64,
+    /// Unit of `measured` and `threshold`.
+    pub unit: Unit,
+    /// How `measured` is compared with `threshold`.
+    pub comparison: Comparison,
+    /// Requests behind the measurement (for `p99_vs_baseline` the smaller of the
+    /// candidate's and the baseline's; for `restarts` the candidate's, as context).
+    pub samples: u64,
+    /// The Wilson interval used to fail early, where the gate has one.
+    pub evidence: Option<Evidence>,
+    /// Where the measurement came from (`client`, `platform`).
+    pub source: String,
+    /// One line for people: why this verdict.
+    pub explanation: String,
+}
+
+/// Formats a confidence as a percentage without trailing zeros (`99%`, `99.99%`).
+pub(crate) fn confidence_label(confidence: f64) -> String {
+    let text = format!("{:.4}", confidence * 100.0);
+    let text = text.trim_end_matches('0').trim_end_matches('.');
+    format!("{text}%")
+}
+
+/// The success-rate gate: successes over answered plus attributed failed requests.
+///
+/// Fails early, with any number of requests, when the Wilson upper bound is below
+/// `min_success_rate`; otherwise inconclusive below `min_samples`; otherwise the
+/// rate itself is compared with `min_success_rate`.
+pub fn success_rate_gate(
+    version: &str,
+    tally: Option<&VersionTally>,
+    gates: &Gates,
+) -> GateVerdict {
+    let limit = gates.min_success_rate;
+    let (successes, total) = tally
+        .map(|t| (t.successes, t.requests + t.attributed_failures))
+        .unwrap_or((0, 0));
+    let mut verdict = GateVerdict {
+        gate: GateName::SuccessRate,
+        version: version.to_owned(),
+        verdict: Verdict::Inconclusive,
+        measured: None,
+        threshold: Some(limit),
+        limit,
+        unit: Unit::Ratio,
+        comparison: Comparison::AtLeast,
+        samples: total,
+        evidence: None,
+        source: "client".to_owned(),
+        explanation: format!("no requests reached {version}"),
+    };
+    let Some(interval) = wilson_interval(successes, total, gates.z()) else {
+        return verdict;
+    };
+    let rate = successes as f64 / total as f64;
+    let conf = confidence_label(gates.confidence);
+    let measured = format!("success rate {} ({successes}/{total})", percent(rate));
+    verdict.measured = Some(rate);
+    verdict.evidence = Some(Evidence {
+        counted: Counted::Successes,
+        count: successes,
+        total,
+        confidence: gates.confidence,
+        interval,
+        limit,
+    });
+    (verdict.verdict, verdict.explanation) = if interval.high < limit {
+        (
+            Verdict::Fail,
+            format!(
+                "{measured}: even its {conf} upper bound {} is below {}",
+                percent(interval.high),
+                percent(limit)
+            ),
+        )
+    } else if total < gates.min_samples {
+        (
+            Verdict::Inconclusive,
+            format!(
+                "{measured}: {total} < {} requests needed",
+                gates.min_samples
+            ),
+        )
+    } else if rate >= limit {
+        (Verdict::Pass, format!("{measured} >= {}", percent(limit)))
+    } else {
+        (Verdict::Fail, format!("{measured} < {}", percent(limit)))
+    };
+    verdict
+}
+
+/// The absolute p99 gate: p99 latency of the answered requests at most `max_p99_ms`.
+///
+/// "p99 <= max" means at most 1% of requests slower than max, so the gate fails
+/// early, with any number of requests, when the Wilson lower bound of
+/// `slower_than_max_p99 / requests` exceeds 1%; otherwise inconclusive below
+/// `min_samples`; otherwise the measured p99 is compared with `max_p99_ms`.
+pub fn p99_gate(version: &str, tally: Option<&VersionTally>, gates: &Gates) -> GateVerdict {
+    let limit = gates.max_p99_ms;
+    let total = tally.map_or(0, |t| t.requests);
+    let mut verdict = GateVerdict {
+        gate: GateName::P99Latency,
+        version: version.to_owned(),
+        verdict: Verdict::Inconclusive,
+        measured: None,
+        threshold: Some(limit),
+        limit,
+        unit: Unit::Ms,
+        comparison: Comparison::AtMost,
+        samples: total,
+        evidence: None,
+        source: "client".to_owned(),
+        explanation: format!("no requests reached {version}"),
+    };
+    if total == 0 {
+        return verdict;
+    }
+    let Some(latency) = tally.and_then(|t| t.latency) else {
+        verdict.explanation = format!("no latency summary for {total} requests of {version}");
+        return verdict;
+    };
+    let slow = latency.slower_than_max_p99.min(total);
+    let Some(interval) = wilson_interval(slow, total, gates.z()) else {
+        return verdict;
+    };
+    let conf = confidence_label(gates.confidence);
+    verdict.measured = Some(latency.p99_ms);
+    verdict.evidence = Some(Evidence {
+        counted: Counted::SlowerThanMaxP99,
+        count: slow,
+        total,
+        confidence: gates.confidence,
+        interval,
+        limit: SLOWER_THAN_P99_LIMIT,
+    });
+    let measured = format!("p99 {}", millis(latency.p99_ms));
+    (verdict.verdict, verdict.explanation) = if interval.low > SLOWER_THAN_P99_LIMIT {
+        (
+            Verdict::Fail,
+            format!(
+                "{slow} of {total} requests slower than {}: even the {conf} lower bound {} of that share exceeds {}",
+                millis(limit),
+                percent(interval.low),
+                percent(SLOWER_THAN_P99_LIMIT)
+            ),
+        )
+    } else if total < gates.min_samples {
+        (
+            Verdict::Inconclusive,
+            format!(
+                "{measured}: {total} < {} requests needed",
+                gates.min_samples
+            ),
+        )
+    } else if latency.p99_ms <= limit {
+        (Verdict::Pass, format!("{measured} <= {}", millis(limit)))
+    } else {
+        (Verdict::Fail, format!("{measured} > {}", millis(limit)))
+    };
+    verdict
+}
+
+/// The relative p99 gate: the candidate's p99 at most
+/// `max(baseline p99 × max_p99_ratio, baseline p99 + p99_ratio_allowance_ms)`.
+///
+/// Not applicable when there is no baseline or it had no traffic in the window;
+/// inconclusive while either version has fewer than `min_samples` requests.
+pub fn p99_vs_baseline_gate(
+    version: &str,
+    candidate: Option<&VersionTally>,
+    baseline: Option<(&str, Option<&VersionTally>)>,
+    gates: &Gates,
+) -> GateVerdict {
+    let candidate_requests = candidate.map_or(0, |t| t.requests);
+    let mut verdict = GateVerdict {
+        gate: GateName::P99VsBaseline,
+        version: version.to_owned(),
+        verdict: Verdict::NotApplicable,
+        measured: None,
+        threshold: None,
+        limit: gates.max_p99_ratio,
+        unit: Unit::Ms,
+        comparison: Comparison::AtMost,
+        samples: candidate_requests,
+        evidence: None,
+        source: "client".to_owned(),
+        explanation: "no baseline version to compare with".to_owned(),
+    };
+    let Some((baseline_version, baseline)) = baseline else {
+        return verdict;
+    };
+    let baseline_requests = baseline.map_or(0, |t| t.requests);
+    if baseline_requests == 0 {
+        verdict.explanation = format!("baseline {baseline_version} had no traffic in the window");
+        return verdict;
+    }
+    verdict.verdict = Verdict::Inconclusive;
+    verdict.samples = candidate_requests.min(baseline_requests);
+    if candidate_requests == 0 {
+        verdict.explanation = format!("no requests reached {version}");
+        return verdict;
+    }
+    let (Some(ours), Some(theirs)) = (
+        candidate.and_then(|t| t.latency),
+        baseline.and_then(|t| t.latency),
+    ) else {
+        verdict.explanation = format!("no latency summary for {version} or {baseline_version}");
+        return verdict;
+    };
+    let threshold =
+        (theirs.p99_ms * gates.max_p99_ratio).max(theirs.p99_ms + gates.p99_ratio_allowance_ms);
+    verdict.measured = Some(ours.p99_ms);
+    verdict.threshold = Some(threshold);
+    let comparison = format!(
+        "p99 {} against max({} × {}, {} + {})",
+        millis(ours.p99_ms),
+        gates.max_p99_ratio,
+        millis(theirs.p99_ms),
+        millis(theirs.p99_ms),
+        millis(gates.p99_ratio_allowance_ms),
+    );
+    (verdict.verdict, verdict.explanation) = if verdict.samples < gates.min_samples {
+        (
+            Verdict::Inconclusive,
+            format!(
+                "{comparison}: {version} had {candidate_requests} and {baseline_version} {baseline_requests} requests, {} needed each",
+                gates.min_samples
+            ),
+        )
+    } else if ours.p99_ms <= threshold {
+        (
+            Verdict::Pass,
+            format!("{comparison} = {}: within", millis(threshold)),
+        )
+    } else {
+        (
+            Verdict::Fail,
+            format!("{comparison} = {}: above", millis(threshold)),
+        )
+    };
+    verdict
+}
+
+/// The restarts gate: container restarts of the candidate at most `max_restarts`.
+///
+/// Restarts are counted by the platform, not sampled from traffic, so the
+/// minimum-sample rule does not apply; `requests` is recorded for context.
+pub fn restarts_gate(version: &str, restarts: u32, requests: u64, gates: &Gates) -> GateVerdict {
+    let limit = gates.max_restarts;
+    let (verdict, relation) = if restarts <= limit {
+        (Verdict::Pass, "<=")
+    } else {
+        (Verdict::Fail, ">")
+    };
+    GateVerdict {
+        gate: GateName::Restarts,
+        version: version.to_owned(),
+        verdict,
+        measured: Some(f64::from(restarts)),
+        threshold: Some(f64::from(limit)),
+        limit: f64::from(limit),
+        unit: Unit::Count,
+        comparison: Comparison::AtMost,
+        samples: requests,
+        evidence: None,
+        source: "platform".to_owned(),
+        explanation: format!("{restarts} restarts of {version} {relation} {limit} allowed"),
+    }
+}
+
+/// Every gate on the candidate of a window, in a fixed order: success rate, p99,
+/// p99 against the baseline, restarts.
+pub fn evaluate_gates(
+    window: &WindowObservation,
+    roles: &Roles,
+    gates: &Gates,
+) -> Vec<GateVerdict> {
+    let candidate = roles.candidate.as_str();
+    let tally = window.versions.get(candidate);
+    let baseline = roles
+        .baseline
+        .as_deref()
+        .map(|b| (b, window.versions.get(b)));
+    let restarts = window.restarts.get(candidate).copied().unwrap_or(0);
+    vec![
+        success_rate_gate(candidate, tally, gates),
+        p99_gate(candidate, tally, gates),
+        p99_vs_baseline_gate(candidate, tally, baseline, gates),
+        restarts_gate(candidate, restarts, tally.map_or(0, |t| t.requests), gates),
+    ]
+}

@@ -1,0 +1,172 @@
+//! What the runner measured during one window of traffic: the analysis's input.
+//!
+//! Times are milliseconds since the run started; the runner owns the clock.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// What a window of a run is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WindowKind {
+    /// A steady phase watched for the traffic split.
+    Observe,
+    /// A steady phase in which the candidate is judged by the gates.
+    Analyze,
+    /// The time between phases while the ready set changes (scale, apply, delete).
+    Transition,
+}
+
+impl WindowKind {
+    /// The name used in reports (`observe`, `analyze`, `transition`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WindowKind::Observe => "observe",
+            WindowKind::Analyze => "analyze",
+            WindowKind::Transition => "transition",
+        }
+    }
+}
+
+impl fmt::Display for WindowKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Client-side latency of the requests one version answered in a window.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct LatencySummary {
+    /// Median latency in milliseconds.
+    pub p50_ms: f64,
+    /// 90th percentile in milliseconds.
+    pub p90_ms: f64,
+    /// 99th percentile in milliseconds.
+    pub p99_ms: f64,
+    /// Slowest request in milliseconds.
+    pub max_ms: f64,
+    /// How many requests took longer than the gates' `max_p99_ms`.
+    pub slower_than_max_p99: u64,
+}
+
+/// Client-side tallies of one version in one window.
+///
+/// A request belongs to a version when its answer said which version served it.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct VersionTally {
+    /// Requests this version answered, whatever the status.
+    pub requests: u64,
+    /// Answers with a 2xx or 3xx status.
+    pub successes: u64,
+    /// Answers with a 4xx status.
+    pub client_errors: u64,
+    /// Answers with a 5xx status.
+    pub server_errors: u64,
+    /// Requests that failed without an answer (refused, reset, timed out) and that
+    /// the runner attributed to this version; they count against its success rate.
+    pub attributed_failures: u64,
+    /// Latency of the answered requests; `None` when there were none.
+    pub latency: Option<LatencySummary>,
+}
+
+/// Requests that failed without an answer, by kind; no version is known for them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct FailureTally {
+    /// The connection was refused.
+    pub refused: u64,
+    /// The connection was reset or closed before an answer.
+    pub reset: u64,
+    /// No answer came in time.
+    pub timeout: u64,
+    /// Any other transport error.
+    pub other: u64,
+}
+
+impl FailureTally {
+    /// All failures, whatever their kind.
+    pub fn total(&self) -> u64 {
+        self.refused + self.reset + self.timeout + self.other
+    }
+}
+
+/// The ready endpoints of the Service at one instant.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct ReadySample {
+    /// When the sample was taken.
+    pub t_ms: u64,
+    /// Ready endpoint count per version; a version missing here has none.
+    pub ready: BTreeMap<String, u32>,
+}
+
+/// Prometheus's count of the requests one version served in a window.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ServerCount {
+    /// The value of `increase(http_requests_total{...}[window])`.
+    pub increase: f64,
+    /// The PromQL query that produced it.
+    pub query: String,
+}
+
+/// The server side of a window, as Prometheus saw it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ServerObservation {
+    /// Prometheus's scrape interval in milliseconds.
+    pub scrape_interval_ms: u64,
+    /// The count per version; every version the runner asked about is present, with
+    /// 0 when the query returned no series.
+    pub versions: BTreeMap<String, ServerCount>,
+    /// Some data is missing: a target was not up for the whole window or a query
+    /// failed. A mismatch is then inconclusive rather than a failure.
+    pub partial: bool,
+}
+
+/// The longest stretch of a window without a successful answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Downtime {
+    /// Its length in milliseconds.
+    pub longest_ms: u64,
+    /// When it began.
+    pub start_ms: u64,
+}
+
+/// Everything the runner measured during one window.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WindowObservation {
+    /// The window's name (the phase's name, or `a → b` for a transition).
+    pub name: String,
+    /// What the window is for.
+    pub kind: WindowKind,
+    /// When it began.
+    pub start_ms: u64,
+    /// When it ended.
+    pub end_ms: u64,
+    /// Client-side tallies per version.
+    pub versions: BTreeMap<String, VersionTally>,
+    /// Requests that failed without an answer, attributed or not.
+    pub connection_failures: FailureTally,
+    /// The Service's ready endpoints, in time order; the last sample at or before
+    /// `start_ms` gives the state at the start.
+    pub ready_endpoints: Vec<ReadySample>,
+    /// Container restarts per version during the window.
+    pub restarts: BTreeMap<String, u32>,
+    /// The server side; `None` when Prometheus is unavailable.
+    pub server: Option<ServerObservation>,
+    /// The longest stretch without a successful answer (see [`DowntimeTracker`]).
+    ///
+    /// [`DowntimeTracker`]: crate::analysis::DowntimeTracker
+    pub downtime: Downtime,
+}
+
+impl WindowObservation {
+    /// The window's length in milliseconds.
+    pub fn duration_ms(&self) -> u64 {
+        self.end_ms.saturating_sub(self.start_ms)
+    }
+
+    /// Connection failures that the runner did not attribute to any version.
+    pub fn unattributed(&self) -> u64 {
+        let attributed: u64 = self.versions.values().map(|t| t.attributed_failures).sum();
+        self.connection_failures.total().saturating_sub(attributed)
+    }
+}

@@ -1,0 +1,203 @@
+//! In-cluster traffic (`--traffic in-cluster`): loadgen runs as a Job in the lab
+//! namespace and reaches the Service by its cluster DNS name, so the split is
+//! kube-proxy's, as for traffic from the host.
+
+use crate::error::api_error;
+use crate::platform::{FIELD_MANAGER, KubePlatform, MANAGED_BY, MANAGED_BY_LABEL, is_not_found};
+use k8s_openapi::api::batch::v1::Job;
+use k8s_openapi::api::core::v1::Pod;
+use kube::api::{DeleteParams, ListParams, LogParams, PostParams};
+use lab_core::platform::PlatformError;
+use serde_json::json;
+use std::time::Duration;
+
+/// The label that marks loadgen pods.
+pub const LOADGEN_NAME_LABEL: &str = "app.kubernetes.io/name";
+
+/// The Job the lab creates for one in-cluster traffic run (named by the API
+/// server from `loadgen-`).
+pub fn loadgen_job(image: &str, args: &[String], deadline: Duration) -> Job {
+    serde_json::from_value(json!({
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {
+            "generateName": "loadgen-",
+            "labels": { LOADGEN_NAME_LABEL: "loadgen", MANAGED_BY_LABEL: MANAGED_BY },
+        },
+        "spec": {
+            "backoffLimit": 0,
+            "activeDeadlineSeconds": deadline.as_secs().max(1),
+            "ttlSecondsAfterFinished": 600,
+            "template": {
+                "metadata": { "labels": { LOADGEN_NAME_LABEL: "loadgen", MANAGED_BY_LABEL: MANAGED_BY } },
+                "spec": {
+                    "restartPolicy": "Never",
+                    "automountServiceAccountToken": false,
+                    "securityContext": {
+                        "runAsNonRoot": true,
+                        "runAsUser": 65532,
+                        "runAsGroup": 65532,
+                        "seccompProfile": { "type": "RuntimeDefault" }
+                    },
+                    "containers": [{
+                        "name": "loadgen",
+                        "image": image,
+                        "imagePullPolicy": "IfNotPresent",
+                        "args": args,
+                        "resources": {
+                            "requests": { "cpu": "500m", "memory": "64Mi" },
+                            "limits": { "cpu": "1", "memory": "256Mi" }
+                        },
+                        "securityContext": {
+                            "allowPrivilegeEscalation": false,
+                            "readOnlyRootFilesystem": true,
+                            "capabilities": { "drop": ["ALL"] }
+                        }
+                    }]
+                }
+            }
+        }
+    }))
+    .expect("the loadgen Job is a valid Job")
+}
+
+/// How a Job ended, if it has.
+fn job_outcome(job: &Job) -> Option<bool> {
+    let conditions = job.status.as_ref()?.conditions.as_ref()?;
+    conditions
+        .iter()
+        .filter(|c| c.status == "True")
+        .find_map(|c| match c.type_.as_str() {
+            "Complete" | "SuccessCriteriaMet" => Some(true),
+            "Failed" | "FailureTarget" => Some(false),
+            _ => None,
+        })
+}
+
+impl KubePlatform {
+    /// The URL of a Service from inside the cluster (`http://my-app.canary-lab.svc`).
+    pub fn in_cluster_url(&self, service: &str) -> String {
+        format!("http://{service}.{}.svc", self.settings().namespace)
+    }
+
+    /// Run loadgen with `args` (which name the URL, for example
+    /// [`in_cluster_url`](Self::in_cluster_url), and `--json`) as a Job in the lab
+    /// namespace, wait until it ends (at most `timeout`), and return its log, which
+    /// holds loadgen's output. The Job is deleted afterwards.
+    pub async fn run_loadgen(&self, args: &[String], timeout: Duration) -> Result<String, PlatformError> {
+        self.ensure_namespace().await?;
+        let jobs = self.namespaced::<Job>();
+        let job = loadgen_job(&self.settings().loadgen_image, args, timeout);
+        let params = PostParams {
+            field_manager: Some(FIELD_MANAGER.into()),
+            ..PostParams::default()
+        };
+        let created = jobs
+            .create(&params, &job)
+            .await
+            .map_err(|e| api_error(e, "creating the loadgen job"))?;
+        let name = created
+            .metadata
+            .name
+            .ok_or_else(|| PlatformError::Unavailable("the API server gave the loadgen job no name".into()))?;
+        self.remember_job(&name);
+        let result = self.finish_job(&name, timeout).await;
+        delete_job(self, &name).await?;
+        result
+    }
+
+    async fn finish_job(&self, name: &str, timeout: Duration) -> Result<String, PlatformError> {
+        let ended = |job: Option<&Job>| job.and_then(job_outcome).is_some();
+        let waited = tokio::time::timeout(
+            timeout,
+            kube::runtime::wait::await_condition(self.namespaced::<Job>(), name, ended),
+        )
+        .await;
+        let job = match waited {
+            Ok(Ok(Some(job))) => job,
+            Ok(Ok(None)) => return Err(PlatformError::Unavailable(format!("loadgen job {name} disappeared"))),
+            Ok(Err(e)) => return Err(PlatformError::Unavailable(format!("waiting for loadgen job {name}: {e}"))),
+            Err(_) => {
+                return Err(PlatformError::Timeout {
+                    waited: timeout,
+                    not_ready: vec![format!("job {name}: loadgen still running")],
+                });
+            }
+        };
+        let log = self.job_log(name).await?;
+        if job_outcome(&job) == Some(true) {
+            Ok(log)
+        } else {
+            let tail: Vec<&str> = log.lines().rev().take(5).collect::<Vec<_>>().into_iter().rev().collect();
+            Err(PlatformError::Unavailable(format!(
+                "loadgen job {name} failed: {}",
+                if tail.is_empty() { "no output".to_string() } else { tail.join(" / ") }
+            )))
+        }
+    }
+
+    async fn job_log(&self, name: &str) -> Result<String, PlatformError> {
+        let pods = self.namespaced::<Pod>();
+        let list = pods
+            .list(&ListParams::default().labels(&format!("job-name={name}")))
+            .await
+            .map_err(|e| api_error(e, &format!("finding the pod of job {name}")))?;
+        let Some(pod) = list.items.first().and_then(|p| p.metadata.name.clone()) else {
+            return Err(PlatformError::Unavailable(format!("job {name} has no pod")));
+        };
+        let params = LogParams {
+            container: Some("loadgen".into()),
+            ..LogParams::default()
+        };
+        pods.logs(&pod, &params)
+            .await
+            .map_err(|e| api_error(e, &format!("reading the log of pod {pod}")))
+    }
+}
+
+/// Delete a loadgen Job and its pod; a Job already gone is fine.
+pub(crate) async fn delete_job(platform: &KubePlatform, name: &str) -> Result<(), PlatformError> {
+    match platform
+        .namespaced::<Job>()
+        .delete(name, &DeleteParams::background())
+        .await
+    {
+        Ok(_) => {}
+        Err(e) if is_not_found(&e) => {}
+        Err(e) => return Err(api_error(e, &format!("deleting job {name}"))),
+    }
+    platform.forget_job(name);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn job_outcomes() {
+        let job = |conditions: serde_json::Value| -> Job {
+            serde_json::from_value(json!({"metadata": {}, "status": {"conditions": conditions}})).unwrap()
+        };
+        assert_eq!(job_outcome(&job(json!([]))), None);
+        assert_eq!(job_outcome(&job(json!([{"type": "Complete", "status": "True"}]))), Some(true));
+        assert_eq!(job_outcome(&job(json!([{"type": "Failed", "status": "True"}]))), Some(false));
+        assert_eq!(job_outcome(&job(json!([{"type": "Complete", "status": "False"}]))), None);
+    }
+
+    #[test]
+    fn loadgen_job_runs_hardened_with_the_given_args() {
+        let job = loadgen_job("canary-lab/loadgen:abc", &["--json".into(), "http://my-app.canary-lab.svc".into()], Duration::from_secs(60));
+        let spec = job.spec.unwrap();
+        assert_eq!(spec.backoff_limit, Some(0));
+        assert_eq!(spec.active_deadline_seconds, Some(60));
+        let pod = spec.template.spec.unwrap();
+        assert_eq!(pod.restart_policy.as_deref(), Some("Never"));
+        let container = &pod.containers[0];
+        assert_eq!(container.image.as_deref(), Some("canary-lab/loadgen:abc"));
+        assert_eq!(container.args.as_deref().unwrap(), ["--json", "http://my-app.canary-lab.svc"]);
+        let security = container.security_context.as_ref().unwrap();
+        assert_eq!(security.read_only_root_filesystem, Some(true));
+        assert_eq!(security.allow_privilege_escalation, Some(false));
+    }
+}
