@@ -38,9 +38,10 @@ impl Block {
                 Err(error) => last_error = Some(error),
             }
         }
-        Err(LocalError::AddressBlock(
-            last_error.map_or_else(|| "no candidates".to_string(), |e| e.to_string()),
-        ))
+        Err(LocalError::AddressBlock(last_error.map_or_else(
+            || "no candidates".to_string(),
+            |e| e.to_string(),
+        )))
     }
 
     /// The second octet B of 127.B.x.y.
@@ -82,7 +83,7 @@ mod tests {
         for address in &addresses {
             let [a, b, c, d] = address.octets();
             assert_eq!((a, b), (127, block.octet()));
-            assert!(c >= 1 && d >= 1 && d <= 250, "{address}");
+            assert!(c >= 1 && (1..=250).contains(&d), "{address}");
         }
     }
 }

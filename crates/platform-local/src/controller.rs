@@ -129,7 +129,11 @@ fn reconcile(shared: &Arc<Shared>, inner: &mut Inner) -> bool {
     for name in names {
         let (hash, strategy, replicas) = {
             let d = &inner.deployments[&name];
-            (d.hash.clone(), d.strategy.clone(), d.replicas.max(0) as usize)
+            (
+                d.hash.clone(),
+                d.strategy.clone(),
+                d.replicas.max(0) as usize,
+            )
         };
         let mine = |p: &&PodRec| p.deployment == name;
         let mut counts = Counts {
@@ -168,7 +172,9 @@ fn reconcile(shared: &Arc<Shared>, inner: &mut Inner) -> bool {
             let mut candidates: Vec<(bool, std::time::Instant, String)> = inner
                 .pods
                 .iter()
-                .filter(|(_, p)| p.deployment == name && !p.terminating && (p.hash == hash) == want_new)
+                .filter(|(_, p)| {
+                    p.deployment == name && !p.terminating && (p.hash == hash) == want_new
+                })
                 .map(|(n, p)| (p.ready, p.created, n.clone()))
                 .collect();
             candidates.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
@@ -195,7 +201,13 @@ mod tests {
         }
     }
 
-    fn counts(replicas: usize, new: usize, new_ready: usize, old: usize, old_ready: usize) -> Counts {
+    fn counts(
+        replicas: usize,
+        new: usize,
+        new_ready: usize,
+        old: usize,
+        old_ready: usize,
+    ) -> Counts {
         Counts {
             replicas,
             new,
@@ -240,7 +252,10 @@ mod tests {
 
     #[test]
     fn rolling_update_percentages_round_like_kubernetes() {
-        let s = rolling(IntOrString::String("25%".into()), IntOrString::String("25%".into()));
+        let s = rolling(
+            IntOrString::String("25%".into()),
+            IntOrString::String("25%".into()),
+        );
         // surge ceil(2.5)=3, unavailable floor(2.5)=2 → 2 old may go at once, 3 new start.
         check(&s, counts(10, 0, 0, 10, 10), (3, 0, 2));
         assert_eq!(scaled(&IntOrString::String("25%".into()), 10, true), 3);

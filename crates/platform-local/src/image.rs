@@ -68,9 +68,9 @@ impl PodRuntime {
         let mut seen = [false; 3];
         let mut iter = self.args.iter().peekable();
         while let Some(arg) = iter.next() {
-            let flag = ADDRESS_FLAGS.iter().position(|(flag, _)| {
-                arg == flag || arg.starts_with(&format!("{flag}="))
-            });
+            let flag = ADDRESS_FLAGS
+                .iter()
+                .position(|(flag, _)| arg == flag || arg.starts_with(&format!("{flag}=")));
             match flag {
                 Some(index) => {
                     let (name, default_port) = ADDRESS_FLAGS[index];
@@ -95,7 +95,12 @@ impl PodRuntime {
 
     /// The port the demo app serves metrics on, from the scrape annotation.
     pub(crate) fn scrape_port(&self) -> Option<u16> {
-        if self.annotations.get("prometheus.io/scrape").map(String::as_str) != Some("true") {
+        if self
+            .annotations
+            .get("prometheus.io/scrape")
+            .map(String::as_str)
+            != Some("true")
+        {
             return None;
         }
         self.annotations
@@ -107,17 +112,17 @@ impl PodRuntime {
     pub(crate) fn resolve_port(&self, target: &IntOrString) -> Option<u16> {
         match target {
             IntOrString::Int(port) => u16::try_from(*port).ok(),
-            IntOrString::String(name) => self
-                .ports
-                .get(name)
-                .copied()
-                .or_else(|| name.parse().ok()),
+            IntOrString::String(name) => {
+                self.ports.get(name).copied().or_else(|| name.parse().ok())
+            }
         }
     }
 }
 
 fn port_of(address: &str) -> Option<u16> {
-    address.rsplit_once(':').and_then(|(_, port)| port.parse().ok())
+    address
+        .rsplit_once(':')
+        .and_then(|(_, port)| port.parse().ok())
 }
 
 /// Check before anything changes that every Deployment of `object` can run here.
@@ -275,7 +280,10 @@ fn probe_spec(
     };
     let action = if let Some(http) = &probe.http_get {
         let port = resolve(&http.port).ok_or_else(|| {
-            unsupported(deployment, format!("{kind}: port {:?} is not a container port", http.port))
+            unsupported(
+                deployment,
+                format!("{kind}: port {:?} is not a container port", http.port),
+            )
         })?;
         ProbeAction::HttpGet {
             port,
@@ -283,7 +291,10 @@ fn probe_spec(
         }
     } else if let Some(tcp) = &probe.tcp_socket {
         let port = resolve(&tcp.port).ok_or_else(|| {
-            unsupported(deployment, format!("{kind}: port {:?} is not a container port", tcp.port))
+            unsupported(
+                deployment,
+                format!("{kind}: port {:?} is not a container port", tcp.port),
+            )
         })?;
         ProbeAction::TcpSocket { port }
     } else {
@@ -311,10 +322,17 @@ mod tests {
 
     #[test]
     fn image_repositories() {
-        let check = |image: &str, expected: &str| assert_eq!(image_repository(image), expected, "{image}");
+        let check =
+            |image: &str, expected: &str| assert_eq!(image_repository(image), expected, "{image}");
         check("crisis513/strategies-test", "crisis513/strategies-test");
-        check("crisis513/strategies-test:latest", "crisis513/strategies-test");
-        check("docker.io/containersol/k8s-deployment-strategies:v2", "containersol/k8s-deployment-strategies");
+        check(
+            "crisis513/strategies-test:latest",
+            "crisis513/strategies-test",
+        );
+        check(
+            "docker.io/containersol/k8s-deployment-strategies:v2",
+            "containersol/k8s-deployment-strategies",
+        );
         check("canary-lab/demo-app:0123abcd", "canary-lab/demo-app");
         check("canary-lab/demo-app@sha256:00ff", "canary-lab/demo-app");
         check("localhost:5000/demo", "localhost:5000/demo");

@@ -133,7 +133,6 @@ impl LocalPlatform {
     pub async fn shutdown(&self) {
         self.shared.shutdown().await;
     }
-
 }
 
 impl Platform for LocalPlatform {

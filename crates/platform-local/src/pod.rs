@@ -42,7 +42,9 @@ pub(crate) fn terminate(pod: &mut PodRec, max_grace: Option<Duration>) {
     }
     pod.terminating = true;
     pod.ready = false;
-    let _ = pod.commands.send(PodCommand::Terminate { grace: max_grace });
+    let _ = pod
+        .commands
+        .send(PodCommand::Terminate { grace: max_grace });
 }
 
 enum Ended {
@@ -241,7 +243,10 @@ async fn run(
 ) -> Ended {
     let object = format!("pod/{name}");
     let start = tokio::time::Instant::now();
-    let mut readiness = runtime.readiness.as_ref().map(|s| ProbeState::new(s, start));
+    let mut readiness = runtime
+        .readiness
+        .as_ref()
+        .map(|s| ProbeState::new(s, start));
     let mut liveness = runtime.liveness.as_ref().map(|s| ProbeState::new(s, start));
     if readiness.is_none() {
         // Without a readiness probe a running container is ready.

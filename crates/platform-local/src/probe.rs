@@ -94,17 +94,30 @@ mod tests {
         let localhost = Ipv4Addr::LOCALHOST;
         let timeout = Duration::from_secs(2);
         for (response, expected) in [
-            ("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", ProbeResult::Success),
+            (
+                "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+                ProbeResult::Success,
+            ),
             ("HTTP/1.1 302 Found\r\n\r\n", ProbeResult::Success),
             (
                 "HTTP/1.1 503 Service Unavailable\r\n\r\n",
                 ProbeResult::Failure("HTTP probe failed with statuscode: 503".into()),
             ),
-            ("garbage", ProbeResult::Failure("malformed HTTP response".into())),
+            (
+                "garbage",
+                ProbeResult::Failure("malformed HTTP response".into()),
+            ),
         ] {
             let port = serve_once(response).await;
-            let action = ProbeAction::HttpGet { port, path: "/ready".into() };
-            assert_eq!(run(&action, localhost, timeout).await, expected, "{response:?}");
+            let action = ProbeAction::HttpGet {
+                port,
+                path: "/ready".into(),
+            };
+            assert_eq!(
+                run(&action, localhost, timeout).await,
+                expected,
+                "{response:?}"
+            );
         }
     }
 
@@ -113,14 +126,26 @@ mod tests {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
         drop(listener);
-        let action = ProbeAction::HttpGet { port, path: "/".into() };
-        assert_eq!(run(&action, Ipv4Addr::LOCALHOST, Duration::from_secs(1)).await, ProbeResult::Refused);
+        let action = ProbeAction::HttpGet {
+            port,
+            path: "/".into(),
+        };
+        assert_eq!(
+            run(&action, Ipv4Addr::LOCALHOST, Duration::from_secs(1)).await,
+            ProbeResult::Refused
+        );
 
         let silent = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = silent.local_addr().unwrap().port();
-        let action = ProbeAction::HttpGet { port, path: "/".into() };
+        let action = ProbeAction::HttpGet {
+            port,
+            path: "/".into(),
+        };
         let result = run(&action, Ipv4Addr::LOCALHOST, Duration::from_millis(300)).await;
-        assert!(matches!(result, ProbeResult::Failure(ref m) if m.contains("timed out")), "{result:?}");
+        assert!(
+            matches!(result, ProbeResult::Failure(ref m) if m.contains("timed out")),
+            "{result:?}"
+        );
         drop(silent);
     }
 }

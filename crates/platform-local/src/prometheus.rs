@@ -2,8 +2,8 @@
 //! `file_sd_configs` job whose targets follow the pods and carry the labels of
 //! the in-cluster annotation-based job (`app`, `version`, `pod`, `namespace`).
 
-use crate::state::Shared;
 use crate::LocalError;
+use crate::state::Shared;
 use std::collections::BTreeMap;
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
@@ -60,7 +60,7 @@ pub fn render_config(scrape_interval: Duration, targets_file: &Path) -> String {
 
 fn format_duration(duration: Duration) -> String {
     let millis = duration.as_millis().max(1);
-    if millis % 1000 == 0 {
+    if millis.is_multiple_of(1000) {
         format!("{}s", millis / 1000)
     } else {
         format!("{millis}ms")
@@ -79,7 +79,13 @@ pub(crate) struct TargetGroup {
 fn label_name(key: &str) -> String {
     let mut name: String = key
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     if name.starts_with(|c: char| c.is_ascii_digit()) {
         name.insert(0, '_');
@@ -129,7 +135,11 @@ pub(crate) async fn write_targets_on_change(shared: Arc<Shared>, path: PathBuf) 
         let groups = target_groups(&shared);
         if last.as_ref() != Some(&groups) {
             if let Err(error) = write_targets(&path, &groups) {
-                shared.event("Failed", "prometheus", format!("cannot write targets: {error}"));
+                shared.event(
+                    "Failed",
+                    "prometheus",
+                    format!("cannot write targets: {error}"),
+                );
             }
             last = Some(groups);
         }
@@ -154,8 +164,11 @@ pub(crate) async fn start(
     let targets_path = dir.join("targets.json");
     write_targets(&targets_path, &[]).map_err(io(&targets_path))?;
     let config_path = dir.join("prometheus.yml");
-    std::fs::write(&config_path, render_config(settings.scrape_interval, &targets_path))
-        .map_err(io(&config_path))?;
+    std::fs::write(
+        &config_path,
+        render_config(settings.scrape_interval, &targets_path),
+    )
+    .map_err(io(&config_path))?;
     let log_path = dir.join("prometheus.log");
     // A port can be taken between choosing and binding it; try a few.
     let mut last_error = String::new();
@@ -165,7 +178,10 @@ pub(crate) async fn start(
         let log_err = log.try_clone().map_err(io(&log_path))?;
         let mut child = Command::new(&settings.binary)
             .arg(format!("--config.file={}", config_path.display()))
-            .arg(format!("--storage.tsdb.path={}", dir.join("data").display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.join("data").display()
+            ))
             .arg(format!("--web.listen-address=127.0.0.1:{port}"))
             .arg("--storage.tsdb.retention.time=1d")
             .arg("--log.level=warn")
@@ -177,7 +193,10 @@ pub(crate) async fn start(
             .kill_on_drop(true)
             .spawn()
             .map_err(|error| {
-                LocalError::Prometheus(format!("cannot start {}: {error}", settings.binary.display()))
+                LocalError::Prometheus(format!(
+                    "cannot start {}: {error}",
+                    settings.binary.display()
+                ))
             })?;
         let address = SocketAddr::from(([127, 0, 0, 1], port));
         match wait_ready(&mut child, address).await {

@@ -60,7 +60,12 @@ pub(crate) fn refresh_endpoints(inner: &Inner) {
                     Some(Target {
                         address: SocketAddr::from((pod.address, port)),
                         pod: name.clone(),
-                        version: pod.runtime.labels.get("version").cloned().unwrap_or_default(),
+                        version: pod
+                            .runtime
+                            .labels
+                            .get("version")
+                            .cloned()
+                            .unwrap_or_default(),
                     })
                 })
                 .collect();
@@ -79,7 +84,10 @@ pub(crate) fn refresh_endpoints(inner: &Inner) {
 
 /// Bind the Service's port on its own loopback address; fall back to a free
 /// port when the declared one needs privileges we lack (port 80 as non-root).
-pub(crate) async fn bind(address: Ipv4Addr, port: u16) -> std::io::Result<(TcpListener, SocketAddr)> {
+pub(crate) async fn bind(
+    address: Ipv4Addr,
+    port: u16,
+) -> std::io::Result<(TcpListener, SocketAddr)> {
     let listener = match TcpListener::bind((address, port)).await {
         Ok(listener) => listener,
         Err(error) if error.kind() == std::io::ErrorKind::PermissionDenied => {
@@ -109,7 +117,11 @@ pub(crate) async fn serve(
     }
 }
 
-fn tally(stats: &Mutex<BTreeMap<String, ServiceStats>>, version: &str, update: impl FnOnce(&mut ServiceStats)) {
+fn tally(
+    stats: &Mutex<BTreeMap<String, ServiceStats>>,
+    version: &str,
+    update: impl FnOnce(&mut ServiceStats),
+) {
     let mut stats = stats.lock().unwrap();
     match stats.get_mut(version) {
         Some(entry) => update(entry),
@@ -123,7 +135,11 @@ fn reset(client: TcpStream) {
     drop(client);
 }
 
-async fn forward(client: TcpStream, targets: &[Target], stats: &Mutex<BTreeMap<String, ServiceStats>>) {
+async fn forward(
+    client: TcpStream,
+    targets: &[Target],
+    stats: &Mutex<BTreeMap<String, ServiceStats>>,
+) {
     if targets.is_empty() {
         tally(stats, NO_ENDPOINT, |s| s.connections += 1);
         reset(client);
@@ -131,14 +147,15 @@ async fn forward(client: TcpStream, targets: &[Target], stats: &Mutex<BTreeMap<S
     }
     let target = &targets[rand::random_range(0..targets.len())];
     tally(stats, &target.version, |s| s.connections += 1);
-    let upstream = match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(target.address)).await {
-        Ok(Ok(upstream)) => upstream,
-        _ => {
-            tally(stats, &target.version, |s| s.connect_failures += 1);
-            reset(client);
-            return;
-        }
-    };
+    let upstream =
+        match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(target.address)).await {
+            Ok(Ok(upstream)) => upstream,
+            _ => {
+                tally(stats, &target.version, |s| s.connect_failures += 1);
+                reset(client);
+                return;
+            }
+        };
     let _ = client.set_nodelay(true);
     let _ = upstream.set_nodelay(true);
     let replied = relay(client, upstream).await;

@@ -129,7 +129,9 @@ impl Shared {
     }
 
     pub(crate) fn lock(&self) -> MutexGuard<'_, Inner> {
-        self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.inner
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Wake everything that follows the state; call after each change.
@@ -142,7 +144,12 @@ impl Shared {
         self.changed.subscribe()
     }
 
-    pub(crate) fn event(&self, reason: &str, object: impl Into<String>, message: impl Into<String>) {
+    pub(crate) fn event(
+        &self,
+        reason: &str,
+        object: impl Into<String>,
+        message: impl Into<String>,
+    ) {
         self.events.lock().unwrap().push(PlatformEvent {
             at: SystemTime::now(),
             reason: reason.to_string(),
@@ -168,7 +175,11 @@ impl Shared {
     }
 
     pub(crate) fn prometheus_pid(&self) -> Option<u32> {
-        self.prometheus.lock().unwrap().as_ref().and_then(|p| p.pid())
+        self.prometheus
+            .lock()
+            .unwrap()
+            .as_ref()
+            .and_then(|p| p.pid())
     }
 
     pub(crate) async fn apply(self: &Arc<Self>, object: &Object) -> Result<(), PlatformError> {
@@ -180,20 +191,28 @@ impl Shared {
 
     fn apply_deployment(&self, deployment: &Deployment) -> Result<(), PlatformError> {
         let name = deployment.metadata.name.clone().unwrap_or_default();
-        let spec = deployment.spec.as_ref().ok_or_else(|| PlatformError::Unsupported {
-            kind: ObjectKind::Deployment,
-            name: name.clone(),
-            message: "has no spec".into(),
-        })?;
+        let spec = deployment
+            .spec
+            .as_ref()
+            .ok_or_else(|| PlatformError::Unsupported {
+                kind: ObjectKind::Deployment,
+                name: name.clone(),
+                message: "has no spec".into(),
+            })?;
         let runtime = Arc::new(image::pod_runtime(&name, &spec.template)?);
         let hash = template_hash(&spec.template);
         let strategy = match spec.strategy.as_ref().and_then(|s| s.type_.as_deref()) {
             Some("Recreate") => Strategy::Recreate,
             _ => {
-                let rolling = spec.strategy.as_ref().and_then(|s| s.rolling_update.as_ref());
+                let rolling = spec
+                    .strategy
+                    .as_ref()
+                    .and_then(|s| s.rolling_update.as_ref());
                 let percent = || IntOrString::String("25%".to_string());
                 Strategy::RollingUpdate {
-                    max_surge: rolling.and_then(|r| r.max_surge.clone()).unwrap_or_else(percent),
+                    max_surge: rolling
+                        .and_then(|r| r.max_surge.clone())
+                        .unwrap_or_else(percent),
                     max_unavailable: rolling
                         .and_then(|r| r.max_unavailable.clone())
                         .unwrap_or_else(percent),
@@ -347,7 +366,11 @@ impl Shared {
         if !found {
             return Err(not_found(kind, name));
         }
-        self.event("Deleted", format!("{}/{name}", kind.kubectl_name()), "deleted");
+        self.event(
+            "Deleted",
+            format!("{}/{name}", kind.kubectl_name()),
+            "deleted",
+        );
         Ok(())
     }
 
@@ -394,7 +417,10 @@ impl Shared {
             if not_ready.is_empty() {
                 return Ok(());
             }
-            if tokio::time::timeout_at(deadline, changes.changed()).await.is_err() {
+            if tokio::time::timeout_at(deadline, changes.changed())
+                .await
+                .is_err()
+            {
                 return Err(PlatformError::Timeout {
                     waited: timeout,
                     not_ready,
@@ -411,7 +437,12 @@ impl Shared {
             .map(|(name, pod)| PodState {
                 name: name.clone(),
                 deployment: pod.deployment.clone(),
-                version: pod.runtime.labels.get("version").cloned().unwrap_or_default(),
+                version: pod
+                    .runtime
+                    .labels
+                    .get("version")
+                    .cloned()
+                    .unwrap_or_default(),
                 address: pod.address.to_string(),
                 ready: pod.ready && !pod.terminating,
                 restarts: pod.restarts,
@@ -486,7 +517,11 @@ impl Shared {
         let (hash, runtime) = (record.hash.clone(), record.runtime.clone());
         let address = self.block.pod_address(inner.next_pod);
         inner.next_pod += 1;
-        let name = format!("{deployment}-{}-{}", &hash[..hash.len().min(10)], random_suffix());
+        let name = format!(
+            "{deployment}-{}-{}",
+            &hash[..hash.len().min(10)],
+            random_suffix()
+        );
         let (commands, receiver) = mpsc::unbounded_channel();
         inner.pods.insert(
             name.clone(),
@@ -503,8 +538,18 @@ impl Shared {
                 commands,
             },
         );
-        self.event("Scheduled", format!("pod/{name}"), format!("assigned address {address}"));
-        tokio::spawn(pod::supervise(self.clone(), name, address, runtime, receiver));
+        self.event(
+            "Scheduled",
+            format!("pod/{name}"),
+            format!("assigned address {address}"),
+        );
+        tokio::spawn(pod::supervise(
+            self.clone(),
+            name,
+            address,
+            runtime,
+            receiver,
+        ));
     }
 
     /// Delete every Deployment and Service and wait (bounded) for the pods to exit.
@@ -519,7 +564,8 @@ impl Shared {
             let grace = self.config.max_grace;
             let mut longest = Duration::ZERO;
             for pod in inner.pods.values_mut() {
-                longest = longest.max(grace.map_or(pod.runtime.grace, |g| g.min(pod.runtime.grace)));
+                longest =
+                    longest.max(grace.map_or(pod.runtime.grace, |g| g.min(pod.runtime.grace)));
                 pod::terminate(pod, grace);
             }
             self.bump(&inner);
@@ -528,7 +574,10 @@ impl Shared {
         let mut changes = self.subscribe();
         let deadline = tokio::time::Instant::now() + grace + Duration::from_secs(2);
         while !self.lock().pods.is_empty() {
-            if tokio::time::timeout_at(deadline, changes.changed()).await.is_err() {
+            if tokio::time::timeout_at(deadline, changes.changed())
+                .await
+                .is_err()
+            {
                 break;
             }
         }

@@ -3,8 +3,8 @@
 //! killed. Every child process also carries a marker in its environment, so
 //! cleanup finds them even if the file is gone.
 
-use crate::state::Shared;
 use crate::LocalConfig;
+use crate::state::Shared;
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use serde::{Deserialize, Serialize};
@@ -87,7 +87,12 @@ fn snapshot(shared: &Shared) -> LabState {
         .iter()
         .map(|(name, pod)| RecordedPod {
             name: name.clone(),
-            version: pod.runtime.labels.get("version").cloned().unwrap_or_default(),
+            version: pod
+                .runtime
+                .labels
+                .get("version")
+                .cloned()
+                .unwrap_or_default(),
             ready: pod.ready && !pod.terminating,
             pid: pod.pid,
         })
@@ -121,7 +126,10 @@ pub fn write(path: &Path, state: &LabState) -> std::io::Result<()> {
         std::fs::create_dir_all(parent)?;
     }
     let temporary = path.with_extension("tmp");
-    std::fs::write(&temporary, serde_json::to_vec_pretty(state).map_err(std::io::Error::other)?)?;
+    std::fs::write(
+        &temporary,
+        serde_json::to_vec_pretty(state).map_err(std::io::Error::other)?,
+    )?;
     std::fs::rename(&temporary, path)
 }
 
@@ -226,7 +234,10 @@ pub async fn cleanup(state: Option<&LabState>, marker_prefix: &str, grace: Durat
     let mut pids = marked_processes(marker_prefix);
     if let Some(state) = state {
         for pid in &state.pids {
-            if !pids.contains(pid) && alive(*pid) && marker_of(*pid).as_deref() == Some(&state.marker) {
+            if !pids.contains(pid)
+                && alive(*pid)
+                && marker_of(*pid).as_deref() == Some(&state.marker)
+            {
                 pids.push(*pid);
             }
         }

@@ -59,9 +59,22 @@ async fn lab(prometheus: bool) -> Lab {
     }
 }
 
-fn deployment(name: &str, version: &str, replicas: i32, extra_env: &[(&str, &str)], strategy: serde_json::Value) -> Object {
-    let mut env = vec![json!({"name": "VERSION", "value": version}), json!({"name": "DRAIN_PERIOD", "value": "200ms"})];
-    env.extend(extra_env.iter().map(|(k, v)| json!({"name": k, "value": v})));
+fn deployment(
+    name: &str,
+    version: &str,
+    replicas: i32,
+    extra_env: &[(&str, &str)],
+    strategy: serde_json::Value,
+) -> Object {
+    let mut env = vec![
+        json!({"name": "VERSION", "value": version}),
+        json!({"name": "DRAIN_PERIOD", "value": "200ms"}),
+    ];
+    env.extend(
+        extra_env
+            .iter()
+            .map(|(k, v)| json!({"name": k, "value": v})),
+    );
     let value = json!({
         "apiVersion": "apps/v1",
         "kind": "Deployment",
@@ -88,7 +101,9 @@ fn deployment(name: &str, version: &str, replicas: i32, extra_env: &[(&str, &str
             }
         }
     });
-    Object::Deployment(Box::new(serde_json::from_value::<Deployment>(value).unwrap()))
+    Object::Deployment(Box::new(
+        serde_json::from_value::<Deployment>(value).unwrap(),
+    ))
 }
 
 fn service(selector: serde_json::Value) -> Object {
@@ -128,7 +143,9 @@ async fn tally(url: &str, n: usize) -> (BTreeMap<String, usize>, BTreeSet<String
                 let body = response.rsplit("\r\n\r\n").next().unwrap_or("");
                 let (host, version) = body.trim().split_once(", ").unwrap();
                 hosts.insert(host.trim_start_matches("Host: ").to_string());
-                *versions.entry(version.trim_start_matches("Version: ").to_string()).or_default() += 1;
+                *versions
+                    .entry(version.trim_start_matches("Version: ").to_string())
+                    .or_default() += 1;
             }
             _ => failures += 1,
         }
@@ -155,7 +172,12 @@ async fn the_tutorial_canary_splits_traffic_by_ready_pods() {
     let lab = lab(false).await;
     let p = &lab.platform;
     let selector = json!({"app": "my-app"});
-    p.apply(&[service(selector), deployment("my-app-v1", "v1.0.0", 10, &[], rolling(1, 0))]).await.unwrap();
+    p.apply(&[
+        service(selector),
+        deployment("my-app-v1", "v1.0.0", 10, &[], rolling(1, 0)),
+    ])
+    .await
+    .unwrap();
     p.wait_ready(&["my-app-v1".into()], TIMEOUT).await.unwrap();
     assert_eq!(endpoint_versions(p).await, counts(&[("v1.0.0", 10)]));
 
@@ -165,10 +187,17 @@ async fn the_tutorial_canary_splits_traffic_by_ready_pods() {
     // Random per connection: 200 requests over 10 pods reach nearly all of them.
     assert!(hosts.len() >= 9, "only {} pods answered", hosts.len());
 
-    p.apply(&[deployment("my-app-v2", "v2.0.0", 1, &[], rolling(1, 0))]).await.unwrap();
+    p.apply(&[deployment("my-app-v2", "v2.0.0", 1, &[], rolling(1, 0))])
+        .await
+        .unwrap();
     p.scale("my-app-v1", 9).await.unwrap();
-    p.wait_ready(&["my-app-v1".into(), "my-app-v2".into()], TIMEOUT).await.unwrap();
-    assert_eq!(endpoint_versions(p).await, counts(&[("v1.0.0", 9), ("v2.0.0", 1)]));
+    p.wait_ready(&["my-app-v1".into(), "my-app-v2".into()], TIMEOUT)
+        .await
+        .unwrap();
+    assert_eq!(
+        endpoint_versions(p).await,
+        counts(&[("v1.0.0", 9), ("v2.0.0", 1)])
+    );
     let (versions, _, failures) = tally(&url, 400).await;
     assert_eq!(failures, 0);
     // 10% of 400: a binomial(400, 0.1) lies in 15..=70 except once in 10^7 runs.
@@ -186,7 +215,10 @@ async fn the_tutorial_canary_splits_traffic_by_ready_pods() {
     assert!(!pids.is_empty());
     p.shutdown().await;
     for pid in pids {
-        assert!(!platform_local::statefile::alive(pid), "pid {pid} outlived shutdown");
+        assert!(
+            !platform_local::statefile::alive(pid),
+            "pid {pid} outlived shutdown"
+        );
     }
 }
 
@@ -194,17 +226,25 @@ async fn the_tutorial_canary_splits_traffic_by_ready_pods() {
 async fn a_rolling_update_keeps_every_replica_available() {
     let lab = lab(false).await;
     let p = &lab.platform;
-    p.apply(&[service(json!({"app": "my-app"})), deployment("my-app", "v1.0.0", 4, &[], rolling(1, 0))])
+    p.apply(&[
+        service(json!({"app": "my-app"})),
+        deployment("my-app", "v1.0.0", 4, &[], rolling(1, 0)),
+    ])
+    .await
+    .unwrap();
+    p.wait_ready(&["my-app".into()], TIMEOUT).await.unwrap();
+    p.apply(&[deployment("my-app", "v2.0.0", 4, &[], rolling(1, 0))])
         .await
         .unwrap();
-    p.wait_ready(&["my-app".into()], TIMEOUT).await.unwrap();
-    p.apply(&[deployment("my-app", "v2.0.0", 4, &[], rolling(1, 0))]).await.unwrap();
     let start = Instant::now();
     let mut seen_mixed = false;
     loop {
         let endpoints = endpoint_versions(p).await;
         let total: usize = endpoints.values().sum();
-        assert!(total >= 4, "only {total} ready endpoints during the rollout: {endpoints:?}");
+        assert!(
+            total >= 4,
+            "only {total} ready endpoints during the rollout: {endpoints:?}"
+        );
         seen_mixed |= endpoints.len() == 2;
         if endpoints == counts(&[("v2.0.0", 4)]) {
             break;
@@ -212,7 +252,10 @@ async fn a_rolling_update_keeps_every_replica_available() {
         assert!(start.elapsed() < TIMEOUT, "rollout stuck at {endpoints:?}");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    assert!(seen_mixed, "never saw both versions serving during the rollout");
+    assert!(
+        seen_mixed,
+        "never saw both versions serving during the rollout"
+    );
     p.wait_ready(&["my-app".into()], TIMEOUT).await.unwrap();
     p.shutdown().await;
 }
@@ -222,17 +265,29 @@ async fn recreate_stops_every_old_pod_before_starting_new_ones() {
     let lab = lab(false).await;
     let p = &lab.platform;
     let recreate = json!({"type": "Recreate"});
-    p.apply(&[service(json!({"app": "my-app"})), deployment("my-app", "v1.0.0", 3, &[], recreate.clone())])
+    p.apply(&[
+        service(json!({"app": "my-app"})),
+        deployment("my-app", "v1.0.0", 3, &[], recreate.clone()),
+    ])
+    .await
+    .unwrap();
+    p.wait_ready(&["my-app".into()], TIMEOUT).await.unwrap();
+    p.apply(&[deployment("my-app", "v2.0.0", 3, &[], recreate)])
         .await
         .unwrap();
-    p.wait_ready(&["my-app".into()], TIMEOUT).await.unwrap();
-    p.apply(&[deployment("my-app", "v2.0.0", 3, &[], recreate)]).await.unwrap();
     let start = Instant::now();
     let mut saw_gap = false;
     loop {
         let pods = p.pods().await.unwrap();
-        let versions: BTreeSet<&str> = pods.iter().filter(|p| !p.terminating).map(|p| p.version.as_str()).collect();
-        assert!(versions.len() <= 1, "old and new pods ran together: {pods:?}");
+        let versions: BTreeSet<&str> = pods
+            .iter()
+            .filter(|p| !p.terminating)
+            .map(|p| p.version.as_str())
+            .collect();
+        assert!(
+            versions.len() <= 1,
+            "old and new pods ran together: {pods:?}"
+        );
         saw_gap |= endpoint_versions(p).await.is_empty();
         if endpoint_versions(p).await == counts(&[("v2.0.0", 3)]) {
             break;
@@ -240,7 +295,10 @@ async fn recreate_stops_every_old_pod_before_starting_new_ones() {
         assert!(start.elapsed() < TIMEOUT, "recreate stuck");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    assert!(saw_gap, "recreate should leave the Service without endpoints for a while");
+    assert!(
+        saw_gap,
+        "recreate should leave the Service without endpoints for a while"
+    );
     p.shutdown().await;
 }
 
@@ -248,25 +306,47 @@ async fn recreate_stops_every_old_pod_before_starting_new_ones() {
 async fn a_killed_pod_leaves_the_endpoints_and_comes_back_after_back_off() {
     let lab = lab(false).await;
     let p = &lab.platform;
-    p.apply(&[service(json!({"app": "my-app"})), deployment("my-app-v1", "v1.0.0", 2, &[], rolling(1, 0))])
-        .await
-        .unwrap();
+    p.apply(&[
+        service(json!({"app": "my-app"})),
+        deployment("my-app-v1", "v1.0.0", 2, &[], rolling(1, 0)),
+    ])
+    .await
+    .unwrap();
     p.wait_ready(&["my-app-v1".into()], TIMEOUT).await.unwrap();
     let victim = p.pods().await.unwrap()[0].name.clone();
     p.kill_pod(&victim).await.unwrap();
     let start = Instant::now();
     // It leaves the endpoints as soon as its process is gone.
     while endpoint_versions(p).await != counts(&[("v1.0.0", 1)]) {
-        assert!(start.elapsed() < Duration::from_secs(5), "killed pod still an endpoint");
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "killed pod still an endpoint"
+        );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     // The kubelet's first back-off is 10 s; then it is ready again, restarted once.
-    p.wait_ready(&["my-app-v1".into()], Duration::from_secs(20)).await.unwrap();
-    let pod = p.pods().await.unwrap().into_iter().find(|p| p.name == victim).unwrap();
+    p.wait_ready(&["my-app-v1".into()], Duration::from_secs(20))
+        .await
+        .unwrap();
+    let pod = p
+        .pods()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|p| p.name == victim)
+        .unwrap();
     assert_eq!((pod.restarts, pod.ready), (1, true));
-    assert!(start.elapsed() >= Duration::from_secs(9), "restarted before the back-off");
+    assert!(
+        start.elapsed() >= Duration::from_secs(9),
+        "restarted before the back-off"
+    );
     let events = p.take_events().await;
-    assert!(events.iter().any(|e| e.reason == "BackOff" && e.object.ends_with(&victim)), "{events:?}");
+    assert!(
+        events
+            .iter()
+            .any(|e| e.reason == "BackOff" && e.object.ends_with(&victim)),
+        "{events:?}"
+    );
     p.shutdown().await;
 }
 
@@ -274,10 +354,19 @@ async fn a_killed_pod_leaves_the_endpoints_and_comes_back_after_back_off() {
 async fn a_pod_that_never_gets_ready_times_out_naming_it() {
     let lab = lab(false).await;
     let p = &lab.platform;
-    p.apply(&[deployment("my-app-v2", "v2.0.0", 1, &[("NEVER_READY", "true")], rolling(1, 0))])
+    p.apply(&[deployment(
+        "my-app-v2",
+        "v2.0.0",
+        1,
+        &[("NEVER_READY", "true")],
+        rolling(1, 0),
+    )])
+    .await
+    .unwrap();
+    let error = p
+        .wait_ready(&["my-app-v2".into()], Duration::from_secs(2))
         .await
-        .unwrap();
-    let error = p.wait_ready(&["my-app-v2".into()], Duration::from_secs(2)).await.unwrap_err();
+        .unwrap_err();
     assert_eq!(
         error,
         PlatformError::Timeout {
@@ -294,11 +383,24 @@ async fn images_without_a_local_binary_are_refused_before_anything_starts() {
     let p = &lab.platform;
     let mut object = deployment("web", "v1", 1, &[], rolling(1, 0));
     if let Object::Deployment(d) = &mut object {
-        d.spec.as_mut().unwrap().template.spec.as_mut().unwrap().containers[0].image = Some("nginx:1.27".into());
+        d.spec
+            .as_mut()
+            .unwrap()
+            .template
+            .spec
+            .as_mut()
+            .unwrap()
+            .containers[0]
+            .image = Some("nginx:1.27".into());
     }
-    let error = p.apply(&[service(json!({"app": "my-app"})), object]).await.unwrap_err();
+    let error = p
+        .apply(&[service(json!({"app": "my-app"})), object])
+        .await
+        .unwrap_err();
     assert!(
-        error.to_string().starts_with("Deployment web: image \"nginx:1.27\" has no local binary"),
+        error
+            .to_string()
+            .starts_with("Deployment web: image \"nginx:1.27\" has no local binary"),
         "{error}"
     );
     // Nothing was applied: not even the Service that came first.
@@ -310,13 +412,22 @@ async fn images_without_a_local_binary_are_refused_before_anything_starts() {
 async fn prometheus_scrapes_every_pod_with_the_cluster_labels() {
     let lab = lab(true).await;
     let p = &lab.platform;
-    p.apply(&[service(json!({"app": "my-app"})), deployment("my-app-v1", "v1.0.0", 2, &[], rolling(1, 0))])
-        .await
-        .unwrap();
+    p.apply(&[
+        service(json!({"app": "my-app"})),
+        deployment("my-app-v1", "v1.0.0", 2, &[], rolling(1, 0)),
+    ])
+    .await
+    .unwrap();
     p.wait_ready(&["my-app-v1".into()], TIMEOUT).await.unwrap();
     let prometheus = p.urls().prometheus.expect("prometheus runs");
     assert!(prometheus.starts_with("http://127.0.0.1:"), "{prometheus}");
-    let pods: BTreeSet<String> = p.pods().await.unwrap().into_iter().map(|p| p.name).collect();
+    let pods: BTreeSet<String> = p
+        .pods()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|p| p.name)
+        .collect();
     let client = reqwest::Client::new();
     let start = Instant::now();
     loop {
@@ -345,14 +456,20 @@ async fn prometheus_scrapes_every_pod_with_the_cluster_labels() {
         if up == pods {
             break;
         }
-        assert!(start.elapsed() < Duration::from_secs(30), "targets up {up:?}, pods {pods:?}");
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "targets up {up:?}, pods {pods:?}"
+        );
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
     let pids = p.pids();
     assert_eq!(pids.len(), 3, "two pods and Prometheus");
     p.shutdown().await;
     for pid in pids {
-        assert!(!platform_local::statefile::alive(pid), "pid {pid} outlived shutdown");
+        assert!(
+            !platform_local::statefile::alive(pid),
+            "pid {pid} outlived shutdown"
+        );
     }
 }
 
