@@ -13,6 +13,7 @@ use hyper::client::conn::http1;
 use hyper::header::{CONNECTION, HOST, HeaderName, HeaderValue, USER_AGENT};
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
+use std::collections::VecDeque;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Mutex;
@@ -73,11 +74,31 @@ pub fn version_in_body(body: &[u8]) -> Option<&[u8]> {
     (!value.is_empty()).then_some(value)
 }
 
-/// Kept-alive connections shared by the workers of a run.
+/// Kept-alive connections shared by the workers of a run: a fixed number of lanes,
+/// each holding at most one connection, used in turn (first in, first out) so that
+/// every connection carries its share even at low load.
 struct Pool {
-    /// One permit per connection: a request holds one while it uses a connection.
+    /// One permit per lane: a request holds one while it uses a lane.
     slots: Semaphore,
-    idle: Mutex<Vec<Sender>>,
+    /// The idle lanes; `None` until connected, or after the connection failed.
+    lanes: Mutex<VecDeque<Option<Sender>>>,
+}
+
+/// A lane taken from the pool; it goes back when dropped, even if the request
+/// was cancelled by its timeout.
+struct Lane<'a> {
+    pool: &'a Pool,
+    sender: Option<Sender>,
+}
+
+impl Drop for Lane<'_> {
+    fn drop(&mut self) {
+        self.pool
+            .lanes
+            .lock()
+            .unwrap()
+            .push_back(self.sender.take());
+    }
 }
 
 /// Sends requests to one target.
@@ -118,7 +139,7 @@ impl Client {
             timeout,
             pool: keep_alive.map(|connections| Pool {
                 slots: Semaphore::new(connections),
-                idle: Mutex::new(Vec::with_capacity(connections)),
+                lanes: Mutex::new((0..connections).map(|_| None).collect()),
             }),
         }
     }
@@ -201,13 +222,18 @@ impl Client {
             .acquire()
             .await
             .expect("the pool is never closed");
-        let idle = {
-            let mut idle = pool.idle.lock().unwrap();
-            std::iter::from_fn(|| idle.pop()).find(|sender| !sender.is_closed())
+        let mut lane = Lane {
+            pool,
+            sender: pool
+                .lanes
+                .lock()
+                .unwrap()
+                .pop_front()
+                .expect("a slot always has a lane"),
         };
-        let mut sender = match idle {
-            Some(sender) => sender,
-            None => {
+        let mut sender = match lane.sender.take() {
+            Some(sender) if !sender.is_closed() => sender,
+            _ => {
                 *phase = Phase::Connecting;
                 self.open_kept_connection().await?
             }
@@ -226,7 +252,7 @@ impl Client {
             .map_err(Failure::Http)?;
         let outcome = read_answer(response).await.map_err(Failure::Http)?;
         if !sender.is_closed() {
-            pool.idle.lock().unwrap().push(sender);
+            lane.sender = Some(sender);
         }
         Ok(outcome)
     }

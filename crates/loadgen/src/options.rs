@@ -138,7 +138,7 @@ impl Options {
     pub fn validate(&self) -> Result<Target, Error> {
         let target = Target::parse(&self.url)?;
         match self.load {
-            Load::Rate(rate) if !(rate > 0.0) || !rate.is_finite() => {
+            Load::Rate(rate) if rate.is_nan() || rate <= 0.0 || rate.is_infinite() => {
                 return Err(bad("rate", "must be > 0"));
             }
             Load::Rate(rate) if rate > MAX_RATE => {
