@@ -4,11 +4,17 @@
 //! a lab up and down: cluster providers (kind, minikube, an existing context),
 //! content-tagged images, and the in-cluster Prometheus and Grafana.
 
+pub mod command;
 pub mod error;
 pub mod images;
+pub mod lab;
+pub mod monitoring;
 pub mod platform;
+pub mod provider;
 pub mod traffic;
 pub mod yaml;
 
 pub use error::LabError;
+pub use lab::{LabState, lab_platform};
 pub use platform::{KubePlatform, KubeSettings, NodeAccess};
+pub use provider::Provider;
