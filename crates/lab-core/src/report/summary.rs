@@ -2,9 +2,13 @@
 //!
 //! Left out because they change from run to run: times, the run id, pod names,
 //! request counts, measured latencies and shares, derived thresholds, error
-//! messages. Kept: every verdict with its rule, the decision and its cause, the
-//! outcome, the windows, and the steps with their results. Transition windows
-//! keep only their name and kind: their verdicts are shown, not judged.
+//! messages. Kept: every gate and cross-check verdict with its rule, whether each
+//! expected share lay inside its interval, the decision and its cause, the
+//! outcome, the windows, and the steps with their results. A split's verdict is
+//! left out: beyond `expected_inside` it only says whether the window's request
+//! count reached `min_samples`, which flips for a window cut short near it.
+//! Transition windows keep only their name and kind: their verdicts are shown,
+//! not judged.
 
 use super::{Report, Section};
 use crate::analysis::{Comparison, DecisionCause, GateName, Outcome, Verdict, WindowKind};
@@ -84,13 +88,11 @@ pub struct WindowSummary {
     pub cross_check: Vec<CrossCheckSummary>,
 }
 
-/// A split verdict without measurements.
+/// A split without measurements.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SplitSummary {
     /// The version.
     pub version: String,
-    /// The verdict.
-    pub verdict: Verdict,
     /// Whether the expected share lay inside the interval; `None` when there was
     /// nothing to compare.
     pub expected_inside: Option<bool>,
@@ -160,7 +162,6 @@ impl Report {
                                 .iter()
                                 .map(|s| SplitSummary {
                                     version: s.version.clone(),
-                                    verdict: s.verdict,
                                     expected_inside: s
                                         .interval
                                         .zip(s.expected_share)
