@@ -1,1 +1,813 @@
-//! (module under construction)
+//! A scenario made concrete: every step with its durations resolved from a profile,
+//! ready for a runner to execute and for people to read with its kubectl equivalent.
+//!
+//! Durations come from three places. The most specific wins:
+//! 1. a command-line override ([`Overrides`]), for every step it applies to;
+//! 2. the step's own `for` or `timeout` in `scenario.toml`;
+//! 3. the [`Profile`] (`quick` for tests, `seed` for the tutorial's pace).
+
+use crate::analysis::{Gates, Outcome};
+use crate::object::{Object, ObjectKind, VERSION_LABEL};
+use crate::scenario::{Manifest, Scenario, ScenarioStep};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+use std::time::Duration;
+
+/// The named profiles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ProfileName {
+    /// Short phases and fast traffic, for tests.
+    Quick,
+    /// The tutorial's pace: 2-minute phases, 10 requests/s, 5 s scrapes.
+    Seed,
+}
+
+impl ProfileName {
+    /// Every profile, in the order they are listed to users.
+    pub const ALL: [ProfileName; 2] = [ProfileName::Quick, ProfileName::Seed];
+
+    /// The profile's name (`quick`, `seed`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProfileName::Quick => "quick",
+            ProfileName::Seed => "seed",
+        }
+    }
+}
+
+impl fmt::Display for ProfileName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for ProfileName {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        ProfileName::ALL
+            .into_iter()
+            .find(|name| name.as_str() == text)
+            .ok_or_else(|| format!("unknown profile `{text}`: expected quick or seed"))
+    }
+}
+
+/// How fast a scenario runs: phase lengths, timeouts, scraping and traffic.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Profile {
+    /// Which profile this is (overrides may have changed its values).
+    pub name: ProfileName,
+    /// Length of an `observe` phase.
+    #[serde(with = "duration_text")]
+    pub observe: Duration,
+    /// Length of the `analyze` phase.
+    #[serde(with = "duration_text")]
+    pub analyze: Duration,
+    /// How often the gates are checked during the `analyze` phase.
+    #[serde(with = "duration_text")]
+    pub analysis_interval: Duration,
+    /// How long a `wait` step waits for its Deployments.
+    #[serde(with = "duration_text")]
+    pub wait_timeout: Duration,
+    /// Prometheus's scrape interval.
+    #[serde(with = "duration_text")]
+    pub scrape_interval: Duration,
+    /// Traffic sent through the Service, in requests per second.
+    pub rate: f64,
+}
+
+impl Profile {
+    /// `quick`: for tests. Phases of a few seconds, 100 requests/s so each phase
+    /// still has hundreds of samples, 1 s scrapes.
+    pub const QUICK: Profile = Profile {
+        name: ProfileName::Quick,
+        observe: Duration::from_secs(6),
+        analyze: Duration::from_secs(8),
+        analysis_interval: Duration::from_secs(2),
+        wait_timeout: Duration::from_secs(20),
+        scrape_interval: Duration::from_secs(1),
+        rate: 100.0,
+    };
+
+    /// `seed`: the tutorial's pace. 2-minute phases (its Grafana query uses a 2m
+    /// rate window), 10 requests/s like its `while sleep 0.1; curl` loop, 5 s scrapes.
+    pub const SEED: Profile = Profile {
+        name: ProfileName::Seed,
+        observe: Duration::from_secs(120),
+        analyze: Duration::from_secs(120),
+        analysis_interval: Duration::from_secs(30),
+        wait_timeout: Duration::from_secs(300),
+        scrape_interval: Duration::from_secs(5),
+        rate: 10.0,
+    };
+
+    /// The profile with this name.
+    pub fn named(name: ProfileName) -> Profile {
+        match name {
+            ProfileName::Quick => Profile::QUICK,
+            ProfileName::Seed => Profile::SEED,
+        }
+    }
+}
+
+/// Values given on the command line; each wins over the profile and over the
+/// scenario's own `for`/`timeout`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Overrides {
+    /// Length of every `observe` phase.
+    pub observe: Option<Duration>,
+    /// Length of the `analyze` phase.
+    pub analyze: Option<Duration>,
+    /// How often the gates are checked.
+    pub analysis_interval: Option<Duration>,
+    /// Timeout of every `wait` step.
+    pub wait_timeout: Option<Duration>,
+    /// Prometheus's scrape interval.
+    pub scrape_interval: Option<Duration>,
+    /// Traffic in requests per second.
+    pub rate: Option<f64>,
+}
+
+/// Why a plan could not be built from a valid scenario.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum PlanError {
+    /// A duration override is zero.
+    #[error("{what} must be longer than zero")]
+    ZeroDuration {
+        /// Which value (`--observe`, …).
+        what: &'static str,
+    },
+    /// The traffic rate is not a positive number.
+    #[error("the traffic rate must be a positive number of requests per second, not {0}")]
+    Rate(f64),
+    /// The analysis interval does not fit in the analysis phase.
+    #[error(
+        "the analysis interval ({interval}) is longer than analyze phase `{phase}` ({duration})"
+    )]
+    IntervalTooLong {
+        /// The phase.
+        phase: String,
+        /// The interval, as text.
+        interval: String,
+        /// The phase's length, as text.
+        duration: String,
+    },
+}
+
+/// What a `wait` step's timeout means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OnTimeout {
+    /// The candidate missed its progress deadline: roll back (the candidate was
+    /// touched and the decision is not made yet).
+    RollBack,
+    /// The run fails: the lab itself did not come up as it should.
+    Fail,
+}
+
+/// One step of a plan, with everything resolved.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "action", rename_all = "kebab-case")]
+pub enum Step {
+    /// Create or update every object of a manifest file.
+    Apply {
+        /// The file, inside the scenario folder.
+        file: String,
+        /// Its objects, in document order.
+        objects: Vec<Object>,
+    },
+    /// Set a Deployment's replica count.
+    Scale {
+        /// The Deployment.
+        deployment: String,
+        /// The new count.
+        replicas: i32,
+    },
+    /// Delete an object.
+    Delete {
+        /// Its kind.
+        kind: ObjectKind,
+        /// Its name.
+        name: String,
+    },
+    /// Replace a Service's selector.
+    SwitchSelector {
+        /// The Service.
+        service: String,
+        /// The new selector.
+        selector: BTreeMap<String, String>,
+    },
+    /// Wait until each Deployment is rolled out with all replicas ready.
+    WaitReady {
+        /// The Deployments.
+        deployments: Vec<String>,
+        /// How long to wait.
+        #[serde(with = "duration_text")]
+        timeout: Duration,
+        /// What a timeout means.
+        on_timeout: OnTimeout,
+    },
+    /// A named phase of traffic, measured.
+    Observe {
+        /// The phase's name.
+        phase: String,
+        /// How long it lasts.
+        #[serde(with = "duration_text")]
+        duration: Duration,
+        /// The labels that select the app's pods, whatever their version.
+        pods: BTreeMap<String, String>,
+    },
+    /// The decision point: an observed phase whose gates are checked every
+    /// `interval`; then promote (the steps after it) or roll back (the rollback steps).
+    Analyze {
+        /// The phase's name.
+        phase: String,
+        /// How long it lasts at most.
+        #[serde(with = "duration_text")]
+        duration: Duration,
+        /// How often the gates are checked.
+        #[serde(with = "duration_text")]
+        interval: Duration,
+        /// The labels that select the app's pods, whatever their version.
+        pods: BTreeMap<String, String>,
+    },
+}
+
+impl Step {
+    /// What the step does, in one line for people.
+    pub fn describe(&self) -> String {
+        match self {
+            Step::Apply { file, objects } => {
+                let objects: Vec<String> = objects.iter().map(describe_object).collect();
+                format!("apply {file}: {}", objects.join(", "))
+            }
+            Step::Scale {
+                deployment,
+                replicas,
+            } => {
+                format!(
+                    "scale deployment {deployment} to {}",
+                    count(*replicas, "replica")
+                )
+            }
+            Step::Delete { kind, name } => format!("delete {} {name}", kind.kubectl_name()),
+            Step::SwitchSelector { service, selector } => {
+                format!(
+                    "send service {service}'s traffic to the pods labelled {}",
+                    selector_text(selector)
+                )
+            }
+            Step::WaitReady {
+                deployments,
+                timeout,
+                on_timeout,
+            } => {
+                let subject = match deployments.as_slice() {
+                    [one] => format!("deployment {one} is"),
+                    many => format!("deployments {} are", many.join(", ")),
+                };
+                let otherwise = match on_timeout {
+                    OnTimeout::RollBack => {
+                        "then roll back: the candidate missed its progress deadline"
+                    }
+                    OnTimeout::Fail => "then the run fails",
+                };
+                format!(
+                    "wait until {subject} rolled out and ready (at most {}, {otherwise})",
+                    text(*timeout)
+                )
+            }
+            Step::Observe {
+                phase, duration, ..
+            } => {
+                format!("observe phase `{phase}` for {}", text(*duration))
+            }
+            Step::Analyze {
+                phase,
+                duration,
+                interval,
+                ..
+            } => format!(
+                "analyze phase `{phase}` for {}, checking the gates every {}: promote or roll back",
+                text(*duration),
+                text(*interval)
+            ),
+        }
+    }
+
+    /// The `kubectl` command a person would type for this step, run from the
+    /// scenario folder.
+    pub fn kubectl(&self) -> String {
+        match self {
+            Step::Apply { file, .. } => format!("kubectl apply -f {file}"),
+            Step::Scale {
+                deployment,
+                replicas,
+            } => {
+                format!("kubectl scale --replicas={replicas} deployment/{deployment}")
+            }
+            Step::Delete { kind, name } => format!("kubectl delete {} {name}", kind.kubectl_name()),
+            Step::SwitchSelector { service, selector } => {
+                let patch = serde_json::json!({ "spec": { "selector": selector } });
+                format!("kubectl patch service {service} -p '{patch}'")
+            }
+            Step::WaitReady {
+                deployments,
+                timeout,
+                ..
+            } => deployments
+                .iter()
+                .map(|deployment| {
+                    format!(
+                        "kubectl rollout status deployment/{deployment} --timeout={}s",
+                        timeout.as_secs_f64().ceil()
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(" && "),
+            Step::Observe { pods, .. } | Step::Analyze { pods, .. } => {
+                format!(
+                    "kubectl get pods -l {} -L {VERSION_LABEL}",
+                    selector_text(pods)
+                )
+            }
+        }
+    }
+}
+
+/// A scenario with its durations resolved: what a runner executes.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Plan {
+    /// The scenario's name (`canary`).
+    pub scenario: String,
+    /// The scenario folder, where the kubectl commands run.
+    pub dir: String,
+    /// One line saying what the scenario shows.
+    pub description: String,
+    /// The Service traffic goes through.
+    pub service: String,
+    /// The version running before the rollout.
+    pub baseline: String,
+    /// The version being rolled out.
+    pub candidate: String,
+    /// How the rollout should end.
+    pub expected: Outcome,
+    /// The analysis thresholds.
+    pub gates: Gates,
+    /// The profile, with command-line overrides applied.
+    pub profile: Profile,
+    /// Every manifest file's objects, by file name.
+    pub manifests: Vec<Manifest>,
+    /// The steps; those after the `analyze` step run only on promotion.
+    pub steps: Vec<Step>,
+    /// The steps run instead of those after `analyze` when the decision is to roll back.
+    pub rollback: Vec<Step>,
+}
+
+impl Plan {
+    /// Resolve a scenario's durations from a profile and overrides.
+    pub fn build(
+        scenario: &Scenario,
+        profile: ProfileName,
+        overrides: &Overrides,
+    ) -> Result<Plan, PlanError> {
+        let profile = resolve_profile(profile, overrides)?;
+        let pods = pod_selector(scenario);
+        let decision = scenario.decision_index();
+        let touched = candidate_touched_at(scenario);
+        let resolve = |step: &ScenarioStep, on_timeout: OnTimeout| -> Result<Step, PlanError> {
+            Ok(match step {
+                ScenarioStep::Apply { file } => Step::Apply {
+                    file: file.clone(),
+                    objects: scenario
+                        .manifest(file)
+                        .map(|manifest| manifest.objects.clone())
+                        .unwrap_or_default(),
+                },
+                ScenarioStep::Scale {
+                    deployment,
+                    replicas,
+                } => Step::Scale {
+                    deployment: deployment.clone(),
+                    replicas: *replicas,
+                },
+                ScenarioStep::Delete { kind, name } => Step::Delete {
+                    kind: *kind,
+                    name: name.clone(),
+                },
+                ScenarioStep::Switch { service, selector } => Step::SwitchSelector {
+                    service: service.clone(),
+                    selector: selector.clone(),
+                },
+                ScenarioStep::Wait {
+                    deployments,
+                    timeout,
+                } => Step::WaitReady {
+                    deployments: deployments.clone(),
+                    timeout: overrides
+                        .wait_timeout
+                        .or(*timeout)
+                        .unwrap_or(profile.wait_timeout),
+                    on_timeout,
+                },
+                ScenarioStep::Observe { phase, duration } => Step::Observe {
+                    phase: phase.clone(),
+                    duration: overrides.observe.or(*duration).unwrap_or(profile.observe),
+                    pods: pods.clone(),
+                },
+                ScenarioStep::Analyze { phase, duration } => {
+                    let duration = overrides.analyze.or(*duration).unwrap_or(profile.analyze);
+                    let interval = profile.analysis_interval;
+                    if interval > duration {
+                        return Err(PlanError::IntervalTooLong {
+                            phase: phase.clone(),
+                            interval: text(interval),
+                            duration: text(duration),
+                        });
+                    }
+                    Step::Analyze {
+                        phase: phase.clone(),
+                        duration,
+                        interval,
+                        pods: pods.clone(),
+                    }
+                }
+            })
+        };
+        let steps = scenario
+            .steps
+            .iter()
+            .enumerate()
+            .map(|(index, step)| {
+                // A wait between the candidate's first change and the decision is
+                // the candidate's progress deadline.
+                let deadline = touched.is_some_and(|touched| touched < index) && index < decision;
+                resolve(
+                    step,
+                    if deadline {
+                        OnTimeout::RollBack
+                    } else {
+                        OnTimeout::Fail
+                    },
+                )
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let rollback = scenario
+            .rollback
+            .iter()
+            .map(|step| resolve(step, OnTimeout::Fail))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Plan {
+            scenario: scenario.name.clone(),
+            dir: scenario.dir.clone(),
+            description: scenario.description.clone(),
+            service: scenario.service.clone(),
+            baseline: scenario.baseline.clone(),
+            candidate: scenario.candidate.clone(),
+            expected: scenario.expected,
+            gates: scenario.gates.clone(),
+            profile,
+            manifests: scenario.manifests.clone(),
+            steps,
+            rollback,
+        })
+    }
+
+    /// The index in [`Plan::steps`] of the `analyze` step.
+    pub fn decision_index(&self) -> usize {
+        self.steps
+            .iter()
+            .position(|step| matches!(step, Step::Analyze { .. }))
+            .unwrap_or(self.steps.len())
+    }
+
+    /// The steps run only when the candidate is promoted.
+    pub fn promotion(&self) -> &[Step] {
+        self.steps
+            .get(self.decision_index() + 1..)
+            .unwrap_or_default()
+    }
+
+    /// The objects of a manifest file.
+    pub fn manifest(&self, file: &str) -> Option<&Manifest> {
+        self.manifests.iter().find(|manifest| manifest.file == file)
+    }
+}
+
+impl fmt::Display for Plan {
+    /// The plan for people: a header, then one line per step with its kubectl
+    /// equivalent and what it does.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let profile = &self.profile;
+        let gates = &self.gates;
+        writeln!(f, "scenario   {}: {}", self.scenario, self.description)?;
+        writeln!(
+            f,
+            "folder     {} (the kubectl commands run from here)",
+            self.dir
+        )?;
+        writeln!(f, "service    {}", self.service)?;
+        writeln!(
+            f,
+            "versions   {} (baseline) -> {} (candidate)",
+            self.baseline, self.candidate
+        )?;
+        writeln!(f, "expected   {}", self.expected)?;
+        writeln!(
+            f,
+            "profile    {}: observe {}, analyze {} checked every {}, wait timeout {}, scrape every {}, {} requests/s",
+            profile.name,
+            text(profile.observe),
+            text(profile.analyze),
+            text(profile.analysis_interval),
+            text(profile.wait_timeout),
+            text(profile.scrape_interval),
+            number(profile.rate)
+        )?;
+        writeln!(
+            f,
+            "gates      success rate >= {}%, p99 <= {}ms and <= {} x the baseline's (or + {}ms), at least {} requests per version, at most {}",
+            number(gates.min_success_rate * 100.0),
+            number(gates.max_p99_ms),
+            number(gates.max_p99_ratio),
+            number(gates.p99_ratio_allowance_ms),
+            gates.min_samples,
+            count(
+                i32::try_from(gates.max_restarts).unwrap_or(i32::MAX),
+                "restart"
+            )
+        )?;
+        let numbered: Vec<(String, &Step)> = self
+            .steps
+            .iter()
+            .enumerate()
+            .map(|(index, step)| (format!("{}.", index + 1), step))
+            .chain(
+                self.rollback
+                    .iter()
+                    .enumerate()
+                    .map(|(index, step)| (format!("R{}.", index + 1), step)),
+            )
+            .collect();
+        let width = numbered
+            .iter()
+            .map(|(_, step)| step.kubectl().chars().count())
+            .filter(|width| *width <= 60)
+            .max()
+            .unwrap_or(0);
+        let line = |f: &mut fmt::Formatter<'_>, (number, step): &(String, &Step)| {
+            writeln!(
+                f,
+                "{number:>4} {:<width$}  # {}",
+                step.kubectl(),
+                step.describe()
+            )
+        };
+        let decision = self.decision_index();
+        writeln!(f)?;
+        writeln!(f, "steps")?;
+        for entry in &numbered[..decision.min(self.steps.len())] {
+            line(f, entry)?;
+        }
+        if decision < self.steps.len() {
+            line(f, &numbered[decision])?;
+            let promotion = self.steps.len() - decision - 1;
+            if promotion > 0 {
+                writeln!(f, "     on promote:")?;
+                for entry in &numbered[decision + 1..self.steps.len()] {
+                    line(f, entry)?;
+                }
+            }
+        }
+        writeln!(f)?;
+        writeln!(f, "rollback (instead of the steps after {}.)", decision + 1)?;
+        for entry in &numbered[self.steps.len()..] {
+            line(f, entry)?;
+        }
+        Ok(())
+    }
+}
+
+/// Parse a duration such as `30s`, `500ms` or `2m`; zero is refused. The same
+/// syntax as `scenario.toml`, for command-line flags.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    crate::scenario::parse_duration(text)
+}
+
+fn resolve_profile(name: ProfileName, overrides: &Overrides) -> Result<Profile, PlanError> {
+    let mut profile = Profile::named(name);
+    let durations = [
+        ("--observe", overrides.observe, &mut profile.observe),
+        ("--analyze", overrides.analyze, &mut profile.analyze),
+        (
+            "--interval",
+            overrides.analysis_interval,
+            &mut profile.analysis_interval,
+        ),
+        (
+            "--wait-timeout",
+            overrides.wait_timeout,
+            &mut profile.wait_timeout,
+        ),
+        (
+            "--scrape-interval",
+            overrides.scrape_interval,
+            &mut profile.scrape_interval,
+        ),
+    ];
+    for (what, value, slot) in durations {
+        if let Some(value) = value {
+            if value.is_zero() {
+                return Err(PlanError::ZeroDuration { what });
+            }
+            *slot = value;
+        }
+    }
+    if let Some(rate) = overrides.rate {
+        if !(rate.is_finite() && rate > 0.0) {
+            return Err(PlanError::Rate(rate));
+        }
+        profile.rate = rate;
+    }
+    Ok(profile)
+}
+
+/// The labels that select the app's pods whatever their version: the scenario
+/// Service's selector without its `version` label.
+fn pod_selector(scenario: &Scenario) -> BTreeMap<String, String> {
+    let selector = scenario
+        .manifests
+        .iter()
+        .flat_map(|manifest| &manifest.objects)
+        .filter(|object| object.name() == scenario.service)
+        .find_map(Object::service_selector)
+        .cloned()
+        .unwrap_or_default();
+    let without_version: BTreeMap<String, String> = selector
+        .iter()
+        .filter(|(key, _)| key.as_str() != VERSION_LABEL)
+        .map(|(key, value)| (key.clone(), value.clone()))
+        .collect();
+    if without_version.is_empty() {
+        selector
+    } else {
+        without_version
+    }
+}
+
+/// The index of the first step that changes the candidate: applies a Deployment
+/// of the candidate version, scales one, or points the Service at it.
+fn candidate_touched_at(scenario: &Scenario) -> Option<usize> {
+    let mut versions: BTreeMap<&str, Option<&str>> = BTreeMap::new();
+    for (index, step) in scenario.steps.iter().enumerate() {
+        match step {
+            ScenarioStep::Apply { file } => {
+                let objects = scenario
+                    .manifest(file)
+                    .map(|m| m.objects.as_slice())
+                    .unwrap_or_default();
+                let mut touches = false;
+                for object in objects
+                    .iter()
+                    .filter(|object| object.kind() == ObjectKind::Deployment)
+                {
+                    versions.insert(object.name(), object.version());
+                    touches |= object.version() == Some(scenario.candidate.as_str());
+                }
+                if touches {
+                    return Some(index);
+                }
+            }
+            ScenarioStep::Scale { deployment, .. } => {
+                if versions.get(deployment.as_str()).copied().flatten()
+                    == Some(scenario.candidate.as_str())
+                {
+                    return Some(index);
+                }
+            }
+            ScenarioStep::Switch { selector, .. } => {
+                if selector.get(VERSION_LABEL) == Some(&scenario.candidate) {
+                    return Some(index);
+                }
+            }
+            ScenarioStep::Delete { .. }
+            | ScenarioStep::Wait { .. }
+            | ScenarioStep::Observe { .. }
+            | ScenarioStep::Analyze { .. } => {}
+        }
+    }
+    None
+}
+
+fn describe_object(object: &Object) -> String {
+    let kind = object.kind().kubectl_name();
+    match (object.replicas(), object.version()) {
+        (Some(replicas), Some(version)) => {
+            format!("{kind} {} ({} x {version})", object.name(), replicas)
+        }
+        _ => format!("{kind} {}", object.name()),
+    }
+}
+
+/// `app=my-app,version=v2.0.0`, as `kubectl -l` takes it.
+fn selector_text(selector: &BTreeMap<String, String>) -> String {
+    selector
+        .iter()
+        .map(|(key, value)| format!("{key}={value}"))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+fn count(n: i32, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
+/// A duration as people write it: `6s`, `500ms`, `2m`.
+fn text(duration: Duration) -> String {
+    humantime::format_duration(duration).to_string()
+}
+
+/// A number without needless decimals: `99`, `99.5`, `2`.
+fn number(value: f64) -> String {
+    let text = format!("{value:.3}");
+    text.trim_end_matches('0').trim_end_matches('.').to_owned()
+}
+
+/// Serde for durations as text (`"6s"`, `"500ms"`), so plans read well as JSON.
+pub mod duration_text {
+    use serde::{Deserialize, Deserializer, Serializer};
+    use std::time::Duration;
+
+    /// Write a duration as `6s`, `500ms`, `2m`.
+    pub fn serialize<S: Serializer>(duration: &Duration, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(&humantime::format_duration(*duration))
+    }
+
+    /// Read a duration written as `6s`, `500ms`, `2m`.
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        humantime::parse_duration(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_drop_needless_decimals() {
+        let check = |value: f64, expected: &str| assert_eq!(number(value), expected);
+        check(0.99 * 100.0, "99");
+        check(99.5, "99.5");
+        check(2.0, "2");
+        check(0.25, "0.25");
+        check(100.0, "100");
+    }
+
+    #[test]
+    fn profiles_are_named() {
+        assert_eq!("quick".parse(), Ok(ProfileName::Quick));
+        assert_eq!("seed".parse(), Ok(ProfileName::Seed));
+        assert_eq!(
+            "slow".parse::<ProfileName>(),
+            Err("unknown profile `slow`: expected quick or seed".to_owned())
+        );
+    }
+
+    #[test]
+    fn overrides_replace_profile_values() {
+        let overrides = Overrides {
+            observe: Some(Duration::from_secs(1)),
+            rate: Some(5.5),
+            ..Overrides::default()
+        };
+        let profile = resolve_profile(ProfileName::Seed, &overrides).unwrap();
+        assert_eq!(profile.observe, Duration::from_secs(1));
+        assert_eq!(profile.rate, 5.5);
+        assert_eq!(profile.analyze, Profile::SEED.analyze);
+        let zero = Overrides {
+            wait_timeout: Some(Duration::ZERO),
+            ..Overrides::default()
+        };
+        assert_eq!(
+            resolve_profile(ProfileName::Quick, &zero),
+            Err(PlanError::ZeroDuration {
+                what: "--wait-timeout"
+            })
+        );
+        let rate = Overrides {
+            rate: Some(0.0),
+            ..Overrides::default()
+        };
+        assert_eq!(
+            resolve_profile(ProfileName::Quick, &rate),
+            Err(PlanError::Rate(0.0))
+        );
+    }
+}

@@ -8,6 +8,7 @@ mod local;
 mod plan;
 mod report;
 mod run;
+mod scenario_args;
 mod status;
 mod up;
 mod validate;

@@ -1,0 +1,438 @@
+//! Checks across files: steps against manifests, versions against templates, and a
+//! walk through the steps that follows which objects exist at each point.
+
+use super::definition::{Definition, StepEntry};
+use super::manifest::{ParsedFile, ParsedObject};
+use super::yaml::Position;
+use super::{DEFINITION_FILE, Manifest, Problems, Scenario, ScenarioSource, ScenarioStep};
+use crate::object::{Object, ObjectKind, format_labels, format_selector, labels_match};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Check the definition against the manifests and build the scenario, or `None`
+/// when something needed is missing (the problems are reported).
+pub(crate) fn check(
+    source: &ScenarioSource,
+    definition: Definition,
+    files: &[ParsedFile],
+    problems: &mut Problems,
+) -> Option<Scenario> {
+    let mut checker = Checker {
+        files,
+        problems,
+        incomplete: files.iter().any(|file| file.incomplete),
+    };
+    checker.across_files();
+    checker.versions(&definition);
+    checker.service(&definition);
+    checker.decision(&definition);
+    checker.phases(&definition);
+    checker.walk(&definition);
+    checker.unused_files(&definition);
+
+    let manifests = files
+        .iter()
+        .map(|file| Manifest {
+            file: file.name.clone(),
+            objects: file
+                .objects
+                .iter()
+                .map(|parsed| parsed.object.clone())
+                .collect(),
+        })
+        .collect();
+    let steps: Option<Vec<ScenarioStep>> = definition
+        .steps
+        .into_iter()
+        .map(|entry| entry.step)
+        .collect();
+    let rollback: Option<Vec<ScenarioStep>> = definition
+        .rollback
+        .into_iter()
+        .map(|entry| entry.step)
+        .collect();
+    Some(Scenario {
+        name: source.name().to_owned(),
+        dir: source.dir.clone(),
+        description: definition.description?.value,
+        service: definition.service?.value,
+        baseline: definition.baseline?.value,
+        candidate: definition.candidate?.value,
+        expected: definition.expected?.value,
+        gates: definition.gates,
+        manifests,
+        steps: steps?,
+        rollback: rollback?,
+    })
+}
+
+struct Checker<'a> {
+    files: &'a [ParsedFile],
+    problems: &'a mut Problems,
+    /// Some manifest could not be read to the end, so "not defined" is unknowable.
+    incomplete: bool,
+}
+
+/// What exists at a point of the run.
+#[derive(Debug, Clone, Default)]
+struct State {
+    /// Deployments and Services present, with the pod labels of a Deployment's
+    /// current template.
+    present: BTreeMap<(ObjectKind, String), Option<BTreeMap<String, String>>>,
+    /// Objects deleted, with the label of the step that deleted them.
+    deleted: BTreeMap<(ObjectKind, String), String>,
+    /// Each present Service's current selector.
+    selectors: BTreeMap<String, BTreeMap<String, String>>,
+}
+
+impl Checker<'_> {
+    fn definition_problem(&mut self, at: Position, message: String) {
+        self.problems.at(DEFINITION_FILE, at, message);
+    }
+
+    fn objects(&self) -> impl Iterator<Item = (&ParsedFile, &ParsedObject)> {
+        self.files
+            .iter()
+            .flat_map(|file| file.objects.iter().map(move |object| (file, object)))
+    }
+
+    fn is_declared(&self, kind: ObjectKind, name: &str) -> bool {
+        self.files
+            .iter()
+            .flat_map(|file| &file.declared)
+            .any(|(k, n, _)| *k == kind && n == name)
+    }
+
+    fn pod_templates(&self) -> impl Iterator<Item = &BTreeMap<String, String>> {
+        self.objects()
+            .filter_map(|(_, parsed)| parsed.object.pod_labels())
+    }
+
+    /// A Deployment defined in two files is one object updated by the second
+    /// apply; its selector cannot change between them. A Service must select some
+    /// pod template of the scenario.
+    fn across_files(&mut self) {
+        let mut first_selector: BTreeMap<&str, (&str, String)> = BTreeMap::new();
+        let mut found = Vec::new();
+        for (file, parsed) in self.objects() {
+            if let Object::Deployment(deployment) = &parsed.object {
+                let Some(spec) = &deployment.spec else {
+                    continue;
+                };
+                let selector = format_selector(&spec.selector);
+                match first_selector.get(parsed.object.name()) {
+                    Some((first_file, first)) if *first_file != file.name && *first != selector => {
+                        let message = format!(
+                            "deployment {}: selector {selector} differs from the one in {first_file} ({first}): a Deployment's selector cannot change",
+                            parsed.object.name()
+                        );
+                        found.push((
+                            file.name.clone(),
+                            parsed.document.position("/spec/selector"),
+                            message,
+                        ));
+                    }
+                    Some(_) => {}
+                    None => {
+                        first_selector.insert(parsed.object.name(), (&file.name, selector));
+                    }
+                }
+            }
+            if let Some(selector) = parsed.object.service_selector()
+                && !selector.is_empty()
+                && !self
+                    .pod_templates()
+                    .any(|labels| labels_match(selector, labels))
+            {
+                let message = format!(
+                    "service {}: selector {} matches no pod template in this scenario",
+                    parsed.object.name(),
+                    format_labels(selector)
+                );
+                found.push((
+                    file.name.clone(),
+                    parsed.document.position("/spec/selector"),
+                    message,
+                ));
+            }
+        }
+        for (file, at, message) in found {
+            self.problems.at(&file, at, message);
+        }
+    }
+
+    /// The baseline and candidate must be versions some pod template carries.
+    fn versions(&mut self, definition: &Definition) {
+        let known: BTreeSet<&str> = self
+            .objects()
+            .filter_map(|(_, parsed)| parsed.object.version())
+            .collect();
+        let listed = known.iter().copied().collect::<Vec<_>>().join(", ");
+        let mut found = Vec::new();
+        for (key, version) in [
+            ("baseline", &definition.baseline),
+            ("candidate", &definition.candidate),
+        ] {
+            let Some(version) = version else { continue };
+            if !known.contains(version.value.as_str()) && !self.incomplete {
+                let message = format!(
+                    "{key} `{}`: no pod template has this version label (versions: {listed})",
+                    version.value
+                );
+                found.push((version.at, message));
+            }
+        }
+        if let (Some(baseline), Some(candidate)) = (&definition.baseline, &definition.candidate)
+            && baseline.value == candidate.value
+        {
+            found.push((
+                candidate.at,
+                format!("candidate `{}` is the baseline itself", candidate.value),
+            ));
+        }
+        for (at, message) in found {
+            self.definition_problem(at, message);
+        }
+    }
+
+    fn service(&mut self, definition: &Definition) {
+        let Some(service) = &definition.service else {
+            return;
+        };
+        if !self.is_declared(ObjectKind::Service, &service.value) && !self.incomplete {
+            let message = format!(
+                "service `{}`: no manifest defines this Service",
+                service.value
+            );
+            self.definition_problem(service.at, message);
+        }
+    }
+
+    /// Exactly one `analyze` step, in `[[steps]]`.
+    fn decision(&mut self, definition: &Definition) {
+        let analyzing: Vec<&StepEntry> = definition
+            .steps
+            .iter()
+            .filter(|entry| entry.analyzes)
+            .collect();
+        match analyzing.as_slice() {
+            [] if !definition.steps.is_empty() => {
+                let message =
+                    "no `analyze` step: a scenario needs exactly one decision point".to_owned();
+                self.definition_problem(definition.steps[0].at, message);
+            }
+            [] | [_] => {}
+            [first, rest @ ..] => {
+                for entry in rest {
+                    let message = format!(
+                        "{}: a second `analyze` step (the first is {}): a scenario has exactly one decision point",
+                        entry.label, first.label
+                    );
+                    self.definition_problem(entry.at, message);
+                }
+            }
+        }
+        for entry in definition.rollback.iter().filter(|entry| entry.analyzes) {
+            let message = format!(
+                "{}: rollback steps cannot analyze: the decision is already made",
+                entry.label
+            );
+            self.definition_problem(entry.at, message);
+        }
+    }
+
+    /// Phase names identify results, so each is used once.
+    fn phases(&mut self, definition: &Definition) {
+        let mut seen: BTreeMap<String, String> = BTreeMap::new();
+        let mut found = Vec::new();
+        for entry in definition.steps.iter().chain(&definition.rollback) {
+            let phase = match &entry.step {
+                Some(ScenarioStep::Observe { phase, .. } | ScenarioStep::Analyze { phase, .. }) => {
+                    phase
+                }
+                _ => continue,
+            };
+            match seen.get(phase) {
+                Some(first) => found.push((
+                    entry.at,
+                    format!(
+                        "{}: phase `{phase}` is already used by {first}",
+                        entry.label
+                    ),
+                )),
+                None => {
+                    seen.insert(phase.clone(), entry.label.clone());
+                }
+            }
+        }
+        for (at, message) in found {
+            self.definition_problem(at, message);
+        }
+    }
+
+    /// Every manifest file should be applied by some step.
+    fn unused_files(&mut self, definition: &Definition) {
+        let applied: BTreeSet<&str> = definition
+            .steps
+            .iter()
+            .chain(&definition.rollback)
+            .filter_map(|entry| match &entry.step {
+                Some(ScenarioStep::Apply { file }) => Some(file.as_str()),
+                _ => None,
+            })
+            .collect();
+        let has_steps = !definition.steps.is_empty();
+        for file in self.files {
+            if has_steps && !applied.contains(file.name.as_str()) && !file.objects.is_empty() {
+                let message = "no step applies this file".to_owned();
+                self.problems.at(&file.name, Position::new(1, 1), message);
+            }
+        }
+    }
+
+    /// Walk the steps in order, following which objects exist, and report steps
+    /// that use an object that is not there. Rollback steps start from the state
+    /// at the decision point.
+    fn walk(&mut self, definition: &Definition) {
+        let mut state = State::default();
+        let mut at_decision: Option<State> = None;
+        for entry in &definition.steps {
+            if entry.analyzes && at_decision.is_none() {
+                at_decision = Some(state.clone());
+            }
+            self.step(entry, &mut state, definition);
+        }
+        let mut state = at_decision.unwrap_or(state);
+        for entry in &definition.rollback {
+            self.step(entry, &mut state, definition);
+        }
+    }
+
+    fn step(&mut self, entry: &StepEntry, state: &mut State, definition: &Definition) {
+        let Some(step) = &entry.step else { return };
+        let label = &entry.label;
+        match step {
+            ScenarioStep::Apply { file } => {
+                let Some(parsed) = self.files.iter().find(|parsed| &parsed.name == file) else {
+                    let names: Vec<&str> =
+                        self.files.iter().map(|file| file.name.as_str()).collect();
+                    let listed = if names.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        names.join(", ")
+                    };
+                    let message = format!(
+                        "{label}: no manifest file `{file}` in this folder (manifests: {listed})"
+                    );
+                    self.definition_problem(entry.at, message);
+                    return;
+                };
+                for object in &parsed.objects {
+                    if let Some(selector) = object.object.service_selector() {
+                        state
+                            .selectors
+                            .insert(object.object.name().to_owned(), selector.clone());
+                    }
+                    let key = (object.object.kind(), object.object.name().to_owned());
+                    state.deleted.remove(&key);
+                    state
+                        .present
+                        .insert(key, object.object.pod_labels().cloned());
+                }
+                // Objects that did not parse still exist after the apply.
+                for (kind, name, _) in &parsed.declared {
+                    state.present.entry((*kind, name.clone())).or_insert(None);
+                }
+            }
+            ScenarioStep::Wait { deployments, .. } => {
+                for deployment in deployments {
+                    self.require(entry, state, ObjectKind::Deployment, deployment);
+                }
+            }
+            ScenarioStep::Scale { deployment, .. } => {
+                self.require(entry, state, ObjectKind::Deployment, deployment);
+            }
+            ScenarioStep::Delete { kind, name } => {
+                if self.require(entry, state, *kind, name) {
+                    state.present.remove(&(*kind, name.clone()));
+                    if *kind == ObjectKind::Service {
+                        state.selectors.remove(name);
+                    }
+                    state.deleted.insert((*kind, name.clone()), label.clone());
+                }
+            }
+            ScenarioStep::Switch { service, selector } => {
+                self.require(entry, state, ObjectKind::Service, service);
+                // `kubectl patch` merges selectors: a label left out would stay.
+                let current = state.selectors.get(service).cloned().unwrap_or_default();
+                let dropped: Vec<&str> = current
+                    .keys()
+                    .filter(|key| !selector.contains_key(*key))
+                    .map(String::as_str)
+                    .collect();
+                if !dropped.is_empty() {
+                    let message = format!(
+                        "{label}: the selector leaves out {} of service {service}'s selector {}: a switch can change or add labels, not remove them",
+                        dropped.join(", "),
+                        format_labels(&current)
+                    );
+                    self.definition_problem(entry.at, message);
+                }
+                state.selectors.insert(service.clone(), selector.clone());
+                let selects_something = state
+                    .present
+                    .values()
+                    .flatten()
+                    .any(|labels| labels_match(selector, labels));
+                if !selects_something && !self.incomplete {
+                    let message = format!(
+                        "{label}: selector {} matches no pod template of the Deployments present at this step",
+                        format_labels(selector)
+                    );
+                    self.definition_problem(entry.at, message);
+                }
+            }
+            ScenarioStep::Observe { .. } | ScenarioStep::Analyze { .. } => {
+                if let Some(service) = &definition.service {
+                    let key = (ObjectKind::Service, service.value.clone());
+                    if !state.present.contains_key(&key)
+                        && self.is_declared(ObjectKind::Service, &service.value)
+                    {
+                        let message = format!(
+                            "{label}: traffic goes through service {}, which is not applied at this step",
+                            service.value
+                        );
+                        self.definition_problem(entry.at, message);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Report when an object a step uses does not exist at that point; returns
+    /// whether it exists.
+    fn require(&mut self, entry: &StepEntry, state: &State, kind: ObjectKind, name: &str) -> bool {
+        let key = (kind, name.to_owned());
+        if state.present.contains_key(&key) {
+            return true;
+        }
+        let kind_name = kind.kubectl_name();
+        let message = if !self.is_declared(kind, name) {
+            if self.incomplete {
+                return false;
+            }
+            format!("{}: no manifest defines {kind_name} {name}", entry.label)
+        } else if let Some(deleter) = state.deleted.get(&key) {
+            format!(
+                "{}: {kind_name} {name} no longer exists here: {deleter} deleted it",
+                entry.label
+            )
+        } else {
+            format!(
+                "{}: {kind_name} {name} is not applied yet at this step",
+                entry.label
+            )
+        };
+        self.definition_problem(entry.at, message);
+        false
+    }
+}

@@ -1,0 +1,183 @@
+//! The scenario and profile flags shared by `lab plan` and `lab run`, and reading a
+//! scenario folder into memory for lab-core.
+
+use crate::exit::Usage;
+use crate::shell::repo_root;
+use anyhow::Context;
+use lab_core::plan::{Overrides, ProfileName, parse_duration};
+use lab_core::scenario::{DEFINITION_FILE, ScenarioSource, SourceFile, is_manifest_file};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Where shipped scenarios live, relative to the repository root.
+pub const SCENARIOS_DIR: &str = "lab/scenarios";
+
+/// A scenario, a profile and overrides of the profile's values.
+///
+/// Durations resolve from the most specific source: these flags, then the step's
+/// own `for`/`timeout` in scenario.toml, then the profile.
+#[derive(clap::Args, Debug, Clone)]
+pub struct ScenarioArgs {
+    /// A shipped scenario's name (canary, bad-canary, …) or a path to a scenario folder.
+    pub scenario: String,
+
+    /// How fast to run: `quick` (seconds-long phases, for tests) or `seed` (the
+    /// tutorial's pace: 2-minute phases, 10 requests/s).
+    #[arg(long, default_value = "seed", value_parser = parse_profile)]
+    pub profile: ProfileName,
+
+    /// Length of every observe phase (e.g. 30s), instead of the profile's and the steps'.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub observe: Option<Duration>,
+
+    /// Length of the analyze phase.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub analyze: Option<Duration>,
+
+    /// How often the gates are checked during the analyze phase.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub interval: Option<Duration>,
+
+    /// Timeout of every wait step.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub wait_timeout: Option<Duration>,
+
+    /// Prometheus's scrape interval.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub scrape_interval: Option<Duration>,
+
+    /// Traffic sent through the Service, in requests per second.
+    #[arg(long, value_name = "REQUESTS_PER_SECOND", value_parser = parse_rate)]
+    pub rate: Option<f64>,
+}
+
+impl ScenarioArgs {
+    /// The overrides given on the command line.
+    pub fn overrides(&self) -> Overrides {
+        Overrides {
+            observe: self.observe,
+            analyze: self.analyze,
+            analysis_interval: self.interval,
+            wait_timeout: self.wait_timeout,
+            scrape_interval: self.scrape_interval,
+            rate: self.rate,
+        }
+    }
+}
+
+fn parse_profile(text: &str) -> Result<ProfileName, String> {
+    text.parse()
+}
+
+fn parse_rate(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(rate) if rate.is_finite() && rate > 0.0 => Ok(rate),
+        _ => Err(format!(
+            "`{text}` is not a positive number of requests per second"
+        )),
+    }
+}
+
+/// A scenario folder found from a command-line argument.
+#[derive(Debug, Clone)]
+pub struct ScenarioDir {
+    /// Where it is on disk.
+    pub path: PathBuf,
+    /// How messages show it: `lab/scenarios/<name>` for a shipped scenario, the
+    /// path as given otherwise.
+    pub display: String,
+}
+
+/// Find a scenario: a shipped name (`canary` is `lab/scenarios/canary` in the
+/// repository) or a path to a folder. An unknown name is a usage error that lists
+/// the shipped names.
+pub fn find_scenario(argument: &str) -> anyhow::Result<ScenarioDir> {
+    let is_name =
+        !argument.is_empty() && !argument.contains('/') && argument != "." && argument != "..";
+    if is_name {
+        let shipped = repo_root().join(SCENARIOS_DIR).join(argument);
+        if shipped.is_dir() {
+            return Ok(ScenarioDir {
+                path: shipped,
+                display: format!("{SCENARIOS_DIR}/{argument}"),
+            });
+        }
+    }
+    let path = Path::new(argument);
+    if path.is_dir() {
+        return Ok(ScenarioDir {
+            path: path.to_path_buf(),
+            display: argument.trim_end_matches('/').to_owned(),
+        });
+    }
+    if is_name {
+        let names = shipped_scenarios()?
+            .iter()
+            .map(|dir| {
+                dir.path
+                    .file_name()
+                    .unwrap_or_default()
+                    .to_string_lossy()
+                    .into_owned()
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        return Err(Usage(format!(
+            "unknown scenario `{argument}`: the shipped scenarios are {names}"
+        ))
+        .into());
+    }
+    Err(Usage(format!("{argument}: no such scenario folder")).into())
+}
+
+/// Every folder under `lab/scenarios`, sorted by name.
+pub fn shipped_scenarios() -> anyhow::Result<Vec<ScenarioDir>> {
+    let root = repo_root().join(SCENARIOS_DIR);
+    let entries =
+        std::fs::read_dir(&root).with_context(|| format!("cannot list {}", root.display()))?;
+    let mut dirs = Vec::new();
+    for entry in entries {
+        let entry = entry.with_context(|| format!("cannot list {}", root.display()))?;
+        if entry.file_type().is_ok_and(|kind| kind.is_dir()) {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            dirs.push(ScenarioDir {
+                path: entry.path(),
+                display: format!("{SCENARIOS_DIR}/{name}"),
+            });
+        }
+    }
+    dirs.sort_by(|a, b| a.display.cmp(&b.display));
+    Ok(dirs)
+}
+
+/// Read every regular file of a scenario folder (not its subfolders) into memory.
+pub fn read_scenario(dir: &ScenarioDir) -> anyhow::Result<ScenarioSource> {
+    let entries =
+        std::fs::read_dir(&dir.path).with_context(|| format!("cannot read {}", dir.display))?;
+    let mut files = Vec::new();
+    for entry in entries {
+        let entry = entry.with_context(|| format!("cannot read {}", dir.display))?;
+        if !entry.file_type().is_ok_and(|kind| kind.is_file()) {
+            continue;
+        }
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let bytes = std::fs::read(entry.path())
+            .with_context(|| format!("cannot read {}/{name}", dir.display))?;
+        let text = match String::from_utf8(bytes) {
+            Ok(text) => text,
+            Err(error) if name == DEFINITION_FILE || is_manifest_file(&name) => {
+                return Err(
+                    Usage(format!("{}/{name}: not UTF-8 text: {error}", dir.display)).into(),
+                );
+            }
+            // Other files (pictures, say) are not read by lab-core.
+            Err(error) => String::from_utf8_lossy(error.as_bytes()).into_owned(),
+        };
+        files.push(SourceFile { name, text });
+    }
+    files.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(ScenarioSource {
+        dir: dir.display.clone(),
+        files,
+    })
+}
