@@ -146,7 +146,10 @@ impl Server {
         }
         eprintln!("{started_line}");
 
-        let crash_deadline = faults.crash_after.map(|after| shared.started + after);
+        // A deadline past what the clock can represent never comes.
+        let crash_deadline = faults
+            .crash_after
+            .and_then(|after| shared.started.checked_add(after));
         let abort = |crash: Crash| {
             phase_tx.send_replace(Phase::Abort);
             Err(Error::Crashed(crash))
@@ -154,8 +157,10 @@ impl Server {
 
         // Serving.
         let mut shutdown = pin!(shutdown);
-        let ready_at = shared.started + faults.startup_delay;
-        let mut ready_logged = faults.startup_delay.is_zero() || faults.never_ready;
+        let ready_at = shared.started.checked_add(faults.startup_delay);
+        let mut ready_logged =
+            faults.startup_delay.is_zero() || faults.never_ready || ready_at.is_none();
+        let ready_at = ready_at.unwrap_or(shared.started);
         loop {
             tokio::select! {
                 () = &mut shutdown => break,

@@ -216,3 +216,23 @@ async fn crash_after_time_exits_non_zero() {
     assert!(started.elapsed() >= Duration::from_millis(300));
     app.wait_for_line("demo-app: crashed on purpose: ran for 300ms (--crash-after 300ms)");
 }
+
+#[tokio::test]
+async fn durations_beyond_the_clock_never_fire() {
+    let forever = "300000000000years";
+    let mut app = App::start(
+        &[
+            "--crash-after",
+            forever,
+            "--startup-delay",
+            forever,
+            "--drain-period",
+            "0s",
+        ],
+        &[],
+    );
+    assert_eq!(get(app.addresses.probe, "/ready").await.status, 503);
+    assert_eq!(get(app.addresses.listen, "/").await.status, 200);
+    app.signal(nix::sys::signal::Signal::SIGTERM);
+    assert_eq!(app.exit_status().await.code(), Some(0));
+}
