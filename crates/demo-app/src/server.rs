@@ -346,7 +346,10 @@ impl Lanes {
         let mut phase = self.phase.clone();
         let done = self.done.clone();
         tokio::spawn(async move {
-            let builder = http1::Builder::new();
+            let mut builder = http1::Builder::new();
+            // A client that shuts down its sending side after the request still gets
+            // the answer, as from Go's server (curl --http1.0, nc, some probes).
+            builder.half_close(true);
             loop {
                 tokio::select! {
                     biased;
@@ -357,6 +360,8 @@ impl Lanes {
                     }
                     accepted = listener.accept() => match accepted {
                         Ok((stream, _)) => {
+                            // Answers are written whole; do not hold them back for ACKs.
+                            let _ = stream.set_nodelay(true);
                             let connection = shared.next_connection.fetch_add(1, Relaxed);
                             let service = make_service(shared.clone(), connection);
                             let serve = builder.serve_connection(TokioIo::new(stream), service);

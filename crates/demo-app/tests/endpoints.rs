@@ -188,3 +188,27 @@ async fn in_process_shutdown_without_drain_returns_ok() {
     app.stop().await.unwrap();
     assert!(try_request(listen, Method::GET, "/").await.is_err());
 }
+
+#[tokio::test]
+async fn a_client_that_half_closes_still_gets_its_answer() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = InProcess::start(&["--latency", "100ms"], "v1.0.0").await;
+    let mut stream = tokio::net::TcpStream::connect(app.addresses.listen)
+        .await
+        .unwrap();
+    stream
+        .write_all(b"GET / HTTP/1.1\r\nHost: test\r\n\r\n")
+        .await
+        .unwrap();
+    stream.shutdown().await.unwrap();
+    let mut answer = String::new();
+    tokio::time::timeout(common::PATIENCE, stream.read_to_string(&mut answer))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer:?}");
+    assert!(
+        answer.ends_with("\r\n\r\nHost: test-host, Version: v1.0.0\n"),
+        "{answer:?}"
+    );
+}
