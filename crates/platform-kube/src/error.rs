@@ -17,12 +17,12 @@ pub enum LabError {
         message: String,
     },
     /// A file could not be read or written.
-    #[error("{}: {source}", path.display())]
+    #[error("{}: {error}", path.display())]
     Io {
         /// The file.
         path: PathBuf,
-        /// The I/O error.
-        source: std::io::Error,
+        /// The I/O error (shown in the message, so not chained as a source).
+        error: std::io::Error,
     },
     /// A tool the lab needs is missing or does not answer; the message says what
     /// to install or check.
@@ -43,10 +43,10 @@ pub enum LabError {
 
 impl LabError {
     /// An I/O error on a path.
-    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+    pub fn io(path: impl Into<PathBuf>, error: std::io::Error) -> Self {
         LabError::Io {
             path: path.into(),
-            source,
+            error,
         }
     }
 }

@@ -716,8 +716,11 @@ pub struct LabStatus {
     pub grafana: Option<String>,
     /// Prometheus's URL.
     pub prometheus: Option<String>,
-    /// The app's URL, when its Service exists.
+    /// Where the app's Service is reached (its NodePort, or the lab's app
+    /// NodePort before a scenario created it).
     pub app: Option<String>,
+    /// Whether the app's Service (my-app in the lab namespace) exists.
+    pub app_deployed: bool,
     /// The demo-app image in use.
     pub demo_app_image: String,
 }
@@ -743,13 +746,15 @@ pub async fn status(state: &LabState, root: &Path) -> Result<LabStatus, LabError
         monitoring.push((name.to_string(), state));
     }
     let services: Api<Service> = Api::namespaced(client.clone(), LAB_NAMESPACE);
-    let app = tokio::time::timeout(CONNECT_TIMEOUT, services.get_opt("my-app"))
+    let service = tokio::time::timeout(CONNECT_TIMEOUT, services.get_opt("my-app"))
         .await
-        .ok()
-        .and_then(|r| r.ok())
-        .flatten()
+        .map_err(|_| PlatformError::Unavailable("service my-app did not answer in time".into()))?
+        .map_err(|e| api_error(e, "reading service my-app"))?;
+    let app_deployed = service.is_some();
+    let node_port = service
         .and_then(|s| s.spec?.ports?.iter().find_map(|p| p.node_port))
-        .and_then(|port| access.url(port).ok());
+        .unwrap_or(APP_NODE_PORT);
+    let app = access.url(node_port).ok();
     Ok(LabStatus {
         platform: state.provider.name(),
         context: state.context.clone(),
@@ -757,6 +762,7 @@ pub async fn status(state: &LabState, root: &Path) -> Result<LabStatus, LabError
         grafana: access.url(GRAFANA_NODE_PORT).ok(),
         prometheus: access.url(PROMETHEUS_NODE_PORT).ok(),
         app,
+        app_deployed,
         demo_app_image: state.demo_app_image.clone(),
     })
 }
