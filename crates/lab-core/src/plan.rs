@@ -582,7 +582,21 @@ impl fmt::Display for Plan {
             }
         }
         writeln!(f)?;
-        writeln!(f, "rollback (instead of the steps after {}.)", decision + 1)?;
+        let decider = decision + 1;
+        match self.steps.len() - decider.min(self.steps.len()) {
+            0 => writeln!(f, "rollback (when step {decider} decides to roll back)")?,
+            1 => writeln!(
+                f,
+                "rollback (when step {decider} decides to roll back, instead of step {})",
+                decider + 1
+            )?,
+            _ => writeln!(
+                f,
+                "rollback (when step {decider} decides to roll back, instead of steps {}-{})",
+                decider + 1,
+                self.steps.len()
+            )?,
+        }
         for entry in &numbered[self.steps.len()..] {
             line(f, entry)?;
         }

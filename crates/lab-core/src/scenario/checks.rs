@@ -20,6 +20,11 @@ pub(crate) fn check(
         files,
         problems,
         incomplete: files.iter().any(|file| file.incomplete),
+        steps_complete: definition
+            .steps
+            .iter()
+            .chain(&definition.rollback)
+            .all(|entry| entry.step.is_some()),
     };
     checker.across_files();
     checker.versions(&definition);
@@ -70,6 +75,9 @@ struct Checker<'a> {
     problems: &'a mut Problems,
     /// Some manifest could not be read to the end, so "not defined" is unknowable.
     incomplete: bool,
+    /// Every step is well formed; otherwise what exists at a given step is
+    /// unknowable, and order problems are not reported.
+    steps_complete: bool,
 }
 
 /// What exists at a point of the run.
@@ -280,7 +288,7 @@ impl Checker<'_> {
                 _ => None,
             })
             .collect();
-        let has_steps = !definition.steps.is_empty();
+        let has_steps = !definition.steps.is_empty() && self.steps_complete;
         for file in self.files {
             if has_steps && !applied.contains(file.name.as_str()) && !file.objects.is_empty() {
                 let message = "no step applies this file".to_owned();
@@ -369,7 +377,7 @@ impl Checker<'_> {
                     .filter(|key| !selector.contains_key(*key))
                     .map(String::as_str)
                     .collect();
-                if !dropped.is_empty() {
+                if !dropped.is_empty() && self.steps_complete {
                     let message = format!(
                         "{label}: the selector leaves out {} of service {service}'s selector {}: a switch can change or add labels, not remove them",
                         dropped.join(", "),
@@ -383,7 +391,7 @@ impl Checker<'_> {
                     .values()
                     .flatten()
                     .any(|labels| labels_match(selector, labels));
-                if !selects_something && !self.incomplete {
+                if !selects_something && !self.incomplete && self.steps_complete {
                     let message = format!(
                         "{label}: selector {} matches no pod template of the Deployments present at this step",
                         format_labels(selector)
@@ -395,6 +403,7 @@ impl Checker<'_> {
                 if let Some(service) = &definition.service {
                     let key = (ObjectKind::Service, service.value.clone());
                     if !state.present.contains_key(&key)
+                        && self.steps_complete
                         && self.is_declared(ObjectKind::Service, &service.value)
                     {
                         let message = format!(
@@ -421,6 +430,8 @@ impl Checker<'_> {
                 return false;
             }
             format!("{}: no manifest defines {kind_name} {name}", entry.label)
+        } else if !self.steps_complete {
+            return false;
         } else if let Some(deleter) = state.deleted.get(&key) {
             format!(
                 "{}: {kind_name} {name} no longer exists here: {deleter} deleted it",

@@ -64,8 +64,12 @@ pub(crate) fn parse_file(name: &str, text: &str, problems: &mut Problems) -> Par
                 document: &document,
                 problems,
             };
-            let Some((kind, label)) = reader.identify() else {
-                continue;
+            let (kind, label) = match reader.identify() {
+                Ok(identity) => identity,
+                Err(hides_an_object) => {
+                    file.incomplete |= hides_an_object;
+                    continue;
+                }
             };
             if let Some(object_name) = document
                 .value
@@ -122,8 +126,9 @@ impl DocumentReader<'_> {
     }
 
     /// The document's kind and a label for messages (`deployment my-app-v2`), or
-    /// `None` (reported) when it is not an object the lab runs.
-    fn identify(&mut self) -> Option<(ObjectKind, String)> {
+    /// (reported) `Err(true)` when the document may be an object the lab runs but
+    /// cannot be told which, `Err(false)` when it is of a kind the lab does not run.
+    fn identify(&mut self) -> Result<(ObjectKind, String), bool> {
         let value = &self.document.value;
         if !value.is_object() {
             let message = format!(
@@ -131,7 +136,7 @@ impl DocumentReader<'_> {
                 self.number
             );
             self.report("", message);
-            return None;
+            return Err(true);
         }
         let kind = self.string_field("/kind", "kind");
         let api_version = self.string_field("/apiVersion", "apiVersion");
@@ -145,9 +150,9 @@ impl DocumentReader<'_> {
                     self.number
                 );
                 self.report("/kind", message);
-                return None;
+                return Err(false);
             }
-            None => return None,
+            None => return Err(true),
         };
         let label = match name {
             Some(name) => format!("{} {name}", kind.kubectl_name()),
@@ -159,15 +164,16 @@ impl DocumentReader<'_> {
                 let message = format!(
                     "{label}: apiVersion `{version}` is not supported: use {expected_version}"
                 );
+                // Read on as the supported version, so the rest of the object
+                // is checked and steps that name it are not reported again.
                 self.report("/apiVersion", message);
-                return None;
             }
-            None => return None,
+            None => {}
         }
         match value.pointer("/metadata/name") {
             None | Some(Value::Null) => {
                 self.report("/metadata", format!("{label}: missing metadata.name"));
-                return None;
+                return Err(true);
             }
             Some(Value::String(name)) => {
                 if let Some(problem) = name_problem(kind, name) {
@@ -177,7 +183,7 @@ impl DocumentReader<'_> {
             // A wrong type is reported when the object is typed.
             Some(_) => {}
         }
-        Some((kind, label))
+        Ok((kind, label))
     }
 
     /// A top-level string field, reporting it when missing or not a string.
@@ -204,8 +210,16 @@ impl DocumentReader<'_> {
     /// Deserialize the document into `T`, reporting every type error it can find
     /// (each failing node is set aside and the rest tried again) and every field
     /// that `T` does not have.
-    fn typed<T: DeserializeOwned + Serialize>(&mut self, label: &str) -> Option<T> {
+    fn typed<T: DeserializeOwned + Serialize + k8s_openapi::Resource>(
+        &mut self,
+        label: &str,
+    ) -> Option<T> {
         let mut value = self.document.value.clone();
+        // `identify` has reported a wrong or missing apiVersion already.
+        if let Some(members) = value.as_object_mut() {
+            members.insert("apiVersion".to_owned(), Value::from(T::API_VERSION));
+            members.insert("kind".to_owned(), Value::from(T::KIND));
+        }
         let mut set_aside: Vec<String> = Vec::new();
         // Each round removes one node, so this ends; the bound only guards against a
         // deserializer that reports a node that is not there.
@@ -228,9 +242,14 @@ impl DocumentReader<'_> {
                 }
                 return None;
             }
+            let hint = if message.ends_with("expected a string") {
+                ": quote it"
+            } else {
+                ""
+            };
             self.report(
                 &pointer,
-                format!("{label}: {}: {message}", display_path(&pointer)),
+                format!("{label}: {}: {message}{hint}", display_path(&pointer)),
             );
             match set_aside_member(&mut value, &pointer) {
                 Some(member) => set_aside.push(member),
@@ -240,11 +259,18 @@ impl DocumentReader<'_> {
         None
     }
 
-    /// Report every key of `input` that did not survive the round trip through the
-    /// typed value: k8s-openapi ignores fields it does not know, kubectl does not.
+    /// Compare the input with its round trip through the typed value. k8s-openapi
+    /// ignores fields it does not know, and fills required fields that are missing
+    /// with empty values; kubectl refuses both. A key only in the input is unknown;
+    /// a key only in the output is a required field that is missing (k8s-openapi
+    /// writes optional fields only when they are set).
     fn unknown_fields(&mut self, label: &str, input: &Value, output: &Value, pointer: &str) {
         match (input, output) {
             (Value::Object(input), Value::Object(output)) => {
+                for key in output.keys().filter(|key| !input.contains_key(*key)) {
+                    let path = display_path(&pointer_child(pointer, key));
+                    self.report(pointer, format!("{label}: missing field {path}"));
+                }
                 for (key, value) in input {
                     let child = pointer_child(pointer, key);
                     match output.get(key) {
@@ -296,12 +322,13 @@ impl DocumentReader<'_> {
                 .match_expressions
                 .as_ref()
                 .is_none_or(|e| e.is_empty());
-        if selector_is_empty {
+        let selector_written = self.document.value.pointer("/spec/selector").is_some();
+        if selector_is_empty && selector_written {
             self.report(
                 "/spec/selector",
                 format!("{label}: empty selector: a Deployment must select its pods"),
             );
-        } else if !selector_matches(selector, &labels) {
+        } else if selector_written && !selector_matches(selector, &labels) {
             let message = format!(
                 "{label}: selector {} does not match template labels {}",
                 format_selector(selector),
