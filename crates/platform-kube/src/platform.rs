@@ -762,6 +762,22 @@ impl Platform for KubePlatform {
 /// Connect to the cluster of a kubeconfig context (the current one when `None`)
 /// and check, within `timeout`, that its API server answers.
 pub async fn connect(context: Option<&str>, timeout: Duration) -> Result<Client, PlatformError> {
+    let kubeconfig = kube::config::Kubeconfig::read()
+        .map_err(|e| PlatformError::Unavailable(format!("cannot read the kubeconfig: {e}")))?;
+    connect_with(kubeconfig, context, timeout).await
+}
+
+/// Connect with a given kubeconfig (a K3s container's, say) to one of its
+/// contexts (its current one when `None`), checking within `timeout` that the
+/// API server answers.
+pub async fn connect_with(
+    kubeconfig: kube::config::Kubeconfig,
+    context: Option<&str>,
+    timeout: Duration,
+) -> Result<Client, PlatformError> {
+    // Several TLS backends may be linked in (kube's ring, reqwest's aws-lc);
+    // rustls then needs to be told which one to use.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let options = kube::config::KubeConfigOptions {
         context: context.map(str::to_string),
         ..Default::default()
@@ -770,7 +786,7 @@ pub async fn connect(context: Option<&str>, timeout: Duration) -> Result<Client,
         Some(name) => format!("context {name}"),
         None => "the current context".to_string(),
     };
-    let config = kube::Config::from_kubeconfig(&options)
+    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &options)
         .await
         .map_err(|e| PlatformError::Unavailable(format!("kubeconfig {which}: {e}")))?;
     let client = Client::try_from(config)
@@ -857,6 +873,38 @@ mod tests {
             None,
         );
         check(0, json!({"observedGeneration": 2}), None);
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_cluster_is_one_message() {
+        let kubeconfig = kube::config::Kubeconfig::from_yaml(
+            "apiVersion: v1\nkind: Config\ncurrent-context: lab\n\
+             clusters: [{name: lab, cluster: {server: 'https://127.0.0.1:9'}}]\n\
+             users: [{name: lab, user: {token: t}}]\n\
+             contexts: [{name: lab, context: {cluster: lab, user: lab}}]\n",
+        )
+        .unwrap();
+        let Err(error) = connect_with(kubeconfig.clone(), None, Duration::from_secs(10)).await
+        else {
+            panic!("connected to nothing");
+        };
+        match error {
+            PlatformError::Unavailable(message) => assert!(
+                message.starts_with(
+                    "the cluster of the current context does not answer: cannot reach the Kubernetes API"
+                ),
+                "{message}"
+            ),
+            other => panic!("{other:?}"),
+        }
+        let Err(error) = connect_with(kubeconfig, Some("other"), Duration::from_secs(10)).await
+        else {
+            panic!("connected to an unknown context");
+        };
+        assert!(
+            matches!(&error, PlatformError::Unavailable(m) if m.starts_with("kubeconfig context other:")),
+            "{error:?}"
+        );
     }
 
     #[test]
