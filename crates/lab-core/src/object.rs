@@ -214,3 +214,89 @@ pub fn format_selector(selector: &LabelSelector) -> String {
     }
     format!("{{{}}}", parts.join(", "))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    /// Whether `selector` (match labels and `key operator values` expressions)
+    /// selects the pod labels `{app: my-app, version: v1.0.0}`.
+    fn check(match_labels: &[(&str, &str)], expressions: &[(&str, &str, &[&str])], expected: bool) {
+        let selector = LabelSelector {
+            match_labels: Some(labels(match_labels)),
+            match_expressions: Some(
+                expressions
+                    .iter()
+                    .map(|(key, operator, values)| LabelSelectorRequirement {
+                        key: key.to_string(),
+                        operator: operator.to_string(),
+                        values: Some(values.iter().map(|v| v.to_string()).collect()),
+                    })
+                    .collect(),
+            ),
+        };
+        let pod = labels(&[("app", "my-app"), ("version", "v1.0.0")]);
+        assert_eq!(
+            selector_matches(&selector, &pod),
+            expected,
+            "{}",
+            format_selector(&selector)
+        );
+    }
+
+    #[test]
+    fn selectors_follow_kubernetes_semantics() {
+        check(&[("app", "my-app")], &[], true);
+        check(&[("app", "my-app"), ("version", "v1.0.0")], &[], true);
+        check(&[("app", "my-app"), ("version", "v2.0.0")], &[], false);
+        check(&[("tier", "web")], &[], false);
+        check(&[], &[("version", "In", &["v1.0.0", "v1.1.0"])], true);
+        check(&[], &[("version", "In", &["v2.0.0"])], false);
+        check(&[], &[("version", "NotIn", &["v2.0.0"])], true);
+        check(&[], &[("tier", "NotIn", &["web"])], true);
+        check(&[], &[("app", "Exists", &[])], true);
+        check(&[], &[("tier", "Exists", &[])], false);
+        check(&[], &[("tier", "DoesNotExist", &[])], true);
+        check(&[], &[("app", "Matches", &["my-app"])], false);
+        check(
+            &[("app", "my-app")],
+            &[("version", "DoesNotExist", &[])],
+            false,
+        );
+    }
+
+    #[test]
+    fn selectors_read_like_kubectl() {
+        let selector = LabelSelector {
+            match_labels: Some(labels(&[("app", "my-app")])),
+            match_expressions: Some(vec![LabelSelectorRequirement {
+                key: "version".to_owned(),
+                operator: "In".to_owned(),
+                values: Some(vec!["v1".to_owned(), "v2".to_owned()]),
+            }]),
+        };
+        assert_eq!(
+            format_selector(&selector),
+            "{app: my-app, version in (v1, v2)}"
+        );
+        assert_eq!(
+            format_labels(&labels(&[("b", "2"), ("a", "1")])),
+            "{a: 1, b: 2}"
+        );
+        assert!(labels_match(
+            &labels(&[("app", "my-app")]),
+            &labels(&[("app", "my-app"), ("v", "1")])
+        ));
+        assert!(!labels_match(
+            &labels(&[("app", "x")]),
+            &labels(&[("app", "my-app")])
+        ));
+    }
+}

@@ -19,10 +19,16 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let dirs = if args.paths.is_empty() {
         shipped_scenarios()?
     } else {
-        args.paths
-            .iter()
-            .map(|path| find_scenario(path))
-            .collect::<anyhow::Result<Vec<_>>>()?
+        let mut dirs = Vec::new();
+        for path in &args.paths {
+            // `lab validate lab/scenarios/*` also matches the README next to the folders.
+            if std::path::Path::new(path).is_file() {
+                eprintln!("skip {path}: not a folder");
+                continue;
+            }
+            dirs.push(find_scenario(path)?);
+        }
+        dirs
     };
     if dirs.is_empty() {
         return Err(Usage("no scenario folders to validate".to_owned()).into());

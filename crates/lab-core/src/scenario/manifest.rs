@@ -227,7 +227,7 @@ impl DocumentReader<'_> {
             let error = match serde_path_to_error::deserialize::<_, T>(&value) {
                 Ok(typed) => {
                     let round_trip = serde_json::to_value(&typed).unwrap_or(Value::Null);
-                    self.unknown_fields(label, &value, &round_trip, "");
+                    self.unknown_fields(label, &value, &round_trip, "", &set_aside);
                     return Some(typed);
                 }
                 Err(error) => error,
@@ -264,17 +264,30 @@ impl DocumentReader<'_> {
     /// with empty values; kubectl refuses both. A key only in the input is unknown;
     /// a key only in the output is a required field that is missing (k8s-openapi
     /// writes optional fields only when they are set).
-    fn unknown_fields(&mut self, label: &str, input: &Value, output: &Value, pointer: &str) {
+    fn unknown_fields(
+        &mut self,
+        label: &str,
+        input: &Value,
+        output: &Value,
+        pointer: &str,
+        set_aside: &[String],
+    ) {
         match (input, output) {
             (Value::Object(input), Value::Object(output)) => {
                 for key in output.keys().filter(|key| !input.contains_key(*key)) {
-                    let path = display_path(&pointer_child(pointer, key));
-                    self.report(pointer, format!("{label}: missing field {path}"));
+                    let child = pointer_child(pointer, key);
+                    // A field set aside for its wrong type is reported already.
+                    if !set_aside.contains(&child) {
+                        let path = display_path(&child);
+                        self.report(pointer, format!("{label}: missing field {path}"));
+                    }
                 }
                 for (key, value) in input {
                     let child = pointer_child(pointer, key);
                     match output.get(key) {
-                        Some(output) => self.unknown_fields(label, value, output, &child),
+                        Some(output) => {
+                            self.unknown_fields(label, value, output, &child, set_aside)
+                        }
                         // `key: null` means "not set", which kubectl accepts.
                         None if value.is_null() => {}
                         None => {
@@ -287,12 +300,8 @@ impl DocumentReader<'_> {
             }
             (Value::Array(input), Value::Array(output)) if input.len() == output.len() => {
                 for (index, (input, output)) in input.iter().zip(output).enumerate() {
-                    self.unknown_fields(
-                        label,
-                        input,
-                        output,
-                        &pointer_child(pointer, &index.to_string()),
-                    );
+                    let child = pointer_child(pointer, &index.to_string());
+                    self.unknown_fields(label, input, output, &child, set_aside);
                 }
             }
             _ => {}
