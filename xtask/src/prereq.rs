@@ -40,6 +40,13 @@ pub const PROMTOOL: Tool = Tool {
     needed_for: "checking metrics, configs and dashboards",
 };
 
+/// oha, the HTTP load generator `cargo xtask bench` compares loadgen with.
+pub const OHA: Tool = Tool {
+    binary: "oha",
+    source: Source::Cargo("oha"),
+    needed_for: "cargo xtask bench (the comparisons with oha)",
+};
+
 /// Places beside PATH where Debian puts programs a non-root PATH may lack.
 const EXTRA_DIRS: &[&str] = &["/usr/sbin", "/sbin"];
 

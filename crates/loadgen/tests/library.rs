@@ -250,8 +250,10 @@ async fn windows_cut_phases_without_stopping_traffic() {
     );
     let handle = loadgen::start(options).await.unwrap();
     wait_until("50 answers", LIMIT, || handle.snapshot().responses() >= 50).await;
-    let first = handle.snapshot();
+    // Switch first, then cut: only requests the server had already taken can still
+    // be answered by v1 after the cut.
     version.store(true, std::sync::atomic::Ordering::SeqCst);
+    let first = handle.snapshot();
     wait_until("50 answers from v2", LIMIT, || {
         handle
             .snapshot()
@@ -266,10 +268,9 @@ async fn windows_cut_phases_without_stopping_traffic() {
     assert_eq!(results.stopped_by, StopReason::Stopped);
 
     let window = second.since(&first);
-    assert_eq!(first.versions.keys().collect::<Vec<_>>(), ["v1"]);
+    assert!(first.versions["v1"].count() >= 50);
     let v1_before = first.versions["v1"].count();
     let v1_in_window = window.versions["v1"].count();
-    // Only requests already in flight at the switch can still be v1.
     assert!(v1_in_window <= 2, "v1 in window {v1_in_window}");
     assert_eq!(v1_before + v1_in_window, second.versions["v1"].count());
     assert_eq!(window.versions["v2"].count(), second.versions["v2"].count());
