@@ -1,1 +1,95 @@
-//! The runner (under construction).
+//! The runner: executes a plan's steps on a platform while traffic flows through
+//! the Service, cuts the traffic into windows (the plan's phases and the
+//! transitions between them), samples ready endpoints, queries Prometheus, runs
+//! the analysis and writes the run's report.
+//!
+//! Everything a run produces lands under its run directory:
+//! `report.json`, `report.md` and `events.jsonl` (written as the run goes).
+
+mod execute;
+mod grafana;
+mod journal;
+mod measure;
+pub mod output;
+pub mod prometheus;
+pub mod scenario_dir;
+
+pub use crate::execute::run;
+pub use crate::grafana::Grafana;
+pub use crate::journal::{Progress, RunEvent, Timed, VersionProgress};
+pub use crate::scenario_dir::{LoadError, load_scenario, read_scenario};
+
+use std::path::PathBuf;
+use std::time::Duration;
+use tokio::sync::{mpsc, watch};
+
+/// How traffic is sent through the Service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Connections {
+    /// A new connection per request, like the tutorial's curl loop: each one is
+    /// sent to a random ready pod.
+    #[default]
+    PerRequest,
+    /// Keep-alive over this many connections (each stays on one pod).
+    KeepAlive(usize),
+}
+
+/// Everything a run needs besides the plan and the platform.
+#[derive(Debug)]
+pub struct RunConfig {
+    /// The run's id (`20261126T041200Z-canary`).
+    pub run_id: String,
+    /// Where the run's files go (`target/lab/runs/<run-id>`).
+    pub run_dir: PathBuf,
+    /// How traffic connects.
+    pub connections: Connections,
+    /// Leave the last state running instead of tearing it down.
+    pub keep: bool,
+    /// Becomes true when the run must stop (Ctrl-C, SIGTERM).
+    pub interrupt: watch::Receiver<bool>,
+    /// Receives every event as it happens (the live view).
+    pub observer: Option<mpsc::UnboundedSender<Timed>>,
+    /// Grafana to annotate with each step, when it runs.
+    pub grafana: Option<Grafana>,
+    /// Remarks to put in the report from the start (e.g. Prometheus is missing).
+    pub notes: Vec<String>,
+    /// How long to wait for Prometheus to report new pods `up` before a phase.
+    pub discovery_timeout: Duration,
+}
+
+impl RunConfig {
+    /// A configuration with the defaults: new connection per request, teardown at
+    /// the end, no observer, no Grafana.
+    pub fn new(run_id: impl Into<String>, run_dir: impl Into<PathBuf>, interrupt: watch::Receiver<bool>) -> Self {
+        Self {
+            run_id: run_id.into(),
+            run_dir: run_dir.into(),
+            connections: Connections::PerRequest,
+            keep: false,
+            interrupt,
+            observer: None,
+            grafana: None,
+            notes: Vec::new(),
+            discovery_timeout: Duration::from_secs(20),
+        }
+    }
+}
+
+/// Why a run could not produce a report at all. Everything else (a failing
+/// step, an interrupt, a missing Prometheus) ends up in the report instead.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The run directory or a report file could not be written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+}
+
+/// A run id from a UTC time and a scenario name: `20261126T041200Z-canary`.
+pub fn run_id(scenario: &str, now: jiff::Timestamp) -> String {
+    format!("{}-{scenario}", now.strftime("%Y%m%dT%H%M%SZ"))
+}

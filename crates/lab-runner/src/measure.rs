@@ -1,0 +1,160 @@
+//! From the traffic generator's counts and the platform's samples to the
+//! analysis's inputs: one `WindowObservation` per window of traffic.
+
+use lab_core::analysis::{
+    Downtime, FailureTally, LatencySummary, ReadySample, VersionTally, WindowKind,
+    WindowObservation,
+};
+use lab_core::report::{ClientSecond, SecondCounts};
+use loadgen::{ErrorCounts, Gap, Snapshot, VersionStats};
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// A window's identity and place in the run.
+pub(crate) struct WindowSpan<'a> {
+    pub(crate) name: &'a str,
+    pub(crate) kind: WindowKind,
+    pub(crate) start_ms: u64,
+    pub(crate) end_ms: u64,
+}
+
+/// Client-side tallies of one version.
+pub(crate) fn version_tally(stats: &VersionStats, max_p99: Duration) -> VersionTally {
+    let s = &stats.statuses;
+    let ms = |d: Option<Duration>| d.map_or(0.0, |d| d.as_secs_f64() * 1000.0);
+    let latency = (stats.count() > 0).then(|| LatencySummary {
+        p50_ms: ms(stats.percentile(0.50)),
+        p90_ms: ms(stats.percentile(0.90)),
+        p99_ms: ms(stats.percentile(0.99)),
+        max_ms: ms(stats.max()),
+        slower_than_max_p99: stats.count_slower_than(max_p99),
+    });
+    VersionTally {
+        requests: stats.count(),
+        successes: s.success + s.redirection,
+        client_errors: s.client_error,
+        server_errors: s.server_error + s.other,
+        attributed_failures: 0,
+        latency,
+    }
+}
+
+/// Connection-level failures (no version known) in the analysis's terms.
+pub(crate) fn failure_tally(errors: &ErrorCounts) -> FailureTally {
+    FailureTally {
+        refused: errors.connect_refused,
+        reset: errors.closed_before_response,
+        timeout: errors.connect_timeout + errors.response_timeout,
+        other: errors.other,
+    }
+}
+
+/// The samples that describe a window: the last one at or before its start and
+/// every one inside it.
+pub(crate) fn samples_for(timeline: &[ReadySample], start_ms: u64, end_ms: u64) -> Vec<ReadySample> {
+    let first = timeline
+        .iter()
+        .rposition(|s| s.t_ms <= start_ms)
+        .unwrap_or(0);
+    timeline[first..]
+        .iter()
+        .take_while(|s| s.t_ms <= end_ms)
+        .cloned()
+        .collect()
+}
+
+/// The longest period without a successful answer in a window, in run time.
+pub(crate) fn downtime(delta: &Snapshot, offset_ms: u64) -> Downtime {
+    delta
+        .gaps
+        .iter()
+        .chain(&delta.open_gap)
+        .max_by_key(|gap| gap.length_ms())
+        .map_or_else(Downtime::default, |gap: &Gap| Downtime {
+            longest_ms: gap.length_ms(),
+            start_ms: gap.start_ms + offset_ms,
+        })
+}
+
+/// Build one window's observation from the traffic between two snapshots.
+pub(crate) fn observation(
+    span: WindowSpan<'_>,
+    delta: &Snapshot,
+    offset_ms: u64,
+    timeline: &[ReadySample],
+    restarts: &BTreeMap<String, u32>,
+    max_p99: Duration,
+) -> WindowObservation {
+    WindowObservation {
+        name: span.name.to_string(),
+        kind: span.kind,
+        start_ms: span.start_ms,
+        end_ms: span.end_ms,
+        versions: delta
+            .versions
+            .iter()
+            .map(|(version, stats)| (version.clone(), version_tally(stats, max_p99)))
+            .collect(),
+        connection_failures: failure_tally(&delta.errors),
+        ready_endpoints: samples_for(timeline, span.start_ms, span.end_ms),
+        restarts: restarts.clone(),
+        server: None,
+        downtime: downtime(delta, offset_ms),
+    }
+}
+
+/// The per-second client series of the whole run, in run time.
+pub(crate) fn client_series(totals: &Snapshot, offset_ms: u64) -> Vec<ClientSecond> {
+    totals
+        .series
+        .iter()
+        .map(|second| ClientSecond {
+            t_ms: second.second * 1000 + offset_ms,
+            versions: second
+                .versions
+                .iter()
+                .map(|(version, counts)| {
+                    let errors = counts.client_error + counts.server_error + counts.other;
+                    (
+                        version.clone(),
+                        SecondCounts {
+                            successes: counts.success + counts.redirection,
+                            errors,
+                        },
+                    )
+                })
+                .collect(),
+            unattributed_errors: second.errors.total(),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(t_ms: u64, pairs: &[(&str, u32)]) -> ReadySample {
+        ReadySample {
+            t_ms,
+            ready: pairs.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
+        }
+    }
+
+    #[test]
+    fn a_window_keeps_the_sample_in_force_at_its_start() {
+        let timeline = vec![
+            sample(0, &[("v1", 10)]),
+            sample(500, &[("v1", 9), ("v2", 1)]),
+            sample(900, &[("v1", 9)]),
+            sample(2000, &[("v1", 10)]),
+        ];
+        let check = |start, end, expected: &[u64]| {
+            let times: Vec<u64> = samples_for(&timeline, start, end).iter().map(|s| s.t_ms).collect();
+            assert_eq!(times, expected, "[{start}, {end}]");
+        };
+        check(600, 1500, &[500, 900]);
+        check(500, 500, &[500]);
+        check(0, 3000, &[0, 500, 900, 2000]);
+        check(2500, 3000, &[2000]);
+    }
+}
