@@ -3,15 +3,14 @@
 //! images must be in that cluster). Works in its own namespace, deleted at the end.
 
 use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::core::v1::{Namespace, Service};
-use kube::api::{Api, DeleteParams};
+use k8s_openapi::api::core::v1::Service;
 use lab_core::object::{Object, ObjectKind};
 use lab_core::platform::{Platform, PlatformError};
-use platform_kube::platform::connect;
+use platform_kube::platform::{connect, delete_namespace};
 use platform_kube::{KubePlatform, KubeSettings, LabState, NodeAccess};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const NS: &str = "canary-lab-cluster-test";
 
@@ -55,19 +54,6 @@ fn deployment(version: &str, replicas: i32) -> Object {
     ))
 }
 
-async fn delete_namespace(client: &kube::Client) {
-    let namespaces: Api<Namespace> = Api::all(client.clone());
-    let _ = namespaces.delete(NS, &DeleteParams::background()).await;
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while namespaces.get_opt(NS).await.unwrap().is_some() {
-        assert!(
-            Instant::now() < deadline,
-            "namespace {NS} is still there after 120s"
-        );
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
-}
-
 #[tokio::test]
 #[ignore = "needs a cluster"]
 async fn current_context_runs_a_canary_with_in_cluster_traffic() {
@@ -75,7 +61,9 @@ async fn current_context_runs_a_canary_with_in_cluster_traffic() {
         "no lab is up: run `cargo xtask lab up` first, so the cluster has the lab's images",
     );
     let client = connect(None, Duration::from_secs(10)).await.unwrap();
-    delete_namespace(&client).await;
+    delete_namespace(&client, NS, Duration::from_secs(120))
+        .await
+        .unwrap();
     let p = KubePlatform::new(
         client.clone(),
         KubeSettings {
@@ -138,5 +126,7 @@ async fn current_context_runs_a_canary_with_in_cluster_traffic() {
     let events = p.take_events().await;
     assert!(!events.is_empty());
     p.teardown().await.unwrap();
-    delete_namespace(&client).await;
+    delete_namespace(&client, NS, Duration::from_secs(120))
+        .await
+        .unwrap();
 }

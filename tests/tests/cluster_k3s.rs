@@ -7,7 +7,7 @@ use k8s_openapi::api::core::v1::Service;
 use lab_core::object::{Object, ObjectKind};
 use lab_core::platform::{Endpoint, Platform};
 use platform_kube::images::DEMO_APP;
-use platform_kube::platform::connect_with;
+use platform_kube::platform::connect_kubeconfig_yaml;
 use platform_kube::{KubePlatform, KubeSettings, NodeAccess};
 use serde_json::{Value, json};
 use std::future::Future;
@@ -76,13 +76,8 @@ async fn platform(container: &ContainerAsync<K3s>, image: &str) -> KubePlatform 
         .await
         .unwrap();
     let text = container.image().read_kube_config().unwrap();
-    let mut kubeconfig = kube::config::Kubeconfig::from_yaml(&text).unwrap();
-    for cluster in &mut kubeconfig.clusters {
-        if let Some(c) = cluster.cluster.as_mut() {
-            c.server = Some(format!("https://127.0.0.1:{port}"));
-        }
-    }
-    let client = connect_with(kubeconfig, None, Duration::from_secs(30))
+    let server = format!("https://127.0.0.1:{port}");
+    let client = connect_kubeconfig_yaml(&text, Some(&server), Duration::from_secs(30))
         .await
         .unwrap();
     KubePlatform::new(

@@ -471,6 +471,9 @@ pub async fn run_up(
             Step::Apply(objects) => {
                 let c = connected(&mut client, &context).await?;
                 remember_created(&c, objects, &mut state.created).await?;
+                // Recorded before applying, so `lab down` finds what a failed
+                // `lab up` left behind.
+                state.save(root)?;
                 say(
                     progress,
                     format!(
@@ -833,6 +836,88 @@ mod tests {
             .mode();
         assert_eq!(mode & 0o777, 0o600);
         assert_eq!(grafana_password(dir.path()).unwrap(), (first, false));
+    }
+
+    fn sh(script: &str) -> ExternalCommand {
+        ExternalCommand::new("sh", &["-c", script])
+    }
+
+    #[tokio::test]
+    async fn steps_skip_what_is_done_and_fall_back_when_a_command_fails() {
+        let dir = tempfile::tempdir().unwrap();
+        let run = |what: &str, command, skip_if, fallback| Step::Run {
+            what: what.into(),
+            command,
+            skip_if,
+            fallback,
+        };
+        let plan = UpPlan {
+            provider: Provider::Kind,
+            steps: vec![
+                run(
+                    "done already",
+                    sh("echo skipped >> log"),
+                    Some(Probe::Succeeds(sh("true"))),
+                    vec![],
+                ),
+                run(
+                    "fails, then works another way",
+                    sh("echo first >> log; exit 1"),
+                    Some(Probe::PrintsLine(
+                        sh("echo other-cluster"),
+                        "canary-lab".into(),
+                    )),
+                    vec![sh("echo second >> log"), sh("echo third >> log")],
+                ),
+                run("runs", sh("echo fourth >> log"), None, vec![]),
+                Step::Record,
+            ],
+            demo_app_image: "canary-lab/demo-app:1".into(),
+            loadgen_image: "canary-lab/loadgen:2".into(),
+        };
+        let mut progress = Vec::new();
+        let state = run_up(&plan, dir.path(), "unused", &mut progress)
+            .await
+            .unwrap();
+        let log = std::fs::read_to_string(dir.path().join("log")).unwrap();
+        assert_eq!(log, "first\nsecond\nthird\nfourth\n");
+        assert_eq!(LabState::load(dir.path()).unwrap(), Some(state));
+        let progress = String::from_utf8(progress).unwrap();
+        assert!(
+            progress.starts_with("done already: done already\n"),
+            "{progress}"
+        );
+        assert!(
+            progress.contains("failed (exit status: 1); trying another way"),
+            "{progress}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_failing_command_without_fallback_stops_the_plan() {
+        let dir = tempfile::tempdir().unwrap();
+        let plan = UpPlan {
+            provider: Provider::Minikube,
+            steps: vec![
+                Step::Run {
+                    what: "breaks".into(),
+                    command: sh("exit 3"),
+                    skip_if: None,
+                    fallback: vec![],
+                },
+                Step::Record,
+            ],
+            demo_app_image: String::new(),
+            loadgen_image: String::new(),
+        };
+        let error = run_up(&plan, dir.path(), "unused", &mut Vec::new())
+            .await
+            .unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "`sh -c 'exit 3'` failed (exit status: 3)"
+        );
+        assert_eq!(LabState::load(dir.path()).unwrap(), None);
     }
 
     #[tokio::test]

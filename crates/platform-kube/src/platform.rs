@@ -795,6 +795,56 @@ pub async fn connect_with(
     Ok(client)
 }
 
+/// Connect with a kubeconfig given as YAML text (a K3s container's), optionally
+/// pointing its clusters at another server address (the port Docker mapped).
+pub async fn connect_kubeconfig_yaml(
+    yaml: &str,
+    server: Option<&str>,
+    timeout: Duration,
+) -> Result<Client, PlatformError> {
+    let mut kubeconfig = kube::config::Kubeconfig::from_yaml(yaml)
+        .map_err(|e| PlatformError::Unavailable(format!("kubeconfig: {e}")))?;
+    if let Some(server) = server {
+        for cluster in &mut kubeconfig.clusters {
+            if let Some(c) = cluster.cluster.as_mut() {
+                c.server = Some(server.to_string());
+            }
+        }
+    }
+    connect_with(kubeconfig, None, timeout).await
+}
+
+/// Delete a namespace and wait, at most `timeout`, until it is gone; a
+/// namespace that does not exist is fine.
+pub async fn delete_namespace(
+    client: &Client,
+    name: &str,
+    timeout: Duration,
+) -> Result<(), PlatformError> {
+    let api: Api<Namespace> = Api::all(client.clone());
+    match api.delete(name, &DeleteParams::background()).await {
+        Ok(_) => {}
+        Err(e) if is_not_found(&e) => return Ok(()),
+        Err(e) => return Err(api_error(e, &format!("deleting namespace {name}"))),
+    }
+    let gone = |o: Option<&Namespace>| o.is_none();
+    match tokio::time::timeout(
+        timeout,
+        kube::runtime::wait::await_condition(api, name, gone),
+    )
+    .await
+    {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(e)) => Err(PlatformError::Unavailable(format!(
+            "waiting for namespace {name} to go: {e}"
+        ))),
+        Err(_) => Err(PlatformError::Timeout {
+            waited: timeout,
+            not_ready: vec![format!("namespace {name}: still being deleted")],
+        }),
+    }
+}
+
 /// Check that the API server answers within `timeout`.
 pub async fn check_reachable(
     client: &Client,

@@ -711,3 +711,50 @@ async fn teardown_deletes_what_the_run_created_and_waits_until_it_is_gone() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn in_cluster_traffic_runs_loadgen_as_a_job_and_returns_its_log() {
+    let report = r#"{"schema_version":1,"versions":{"v1.0.0":{}}}"#;
+    let job = |conditions: Value| {
+        json!({"apiVersion": "batch/v1", "kind": "Job",
+               "metadata": {"name": "loadgen-x7k2p", "namespace": NS, "resourceVersion": "9"},
+               "spec": {"template": {"spec": {"containers": []}}},
+               "status": {"conditions": conditions}})
+    };
+    let script = vec![
+        namespace_apply(),
+        expect(Method::POST, "/apis/batch/v1/namespaces/canary-lab/jobs")
+            .query("fieldManager", "canary-lab")
+            .answer(201, job(json!([]))),
+        expect(Method::GET, "/apis/batch/v1/namespaces/canary-lab/jobs")
+            .query("fieldSelector", "metadata.name=loadgen-x7k2p")
+            .answer(
+                200,
+                json!({"apiVersion": "batch/v1", "kind": "JobList", "metadata": {"resourceVersion": "9"},
+                       "items": [job(json!([{"type": "Complete", "status": "True"}]))]}),
+            ),
+        expect(Method::GET, "/api/v1/namespaces/canary-lab/pods")
+            .query("labelSelector", "job-name=loadgen-x7k2p")
+            .answer(
+                200,
+                json!({"apiVersion": "v1", "kind": "PodList", "metadata": {},
+                       "items": [{"metadata": {"name": "loadgen-x7k2p-abcde"}}]}),
+            ),
+        expect(Method::GET, "/api/v1/namespaces/canary-lab/pods/loadgen-x7k2p-abcde/log")
+            .query("container", "loadgen")
+            .answer(200, serde_json::from_str(report).unwrap()),
+        expect(Method::DELETE, "/apis/batch/v1/namespaces/canary-lab/jobs/loadgen-x7k2p")
+            .body(json!({"propagationPolicy": "Background"}))
+            .answer(200, job(json!([]))),
+    ];
+    let log = check(script, async |p| {
+        let url = p.in_cluster_url("my-app");
+        assert_eq!(url, "http://my-app.canary-lab.svc");
+        let args = vec!["--url".to_string(), url, "--json".to_string()];
+        p.run_loadgen(&args, Duration::from_secs(60)).await
+    })
+    .await
+    .unwrap();
+    let parsed: Value = serde_json::from_str(&log).unwrap();
+    assert_eq!(parsed, serde_json::from_str::<Value>(report).unwrap());
+}
