@@ -10,7 +10,10 @@ use std::time::Duration;
 
 /// The repository root.
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 /// A workspace binary next to the test executable (`cargo xtask test` builds
@@ -62,7 +65,7 @@ pub async fn run_local(plan: &Plan) -> Outcome {
     let platform = LocalPlatform::start(LocalConfig {
         run_dir: run_dir.clone(),
         demo_app: binary("demo-app"),
-        prometheus: Some(PrometheusConfig {
+        prometheus: Some(PrometheusConfig::Start {
             binary: prometheus(),
             scrape_interval: plan.profile.scrape_interval,
         }),

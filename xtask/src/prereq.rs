@@ -62,10 +62,18 @@ pub fn find(binary: &str) -> Option<PathBuf> {
 
 /// Make sure every tool is present, installing what can be installed here.
 pub fn ensure(tools: &[Tool]) -> anyhow::Result<()> {
-    let missing: Vec<Tool> = tools.iter().copied().filter(|t| find(t.binary).is_none()).collect();
+    let missing: Vec<Tool> = tools
+        .iter()
+        .copied()
+        .filter(|t| find(t.binary).is_none())
+        .collect();
     if missing.is_empty() {
         for tool in tools {
-            eprintln!("prerequisite {}: {}", tool.binary, find(tool.binary).unwrap().display());
+            eprintln!(
+                "prerequisite {}: {}",
+                tool.binary,
+                find(tool.binary).unwrap().display()
+            );
         }
         return Ok(());
     }
@@ -101,11 +109,18 @@ pub fn ensure(tools: &[Tool]) -> anyhow::Result<()> {
     }
     for tool in &missing {
         if let Source::Cargo(krate) = tool.source {
-            eprintln!("installing {} with cargo install --locked {krate}", tool.binary);
+            eprintln!(
+                "installing {} with cargo install --locked {krate}",
+                tool.binary
+            );
             shell::run(shell::cargo().args(["install", "--locked", krate]))?;
         }
     }
-    let still: Vec<Tool> = tools.iter().copied().filter(|t| find(t.binary).is_none()).collect();
+    let still: Vec<Tool> = tools
+        .iter()
+        .copied()
+        .filter(|t| find(t.binary).is_none())
+        .collect();
     if !still.is_empty() {
         bail!(
             "still missing after installing: {}; needed for {}",
@@ -114,7 +129,11 @@ pub fn ensure(tools: &[Tool]) -> anyhow::Result<()> {
         );
     }
     for tool in tools {
-        eprintln!("prerequisite {}: {}", tool.binary, find(tool.binary).unwrap().display());
+        eprintln!(
+            "prerequisite {}: {}",
+            tool.binary,
+            find(tool.binary).unwrap().display()
+        );
     }
     Ok(())
 }
@@ -136,9 +155,7 @@ fn needs(tools: &[Tool]) -> String {
 
 /// Installing with apt-get works when we are root on a Debian-family system.
 fn can_apt() -> bool {
-    Path::new("/etc/debian_version").exists()
-        && shell::which("apt-get").is_some()
-        && nix_is_root()
+    Path::new("/etc/debian_version").exists() && shell::which("apt-get").is_some() && nix_is_root()
 }
 
 fn nix_is_root() -> bool {
@@ -164,5 +181,7 @@ pub fn ensure_rust_components() -> anyhow::Result<()> {
     if shell::which("rustup").is_some() {
         return shell::run(Command::new("rustup").args(["component", "add", "rustfmt", "clippy"]));
     }
-    bail!("cargo fmt and cargo clippy are needed: install the rustfmt and clippy components of your toolchain")
+    bail!(
+        "cargo fmt and cargo clippy are needed: install the rustfmt and clippy components of your toolchain"
+    )
 }

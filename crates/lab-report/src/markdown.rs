@@ -56,7 +56,10 @@ fn cell(text: &str) -> String {
 }
 
 fn gate_table(out: &mut String, gates: &[GateVerdict]) {
-    let _ = writeln!(out, "| gate | version | verdict | measured | threshold | samples | source |");
+    let _ = writeln!(
+        out,
+        "| gate | version | verdict | measured | threshold | samples | source |"
+    );
     let _ = writeln!(out, "|---|---|---|---|---|---|---|");
     for g in gates {
         let _ = writeln!(
@@ -73,7 +76,13 @@ fn gate_table(out: &mut String, gates: &[GateVerdict]) {
         );
     }
     for g in gates {
-        let _ = writeln!(out, "\n- {} ({}): {}", g.gate.as_str(), verdict(g.verdict), g.explanation);
+        let _ = writeln!(
+            out,
+            "\n- {} ({}): {}",
+            g.gate.as_str(),
+            verdict(g.verdict),
+            g.explanation
+        );
     }
 }
 
@@ -157,7 +166,11 @@ fn window_section(out: &mut String, window: &WindowReport) {
 /// Render a report as Markdown.
 pub fn markdown(report: &Report) -> String {
     let mut out = String::new();
-    let verdict_line = if report.passed { "passed" } else { "**did not pass**" };
+    let verdict_line = if report.passed {
+        "passed"
+    } else {
+        "**did not pass**"
+    };
     let reached = report.outcome.map_or("no decision", outcome);
     let _ = writeln!(
         out,
@@ -168,8 +181,16 @@ pub fn markdown(report: &Report) -> String {
         verdict_line
     );
     let _ = writeln!(out, "{}\n", report.description);
-    let _ = writeln!(out, "- run: `{}`, started {}", report.run_id, report.started_at);
-    let _ = writeln!(out, "- platform: {}, profile: {}", report.platform, report.profile);
+    let _ = writeln!(
+        out,
+        "- run: `{}`, started {}",
+        report.run_id, report.started_at
+    );
+    let _ = writeln!(
+        out,
+        "- platform: {}, profile: {}",
+        report.platform, report.profile
+    );
     let _ = writeln!(out, "- status: {}", status(&report.status));
     let _ = writeln!(
         out,

@@ -97,7 +97,10 @@ impl Live {
     }
 
     fn ready_now(&self) -> BTreeMap<String, u32> {
-        self.timeline.last().map(|s| s.ready.clone()).unwrap_or_default()
+        self.timeline
+            .last()
+            .map(|s| s.ready.clone())
+            .unwrap_or_default()
     }
 }
 
@@ -124,7 +127,11 @@ struct Execution<'a, P: Platform> {
 ///
 /// Step failures, interrupts and a missing or failing Prometheus end up in the
 /// report; only a report that cannot be written is an error.
-pub async fn run<P: Platform>(platform: &P, plan: &Plan, config: RunConfig) -> Result<Report, RunError> {
+pub async fn run<P: Platform>(
+    platform: &P,
+    plan: &Plan,
+    config: RunConfig,
+) -> Result<Report, RunError> {
     std::fs::create_dir_all(&config.run_dir).map_err(|source| RunError::Io {
         path: config.run_dir.clone(),
         source,
@@ -132,12 +139,13 @@ pub async fn run<P: Platform>(platform: &P, plan: &Plan, config: RunConfig) -> R
     let start = Instant::now();
     let wall_start = SystemTime::now();
     let events_path = config.run_dir.join("events.jsonl");
-    let journal = Journal::create(&events_path, start, config.observer.clone()).map_err(|source| {
-        RunError::Io {
-            path: events_path.clone(),
-            source,
-        }
-    })?;
+    let journal =
+        Journal::create(&events_path, start, config.observer.clone()).map_err(|source| {
+            RunError::Io {
+                path: events_path.clone(),
+                source,
+            }
+        })?;
     journal.emit(RunEvent::Started {
         run_id: config.run_id.clone(),
         scenario: plan.scenario.clone(),
@@ -225,11 +233,17 @@ async fn sample<P: Platform>(
                     *ready.entry(endpoint.version).or_default() += 1;
                 }
                 if live.timeline.last().map(|s| &s.ready) != Some(&ready) {
-                    live.timeline.push(ReadySample { t_ms: now_ms, ready });
+                    live.timeline.push(ReadySample {
+                        t_ms: now_ms,
+                        ready,
+                    });
                 }
             }
             for pod in pods.into_iter().flatten() {
-                let entry = live.pod_restarts.entry(pod.name).or_insert((pod.version, 0));
+                let entry = live
+                    .pod_restarts
+                    .entry(pod.name)
+                    .or_insert((pod.version, 0));
                 entry.1 = entry.1.max(pod.restarts);
             }
         }
@@ -253,7 +267,11 @@ async fn sample<P: Platform>(
         if last_progress.elapsed() >= Duration::from_secs(1) {
             last_progress = Instant::now();
             let traffic = traffic.lock().unwrap().clone();
-            journal.emit(RunEvent::Progress(progress(&live, traffic.as_deref(), now_ms)));
+            journal.emit(RunEvent::Progress(progress(
+                &live,
+                traffic.as_deref(),
+                now_ms,
+            )));
         }
         if stopping {
             return events;
@@ -344,7 +362,11 @@ impl<P: Platform> Execution<'_, P> {
                     break;
                 }
             }
-            if self.decision.as_ref().is_some_and(|d| d.outcome == Outcome::RolledBack) {
+            if self
+                .decision
+                .as_ref()
+                .is_some_and(|d| d.outcome == Outcome::RolledBack)
+            {
                 roll_back = true;
             }
         }
@@ -357,7 +379,10 @@ impl<P: Platform> Execution<'_, P> {
                         self.skip_rest(Section::Rollback, i + 1);
                         break;
                     }
-                    Err(StepFailure::Failed(error) | StepFailure::RollBack(Decision { reason: error, .. })) => {
+                    Err(
+                        StepFailure::Failed(error)
+                        | StepFailure::RollBack(Decision { reason: error, .. }),
+                    ) => {
                         status = RunStatus::Failed {
                             error: format!("rollback failed: {error}"),
                         };
@@ -391,7 +416,11 @@ impl<P: Platform> Execution<'_, P> {
 
     fn record_skipped(&mut self, section: Section, i: usize, step: &Step) {
         let index = i as u32 + 1;
-        if self.steps.iter().any(|s| s.section == section && s.index == index) {
+        if self
+            .steps
+            .iter()
+            .any(|s| s.section == section && s.index == index)
+        {
             return;
         }
         self.steps.push(StepRecord {
@@ -431,7 +460,9 @@ impl<P: Platform> Execution<'_, P> {
             kubectl: step.kubectl(),
         });
         if let Some(grafana) = &self.config.grafana
-            && let Err(error) = grafana.annotate(SystemTime::now(), &description, &self.config.run_id).await
+            && let Err(error) = grafana
+                .annotate(SystemTime::now(), &description, &self.config.run_id)
+                .await
             && !self.notes.iter().any(|n| n.starts_with("grafana"))
         {
             self.note(error);
@@ -496,24 +527,33 @@ impl<P: Platform> Execution<'_, P> {
         }
         let failed = |error: PlatformError| StepFailure::Failed(error.to_string());
         match step {
-            Step::Apply { objects, .. } => {
-                self.guard(self.platform.apply(objects)).await?.map_err(failed)
-            }
-            Step::Scale { deployment, replicas } => {
-                self.guard(self.platform.scale(deployment, *replicas)).await?.map_err(failed)
-            }
-            Step::Delete { kind, name } => {
-                self.guard(self.platform.delete(*kind, name)).await?.map_err(failed)
-            }
-            Step::SwitchSelector { service, selector } => {
-                self.guard(self.platform.set_selector(service, selector)).await?.map_err(failed)
-            }
+            Step::Apply { objects, .. } => self
+                .guard(self.platform.apply(objects))
+                .await?
+                .map_err(failed),
+            Step::Scale {
+                deployment,
+                replicas,
+            } => self
+                .guard(self.platform.scale(deployment, *replicas))
+                .await?
+                .map_err(failed),
+            Step::Delete { kind, name } => self
+                .guard(self.platform.delete(*kind, name))
+                .await?
+                .map_err(failed),
+            Step::SwitchSelector { service, selector } => self
+                .guard(self.platform.set_selector(service, selector))
+                .await?
+                .map_err(failed),
             Step::WaitReady {
                 deployments,
                 timeout,
                 on_timeout,
             } => {
-                let waited = self.guard(self.platform.wait_ready(deployments, *timeout)).await?;
+                let waited = self
+                    .guard(self.platform.wait_ready(deployments, *timeout))
+                    .await?;
                 match waited {
                     Ok(()) => {
                         self.start_traffic(traffic_view).await?;
@@ -532,9 +572,12 @@ impl<P: Platform> Execution<'_, P> {
                     Err(error) => Err(failed(error)),
                 }
             }
-            Step::Observe { phase, duration, .. } => {
+            Step::Observe {
+                phase, duration, ..
+            } => {
                 self.start_traffic(traffic_view).await?;
-                self.open_phase(phase, WindowKind::Observe, *duration).await?;
+                self.open_phase(phase, WindowKind::Observe, *duration)
+                    .await?;
                 self.guard(tokio::time::sleep(*duration)).await?;
                 self.cut(None);
                 Ok(())
@@ -546,7 +589,8 @@ impl<P: Platform> Execution<'_, P> {
                 ..
             } => {
                 self.start_traffic(traffic_view).await?;
-                self.open_phase(phase, WindowKind::Analyze, *duration).await?;
+                self.open_phase(phase, WindowKind::Analyze, *duration)
+                    .await?;
                 let decision = self.analyze(phase, *duration, *interval).await?;
                 self.cut(None);
                 let rolled_back = decision.outcome == Outcome::RolledBack;
@@ -568,7 +612,10 @@ impl<P: Platform> Execution<'_, P> {
 
     /// Start traffic through the Service once it has endpoints (the first
     /// successful wait, or the first phase).
-    async fn start_traffic(&mut self, traffic_view: &Mutex<Option<Arc<Traffic>>>) -> Result<(), StepFailure> {
+    async fn start_traffic(
+        &mut self,
+        traffic_view: &Mutex<Option<Arc<Traffic>>>,
+    ) -> Result<(), StepFailure> {
         if self.traffic.is_some() {
             return Ok(());
         }
@@ -675,6 +722,7 @@ impl<P: Platform> Execution<'_, P> {
                 answers: delta
                     .versions
                     .iter()
+                    .filter(|(_, s)| s.count() > 0)
                     .map(|(v, s)| (v.clone(), s.count()))
                     .collect(),
                 failed_requests: delta.errors.total(),
@@ -694,7 +742,12 @@ impl<P: Platform> Execution<'_, P> {
     }
 
     /// Wait until Prometheus scrapes every ready pod, then start the phase.
-    async fn open_phase(&mut self, phase: &str, kind: WindowKind, planned: Duration) -> Result<(), StepFailure> {
+    async fn open_phase(
+        &mut self,
+        phase: &str,
+        kind: WindowKind,
+        planned: Duration,
+    ) -> Result<(), StepFailure> {
         self.await_discovery().await?;
         self.cut(Some((phase.to_string(), kind, Some(planned))));
         Ok(())
@@ -736,7 +789,8 @@ impl<P: Platform> Execution<'_, P> {
                     return Ok(());
                 }
             }
-            self.guard(tokio::time::sleep(Duration::from_millis(250))).await?;
+            self.guard(tokio::time::sleep(Duration::from_millis(250)))
+                .await?;
         }
     }
 
@@ -800,7 +854,12 @@ impl<P: Platform> Execution<'_, P> {
 
     /// Observe the analyze phase, checking the gates every interval; stop early
     /// when a gate fails with clear evidence.
-    async fn analyze(&mut self, phase: &str, duration: Duration, interval: Duration) -> Result<Decision, StepFailure> {
+    async fn analyze(
+        &mut self,
+        phase: &str,
+        duration: Duration,
+        interval: Duration,
+    ) -> Result<Decision, StepFailure> {
         let config = self.analysis_config();
         let started = tokio::time::Instant::now();
         let end = started + duration;
@@ -812,15 +871,26 @@ impl<P: Platform> Execution<'_, P> {
             if !at_end {
                 intervals += 1;
             }
-            let Some(observation) = self.window.as_ref().and_then(|w| self.observation_so_far(w)) else {
-                return Err(StepFailure::Failed("no traffic during the analyze phase".to_string()));
+            let Some(observation) = self
+                .window
+                .as_ref()
+                .and_then(|w| self.observation_so_far(w))
+            else {
+                return Err(StepFailure::Failed(
+                    "no traffic during the analyze phase".to_string(),
+                ));
             };
             let gates = analyze_window(&observation, &config).gates;
             if at_end {
                 if intervals == 0 || next > started + interval * intervals {
                     intervals += 1;
                 }
-                return Ok(decide(phase, gates, &self.plan.gates, self.timing(intervals)));
+                return Ok(decide(
+                    phase,
+                    gates,
+                    &self.plan.gates,
+                    self.timing(intervals),
+                ));
             }
             let interim = evaluate_interim(&gates);
             self.journal.emit(RunEvent::Interim {
@@ -833,11 +903,23 @@ impl<P: Platform> Execution<'_, P> {
                 .to_string(),
                 gates: gates
                     .iter()
-                    .map(|g| format!("{} {}: {}", g.gate.as_str(), g.verdict.as_str(), g.explanation))
+                    .map(|g| {
+                        format!(
+                            "{} {}: {}",
+                            g.gate.as_str(),
+                            g.verdict.as_str(),
+                            g.explanation
+                        )
+                    })
                     .collect(),
             });
             if let Interim::FailNow { .. } = interim {
-                return Ok(decide(phase, gates, &self.plan.gates, self.timing(intervals)));
+                return Ok(decide(
+                    phase,
+                    gates,
+                    &self.plan.gates,
+                    self.timing(intervals),
+                ));
             }
         }
     }
@@ -985,16 +1067,25 @@ impl<P: Platform> Execution<'_, P> {
         let query = format!(
             "sum(rate(http_requests_total{{app=\"{app}\"}}[{TUTORIAL_RATE_WINDOW}])) by (version)"
         );
-        let step = self.plan.profile.scrape_interval.max(Duration::from_secs(1));
+        let step = self
+            .plan
+            .profile
+            .scrape_interval
+            .max(Duration::from_secs(1));
         let end = SystemTime::now();
-        let series = prometheus.query_range(&query, self.wall_start, end, step).await?;
+        let series = prometheus
+            .query_range(&query, self.wall_start, end, step)
+            .await?;
         let start_s = unix_seconds(self.wall_start);
         let mut points: BTreeMap<u64, BTreeMap<String, f64>> = BTreeMap::new();
         for line in series {
             let version = line.labels.get("version").cloned().unwrap_or_default();
             for (t, value) in line.points {
                 let t_ms = ((t - start_s).max(0.0) * 1000.0) as u64;
-                points.entry(t_ms).or_default().insert(version.clone(), value);
+                points
+                    .entry(t_ms)
+                    .or_default()
+                    .insert(version.clone(), value);
             }
         }
         Ok((

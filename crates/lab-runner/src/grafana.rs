@@ -23,7 +23,11 @@ impl std::fmt::Debug for Grafana {
 
 impl Grafana {
     /// A Grafana at `url` (`http://127.0.0.1:30030`).
-    pub fn new(url: impl Into<String>, user: impl Into<String>, password: impl Into<String>) -> Self {
+    pub fn new(
+        url: impl Into<String>,
+        user: impl Into<String>,
+        password: impl Into<String>,
+    ) -> Self {
         Self {
             url: url.into().trim_end_matches('/').to_string(),
             user: user.into(),
@@ -37,7 +41,10 @@ impl Grafana {
 
     /// Add an annotation at `time` with tags `canary-lab` and the run id.
     pub async fn annotate(&self, time: SystemTime, text: &str, run_id: &str) -> Result<(), String> {
-        let millis = time.duration_since(UNIX_EPOCH).unwrap_or_default().as_millis() as u64;
+        let millis = time
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_millis() as u64;
         let body = serde_json::json!({
             "time": millis,
             "tags": ["canary-lab", run_id],
@@ -54,7 +61,10 @@ impl Grafana {
         if response.status().is_success() {
             Ok(())
         } else {
-            Err(format!("grafana refused the annotation: {}", response.status()))
+            Err(format!(
+                "grafana refused the annotation: {}",
+                response.status()
+            ))
         }
     }
 }

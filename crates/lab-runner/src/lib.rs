@@ -60,7 +60,11 @@ pub struct RunConfig {
 impl RunConfig {
     /// A configuration with the defaults: new connection per request, teardown at
     /// the end, no observer, no Grafana.
-    pub fn new(run_id: impl Into<String>, run_dir: impl Into<PathBuf>, interrupt: watch::Receiver<bool>) -> Self {
+    pub fn new(
+        run_id: impl Into<String>,
+        run_dir: impl Into<PathBuf>,
+        interrupt: watch::Receiver<bool>,
+    ) -> Self {
         Self {
             run_id: run_id.into(),
             run_dir: run_dir.into(),

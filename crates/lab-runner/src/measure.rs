@@ -51,7 +51,11 @@ pub(crate) fn failure_tally(errors: &ErrorCounts) -> FailureTally {
 
 /// The samples that describe a window: the last one at or before its start and
 /// every one inside it.
-pub(crate) fn samples_for(timeline: &[ReadySample], start_ms: u64, end_ms: u64) -> Vec<ReadySample> {
+pub(crate) fn samples_for(
+    timeline: &[ReadySample],
+    start_ms: u64,
+    end_ms: u64,
+) -> Vec<ReadySample> {
     let first = timeline
         .iter()
         .rposition(|s| s.t_ms <= start_ms)
@@ -149,7 +153,10 @@ mod tests {
             sample(2000, &[("v1", 10)]),
         ];
         let check = |start, end, expected: &[u64]| {
-            let times: Vec<u64> = samples_for(&timeline, start, end).iter().map(|s| s.t_ms).collect();
+            let times: Vec<u64> = samples_for(&timeline, start, end)
+                .iter()
+                .map(|s| s.t_ms)
+                .collect();
             assert_eq!(times, expected, "[{start}, {end}]");
         };
         check(600, 1500, &[500, 900]);

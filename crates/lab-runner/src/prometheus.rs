@@ -103,7 +103,9 @@ struct ActiveTarget {
 
 /// Seconds since the Unix epoch, as Prometheus wants times.
 pub fn unix_seconds(time: SystemTime) -> f64 {
-    time.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs_f64()
+    time.duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs_f64()
 }
 
 fn parse_value(text: &str) -> f64 {
@@ -168,7 +170,10 @@ impl Prometheus {
 
     /// An instant query evaluated at `time`.
     pub async fn query(&self, expr: &str, time: SystemTime) -> Result<Vec<Sample>, PromError> {
-        let params = [("query", expr.to_string()), ("time", format!("{:.3}", unix_seconds(time)))];
+        let params = [
+            ("query", expr.to_string()),
+            ("time", format!("{:.3}", unix_seconds(time))),
+        ];
         let data: QueryData = self.get("/api/v1/query", &params, expr).await?;
         if data.result_type != "vector" {
             return Err(PromError::Rejected {
@@ -176,10 +181,11 @@ impl Prometheus {
                 message: format!("expected a vector, got a {}", data.result_type),
             });
         }
-        let items: Vec<VectorItem> = serde_json::from_value(data.result).map_err(|e| PromError::Rejected {
-            query: expr.to_string(),
-            message: e.to_string(),
-        })?;
+        let items: Vec<VectorItem> =
+            serde_json::from_value(data.result).map_err(|e| PromError::Rejected {
+                query: expr.to_string(),
+                message: e.to_string(),
+            })?;
         Ok(items
             .into_iter()
             .map(|item| Sample {
@@ -204,10 +210,11 @@ impl Prometheus {
             ("step", format!("{:.3}", step.as_secs_f64().max(0.001))),
         ];
         let data: QueryData = self.get("/api/v1/query_range", &params, expr).await?;
-        let items: Vec<MatrixItem> = serde_json::from_value(data.result).map_err(|e| PromError::Rejected {
-            query: expr.to_string(),
-            message: e.to_string(),
-        })?;
+        let items: Vec<MatrixItem> =
+            serde_json::from_value(data.result).map_err(|e| PromError::Rejected {
+                query: expr.to_string(),
+                message: e.to_string(),
+            })?;
         Ok(items
             .into_iter()
             .map(|item| Series {
@@ -224,7 +231,9 @@ impl Prometheus {
     /// The active scrape targets.
     pub async fn targets(&self) -> Result<Vec<Target>, PromError> {
         let params = [("state", "active".to_string())];
-        let data: TargetsData = self.get("/api/v1/targets", &params, "/api/v1/targets").await?;
+        let data: TargetsData = self
+            .get("/api/v1/targets", &params, "/api/v1/targets")
+            .await?;
         Ok(data
             .active_targets
             .into_iter()

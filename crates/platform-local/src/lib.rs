@@ -19,7 +19,7 @@ mod controller;
 mod image;
 mod pod;
 mod probe;
-mod prometheus;
+pub mod prometheus;
 mod service;
 mod state;
 pub mod statefile;
@@ -32,7 +32,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use crate::prometheus::PrometheusConfig;
+pub use crate::prometheus::{LabPrometheus, PrometheusConfig, start_detached};
 pub use crate::service::ServiceStats;
 
 /// Images the local platform runs with the demo-app binary: the lab's own image

@@ -21,28 +21,58 @@ pub const JOB_NAME: &str = "kubernetes-pods";
 
 /// Where Prometheus comes from and how often it scrapes.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PrometheusConfig {
-    /// The `prometheus` binary.
-    pub binary: PathBuf,
-    /// Scrape interval (1 s in the quick profile, 5 s in the seed profile).
-    pub scrape_interval: Duration,
+pub enum PrometheusConfig {
+    /// Start a Prometheus for this platform, with data under the run directory,
+    /// and stop it at shutdown.
+    Start {
+        /// The `prometheus` binary.
+        binary: PathBuf,
+        /// Scrape interval (1 s in the quick profile, 5 s in the seed profile).
+        scrape_interval: Duration,
+    },
+    /// Use the long-lived Prometheus that `lab up --platform local` started: its
+    /// config is rewritten with this scrape interval and reloaded (SIGHUP).
+    Attach {
+        /// The running server.
+        server: LabPrometheus,
+        /// Scrape interval for this run.
+        scrape_interval: Duration,
+    },
 }
 
-/// A running Prometheus.
+/// A Prometheus that outlives the command that started it (`lab up`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct LabPrometheus {
+    /// Its process id.
+    pub pid: u32,
+    /// Its base URL.
+    pub url: String,
+    /// Its directory: `prometheus.yml`, `targets.json`, `data/`, `prometheus.log`.
+    pub dir: PathBuf,
+}
+
+/// A Prometheus the platform uses.
 pub(crate) struct PrometheusServer {
-    child: Child,
+    /// Started by this platform, stopped with it.
+    child: Option<Child>,
     pub(crate) url: String,
     pub(crate) targets_path: PathBuf,
 }
 
 impl PrometheusServer {
     pub(crate) fn pid(&self) -> Option<u32> {
-        self.child.id()
+        self.child.as_ref().and_then(Child::id)
     }
 
-    /// SIGTERM, then SIGKILL after 5 s.
+    /// Stop a Prometheus this platform started (SIGTERM, SIGKILL after 5 s); for
+    /// an attached one, only empty its targets.
     pub(crate) async fn stop(mut self) {
-        crate::pod::stop(&mut self.child, Duration::from_secs(5)).await;
+        match self.child.as_mut() {
+            Some(child) => crate::pod::stop(child, Duration::from_secs(5)).await,
+            None => {
+                let _ = write_targets(&self.targets_path, &[]);
+            }
+        }
     }
 }
 
@@ -149,34 +179,125 @@ pub(crate) async fn write_targets_on_change(shared: Arc<Shared>, path: PathBuf) 
     }
 }
 
-/// Start Prometheus on a free port of 127.0.0.1 and wait until it is ready.
+/// Start or attach to Prometheus, as configured.
 pub(crate) async fn start(
     settings: &PrometheusConfig,
     run_dir: &Path,
     marker: &str,
 ) -> Result<PrometheusServer, LocalError> {
-    let dir = run_dir.join("prometheus");
+    match settings {
+        PrometheusConfig::Start {
+            binary,
+            scrape_interval,
+        } => {
+            let dir = run_dir.join("prometheus");
+            let (child, url) = launch(binary, &dir, *scrape_interval, marker, true).await?;
+            Ok(PrometheusServer {
+                child: Some(child),
+                url,
+                targets_path: dir.join("targets.json"),
+            })
+        }
+        PrometheusConfig::Attach {
+            server,
+            scrape_interval,
+        } => attach(server, *scrape_interval).await,
+    }
+}
+
+/// Start a Prometheus that outlives this process (for `lab up --platform local`).
+pub async fn start_detached(
+    binary: &Path,
+    dir: &Path,
+    scrape_interval: Duration,
+    marker: &str,
+) -> Result<LabPrometheus, LocalError> {
+    let (child, url) = launch(binary, dir, scrape_interval, marker, false).await?;
+    let pid = child
+        .id()
+        .ok_or_else(|| LocalError::Prometheus("exited during start-up".into()))?;
+    // Not waited for: it keeps running after we exit, in its own process group.
+    drop(child);
+    Ok(LabPrometheus {
+        pid,
+        url,
+        dir: dir.to_path_buf(),
+    })
+}
+
+/// Point a running lab Prometheus at this run: rewrite its config with the
+/// run's scrape interval, empty its targets, reload it and wait until it is ready.
+async fn attach(
+    server: &LabPrometheus,
+    scrape_interval: Duration,
+) -> Result<PrometheusServer, LocalError> {
     let io = |path: &Path| {
         let path = path.to_path_buf();
         move |source| LocalError::Io { path, source }
     };
-    std::fs::create_dir_all(dir.join("data")).map_err(io(&dir))?;
+    if !crate::statefile::alive(server.pid) {
+        return Err(LocalError::Prometheus(format!(
+            "the lab's Prometheus (pid {}) is not running: run `cargo xtask lab up --platform local` again",
+            server.pid
+        )));
+    }
+    let targets_path = server.dir.join("targets.json");
+    write_targets(&targets_path, &[]).map_err(io(&targets_path))?;
+    let config_path = server.dir.join("prometheus.yml");
+    std::fs::write(&config_path, render_config(scrape_interval, &targets_path))
+        .map_err(io(&config_path))?;
+    let _ = nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(server.pid as i32),
+        nix::sys::signal::Signal::SIGHUP,
+    );
+    let address: SocketAddr = server
+        .url
+        .trim_start_matches("http://")
+        .parse()
+        .map_err(|_| LocalError::Prometheus(format!("bad url {}", server.url)))?;
+    let deadline = tokio::time::Instant::now() + READY_TIMEOUT;
+    while !ready(address).await {
+        if tokio::time::Instant::now() >= deadline {
+            return Err(LocalError::Prometheus(format!(
+                "{} is not ready",
+                server.url
+            )));
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Ok(PrometheusServer {
+        child: None,
+        url: server.url.clone(),
+        targets_path,
+    })
+}
+
+/// Write the config, start the binary on a free port, wait for `/-/ready`.
+async fn launch(
+    binary: &Path,
+    dir: &Path,
+    scrape_interval: Duration,
+    marker: &str,
+    kill_on_drop: bool,
+) -> Result<(Child, String), LocalError> {
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| LocalError::Io { path, source }
+    };
+    std::fs::create_dir_all(dir.join("data")).map_err(io(dir))?;
     let targets_path = dir.join("targets.json");
     write_targets(&targets_path, &[]).map_err(io(&targets_path))?;
     let config_path = dir.join("prometheus.yml");
-    std::fs::write(
-        &config_path,
-        render_config(settings.scrape_interval, &targets_path),
-    )
-    .map_err(io(&config_path))?;
+    std::fs::write(&config_path, render_config(scrape_interval, &targets_path))
+        .map_err(io(&config_path))?;
     let log_path = dir.join("prometheus.log");
     // A port can be taken between choosing and binding it; try a few.
     let mut last_error = String::new();
     for _ in 0..3 {
-        let port = free_port().map_err(io(&dir))?;
+        let port = free_port().map_err(io(dir))?;
         let log = std::fs::File::create(&log_path).map_err(io(&log_path))?;
         let log_err = log.try_clone().map_err(io(&log_path))?;
-        let mut child = Command::new(&settings.binary)
+        let mut child = Command::new(binary)
             .arg(format!("--config.file={}", config_path.display()))
             .arg(format!(
                 "--storage.tsdb.path={}",
@@ -190,23 +311,14 @@ pub(crate) async fn start(
             .stdout(log)
             .stderr(log_err)
             .process_group(0)
-            .kill_on_drop(true)
+            .kill_on_drop(kill_on_drop)
             .spawn()
             .map_err(|error| {
-                LocalError::Prometheus(format!(
-                    "cannot start {}: {error}",
-                    settings.binary.display()
-                ))
+                LocalError::Prometheus(format!("cannot start {}: {error}", binary.display()))
             })?;
         let address = SocketAddr::from(([127, 0, 0, 1], port));
         match wait_ready(&mut child, address).await {
-            Ok(()) => {
-                return Ok(PrometheusServer {
-                    child,
-                    url: format!("http://{address}"),
-                    targets_path,
-                });
-            }
+            Ok(()) => return Ok((child, format!("http://{address}"))),
             Err(error) => {
                 last_error = error;
                 crate::pod::stop(&mut child, Duration::from_secs(2)).await;

@@ -44,7 +44,7 @@ async fn lab(prometheus: bool) -> Lab {
     let config = LocalConfig {
         run_dir: dir.path().join("run"),
         demo_app: binary("demo-app"),
-        prometheus: prometheus.then(|| PrometheusConfig {
+        prometheus: prometheus.then(|| PrometheusConfig::Start {
             binary: prometheus_binary(),
             scrape_interval: Duration::from_secs(1),
         }),

@@ -3,9 +3,6 @@
 //! The work is in `platform_kube::lab`; this file turns the command line's choice
 //! into a [`Target`], prints for people, and picks exit statuses.
 
-// Reached through the up, down and status subcommands' `--platform`/`--context`.
-#![allow(dead_code)]
-
 use crate::exit::Usage;
 use crate::shell::repo_root;
 use anyhow::Context;

@@ -2,10 +2,12 @@
 //!
 //! Each subcommand lives in its own file; this one only wires them together.
 
+mod console;
 mod down;
 mod kube;
 mod local;
 mod plan;
+mod platform_args;
 mod report;
 mod run;
 mod scenario_args;

@@ -1,13 +1,269 @@
-//! `cargo xtask lab run`.
+//! `cargo xtask lab run`: a scenario end to end under traffic, judged, reported.
 
+use super::console::Console;
+use super::local;
+use super::platform_args::{Chosen, PlatformArgs};
+use super::scenario_args::{ScenarioArgs, find_scenario};
+use crate::exit::Usage;
+use crate::shell::repo_root;
+use anyhow::Context;
+use lab_core::analysis::Outcome;
+use lab_core::plan::Plan;
+use lab_core::platform::Platform;
+use lab_core::report::{Report, RunStatus};
+use lab_runner::{Connections, LoadError, RunConfig};
+use platform_local::{LocalConfig, LocalPlatform};
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
+use tokio::sync::{mpsc, watch};
 
 /// Options of `lab run`.
 #[derive(clap::Args)]
-pub struct Args {}
+pub struct Args {
+    #[command(flatten)]
+    scenario: ScenarioArgs,
+    #[command(flatten)]
+    platform: PlatformArgs,
+    /// Leave the last state running (pods, Service, Prometheus) until Ctrl-C or
+    /// `cargo xtask lab down`, to poke at it.
+    #[arg(long)]
+    keep: bool,
+    /// Print only the result.
+    #[arg(long)]
+    quiet: bool,
+    /// The Prometheus binary for the local platform (default: from PATH).
+    #[arg(long, value_name = "PATH")]
+    prometheus: Option<PathBuf>,
+    /// Send traffic over this many keep-alive connections instead of a new
+    /// connection per request (each connection then stays on one pod).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    keep_alive: Option<u16>,
+}
+
+/// Load the scenario and build its plan; bad input is a usage error (exit 2).
+pub fn load_plan(args: &ScenarioArgs) -> anyhow::Result<Plan> {
+    let dir = find_scenario(&args.scenario)?;
+    let scenario = match lab_runner::load_scenario(&dir.path, &dir.display) {
+        Ok(scenario) => scenario,
+        Err(LoadError::Invalid(problems)) => {
+            for problem in problems.errors() {
+                eprintln!("{problem}");
+            }
+            let count = problems.errors().len();
+            let noun = if count == 1 { "problem" } else { "problems" };
+            return Err(Usage(format!("{}: {count} {noun}", dir.display)).into());
+        }
+        Err(error @ LoadError::NotText { .. }) => return Err(Usage(error.to_string()).into()),
+        Err(error) => return Err(error.into()),
+    };
+    Plan::build(&scenario, args.profile, &args.overrides())
+        .map_err(|error| Usage(error.to_string()).into())
+}
 
 /// Run `lab run`.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let Args {} = args;
-    anyhow::bail!("`lab run` is not built yet")
+    let plan = load_plan(&args.scenario)?;
+    let (chosen, reason) = args.platform.choose()?;
+    let console = Console::new(args.quiet);
+    if let Some(reason) = reason {
+        console.line(&reason);
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("could not start the async runtime")?;
+    let report = match chosen {
+        Chosen::Local => runtime.block_on(run_local(&args, &plan, console))?,
+        Chosen::Kube(provider) => runtime.block_on(run_kube(&args, &plan, provider, console))?,
+    };
+    Ok(exit_status(&report))
+}
+
+/// 0 when the expected outcome was met; 1 when not, or the run failed; 130 when
+/// interrupted.
+fn exit_status(report: &Report) -> ExitCode {
+    let name = |o: Outcome| o.as_str().replace('_', "-");
+    match &report.status {
+        RunStatus::Interrupted => {
+            eprintln!("interrupted: the report says what ran");
+            ExitCode::from(130)
+        }
+        RunStatus::Failed { error } => {
+            eprintln!("error: the run failed: {error}");
+            ExitCode::from(1)
+        }
+        RunStatus::Completed if report.passed => ExitCode::SUCCESS,
+        RunStatus::Completed => {
+            let got = report.outcome.map_or("no decision".to_string(), name);
+            let why = report
+                .decision
+                .as_ref()
+                .map_or(String::new(), |d| format!(": {}", d.reason));
+            eprintln!("error: expected {}, got {got}{why}", name(report.expected));
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// A run id and its directory under `target/lab/runs`.
+fn new_run(plan: &Plan) -> (String, PathBuf) {
+    let id = lab_runner::run_id(&plan.scenario, jiff::Timestamp::now());
+    let dir = local::lab_dir().join("runs").join(&id);
+    (id, dir)
+}
+
+/// Ctrl-C and SIGTERM flip the interrupt; a second one is left to the default.
+fn interrupts() -> watch::Receiver<bool> {
+    let (sender, receiver) = watch::channel(false);
+    tokio::spawn(async move {
+        let mut term =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        let terminated = async {
+            match term.as_mut() {
+                Some(term) => {
+                    term.recv().await;
+                }
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            () = terminated => {}
+        }
+        let _ = sender.send(true);
+        // Keep the sender alive so the interrupt stays set.
+        std::future::pending::<()>().await;
+    });
+    receiver
+}
+
+fn connections(args: &Args) -> Connections {
+    args.keep_alive.map_or(Connections::PerRequest, |n| {
+        Connections::KeepAlive(usize::from(n))
+    })
+}
+
+/// Where a run's files go, and everything else the runner needs.
+struct RunSetup {
+    run_id: String,
+    run_dir: PathBuf,
+    notes: Vec<String>,
+    grafana: Option<lab_runner::Grafana>,
+}
+
+async fn execute<P: Platform>(
+    platform: &P,
+    plan: &Plan,
+    args: &Args,
+    console: Console,
+    setup: RunSetup,
+) -> anyhow::Result<(Report, watch::Receiver<bool>)> {
+    let RunSetup {
+        run_id,
+        run_dir,
+        notes,
+        grafana,
+    } = setup;
+    let interrupt = interrupts();
+    let (events, receiver) = mpsc::unbounded_channel();
+    let mut config = RunConfig::new(run_id, run_dir.clone(), interrupt.clone());
+    config.connections = connections(args);
+    config.keep = args.keep;
+    config.observer = Some(events);
+    config.notes = notes;
+    config.grafana = grafana;
+    console.header(plan, &platform.name(), &run_dir);
+    let printer = tokio::spawn(console.clone().follow(receiver));
+    let report = lab_runner::run(platform, plan, config).await?;
+    let _ = printer.await;
+    console.summary(&report, &run_dir);
+    Ok((report, interrupt))
+}
+
+async fn run_local(args: &Args, plan: &Plan, console: Console) -> anyhow::Result<Report> {
+    let demo_app = local::demo_app()?;
+    let mut notes = Vec::new();
+    let prometheus = match local::prometheus_for_run(
+        args.prometheus.as_deref(),
+        plan.profile.scrape_interval,
+    )? {
+        Ok(config) => Some(config),
+        Err(missing) => {
+            console.line(&format!("note: {missing}"));
+            notes.push(missing);
+            None
+        }
+    };
+    let (run_id, run_dir) = new_run(plan);
+    let platform = LocalPlatform::start(LocalConfig {
+        run_dir: run_dir.join("platform"),
+        demo_app,
+        prometheus,
+        namespace: "canary-lab".to_string(),
+        state_file: Some(local::run_state_file()),
+        max_grace: None,
+    })
+    .await
+    .context("could not start the local platform")?;
+    let setup = RunSetup {
+        run_id,
+        run_dir,
+        notes,
+        grafana: None,
+    };
+    let result = execute(&platform, plan, args, console.clone(), setup).await;
+    if let Ok((_, interrupt)) = &result
+        && args.keep
+    {
+        console.line("kept running: Ctrl-C here, or `cargo xtask lab down` elsewhere, stops it");
+        let mut interrupt = interrupt.clone();
+        let _ = interrupt.wait_for(|stop| *stop).await;
+        let _ = platform.teardown().await;
+    }
+    // Pods leave their endpoints, then get SIGTERM; SIGKILL after their grace.
+    tokio::time::timeout(Duration::from_secs(40), platform.shutdown())
+        .await
+        .ok();
+    result.map(|(report, _)| report)
+}
+
+async fn run_kube(
+    args: &Args,
+    plan: &Plan,
+    provider: super::kube::Provider,
+    console: Console,
+) -> anyhow::Result<Report> {
+    let root = repo_root();
+    if platform_kube::lab::LabState::load(&root)?.is_none() {
+        console.line("no lab is up on the cluster yet: running `lab up` first");
+        let code = super::kube::up(&PlatformArgs::target(provider, false))?;
+        if code != ExitCode::SUCCESS {
+            anyhow::bail!("lab up failed");
+        }
+    }
+    let platform = platform_kube::lab::lab_platform(&root).await?;
+    let grafana = platform.urls().grafana.and_then(|url| {
+        let password =
+            std::fs::read_to_string(root.join(platform_kube::lab::PASSWORD_FILE)).ok()?;
+        Some(lab_runner::Grafana::new(
+            url,
+            platform_kube::monitoring::GRAFANA_USER,
+            password.trim().to_string(),
+        ))
+    });
+    let (run_id, run_dir) = new_run(plan);
+    let setup = RunSetup {
+        run_id,
+        run_dir,
+        notes: Vec::new(),
+        grafana,
+    };
+    let (report, interrupt) = execute(&platform, plan, args, console.clone(), setup).await?;
+    if args.keep {
+        console.line("kept running on the cluster: `cargo xtask lab down` removes the lab");
+        let _ = interrupt;
+    }
+    Ok(report)
 }
