@@ -220,7 +220,7 @@ fn throughput(bench: &Bench, name: &str, connections: Connections) -> anyhow::Re
     Ok(Outcome {
         name: name.to_string(),
         setup: format!(
-            "closed loop, {CONCURRENCY} concurrent requests, {mode}, {} s per run, {rounds} rounds, \
+            "closed loop, {CONCURRENCY} concurrent requests, {mode}, {} s per run, {rounds} round(s), \
              one release demo-app on 127.0.0.1",
             duration.as_secs_f64()
         ),
