@@ -99,3 +99,49 @@ pub async fn run_local(plan: &Plan) -> Outcome {
         dir,
     }
 }
+
+/// Every process the run started is gone.
+pub fn assert_no_process_left(run: &Outcome) {
+    assert!(!run.pids.is_empty(), "the run started no process");
+    for pid in &run.pids {
+        assert!(
+            !platform_local::statefile::alive(*pid),
+            "pid {pid} outlived the run"
+        );
+    }
+}
+
+/// No request failed in any window: every request got a successful answer.
+pub fn assert_no_failed_request(report: &Report) {
+    for window in &report.windows {
+        assert_eq!(
+            window.connection_failures.total(),
+            0,
+            "window {}: requests without an answer",
+            window.name
+        );
+        for (version, tally) in &window.versions {
+            assert_eq!(
+                tally.successes, tally.requests,
+                "window {}: {version} answered errors",
+                window.name
+            );
+        }
+    }
+}
+
+/// Whether a version's observed share of a window is consistent with `expected`
+/// at 99.99% confidence: a correct lab fails this less than once in 10,000 runs.
+pub fn share_consistent(report: &Report, window: &str, version: &str, expected: f64) -> bool {
+    use lab_core::analysis::{wilson_interval, z_for_confidence};
+    let window = report
+        .windows
+        .iter()
+        .find(|w| w.name == window)
+        .unwrap_or_else(|| panic!("no window {window}"));
+    let count = window.versions.get(version).map_or(0, |t| t.requests);
+    let total: u64 = window.versions.values().map(|t| t.requests).sum();
+    let interval = wilson_interval(count, total, z_for_confidence(0.9999))
+        .unwrap_or_else(|| panic!("no requests in window {}", window.name));
+    interval.contains(expected)
+}

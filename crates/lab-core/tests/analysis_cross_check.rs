@@ -8,7 +8,7 @@ use lab_core::analysis::{
 };
 
 #[test]
-fn allowed_difference_is_the_larger_of_share_and_rate() {
+fn allowed_difference_is_the_largest_of_share_rate_and_floor() {
     fn check(client_count: u64, window_ms: u64, scrape_interval_ms: u64, expected: f64) {
         let got = CrossCheckTolerance::default().allowed_difference(
             client_count,
@@ -28,7 +28,9 @@ fn allowed_difference_is_the_larger_of_share_and_rate() {
     check(100, 10_000, 5000, 100.0);
     // A faster scrape allows less.
     check(100, 10_000, 1000, 20.0);
-    check(0, 10_000, 5000, 0.0);
+    // No client traffic: the floor of two requests.
+    check(0, 10_000, 5000, 2.0);
+    check(5, 10_000, 100, 2.0);
     // A zero-length window has no rate.
     check(100, 0, 5000, 10.0);
 }
@@ -158,7 +160,7 @@ fn cross_check_covers_versions_from_both_sides() {
     let window = WindowBuilder::new("canary", WindowKind::Observe, 0, 60_000)
         .version("v1", served(540, 540, 10.0, 0))
         .version("v2", served(60, 60, 10.0, 0))
-        .server(5000, false, &[("v1", 541.3), ("v3", 0.0)])
+        .server(5000, false, &[("v1", 541.3), ("v3", 0.0), ("v4", 7.0)])
         .build();
     let got: Vec<(String, Verdict, String)> = cross_check(&window, &CrossCheckTolerance::default())
         .into_iter()
@@ -175,7 +177,9 @@ fn cross_check_covers_versions_from_both_sides() {
                 Verdict::Fail,
                 "prometheus returned no series".to_owned()
             ),
-            ("v3".to_owned(), Verdict::Pass, query.replace("v1", "v3")),
+            // v3 had no traffic either side (a pod draining): not checked.
+            // v4 had none on the client side but 7 on the server's: checked.
+            ("v4".to_owned(), Verdict::Fail, query.replace("v1", "v4")),
         ]
     );
 }

@@ -72,7 +72,7 @@ fn tagged_enums_have_a_kind() {
     );
     check(
         serde_json::to_value(Outcome::RolledBack).unwrap(),
-        serde_json::json!("rolled_back"),
+        serde_json::json!("rolled-back"),
     );
 }
 

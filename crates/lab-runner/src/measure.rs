@@ -94,9 +94,11 @@ pub(crate) fn observation(
         kind: span.kind,
         start_ms: span.start_ms,
         end_ms: span.end_ms,
+        // Versions seen earlier in the run but not in this window are left out.
         versions: delta
             .versions
             .iter()
+            .filter(|(_, stats)| stats.count() > 0)
             .map(|(version, stats)| (version.clone(), version_tally(stats, max_p99)))
             .collect(),
         connection_failures: failure_tally(&delta.errors),

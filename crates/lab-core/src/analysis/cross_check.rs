@@ -8,10 +8,12 @@ use std::collections::BTreeSet;
 /// How far Prometheus's count may stray from the clients' count.
 ///
 /// The allowed difference is
-/// `max(relative × client count, client rate per second × scrape_intervals × scrape interval)`:
+/// `max(relative × client count, client rate per second × scrape_intervals × scrape interval, absolute)`:
 /// the relative term covers `increase()`'s extrapolation to the edges of the
 /// range; the rate term covers the requests a new pod served before its first
-/// scrape (and an old pod after its last), which Prometheus never sees.
+/// scrape (and an old pod after its last), which Prometheus never sees; the
+/// absolute floor covers a version with no client traffic in the window, whose
+/// last scrapes can still extrapolate to a fraction of a request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct CrossCheckTolerance {
@@ -19,6 +21,8 @@ pub struct CrossCheckTolerance {
     pub relative: f64,
     /// Scrape intervals' worth of the client rate allowed as difference; default 2.
     pub scrape_intervals: f64,
+    /// Requests allowed as difference whatever the counts; default 2.
+    pub absolute: f64,
 }
 
 impl Default for CrossCheckTolerance {
@@ -26,6 +30,7 @@ impl Default for CrossCheckTolerance {
         CrossCheckTolerance {
             relative: 0.10,
             scrape_intervals: 2.0,
+            absolute: 2.0,
         }
     }
 }
@@ -47,7 +52,7 @@ impl CrossCheckTolerance {
         };
         let by_share = self.relative * count;
         let by_rate = rate_per_s * self.scrape_intervals * scrape_interval_ms as f64 / 1000.0;
-        by_share.max(by_rate)
+        by_share.max(by_rate).max(self.absolute)
     }
 }
 
@@ -77,14 +82,24 @@ pub struct CrossCheckVerdict {
     pub explanation: String,
 }
 
-/// Cross-checks every version the clients or Prometheus saw, in version order.
+/// Cross-checks every version the clients saw, and every version Prometheus counted
+/// more than the tolerance's absolute floor of, in version order.
 pub fn cross_check(
     window: &WindowObservation,
     tolerance: &CrossCheckTolerance,
 ) -> Vec<CrossCheckVerdict> {
     let mut versions: BTreeSet<&str> = window.versions.keys().map(String::as_str).collect();
     if let Some(server) = &window.server {
-        versions.extend(server.versions.keys().map(String::as_str));
+        // A version the clients never reached and Prometheus saw (almost) nothing
+        // of is no disagreement: pods draining after their last request are
+        // still scraped for a moment, or not, depending on timing.
+        versions.extend(
+            server
+                .versions
+                .iter()
+                .filter(|(_, count)| count.increase > tolerance.absolute)
+                .map(|(version, _)| version.as_str()),
+        );
     }
     versions
         .into_iter()

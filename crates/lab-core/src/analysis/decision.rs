@@ -6,8 +6,11 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// How a rollout ended, or is expected to end.
+///
+/// Written `promoted` and `rolled-back` everywhere: in `scenario.toml`, in
+/// reports and in plans.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[serde(rename_all = "kebab-case")]
 pub enum Outcome {
     /// The candidate took all traffic.
     Promoted,
@@ -16,11 +19,11 @@ pub enum Outcome {
 }
 
 impl Outcome {
-    /// The name used in reports (`promoted`, `rolled_back`).
+    /// The name used in scenarios and reports (`promoted`, `rolled-back`).
     pub fn as_str(self) -> &'static str {
         match self {
             Outcome::Promoted => "promoted",
-            Outcome::RolledBack => "rolled_back",
+            Outcome::RolledBack => "rolled-back",
         }
     }
 }

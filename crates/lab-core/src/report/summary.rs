@@ -11,7 +11,10 @@
 //! not judged.
 
 use super::{Report, Section};
-use crate::analysis::{Comparison, DecisionCause, GateName, Outcome, Verdict, WindowKind};
+use crate::analysis::{
+    Comparison, DecisionCause, GateName, Outcome, SplitVerdict, Verdict, WindowKind,
+    wilson_interval, z_for_confidence,
+};
 use serde::{Deserialize, Serialize};
 
 /// A run's status without details.
@@ -93,8 +96,8 @@ pub struct WindowSummary {
 pub struct SplitSummary {
     /// The version.
     pub version: String,
-    /// Whether the expected share lay inside the interval; `None` when there was
-    /// nothing to compare.
+    /// Whether the expected share lay inside the Wilson interval at
+    /// [`SUMMARY_SPLIT_CONFIDENCE`]; `None` when there was nothing to compare.
     pub expected_inside: Option<bool>,
 }
 
@@ -162,10 +165,7 @@ impl Report {
                                 .iter()
                                 .map(|s| SplitSummary {
                                     version: s.version.clone(),
-                                    expected_inside: s
-                                        .interval
-                                        .zip(s.expected_share)
-                                        .map(|(interval, share)| interval.contains(share)),
+                                    expected_inside: expected_inside(s),
                                 })
                                 .collect()
                         } else {
@@ -208,4 +208,19 @@ impl Report {
                 .collect(),
         }
     }
+}
+
+/// The confidence at which the summary judges a split: a correct lab puts the
+/// expected share outside this interval less than once in 10,000 runs per
+/// version and window, so snapshots of a correct lab do not flap.
+pub const SUMMARY_SPLIT_CONFIDENCE: f64 = 0.9999;
+
+fn expected_inside(split: &SplitVerdict) -> Option<bool> {
+    let expected = split.expected_share?;
+    let interval = wilson_interval(
+        split.requests,
+        split.samples,
+        z_for_confidence(SUMMARY_SPLIT_CONFIDENCE),
+    )?;
+    Some(interval.contains(expected))
 }
