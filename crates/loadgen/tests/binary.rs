@@ -104,6 +104,8 @@ fn json(out: &Output) -> serde_json::Value {
         1,
         "the report is one line: {stdout}"
     );
+    let typed: loadgen::Report = serde_json::from_str(&stdout).expect("reads back as a Report");
+    assert_eq!(typed.schema_version, loadgen::report::SCHEMA_VERSION);
     serde_json::from_str(&stdout).expect("stdout is one JSON document")
 }
 
