@@ -253,9 +253,9 @@ impl Outcome {
                 side.name, s.min, s.median, s.max, self.metric
             );
         }
-        if let Some(ratio) = self.ratio() {
+        if let (Some(ratio), Some(of_medians)) = (self.ratio(), self.ratio_of_medians()) {
             println!(
-                "  ratio of medians {}/{}: {ratio:.3}",
+                "  median ratio {}/{} (per round): {ratio:.3}  (ratio of medians {of_medians:.3})",
                 self.sides[0].name, self.sides[1].name
             );
         }

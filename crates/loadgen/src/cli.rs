@@ -50,7 +50,7 @@ struct Args {
     /// Open loop: most requests in flight; due requests beyond it are dropped and counted.
     #[arg(long, value_name = "N", default_value = "1000")]
     max_in_flight: String,
-    /// Print the JSON report (schema in the crate's README.md) instead of the summary.
+    /// Print the JSON report on one line (schema in the crate's README.md) instead of the summary.
     #[arg(long)]
     json: bool,
 }
@@ -231,7 +231,8 @@ async fn run_and_print(invocation: Invocation) -> ExitCode {
     let results = handle.wait().await;
     let mut stdout = std::io::stdout().lock();
     let written = if invocation.json {
-        serde_json::to_writer_pretty(&mut stdout, &Report::of(&results))
+        // One line: a Job's log mixes stdout and stderr, and a line is easy to pick out.
+        serde_json::to_writer(&mut stdout, &Report::of(&results))
             .map_err(std::io::Error::from)
             .and_then(|()| writeln!(stdout))
     } else {

@@ -98,7 +98,15 @@ fn json(out: &Output) -> serde_json::Value {
     );
     // No progress line: stderr is not a terminal here.
     assert_eq!(String::from_utf8_lossy(&out.stderr), "");
-    serde_json::from_slice(&out.stdout).expect("stdout is one JSON document")
+    let stdout = String::from_utf8(out.stdout.clone()).unwrap();
+    assert_eq!(
+        stdout.lines().count(),
+        1,
+        "the report is one line: {stdout}"
+    );
+    let typed: loadgen::Report = serde_json::from_str(&stdout).expect("reads back as a Report");
+    assert_eq!(typed.schema_version, loadgen::report::SCHEMA_VERSION);
+    serde_json::from_str(&stdout).expect("stdout is one JSON document")
 }
 
 /// Replace what changes from run to run, after checking its shape.
