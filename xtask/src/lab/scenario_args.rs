@@ -125,7 +125,7 @@ pub fn find_scenario(argument: &str) -> anyhow::Result<ScenarioDir> {
             .collect::<Vec<_>>()
             .join(", ");
         return Err(Usage(format!(
-            "unknown scenario `{argument}`: the shipped scenarios are {names}"
+            "{argument}: no such scenario: not a folder, nor one of the shipped scenarios {names}"
         ))
         .into());
     }
