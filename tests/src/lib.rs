@@ -208,7 +208,9 @@ pub fn is_event(event: &serde_json::Value, kind: &str, fields: &[(&str, &str)]) 
     event["event"] == kind
         && fields.iter().all(|(key, value)| match &event[*key] {
             serde_json::Value::String(text) => text == value,
-            other => other.to_string() == *value,
+            other => value
+                .parse::<serde_json::Value>()
+                .is_ok_and(|v| v == *other),
         })
 }
 

@@ -69,7 +69,7 @@ fn pod_problems(name: &str, document: &YamlDocument, spec: &str, found: &mut Vec
             if setting("runAsNonRoot") != Value::Bool(true) {
                 problem(&context, "runAsNonRoot is not true");
             }
-            if setting("runAsUser") == Value::from(0) {
+            if setting("runAsUser") == 0 {
                 problem(&context, "runAsUser is 0 (root)");
             }
             if value(&format!("{context}/readOnlyRootFilesystem")) != &Value::Bool(true) {
