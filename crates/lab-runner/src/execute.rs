@@ -451,6 +451,10 @@ impl<P: Platform> Execution<'_, P> {
     ) -> Result<(), StepFailure> {
         let index = i as u32 + 1;
         let description = step.describe();
+        if self.before_step(section, index, step).await.is_err() {
+            self.record_skipped(section, i, step);
+            return Err(StepFailure::Interrupted);
+        }
         let started_ms = self.now_ms();
         self.live.lock().unwrap().step = Some(description.clone());
         self.journal.emit(RunEvent::StepStarted {
@@ -500,6 +504,37 @@ impl<P: Platform> Execution<'_, P> {
             result: recorded,
         });
         result
+    }
+
+    /// Hand the step to the `before_step` hook and wait until it lets the step
+    /// run; traffic keeps flowing meanwhile.
+    async fn before_step(
+        &self,
+        section: Section,
+        index: u32,
+        step: &Step,
+    ) -> Result<(), Interrupted> {
+        let Some(hook) = &self.config.before_step else {
+            return Ok(());
+        };
+        let (resume, resumed) = tokio::sync::oneshot::channel();
+        let ahead = crate::StepAhead {
+            index,
+            section,
+            description: step.describe(),
+            kubectl: step.kubectl(),
+        };
+        if hook
+            .send(crate::BeforeStep {
+                step: ahead,
+                resume,
+            })
+            .is_ok()
+        {
+            // An answer or a dropped sender both mean: go on.
+            let _ = self.guard(resumed).await?;
+        }
+        Ok(())
     }
 
     fn touches_candidate(&self, step: &Step) -> bool {

@@ -1,6 +1,6 @@
 //! `cargo xtask lab run`: a scenario end to end under traffic, judged, reported.
 
-use super::console::Console;
+use super::console::{Console, Teaching};
 use super::local;
 use super::platform_args::{Chosen, PlatformArgs};
 use super::scenario_args::{ScenarioArgs, find_scenario};
@@ -11,6 +11,7 @@ use lab_core::analysis::Outcome;
 use lab_core::plan::Plan;
 use lab_core::platform::Platform;
 use lab_core::report::{Report, RunStatus};
+use lab_report::Language;
 use lab_runner::{Connections, LoadError, RunConfig};
 use platform_local::{LocalConfig, LocalPlatform};
 use std::path::PathBuf;
@@ -30,8 +31,18 @@ pub struct Args {
     #[arg(long)]
     keep: bool,
     /// Print only the result.
-    #[arg(long)]
+    #[arg(long, conflicts_with_all = ["step", "explain"])]
     quiet: bool,
+    /// Teaching mode: before each step, explain what it does and why with its
+    /// kubectl command, and wait for Enter (traffic keeps flowing).
+    #[arg(long)]
+    step: bool,
+    /// Explain each step like `--step`, without pausing.
+    #[arg(long, conflicts_with = "step")]
+    explain: bool,
+    /// The language of the explanations: en or ko.
+    #[arg(long, value_name = "LANG", default_value = "en")]
+    lang: Language,
     /// The Prometheus binary for the local platform (default: from PATH).
     #[arg(long, value_name = "PATH")]
     prometheus: Option<PathBuf>,
@@ -65,7 +76,11 @@ pub fn load_plan(args: &ScenarioArgs) -> anyhow::Result<Plan> {
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let plan = load_plan(&args.scenario)?;
     let (chosen, reason) = args.platform.choose()?;
-    let console = Console::new(args.quiet);
+    let teaching = (args.step || args.explain).then_some(Teaching {
+        pause: args.step,
+        language: args.lang,
+    });
+    let console = Console::new(args.quiet, teaching);
     if let Some(reason) = reason {
         console.line(&reason);
     }
@@ -174,8 +189,9 @@ async fn execute<P: Platform>(
     config.observer = Some(events);
     config.notes = notes;
     config.grafana = grafana;
+    config.before_step = console.teaching_hook();
     console.header(plan, &platform.name(), &run_dir);
-    let printer = tokio::spawn(console.clone().follow(receiver));
+    let printer = tokio::spawn(console.clone().follow(receiver, plan.clone()));
     let report = lab_runner::run(platform, plan, config).await?;
     let _ = printer.await;
     console.summary(&report, &run_dir);
