@@ -73,7 +73,7 @@ pub fn charts(report: &Report) -> Vec<Chart> {
 /// Requests per second by version, counted by the clients: the tutorial's panel.
 pub fn requests_chart(report: &Report) -> Chart {
     let context = Context::new(report);
-    let grid = ClientGrid::new(&report.series.client);
+    let grid = ClientGrid::new(report);
     let window = grid.smoothing();
     let title = "Requests per second by version (clients)".to_string();
     let subtitle = if window > 1 {
@@ -109,7 +109,22 @@ pub fn server_requests_chart(report: &Report) -> Option<Chart> {
     let server = report.series.server.as_ref()?;
     let context = Context::new(report);
     let title = "Requests per second by version (Prometheus)".to_string();
-    let subtitle = format!("{}, every {}", server.query, seconds_text(server.step_ms));
+    let mut subtitle = format!("{}, every {}", server.query, seconds_text(server.step_ms));
+    // rate() averages over its range: in a run shorter than the range, the
+    // early points average over less traffic than they cover, and ramp up.
+    let range = server
+        .query
+        .rsplit_once('[')
+        .and_then(|(_, rest)| rest.split_once(']'))
+        .and_then(|(range, _)| humantime::parse_duration(range).ok());
+    if let Some(range) = range
+        && (context.end_ms as u128) < range.as_millis()
+    {
+        subtitle.push_str(&format!(
+            "; the run is shorter than the {} range, so the rates ramp up",
+            humantime::format_duration(range)
+        ));
+    }
     let times: Vec<f64> = server.points.iter().map(|p| p.t_ms as f64).collect();
     let mut lines = Vec::new();
     for version in &context.versions {
@@ -153,7 +168,7 @@ pub fn server_requests_chart(report: &Report) -> Option<Chart> {
 /// pods predict as dashed lines.
 pub fn share_chart(report: &Report) -> Chart {
     let context = Context::new(report);
-    let grid = ClientGrid::new(&report.series.client);
+    let grid = ClientGrid::new(report);
     let window = grid.smoothing();
     let title = "Share of traffic by version".to_string();
     let subtitle = if window > 1 {
@@ -222,7 +237,7 @@ pub fn share_chart(report: &Report) -> Chart {
 /// version), and requests without an answer that no version could be blamed for.
 pub fn errors_chart(report: &Report) -> Chart {
     let context = Context::new(report);
-    let grid = ClientGrid::new(&report.series.client);
+    let grid = ClientGrid::new(report);
     let title = "Errors per second by version".to_string();
     let subtitle = "4xx and 5xx answers and failed requests, per second".to_string();
     let mut lines = Vec::new();
@@ -476,16 +491,34 @@ pub(crate) fn step_label(step: &StepRecord) -> Option<String> {
 /// lifetime count as zero.
 struct ClientGrid<'a> {
     seconds: &'a [ClientSecond],
+    /// When traffic stopped: the last second is cut short there.
+    end_ms: Option<u64>,
 }
 
+/// A second with less traffic time than this is too short to show as a rate.
+const SHORTEST_SECOND: f64 = 0.25;
+
 impl<'a> ClientGrid<'a> {
-    fn new(seconds: &'a [ClientSecond]) -> Self {
-        Self { seconds }
+    fn new(report: &'a Report) -> Self {
+        Self {
+            seconds: &report.series.client,
+            end_ms: report.windows.iter().map(|w| w.end_ms).max(),
+        }
     }
 
-    /// The middle of each second, in ms.
+    /// How much of second `i` had traffic, from 0 to 1.
+    fn covered(&self, i: usize) -> f64 {
+        let start = self.seconds[i].t_ms;
+        self.end_ms.map_or(1.0, |end| {
+            (end.saturating_sub(start) as f64 / 1000.0).min(1.0)
+        })
+    }
+
+    /// The middle of each second's traffic, in ms.
     fn mid_times(&self) -> Vec<f64> {
-        self.seconds.iter().map(|s| s.t_ms as f64 + 500.0).collect()
+        (0..self.seconds.len())
+            .map(|i| self.seconds[i].t_ms as f64 + 500.0 * self.covered(i))
+            .collect()
     }
 
     fn lifetime(&self, version: &str) -> Option<(usize, usize)> {
@@ -554,9 +587,13 @@ impl<'a> ClientGrid<'a> {
                     if i < lifetime.0 || i > lifetime.1 {
                         return None;
                     }
+                    if self.covered(i) < SHORTEST_SECOND {
+                        return None;
+                    }
                     let (from, to) = Self::window(i, window, lifetime);
                     let sum: u64 = (from..=to).map(|j| self.answers(version, j)).sum();
-                    Some(sum as f64 / (to - from + 1) as f64)
+                    let time: f64 = (from..=to).map(|j| self.covered(j)).sum();
+                    Some(sum as f64 / time)
                 })
                 .collect(),
         )
@@ -570,9 +607,9 @@ impl<'a> ClientGrid<'a> {
                 .iter()
                 .enumerate()
                 .map(|(i, s)| {
-                    (first..=last)
-                        .contains(&i)
-                        .then(|| s.versions.get(version).map_or(0.0, |c| c.errors as f64))
+                    let covered = self.covered(i);
+                    ((first..=last).contains(&i) && covered >= SHORTEST_SECOND)
+                        .then(|| s.versions.get(version).map_or(0.0, |c| c.errors as f64) / covered)
                 })
                 .collect(),
         )

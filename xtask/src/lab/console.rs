@@ -34,6 +34,8 @@ pub struct Console {
     quiet: bool,
     /// Redraw a live block (a terminal, colours allowed).
     live: bool,
+    /// The terminal's width, which the live block's lines never reach.
+    width: usize,
     teaching: Option<Teaching>,
     screen: Arc<Mutex<Screen>>,
     /// The receiving end of the runner's `before_step` hook, taken by `follow`.
@@ -67,13 +69,24 @@ fn colours_allowed() -> bool {
         && std::env::var("TERM").map_or(true, |t| t != "dumb")
 }
 
-/// The terminal's width, from `COLUMNS` when the shell exports it.
-fn width() -> usize {
-    std::env::var("COLUMNS")
+/// The terminal's width: `COLUMNS` when the shell exports it, else what
+/// `stty size` says about the controlling terminal, else 80.
+fn terminal_width() -> usize {
+    let from_env = std::env::var("COLUMNS")
         .ok()
-        .and_then(|c| c.parse::<usize>().ok())
-        .unwrap_or(80)
-        .clamp(72, 160)
+        .and_then(|c| c.parse::<usize>().ok());
+    let from_tty = || {
+        let tty = std::fs::File::open("/dev/tty").ok()?;
+        let out = std::process::Command::new("stty")
+            .arg("size")
+            .stdin(tty)
+            .stderr(std::process::Stdio::null())
+            .output()
+            .ok()?;
+        let text = String::from_utf8(out.stdout).ok()?;
+        text.split_whitespace().nth(1)?.parse::<usize>().ok()
+    };
+    from_env.or_else(from_tty).unwrap_or(80).clamp(72, 160)
 }
 
 /// The version colours of the charts, as ANSI: blue, orange, green, red, …
@@ -154,11 +167,15 @@ fn live_block(progress: &Progress, width: usize, colour: bool) -> Vec<String> {
     let mut errors = 0;
     for (i, version) in versions.iter().enumerate() {
         let traffic = progress.versions.get(*version);
+        let ready = progress.ready.get(*version).copied().unwrap_or(0);
+        // A version that is gone (no pods, no answers in this window) is news no more.
+        if ready == 0 && traffic.is_none_or(|t| t.requests == 0) {
+            continue;
+        }
         let share = traffic.map_or(0.0, |t| t.share);
         let requests = traffic.map_or(0, |t| t.requests);
         let version_errors = traffic.map_or(0, |t| t.errors);
         errors += version_errors;
-        let ready = progress.ready.get(*version).copied().unwrap_or(0);
         let colour_code = VERSION_COLOURS[i % VERSION_COLOURS.len()];
         let label = fit(version, 12);
         lines.push(format!(
@@ -207,6 +224,7 @@ impl Console {
         Self {
             quiet,
             live,
+            width: if live { terminal_width() } else { 80 },
             teaching,
             screen: Arc::new(Mutex::new(Screen::default())),
             pauses: Arc::new(Mutex::new(None)),
@@ -246,7 +264,7 @@ impl Console {
         let Some(progress) = &screen.progress else {
             return String::new();
         };
-        let lines = live_block(progress, width(), true);
+        let lines = live_block(progress, self.width, true);
         screen.drawn = lines.len();
         let mut out = lines.join("\n");
         out.push('\n');
@@ -597,6 +615,16 @@ mod tests {
             "  v2.0.0       ██░░░░░░░░░░░░░░  10.0%       40 answers     2 errors   1 ready",
         );
         check(4, "  errors 2, without an answer 1");
+    }
+
+    #[test]
+    fn versions_that_are_gone_leave_the_live_block() {
+        let mut gone = progress();
+        gone.versions.get_mut("v1.0.0").unwrap().requests = 0;
+        gone.ready.insert("v1.0.0".to_string(), 0);
+        let lines = live_block(&gone, 80, false);
+        assert_eq!(lines.len(), 4, "{lines:#?}");
+        assert!(lines[2].starts_with("  v2.0.0 "), "{lines:#?}");
     }
 
     #[test]
