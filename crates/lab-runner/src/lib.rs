@@ -13,6 +13,7 @@ mod measure;
 pub mod output;
 pub mod prometheus;
 pub mod scenario_dir;
+pub mod traffic;
 
 pub use crate::execute::run;
 pub use crate::grafana::Grafana;
@@ -35,7 +36,6 @@ pub enum Connections {
 }
 
 /// Everything a run needs besides the plan and the platform.
-#[derive(Debug)]
 pub struct RunConfig {
     /// The run's id (`20261126T041200Z-canary`).
     pub run_id: String,
@@ -55,6 +55,9 @@ pub struct RunConfig {
     pub notes: Vec<String>,
     /// How long to wait for Prometheus to report new pods `up` before a phase.
     pub discovery_timeout: Duration,
+    /// Generate traffic elsewhere (a loadgen Job in the cluster) instead of in
+    /// this process.
+    pub remote_traffic: Option<std::sync::Arc<dyn traffic::RemoteTraffic>>,
 }
 
 impl RunConfig {
@@ -75,6 +78,7 @@ impl RunConfig {
             grafana: None,
             notes: Vec::new(),
             discovery_timeout: Duration::from_secs(20),
+            remote_traffic: None,
         }
     }
 }

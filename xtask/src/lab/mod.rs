@@ -4,6 +4,7 @@
 
 mod console;
 mod down;
+mod in_cluster;
 mod kube;
 mod local;
 mod plan;
