@@ -89,6 +89,16 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if let Some(reason) = reason {
         console.line(&reason);
     }
+    if let Chosen::Kube(provider) = &chosen
+        && platform_kube::lab::LabState::load(&repo_root())?.is_none()
+    {
+        // `lab up` has its own runtime: provision before entering ours.
+        console.line("no lab is up on the cluster yet: running `lab up` first");
+        let code = super::kube::up(&PlatformArgs::target(provider.clone(), false))?;
+        if code != ExitCode::SUCCESS {
+            anyhow::bail!("lab up failed");
+        }
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -96,7 +106,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .context("could not start the async runtime")?;
     let report = match chosen {
         Chosen::Local => runtime.block_on(run_local(&args, &plan, console))?,
-        Chosen::Kube(provider) => runtime.block_on(run_kube(&args, &plan, provider, console))?,
+        Chosen::Kube(_) => runtime.block_on(run_kube(&args, &plan, console))?,
     };
     Ok(exit_status(&report))
 }
@@ -253,20 +263,8 @@ async fn run_local(args: &Args, plan: &Plan, console: Console) -> anyhow::Result
     result.map(|(report, _)| report)
 }
 
-async fn run_kube(
-    args: &Args,
-    plan: &Plan,
-    provider: super::kube::Provider,
-    console: Console,
-) -> anyhow::Result<Report> {
+async fn run_kube(args: &Args, plan: &Plan, console: Console) -> anyhow::Result<Report> {
     let root = repo_root();
-    if platform_kube::lab::LabState::load(&root)?.is_none() {
-        console.line("no lab is up on the cluster yet: running `lab up` first");
-        let code = super::kube::up(&PlatformArgs::target(provider, false))?;
-        if code != ExitCode::SUCCESS {
-            anyhow::bail!("lab up failed");
-        }
-    }
     let platform = Arc::new(platform_kube::lab::lab_platform(&root).await?);
     let grafana = platform.urls().grafana.and_then(|url| {
         let password =
