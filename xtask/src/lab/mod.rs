@@ -38,6 +38,17 @@ pub enum Command {
     Report(report::Args),
 }
 
+/// The async runtime the lab's commands drive the libraries with (two workers:
+/// this machine's size, and plenty for a lab's I/O).
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    use anyhow::Context;
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("could not start the async runtime")
+}
+
 /// Dispatch a lab subcommand.
 pub fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {

@@ -99,11 +99,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             anyhow::bail!("lab up failed");
         }
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .context("could not start the async runtime")?;
+    let runtime = super::runtime()?;
     let report = match chosen {
         Chosen::Local => runtime.block_on(run_local(&args, &plan, console))?,
         Chosen::Kube(_) => runtime.block_on(run_kube(&args, &plan, console))?,
