@@ -14,6 +14,7 @@ mod measure;
 pub mod output;
 pub mod prometheus;
 pub mod scenario_dir;
+pub mod traffic;
 
 pub use crate::execute::run;
 pub use crate::grafana::Grafana;
@@ -37,7 +38,6 @@ pub enum Connections {
 }
 
 /// Everything a run needs besides the plan and the platform.
-#[derive(Debug)]
 pub struct RunConfig {
     /// The run's id (`20261126T041200Z-canary`).
     pub run_id: String,
@@ -57,6 +57,9 @@ pub struct RunConfig {
     pub notes: Vec<String>,
     /// How long to wait for Prometheus to report new pods `up` before a phase.
     pub discovery_timeout: Duration,
+    /// Generate traffic elsewhere (a loadgen Job in the cluster) instead of in
+    /// this process.
+    pub remote_traffic: Option<std::sync::Arc<dyn traffic::RemoteTraffic>>,
     /// Told about each step before it runs; the step waits until the hook
     /// answers (or drops the answer). Traffic keeps flowing meanwhile. For the
     /// teaching mode, which pauses to explain each step.
@@ -104,6 +107,7 @@ impl RunConfig {
             grafana: None,
             notes: Vec::new(),
             discovery_timeout: Duration::from_secs(20),
+            remote_traffic: None,
             before_step: None,
         }
     }
