@@ -4,11 +4,14 @@
 //! expected outcome was met, one per gate verdict, and one per judged split and
 //! cross-check verdict (transitions are not judged). A `fail` verdict is a
 //! `failure` with the verdict's explanation; `inconclusive` and
-//! `not_applicable` are `skipped` with theirs.
+//! `not_applicable` are `skipped` with theirs. In a scenario that expects a roll
+//! back, a gate that fails is what the scenario is for: its testcase passes and
+//! says the gate failed as expected, so a CI report is red only when the lab
+//! did not do what the scenario expects.
 
 use crate::document::outcome_text;
 use crate::xml;
-use lab_core::analysis::{Unit, Verdict, WindowKind};
+use lab_core::analysis::{Outcome, Unit, Verdict, WindowKind};
 use lab_core::report::{Report, RunStatus};
 use std::fmt::Write;
 
@@ -60,7 +63,7 @@ fn cases(report: &Report) -> Vec<Case> {
         let time_s = window.end_ms.saturating_sub(window.start_ms) as f64 / 1000.0;
         for gate in &window.gates {
             any_gates = true;
-            cases.push(gate_case(gate, &classname, time_s));
+            cases.push(gate_case(gate, &classname, time_s, report.expected));
         }
         for split in window
             .split
@@ -118,19 +121,31 @@ fn cases(report: &Report) -> Vec<Case> {
     if !any_gates && let Some(decision) = &report.decision {
         let classname = format!("{}.decision", report.scenario);
         for gate in &decision.gates {
-            cases.push(gate_case(gate, &classname, 0.0));
+            cases.push(gate_case(gate, &classname, 0.0, report.expected));
         }
     }
     cases
 }
 
-fn gate_case(gate: &lab_core::analysis::GateVerdict, classname: &str, time_s: f64) -> Case {
+fn gate_case(
+    gate: &lab_core::analysis::GateVerdict,
+    classname: &str,
+    time_s: f64,
+    expected: Outcome,
+) -> Case {
+    let (verdict, message) = match (gate.verdict, expected) {
+        (Verdict::Fail, Outcome::RolledBack) => (
+            Verdict::Pass,
+            format!("failed, as the scenario expects: {}", gate.explanation),
+        ),
+        (verdict, _) => (verdict, gate.explanation.clone()),
+    };
     Case {
         name: format!("gate {} ({})", gate.gate.as_str(), gate.version),
         classname: classname.to_string(),
         time_s,
-        verdict: gate.verdict,
-        message: gate.explanation.clone(),
+        verdict,
+        message,
         details: format!(
             "measured: {}\nthreshold: {} {}\nsamples: {}\nsource: {}",
             number(gate.measured, gate.unit),
@@ -234,7 +249,11 @@ pub fn junit(report: &Report) -> String {
         );
         match case.verdict {
             Verdict::Pass => {
-                let _ = writeln!(out, "{open}/>");
+                let _ = writeln!(
+                    out,
+                    "{open}>\n      <system-out>{}</system-out>\n    </testcase>",
+                    xml::text(&format!("{}\n{}", case.message, case.details))
+                );
             }
             Verdict::Fail => {
                 let _ = writeln!(

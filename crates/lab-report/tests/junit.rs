@@ -14,7 +14,7 @@ fn outcomes(suite: &Element) -> Vec<(String, &'static str)> {
         .map(|case| {
             let children: Vec<&str> = case.elements().iter().map(|e| e.name.as_str()).collect();
             let how = match children.as_slice() {
-                [] => "pass",
+                ["system-out"] => "pass",
                 ["failure"] => "failure",
                 ["skipped"] => "skipped",
                 other => panic!("unexpected children {other:?}"),
@@ -75,6 +75,9 @@ fn check(report: &Report) -> Vec<(String, &'static str)> {
         for skipped in case.find_all("skipped") {
             assert!(!skipped.attr("message").unwrap().is_empty());
         }
+        for output in case.find_all("system-out") {
+            assert!(output.texts().concat().contains("source:"));
+        }
     }
     outcomes
 }
@@ -100,11 +103,27 @@ fn a_promoted_canary_passes_every_testcase() {
 }
 
 #[test]
-fn a_rolled_back_canary_fails_its_gate_and_meets_its_expectation() {
-    let outcomes = check(&fixtures::rolled_back());
+fn a_rolled_back_canary_fails_its_gate_as_expected_and_passes() {
+    let report = fixtures::rolled_back();
+    let outcomes = check(&report);
     assert_eq!(find(&outcomes, "expected outcome: rolled back"), "pass");
+    // The failing gate is what the scenario is for: the run is green.
+    assert_eq!(find(&outcomes, "gate success_rate (v2.0.0)"), "pass");
+    assert!(
+        outcomes.iter().all(|(_, h)| *h != "failure"),
+        "{outcomes:?}"
+    );
+    assert!(lab_report::junit(&report).contains("failed, as the scenario expects"));
+}
+
+#[test]
+fn a_gate_that_fails_where_promotion_was_expected_is_a_failure() {
+    let mut missed = fixtures::rolled_back();
+    missed.expected = lab_core::analysis::Outcome::Promoted;
+    missed.conclude(RunStatus::Completed, missed.decision.clone());
+    let outcomes = check(&missed);
     assert_eq!(find(&outcomes, "gate success_rate (v2.0.0)"), "failure");
-    assert!(outcomes.iter().any(|(_, h)| *h == "failure"));
+    assert_eq!(find(&outcomes, "expected outcome: promoted"), "failure");
 }
 
 #[test]
@@ -142,6 +161,8 @@ fn a_run_that_missed_its_outcome_or_stopped_fails_the_outcome_testcase() {
 #[test]
 fn names_and_messages_are_escaped() {
     let mut report = fixtures::rolled_back();
+    // Expecting a promotion, the failed gate is a failure with its message.
+    report.expected = lab_core::analysis::Outcome::Promoted;
     report.scenario = "bad <canary> & \"friends\"".to_string();
     report.windows[3].gates[0].explanation = "50% < 99% & \u{7} 'odd'\nsecond line".to_string();
     let outcomes = check(&report);
