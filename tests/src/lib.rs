@@ -64,14 +64,39 @@ pub struct Outcome {
 
 /// Run a plan on the local platform with Prometheus, as `lab run` does.
 pub async fn run_local(plan: &Plan) -> Outcome {
-    run_local_with(plan, None, |_, _| async {}).await
+    run_local_with(plan, |_| None).await
+}
+
+/// [`run_local`] with traffic from elsewhere, built from the running platform.
+pub async fn run_local_with(
+    plan: &Plan,
+    remote: impl FnOnce(
+        &LocalPlatform,
+    ) -> Option<std::sync::Arc<dyn lab_runner::traffic::RemoteTraffic>>,
+) -> Outcome {
+    run_local_inner(plan, remote, None, |_, _| async {}).await
 }
 
 /// Run a plan as [`run_local`] does, annotating `grafana` when given, while
 /// `during` gets the platform and the run's `events.jsonl` to act on the lab
 /// (kill a pod, kill Prometheus). A panic in `during` fails the test.
-pub async fn run_local_with<F, Fut>(
+pub async fn run_local_during<F, Fut>(
     plan: &Plan,
+    grafana: Option<lab_runner::Grafana>,
+    during: F,
+) -> Outcome
+where
+    F: FnOnce(LocalPlatform, PathBuf) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    run_local_inner(plan, |_| None, grafana, during).await
+}
+
+async fn run_local_inner<F, Fut>(
+    plan: &Plan,
+    remote: impl FnOnce(
+        &LocalPlatform,
+    ) -> Option<std::sync::Arc<dyn lab_runner::traffic::RemoteTraffic>>,
     grafana: Option<lab_runner::Grafana>,
     during: F,
 ) -> Outcome
@@ -97,6 +122,7 @@ where
     let (_interrupt, interrupted) = tokio::sync::watch::channel(false);
     let mut config = lab_runner::RunConfig::new("test-run", run_dir.clone(), interrupted);
     config.grafana = grafana;
+    config.remote_traffic = remote(&platform);
     // As `lab run` does: the Service's listener knows which version a failed
     // connection went to.
     let counter = platform.clone();

@@ -12,7 +12,7 @@
 //! ten requests a second.
 
 use lab_core::analysis::Outcome;
-use lab_tests::{assert_no_process_left, quick_plan, run_local_with, wait_for_event};
+use lab_tests::{assert_no_process_left, quick_plan, run_local_during, wait_for_event};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -24,7 +24,7 @@ async fn a_killed_pod_is_restarted_and_costs_only_its_requests_in_flight() {
     let plan = quick_plan("bad-canary");
     let killed = Arc::new(Mutex::new(None::<String>));
     let victim = killed.clone();
-    let run = run_local_with(&plan, None, move |platform, events| async move {
+    let run = run_local_during(&plan, None, move |platform, events| async move {
         use lab_core::platform::Platform;
         wait_for_event(
             &events,

@@ -5,7 +5,7 @@
 
 use lab_core::analysis::{DecisionCause, Outcome, Verdict, WindowKind};
 use lab_tests::{
-    assert_no_failed_request, assert_no_process_left, quick_plan, run_local_with, signal,
+    assert_no_failed_request, assert_no_process_left, quick_plan, run_local_during, signal,
     wait_for_event,
 };
 use std::time::Duration;
@@ -13,7 +13,7 @@ use std::time::Duration;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_run_survives_prometheus_and_keeps_its_client_side_results() {
     let plan = quick_plan("canary");
-    let run = run_local_with(&plan, None, |platform, events| async move {
+    let run = run_local_during(&plan, None, |platform, events| async move {
         wait_for_event(
             &events,
             Duration::from_secs(60),

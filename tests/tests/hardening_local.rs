@@ -10,7 +10,7 @@
 
 use lab_core::platform::Platform;
 use lab_tests::{
-    assert_no_process_left, lab_command, quick_plan, repo_root, run_local_with, wait_for_event,
+    assert_no_process_left, lab_command, quick_plan, repo_root, run_local_during, wait_for_event,
 };
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::{Ipv4Addr, SocketAddr};
@@ -219,7 +219,7 @@ async fn a_run_serves_on_loopback_only_and_writes_no_credentials() {
 
     let plan = quick_plan("canary");
     let service = plan.service.clone();
-    let run = run_local_with(&plan, Some(grafana), move |platform, events| async move {
+    let run = run_local_during(&plan, Some(grafana), move |platform, events| async move {
         wait_for_event(
             &events,
             Duration::from_secs(60),
