@@ -8,6 +8,10 @@ use lab_tests::{
     assert_time_to_decision_consistent, errors_by_version, failed_gate, quick_plan, run_local,
 };
 
+/// How long one look at the gates may take on a busy machine: reading the pods'
+/// restarts and the traffic so far.
+const LOOK_TAKES_MS: u64 = 250;
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_canary_rolls_back_on_its_success_rate() {
     let plan = quick_plan("bad-canary");
@@ -34,15 +38,16 @@ async fn bad_canary_rolls_back_on_its_success_rate() {
             .contains(&format!("{:.2}%", measured * 100.0))
     );
 
-    // Decided at most three analysis intervals after v2 became ready.
+    // Decided at the third look at the latest: at most three analysis intervals
+    // after v2 became ready, give or take the milliseconds a look takes.
     let decision = report.decision.as_ref().unwrap();
     let interval = analysis_interval(&plan).as_millis() as u64;
+    assert!(decision.analysis_intervals_elapsed <= 3);
     assert!(
-        decision.time_to_decision_ms <= 3 * interval,
+        decision.time_to_decision_ms <= 3 * interval + LOOK_TAKES_MS,
         "decided {} ms after v2 was ready, more than 3 x {interval} ms",
         decision.time_to_decision_ms
     );
-    assert!(decision.analysis_intervals_elapsed <= 3);
     assert_time_to_decision_consistent(report);
     eprintln!(
         "time to decision: {} ms ({} interval(s))",

@@ -37,6 +37,12 @@ const TRAFFIC_SLACK: Duration = Duration::from_secs(600);
 /// How often Prometheus's targets are polled while waiting for new pods.
 const DISCOVERY_POLL: Duration = Duration::from_millis(250);
 
+/// An analyze window opens this long after its step starts: requests sent before
+/// the last change of the ready set (answered within milliseconds) land in the
+/// transition, not in the window. The analysis intervals count from the step's
+/// start, so the decision is not delayed.
+const ANALYZE_SETTLE: Duration = Duration::from_millis(300);
+
 /// After an interrupt, Prometheus gets this long to answer the report's queries.
 const INTERRUPTED_QUERY_LIMIT: Duration = Duration::from_secs(3);
 
@@ -637,6 +643,8 @@ impl<P: Platform> Execution<'_, P> {
                     .await?;
                 match waited {
                     Ok(()) => {
+                        // When a candidate became ready is measured from here.
+                        self.refresh_timeline().await;
                         self.start_traffic(traffic_view).await?;
                         Ok(())
                     }
@@ -670,15 +678,19 @@ impl<P: Platform> Execution<'_, P> {
                 ..
             } => {
                 self.start_traffic(traffic_view).await?;
+                let started = tokio::time::Instant::now();
+                self.guard(tokio::time::sleep(ANALYZE_SETTLE)).await?;
                 // The candidate is judged from its first request, so the window
-                // opens now; Prometheus catching up with new pods only moves the
-                // part of the window its counts are compared over.
+                // opens now, with the ready set as it is now; Prometheus catching
+                // up with new pods only moves the part of the window its counts
+                // are compared over.
+                self.refresh_timeline().await;
                 self.cut(Some((
                     phase.to_string(),
                     WindowKind::Analyze,
                     Some(*duration),
                 )));
-                let decision = self.analyze(phase, *duration, *interval).await?;
+                let decision = self.analyze(phase, *duration, *interval, started).await?;
                 self.cut(None);
                 let rolled_back = decision.outcome == Outcome::RolledBack;
                 self.decide(decision);
@@ -1084,22 +1096,23 @@ impl<P: Platform> Execution<'_, P> {
         phase: &str,
         duration: Duration,
         interval: Duration,
+        started: tokio::time::Instant,
     ) -> Result<Decision, StepFailure> {
         let config = self.analysis_config();
-        let started = tokio::time::Instant::now();
-        let give_up = started + self.config.discovery_timeout;
+        let opened = tokio::time::Instant::now();
+        let give_up = opened + self.config.discovery_timeout;
         let mut counting_from = match self.discovery().await? {
             Discovery::Missing(_) => {
                 self.set_counted(Counted::Pending);
                 None
             }
-            Discovery::Complete | Discovery::Unavailable => Some(started),
+            Discovery::Complete | Discovery::Unavailable => Some(opened),
         };
         let mut intervals = 0u32;
         loop {
             let tick = started + interval * (intervals + 1);
             if counting_from.is_none() {
-                counting_from = self.follow_discovery(started, tick, give_up).await?;
+                counting_from = self.follow_discovery(opened, tick, give_up).await?;
             }
             let end = counting_from.map(|from| from + duration);
             let next = end.map_or(tick, |end| tick.min(end));
@@ -1173,6 +1186,25 @@ impl<P: Platform> Execution<'_, P> {
                     self.timing(intervals),
                 ));
             }
+        }
+    }
+
+    /// Sample the Service's ready endpoints now, not at the sampler's next tick:
+    /// a window that opens or a candidate that becomes ready is timed by it.
+    async fn refresh_timeline(&self) {
+        let Ok(endpoints) = self.platform.endpoints(&self.plan.service).await else {
+            return;
+        };
+        let mut ready: BTreeMap<String, u32> = BTreeMap::new();
+        for endpoint in endpoints {
+            *ready.entry(endpoint.version).or_default() += 1;
+        }
+        let now_ms = self.now_ms();
+        let mut live = self.live.lock().unwrap();
+        let last = live.timeline.last();
+        if last.map(|s| &s.ready) != Some(&ready) {
+            let t_ms = last.map_or(now_ms, |s| s.t_ms.max(now_ms));
+            live.timeline.push(ReadySample { t_ms, ready });
         }
     }
 
