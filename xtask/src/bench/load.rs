@@ -1,6 +1,7 @@
 //! The load tools a comparison drives: oha, wrk and loadgen, each as the command
 //! line a person would type, and its answer read back as requests per second.
 
+use super::process::CpuTimes;
 use crate::prereq;
 use anyhow::{Context as _, bail};
 use serde_json::Value;
@@ -68,6 +69,31 @@ pub struct Run {
     pub tallied: Option<u64>,
     /// All answers.
     pub answered: u64,
+    /// CPU time the tool used, in seconds.
+    pub cpu_seconds: f64,
+}
+
+/// CPU time per answer, summed over a side's runs.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct CpuPerAnswer {
+    seconds: f64,
+    answers: u64,
+}
+
+impl CpuPerAnswer {
+    /// Count a run's CPU time and answers.
+    pub fn add(&mut self, seconds: f64, answers: u64) {
+        self.seconds += seconds;
+        self.answers += answers;
+    }
+
+    /// Microseconds of CPU per answer, as text (`12.3 µs`), or `n/a` without answers.
+    pub fn text(&self) -> String {
+        if self.answers == 0 {
+            return "n/a".to_string();
+        }
+        format!("{:.1} µs", self.seconds * 1e6 / self.answers as f64)
+    }
 }
 
 fn millis(d: Duration) -> String {
@@ -133,14 +159,20 @@ pub fn measure(
     duration: Duration,
 ) -> anyhow::Result<Run> {
     let mut command = command(tool, url, connections, duration);
+    // The tool is the only child reaped meanwhile: its CPU time is the growth of
+    // this process's children's time.
+    let before = CpuTimes::of("self").unwrap_or_default();
     let output = stdout_of(&mut command)?;
+    let used = CpuTimes::of("self").unwrap_or_default().since(before);
     let shown = crate::shell::display(&command);
-    match tool {
+    let mut run = match tool {
         Tool::Oha => read_oha(&output),
         Tool::Wrk => read_wrk(&output),
         Tool::Loadgen(_) => read_loadgen(&output),
     }
-    .with_context(|| format!("the output of {shown}"))
+    .with_context(|| format!("the output of {shown}"))?;
+    run.cpu_seconds = used.children;
+    Ok(run)
 }
 
 fn stdout_of(command: &mut Command) -> anyhow::Result<String> {
@@ -186,6 +218,7 @@ fn read_oha(text: &str) -> anyhow::Result<Run> {
         failed: errors + not_ok,
         tallied: None,
         answered,
+        cpu_seconds: 0.0,
     })
 }
 
@@ -224,6 +257,7 @@ fn read_wrk(text: &str) -> anyhow::Result<Run> {
         failed: socket_errors + not_ok,
         tallied: None,
         answered,
+        cpu_seconds: 0.0,
     })
 }
 
@@ -270,6 +304,7 @@ fn read_loadgen(text: &str) -> anyhow::Result<Run> {
                 .unwrap_or(0),
         ),
         answered,
+        cpu_seconds: 0.0,
     })
 }
 
@@ -349,6 +384,15 @@ Transfer/sec:     10.98MB
             (300, 11, Some(290))
         );
         assert_eq!(run.answered_per_second, 150.0);
+    }
+
+    #[test]
+    fn cpu_per_answer() {
+        let mut cpu = CpuPerAnswer::default();
+        assert_eq!(cpu.text(), "n/a");
+        cpu.add(1.0, 50_000);
+        cpu.add(0.5, 50_000);
+        assert_eq!(cpu.text(), "15.0 µs");
     }
 
     #[test]

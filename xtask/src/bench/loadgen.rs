@@ -1,6 +1,6 @@
 //! loadgen against oha on the same demo-app process, and loadgen's peak memory.
 
-use super::load::{self, CONCURRENCY, Connections, Tool};
+use super::load::{self, CONCURRENCY, Connections, CpuPerAnswer, Tool};
 use super::process::{self, VERSION};
 use super::{Bench, Goal, Outcome, Side, alternate};
 use crate::prereq;
@@ -56,10 +56,12 @@ fn throughput(bench: &Bench, connections: Connections) -> anyhow::Result<Outcome
     let app = process::start_demo_app(&bench.binary("demo-app"))?;
     let tools = [Tool::Loadgen(bench.binary("loadgen")), Tool::Oha];
     let mut failures = [0u64; 2];
+    let mut cpu = [CpuPerAnswer::default(); 2];
     let mut untallied = 0;
     let sides = alternate(rounds, ["loadgen", "oha"], |side, _| {
         let run = load::measure(&tools[side], &app.url, connections, duration)?;
         failures[side] += run.failed;
+        cpu[side].add(run.cpu_seconds, run.answered);
         if let Some(tallied) = run.tallied {
             untallied += run.answered - tallied.min(run.answered);
         }
@@ -80,6 +82,11 @@ fn throughput(bench: &Bench, connections: Connections) -> anyhow::Result<Outcome
             "loadgen did not tally {untallied} answers as {VERSION}"
         ));
     }
+    notes.push(format!(
+        "CPU per answer: loadgen {}, oha {}",
+        cpu[0].text(),
+        cpu[1].text()
+    ));
     notes.push(format!(
         "loadgen tallied every answer by version ({VERSION}) and latency while measuring; oha counts and times"
     ));

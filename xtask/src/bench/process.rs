@@ -198,6 +198,53 @@ pub fn status_kb(pid: u32, field: &str) -> Option<u64> {
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
+/// Clock ticks per second of `/proc/PID/stat`'s times (USER_HZ, 100 on Linux).
+const TICKS_PER_SECOND: f64 = 100.0;
+
+/// CPU time a process has used, and the CPU time of its children it has waited
+/// for, in seconds (`/proc/PID/stat`: utime + stime, cutime + cstime).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct CpuTimes {
+    /// The process's own user and system time.
+    pub own: f64,
+    /// Its waited-for children's user and system time.
+    pub children: f64,
+}
+
+impl CpuTimes {
+    /// The CPU time of `pid` (`self` for this process), while it runs.
+    pub fn of(pid: &str) -> Option<CpuTimes> {
+        parse_stat(&std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?)
+    }
+
+    /// What was used between `earlier` and this reading.
+    pub fn since(self, earlier: CpuTimes) -> CpuTimes {
+        CpuTimes {
+            own: self.own - earlier.own,
+            children: self.children - earlier.children,
+        }
+    }
+}
+
+/// utime, stime, cutime and cstime are fields 14 to 17; the command name (field
+/// 2) may hold spaces and parentheses, so count from the last `)`.
+fn parse_stat(stat: &str) -> Option<CpuTimes> {
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let fields: Vec<f64> = rest
+        .split_whitespace()
+        .skip(11)
+        .take(4)
+        .map(|f| f.parse().ok())
+        .collect::<Option<_>>()?;
+    let [utime, stime, cutime, cstime] = fields.as_slice() else {
+        return None;
+    };
+    Some(CpuTimes {
+        own: (utime + stime) / TICKS_PER_SECOND,
+        children: (cutime + cstime) / TICKS_PER_SECOND,
+    })
+}
+
 /// `/proc`'s kB (1024 bytes) in MB (10^6 bytes).
 pub fn kb_to_mb(kb: u64) -> f64 {
     kb as f64 * 1024.0 / 1e6
@@ -228,6 +275,22 @@ mod tests {
         assert_eq!(status_kb(me, "VmNothing"), None);
         // `VmRSS` must not match `VmRSSx`-like prefixes of other fields.
         assert_eq!(status_kb(me, "Vm"), None);
+    }
+
+    #[test]
+    fn cpu_times_from_stat() {
+        let check = |stat: &str, expected: Option<(f64, f64)>| {
+            let got = parse_stat(stat).map(|t| (t.own, t.children));
+            assert_eq!(got, expected, "{stat}");
+        };
+        check(
+            "42 (tokio) worker) S 1 42 42 0 -1 4194560 100 0 0 0 250 50 7 3 20 0 3 0",
+            Some((3.0, 0.1)),
+        );
+        check("42 (short) S 1 42", None);
+        check("no parenthesis", None);
+        let me = CpuTimes::of("self").unwrap();
+        assert!(me.own >= 0.0 && me.children >= 0.0, "{me:?}");
     }
 
     #[test]

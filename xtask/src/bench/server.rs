@@ -1,7 +1,8 @@
 //! demo-app against nginx serving the same answer, and demo-app's idle memory.
 
+use super::load::CpuPerAnswer;
 use super::load::{self, Connections, Tool};
-use super::process::{self, Server};
+use super::process::{self, CpuTimes, Server};
 use super::{Bench, Goal, Outcome, Side, alternate};
 use crate::prereq;
 use anyhow::Context as _;
@@ -59,6 +60,16 @@ pub fn newconn_plan(bench: &Bench) -> Vec<String> {
     plan(bench, Connections::PerRequest)
 }
 
+/// The pid of nginx's only worker process (the master's child).
+fn nginx_worker(nginx: &Server) -> anyhow::Result<String> {
+    let path = format!("/proc/{}/task/{}/children", nginx.pid(), nginx.pid());
+    let children = std::fs::read_to_string(&path).with_context(|| format!("reading {path}"))?;
+    match children.split_whitespace().collect::<Vec<_>>().as_slice() {
+        [worker] => Ok(worker.to_string()),
+        other => anyhow::bail!("nginx has {} worker processes, expected one", other.len()),
+    }
+}
+
 /// The whole answer to `GET /` (status line, headers, body), as sent.
 fn raw_answer(url: &str) -> anyhow::Result<String> {
     let address = url
@@ -105,11 +116,24 @@ fn throughput(bench: &Bench, connections: Connections) -> anyhow::Result<Outcome
         ));
     }
     let mut failures = [0u64; 2];
+    // CPU per answer of the server (nginx: its worker, a child of its master).
+    let pids = [app.pid().to_string(), nginx_worker(&nginx)?];
+    let mut cpu = [CpuPerAnswer::default(); 2];
     let sides = alternate(rounds, ["demo-app", "nginx"], |side, _| {
+        let before = CpuTimes::of(&pids[side]);
         let run = load::measure(&Tool::Wrk, &servers[side].url, connections, duration)?;
+        let used = CpuTimes::of(&pids[side])
+            .zip(before)
+            .map(|(b, a)| b.since(a).own);
         failures[side] += run.failed;
+        cpu[side].add(used.unwrap_or(0.0), run.answered);
         Ok(run.answered_per_second)
     })?;
+    notes.push(format!(
+        "server CPU per answer: demo-app {}, nginx's worker {}",
+        cpu[0].text(),
+        cpu[1].text()
+    ));
     drop(app);
     drop(nginx);
     for (name, failed) in ["demo-app", "nginx"].iter().zip(failures) {

@@ -4,8 +4,8 @@
 //! and its v1 Deployment scaled to one pod, so both sides reach the same demo-app
 //! process and the difference is the listener's cost alone.
 
-use super::load::{self, Connections, Tool};
-use super::process;
+use super::load::{self, Connections, CpuPerAnswer, Tool};
+use super::process::{self, CpuTimes};
 use super::{Bench, Goal, Outcome, alternate};
 use crate::shell;
 use anyhow::Context as _;
@@ -143,10 +143,24 @@ fn throughput(bench: &Bench, connections: Connections) -> anyhow::Result<Outcome
     let rounds = bench.rounds_or(super::DEFAULT_ROUNDS);
     let lab = LocalService::start(bench)?;
     let urls = [lab.service_url.clone(), lab.pod_url.clone()];
+    let pod_pid = match lab.platform.pids().as_slice() {
+        [pid] => pid.to_string(),
+        pids => anyhow::bail!("expected one pod process, found {pids:?}"),
+    };
     let mut failures = [0u64; 2];
+    // CPU per answer of the client, the pod, and this process (the listener).
+    let mut cpu = [[CpuPerAnswer::default(); 3]; 2];
     let sides = alternate(rounds, ["service", "pod"], |side, _| {
+        let (listener, pod) = (CpuTimes::of("self"), CpuTimes::of(&pod_pid));
         let run = load::measure(&TOOL, &urls[side], connections, duration)?;
+        let listener = CpuTimes::of("self")
+            .zip(listener)
+            .map(|(b, a)| b.since(a).own);
+        let pod = CpuTimes::of(&pod_pid).zip(pod).map(|(b, a)| b.since(a).own);
         failures[side] += run.failed;
+        cpu[side][0].add(run.cpu_seconds, run.answered);
+        cpu[side][1].add(pod.unwrap_or(0.0), run.answered);
+        cpu[side][2].add(listener.unwrap_or(0.0), run.answered);
         Ok(run.answered_per_second)
     })?;
     let stats = lab.platform.service_stats(SERVICE).unwrap_or_default();
@@ -156,6 +170,15 @@ fn throughput(bench: &Bench, connections: Connections) -> anyhow::Result<Outcome
         urls[0].trim_end_matches('/'),
         urls[1].trim_end_matches('/')
     )];
+    for (name, [client, pod, listener]) in ["service", "pod"].iter().zip(cpu) {
+        notes.push(format!(
+            "CPU per answer through the {name}: {} {}, pod {}, this process (listener and platform) {}",
+            TOOL.name(),
+            client.text(),
+            pod.text(),
+            listener.text()
+        ));
+    }
     for (version, s) in &stats {
         notes.push(format!(
             "the listener sent {} connections to {version}: {} failed to connect, {} got no reply",
