@@ -60,6 +60,16 @@ pub struct Outcome {
 
 /// Run a plan on the local platform with Prometheus, as `lab run` does.
 pub async fn run_local(plan: &Plan) -> Outcome {
+    run_local_with(plan, |_| None).await
+}
+
+/// [`run_local`] with traffic from elsewhere, built from the running platform.
+pub async fn run_local_with(
+    plan: &Plan,
+    remote: impl FnOnce(
+        &LocalPlatform,
+    ) -> Option<std::sync::Arc<dyn lab_runner::traffic::RemoteTraffic>>,
+) -> Outcome {
     let dir = tempfile::tempdir().unwrap();
     let run_dir = dir.path().join("run");
     let platform = LocalPlatform::start(LocalConfig {
@@ -76,7 +86,8 @@ pub async fn run_local(plan: &Plan) -> Outcome {
     .await
     .unwrap();
     let (_interrupt, interrupted) = tokio::sync::watch::channel(false);
-    let config = lab_runner::RunConfig::new("test-run", run_dir, interrupted);
+    let mut config = lab_runner::RunConfig::new("test-run", run_dir, interrupted);
+    config.remote_traffic = remote(&platform);
     // Sample the pids while the run goes, to check none is left afterwards.
     let watcher = platform.clone();
     let pids = std::sync::Arc::new(std::sync::Mutex::new(std::collections::BTreeSet::new()));

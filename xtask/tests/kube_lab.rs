@@ -111,6 +111,10 @@ fn dry_run_runs_nothing() {
 }
 
 fn check_error(script: Option<&str>, expected_start: &str) {
+    check_error_of(&["lab", "up", "--platform", "kind"], script, expected_start);
+}
+
+fn check_error_of(args: &[&str], script: Option<&str>, expected_start: &str) {
     let empty = tempfile::tempdir().unwrap();
     let (dir, _log) = fake_tools(script.unwrap_or("exit 0"));
     let path = match script {
@@ -118,7 +122,7 @@ fn check_error(script: Option<&str>, expected_start: &str) {
         None => empty.path().to_path_buf(),
     };
     let started = Instant::now();
-    let out = xtask(&["lab", "up", "--platform", "kind"], Some(&path));
+    let out = xtask(args, Some(&path));
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(
@@ -153,6 +157,23 @@ fn silent_docker_engine_is_one_clear_message() {
 fn hanging_docker_is_reported_within_the_probe_timeout() {
     check_error(
         Some("exec sleep 60"),
+        "error: docker is installed but its engine does not answer",
+    );
+}
+
+#[test]
+fn lab_run_on_a_cluster_that_is_not_up_provisions_first_and_says_why_it_cannot() {
+    check_error_of(
+        &[
+            "lab",
+            "run",
+            "canary",
+            "--platform",
+            "kind",
+            "--profile",
+            "quick",
+        ],
+        Some("echo 'Cannot connect to the Docker daemon' >&2; exit 1"),
         "error: docker is installed but its engine does not answer",
     );
 }

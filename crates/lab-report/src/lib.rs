@@ -1,6 +1,22 @@
-//! Renders a run report for people: Markdown for terminals and pull requests.
-//! Pure: it takes a report and returns text.
+//! Renders a run report for people and machines: Markdown for terminals and
+//! pull requests, one self-contained HTML page, SVG charts and JUnit XML; and
+//! narrates a plan's steps for the teaching mode.
+//!
+//! Pure: it takes a report (or a plan) and returns text. Nothing here reads or
+//! writes files, opens sockets or looks at the clock.
 
+mod charts;
+mod document;
+mod html;
+mod junit;
 mod markdown;
+pub mod narration;
+mod xml;
 
+pub use charts::{
+    Chart, charts, errors_chart, ready_chart, requests_chart, server_requests_chart, share_chart,
+};
+pub use html::html;
+pub use junit::junit;
 pub use markdown::markdown;
+pub use narration::{Language, Narration, narrate};

@@ -4,6 +4,7 @@
 use crate::journal::{Journal, Progress, RunEvent, VersionProgress};
 use crate::measure::{self, WindowSpan};
 use crate::prometheus::{PromError, Prometheus, unix_seconds};
+use crate::traffic::{RemoteLoad, Traffic};
 use crate::{Connections, RunConfig, RunError, output};
 use lab_core::analysis::{
     AnalysisConfig, CrossCheckTolerance, Decision, DecisionTiming, Interim, Outcome, ReadySample,
@@ -17,7 +18,7 @@ use lab_core::report::{
     EventRecord, PrometheusInfo, Report, RunStatus, SCHEMA_VERSION, Section, Series, ServerPoint,
     ServerSeries, StepRecord, StepResult, WindowReport,
 };
-use loadgen::{Bound, Load, RunHandle, Snapshot};
+use loadgen::{Bound, Load, Snapshot};
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 use std::sync::{Arc, Mutex};
@@ -66,13 +67,6 @@ struct ClosedWindow {
     start_ms: u64,
     end_ms: u64,
     delta: Snapshot,
-}
-
-/// Traffic through the Service.
-struct Traffic {
-    handle: RunHandle,
-    /// When traffic started, in run time (loadgen counts from its own start).
-    offset_ms: u64,
 }
 
 /// What the sampler and the executor share.
@@ -298,7 +292,7 @@ fn progress(live: &Mutex<Live>, traffic: Option<&Traffic>, now_ms: u64) -> Progr
         progress.window_kind = Some(*kind);
         progress.window_elapsed_ms = now_ms.saturating_sub(*start_ms);
         progress.window_planned_ms = *planned;
-        let delta = traffic.handle.snapshot().since(start);
+        let delta = traffic.snapshot().since(start);
         let answers = delta.responses().max(1) as f64;
         for (version, stats) in &delta.versions {
             let s = &stats.statuses;
@@ -451,6 +445,10 @@ impl<P: Platform> Execution<'_, P> {
     ) -> Result<(), StepFailure> {
         let index = i as u32 + 1;
         let description = step.describe();
+        if self.before_step(section, index, step).await.is_err() {
+            self.record_skipped(section, i, step);
+            return Err(StepFailure::Interrupted);
+        }
         let started_ms = self.now_ms();
         self.live.lock().unwrap().step = Some(description.clone());
         self.journal.emit(RunEvent::StepStarted {
@@ -500,6 +498,37 @@ impl<P: Platform> Execution<'_, P> {
             result: recorded,
         });
         result
+    }
+
+    /// Hand the step to the `before_step` hook and wait until it lets the step
+    /// run; traffic keeps flowing meanwhile.
+    async fn before_step(
+        &self,
+        section: Section,
+        index: u32,
+        step: &Step,
+    ) -> Result<(), Interrupted> {
+        let Some(hook) = &self.config.before_step else {
+            return Ok(());
+        };
+        let (resume, resumed) = tokio::sync::oneshot::channel();
+        let ahead = crate::StepAhead {
+            index,
+            section,
+            description: step.describe(),
+            kubectl: step.kubectl(),
+        };
+        if hook
+            .send(crate::BeforeStep {
+                step: ahead,
+                resume,
+            })
+            .is_ok()
+        {
+            // An answer or a dropped sender both mean: go on.
+            let _ = self.guard(resumed).await?;
+        }
+        Ok(())
     }
 
     fn touches_candidate(&self, step: &Step) -> bool {
@@ -636,19 +665,46 @@ impl<P: Platform> Execution<'_, P> {
                 _ => Duration::ZERO,
             })
             .sum();
-        let mut options = loadgen::Options::new(
-            url.clone(),
-            Load::Rate(self.plan.profile.rate),
-            Bound::Duration(planned + TRAFFIC_SLACK),
-        );
-        if let Connections::KeepAlive(n) = self.config.connections {
-            options.connections = loadgen::Connections::KeepAlive(n);
-        }
-        let handle = loadgen::start(options)
-            .await
-            .map_err(|error| StepFailure::Failed(format!("cannot start traffic: {error}")))?;
-        let offset_ms = self.now_ms();
-        let traffic = Arc::new(Traffic { handle, offset_ms });
+        let limit = planned + TRAFFIC_SLACK;
+        let keep_alive = match self.config.connections {
+            Connections::KeepAlive(n) => Some(n),
+            Connections::PerRequest => None,
+        };
+        let (traffic, url) = match &self.config.remote_traffic {
+            Some(remote) => {
+                let load = RemoteLoad {
+                    service: self.plan.service.clone(),
+                    rate: self.plan.profile.rate,
+                    limit,
+                    keep_alive,
+                };
+                let journal = self.journal;
+                let traffic = Traffic::remote(remote.clone(), load, || journal.now_ms())
+                    .await
+                    .map_err(|error| {
+                        StepFailure::Failed(format!("cannot start traffic: {error}"))
+                    })?;
+                (
+                    traffic,
+                    format!("service {} (from inside the cluster)", self.plan.service),
+                )
+            }
+            None => {
+                let mut options = loadgen::Options::new(
+                    url.clone(),
+                    Load::Rate(self.plan.profile.rate),
+                    Bound::Duration(limit),
+                );
+                if let Some(n) = keep_alive {
+                    options.connections = loadgen::Connections::KeepAlive(n);
+                }
+                let handle = loadgen::start(options).await.map_err(|error| {
+                    StepFailure::Failed(format!("cannot start traffic: {error}"))
+                })?;
+                (Traffic::local(handle, self.now_ms()), url)
+            }
+        };
+        let traffic = Arc::new(traffic);
         *traffic_view.lock().unwrap() = Some(traffic.clone());
         self.traffic = Some(traffic);
         self.journal.emit(RunEvent::TrafficStarted {
@@ -687,7 +743,7 @@ impl<P: Platform> Execution<'_, P> {
         let Some(traffic) = &self.traffic else {
             return;
         };
-        let start = traffic.handle.snapshot();
+        let start = traffic.snapshot();
         let start_ms = self.now_ms();
         let planned_ms = planned.map(|d| d.as_millis() as u64);
         {
@@ -714,7 +770,7 @@ impl<P: Platform> Execution<'_, P> {
             return;
         };
         if let Some(window) = self.window.take() {
-            let end = traffic.handle.snapshot();
+            let end = traffic.snapshot();
             let delta = end.since(&window.start);
             let end_ms = self.now_ms();
             self.journal.emit(RunEvent::WindowClosed {
@@ -804,7 +860,7 @@ impl<P: Platform> Execution<'_, P> {
 
     fn observation_so_far(&self, window: &OpenWindow) -> Option<WindowObservation> {
         let traffic = self.traffic.as_ref()?;
-        let delta = traffic.handle.snapshot().since(&window.start);
+        let delta = traffic.snapshot().since(&window.start);
         let live = self.live.lock().unwrap();
         Some(measure::observation(
             WindowSpan {
@@ -929,9 +985,8 @@ impl<P: Platform> Execution<'_, P> {
         let mut totals = None;
         if let Some(traffic) = self.traffic.clone() {
             self.cut_final();
-            traffic.handle.stop();
-            let _ = tokio::time::timeout(Duration::from_secs(10), traffic.handle.finished()).await;
-            totals = Some((traffic.handle.snapshot(), traffic.offset_ms));
+            traffic.stop().await;
+            totals = Some((traffic.snapshot(), traffic.offset_ms));
         }
         let mut server_windows = BTreeMap::new();
         let mut server_series = None;

@@ -4,7 +4,8 @@
 //! the analysis and writes the run's report.
 //!
 //! Everything a run produces lands under its run directory:
-//! `report.json`, `report.md` and `events.jsonl` (written as the run goes).
+//! `report.json`, `report.md`, `report.html`, `junit.xml`, the charts as SVG,
+//! and `events.jsonl` (written as the run goes).
 
 mod execute;
 mod grafana;
@@ -13,15 +14,17 @@ mod measure;
 pub mod output;
 pub mod prometheus;
 pub mod scenario_dir;
+pub mod traffic;
 
 pub use crate::execute::run;
 pub use crate::grafana::Grafana;
 pub use crate::journal::{Progress, RunEvent, Timed, VersionProgress};
 pub use crate::scenario_dir::{LoadError, load_scenario, read_scenario};
 
+use lab_core::report::Section;
 use std::path::PathBuf;
 use std::time::Duration;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, oneshot, watch};
 
 /// How traffic is sent through the Service.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -35,7 +38,6 @@ pub enum Connections {
 }
 
 /// Everything a run needs besides the plan and the platform.
-#[derive(Debug)]
 pub struct RunConfig {
     /// The run's id (`20261126T041200Z-canary`).
     pub run_id: String,
@@ -55,6 +57,36 @@ pub struct RunConfig {
     pub notes: Vec<String>,
     /// How long to wait for Prometheus to report new pods `up` before a phase.
     pub discovery_timeout: Duration,
+    /// Generate traffic elsewhere (a loadgen Job in the cluster) instead of in
+    /// this process.
+    pub remote_traffic: Option<std::sync::Arc<dyn traffic::RemoteTraffic>>,
+    /// Told about each step before it runs; the step waits until the hook
+    /// answers (or drops the answer). Traffic keeps flowing meanwhile. For the
+    /// teaching mode, which pauses to explain each step.
+    pub before_step: Option<mpsc::UnboundedSender<BeforeStep>>,
+}
+
+/// A step about to run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StepAhead {
+    /// Its number within its section, from 1.
+    pub index: u32,
+    /// Main steps or rollback steps.
+    pub section: Section,
+    /// What it does.
+    pub description: String,
+    /// The equivalent kubectl command.
+    pub kubectl: String,
+}
+
+/// What the runner sends to [`RunConfig::before_step`]: the step, and where to
+/// say that it may run.
+#[derive(Debug)]
+pub struct BeforeStep {
+    /// The step about to run.
+    pub step: StepAhead,
+    /// Send (or drop) to let the step run.
+    pub resume: oneshot::Sender<()>,
 }
 
 impl RunConfig {
@@ -75,6 +107,8 @@ impl RunConfig {
             grafana: None,
             notes: Vec::new(),
             discovery_timeout: Duration::from_secs(20),
+            remote_traffic: None,
+            before_step: None,
         }
     }
 }

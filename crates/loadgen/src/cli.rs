@@ -5,6 +5,7 @@ use crate::options::{Bound, Connections, Error, Load, Options};
 use crate::report::Report;
 use crate::run::{self, RunHandle};
 use crate::snapshot::Snapshot;
+use crate::stream::{self, SnapshotFeed};
 use crate::summary;
 use clap::Parser;
 use clap::error::{ContextKind, ContextValue, ErrorKind as ClapErrorKind};
@@ -53,6 +54,10 @@ struct Args {
     /// Print the JSON report on one line (schema in the crate's README.md) instead of the summary.
     #[arg(long)]
     json: bool,
+    /// Also print the run's state as one JSON line a second on stdout
+    /// (`{"snapshot": …}`), so a run elsewhere can be followed live.
+    #[arg(long)]
+    snapshots: bool,
 }
 
 /// A bad flag: printed as `error: --flag: problem`, exit status 2.
@@ -84,6 +89,8 @@ pub struct Invocation {
     pub options: Options,
     /// `--json`.
     pub json: bool,
+    /// `--snapshots`.
+    pub snapshots: bool,
 }
 
 /// What to do instead of a run: print help or version, or refuse bad flags.
@@ -171,6 +178,7 @@ fn invocation(args: Args) -> Result<Invocation, Usage> {
     Ok(Invocation {
         options,
         json: args.json,
+        snapshots: args.snapshots,
     })
 }
 
@@ -224,7 +232,8 @@ async fn run_and_print(invocation: Invocation) -> ExitCode {
         }
     };
     let live = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-    if let Err(e) = watch(&handle, live).await {
+    let feed = invocation.snapshots.then(SnapshotFeed::new);
+    if let Err(e) = watch(&handle, live, feed).await {
         eprintln!("error: cannot wait for signals: {e}");
         return ExitCode::FAILURE;
     }
@@ -250,11 +259,22 @@ async fn run_and_print(invocation: Invocation) -> ExitCode {
 
 /// Until the run ends: show progress, and stop on the first Ctrl-C or SIGTERM (a
 /// second one exits at once, without waiting for requests in flight).
-async fn watch(handle: &RunHandle, live: bool) -> std::io::Result<()> {
+async fn watch(
+    handle: &RunHandle,
+    live: bool,
+    mut feed: Option<SnapshotFeed>,
+) -> std::io::Result<()> {
     use tokio::signal::unix::{SignalKind, signal};
     let mut interrupt = signal(SignalKind::interrupt())?;
     let mut terminate = signal(SignalKind::terminate())?;
     let mut ticker = tokio::time::interval(Duration::from_millis(250));
+    let mut every_second = tokio::time::interval(Duration::from_secs(1));
+    let print_snapshot = |feed: &mut SnapshotFeed| -> std::io::Result<()> {
+        let line = stream::to_text(&feed.line(&handle.snapshot()));
+        let mut stdout = std::io::stdout().lock();
+        writeln!(stdout, "{line}")?;
+        stdout.flush()
+    };
     let mut recent: VecDeque<Snapshot> = VecDeque::new();
     let mut stopping = false;
     loop {
@@ -270,6 +290,11 @@ async fn watch(handle: &RunHandle, live: bool) -> std::io::Result<()> {
                 stopping = true;
                 handle.stop();
             }
+            _ = every_second.tick(), if feed.is_some() => {
+                if let Some(feed) = feed.as_mut() {
+                    print_snapshot(feed)?;
+                }
+            }
             _ = ticker.tick(), if live => {
                 let now = handle.snapshot();
                 // The rate shown is over the last second.
@@ -284,6 +309,10 @@ async fn watch(handle: &RunHandle, live: bool) -> std::io::Result<()> {
     }
     if live {
         eprint!("\r{:<100}\r", "");
+    }
+    // The final state, so a follower sees every request.
+    if let Some(feed) = feed.as_mut() {
+        print_snapshot(feed)?;
     }
     Ok(())
 }

@@ -35,6 +35,7 @@ pub mod options;
 pub mod report;
 pub mod run;
 pub mod snapshot;
+pub mod stream;
 pub mod summary;
 pub mod tally;
 

@@ -277,3 +277,43 @@ async fn ctrl_c_stops_and_prints_the_summary() {
         "every request sent was answered and counted"
     );
 }
+
+#[tokio::test]
+async fn snapshots_stream_live_and_end_with_the_final_totals() {
+    let server = TestServer::start(|_| Reply::versioned("v1")).await;
+    let args: Vec<String> = [
+        "--url",
+        &server.url(),
+        "--rate",
+        "50",
+        "--duration",
+        "2500ms",
+        "--json",
+        "--snapshots",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let out = output(args).await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let mut follower = loadgen::stream::SnapshotAssembler::new();
+    let mut snapshot_lines = 0;
+    let mut report = None;
+    for line in stdout.lines() {
+        if follower.push_text(line).unwrap() {
+            snapshot_lines += 1;
+        } else {
+            report = Some(serde_json::from_str::<loadgen::Report>(line).unwrap());
+        }
+    }
+    let report = report.expect("the --json report comes last");
+    // One a second during 2.5 s, plus the final one.
+    assert!(snapshot_lines >= 3, "{snapshot_lines} snapshot lines");
+    assert_eq!(follower.snapshot().responses(), report.requests.answered);
+    assert_eq!(follower.snapshot().issued, report.requests.issued);
+}

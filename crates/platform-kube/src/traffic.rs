@@ -74,7 +74,111 @@ fn job_outcome(job: &Job) -> Option<bool> {
         })
 }
 
+/// How long a loadgen pod may take to start (scheduling, pulling the image).
+const POD_START_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// A loadgen Job whose output is followed as it runs.
+#[derive(Debug)]
+pub struct FollowedJob {
+    /// The Job's name.
+    pub name: String,
+    /// Its output lines, as they come; the channel ends when the pod's log does.
+    pub lines: tokio::sync::mpsc::Receiver<String>,
+}
+
 impl KubePlatform {
+    /// Start loadgen with `args` as a Job (at most `deadline` long), wait until its
+    /// pod runs, and follow its log line by line. Stop it with
+    /// [`stop_loadgen`](Self::stop_loadgen): deleting the Job sends the pod SIGTERM,
+    /// loadgen prints its final lines, and the log ends.
+    pub async fn follow_loadgen(
+        &self,
+        args: &[String],
+        deadline: Duration,
+    ) -> Result<FollowedJob, PlatformError> {
+        use futures::{AsyncBufReadExt, StreamExt};
+        self.ensure_namespace().await?;
+        let job = loadgen_job(&self.settings().loadgen_image, args, deadline);
+        let params = PostParams {
+            field_manager: Some(FIELD_MANAGER.into()),
+            ..PostParams::default()
+        };
+        let created = self
+            .namespaced::<Job>()
+            .create(&params, &job)
+            .await
+            .map_err(|e| api_error(e, "creating the loadgen job"))?;
+        let name = created.metadata.name.ok_or_else(|| {
+            PlatformError::Unavailable("the API server gave the loadgen job no name".into())
+        })?;
+        self.remember_job(&name);
+        let pod = match self.started_pod(&name, POD_START_TIMEOUT).await {
+            Ok(pod) => pod,
+            Err(error) => {
+                let _ = delete_job(self, &name).await;
+                return Err(error);
+            }
+        };
+        let params = LogParams {
+            container: Some("loadgen".into()),
+            follow: true,
+            ..LogParams::default()
+        };
+        let log = self
+            .namespaced::<Pod>()
+            .log_stream(&pod, &params)
+            .await
+            .map_err(|e| api_error(e, &format!("following the log of pod {pod}")))?;
+        let (sender, lines) = tokio::sync::mpsc::channel(64);
+        tokio::spawn(async move {
+            let mut log = Box::pin(log).lines();
+            while let Some(Ok(line)) = log.next().await {
+                if sender.send(line).await.is_err() {
+                    break;
+                }
+            }
+        });
+        Ok(FollowedJob { name, lines })
+    }
+
+    /// Stop a followed loadgen Job (delete it; a Job already gone is fine).
+    pub async fn stop_loadgen(&self, name: &str) -> Result<(), PlatformError> {
+        delete_job(self, name).await
+    }
+
+    /// The Job's pod once it runs (or has already ended).
+    async fn started_pod(&self, job: &str, timeout: Duration) -> Result<String, PlatformError> {
+        let pods = self.namespaced::<Pod>();
+        let selector = format!("job-name={job}");
+        let start = tokio::time::Instant::now();
+        let mut last = "no pod yet".to_string();
+        loop {
+            let list = pods
+                .list(&ListParams::default().labels(&selector))
+                .await
+                .map_err(|e| api_error(e, &format!("finding the pod of job {job}")))?;
+            for pod in &list.items {
+                let phase = pod
+                    .status
+                    .as_ref()
+                    .and_then(|s| s.phase.clone())
+                    .unwrap_or_else(|| "Pending".into());
+                let name = pod.metadata.name.clone().unwrap_or_default();
+                if matches!(phase.as_str(), "Running" | "Succeeded" | "Failed") {
+                    return Ok(name);
+                }
+                last = format!("pod {name} is {phase}");
+            }
+            if start.elapsed() >= timeout {
+                return Err(PlatformError::Timeout {
+                    waited: timeout,
+                    not_ready: vec![format!("job {job}: {last}")],
+                });
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+
     /// The URL of a Service from inside the cluster (`http://my-app.canary-lab.svc`).
     pub fn in_cluster_url(&self, service: &str) -> String {
         format!("http://{service}.{}.svc", self.settings().namespace)

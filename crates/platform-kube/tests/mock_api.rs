@@ -28,6 +28,8 @@ enum Answer {
     Hang,
     /// Fail the connection, as an unreachable server does.
     Refuse,
+    /// 200 with a plain-text body (a pod's log).
+    Text(String),
 }
 
 /// One request the test expects, in order, and its answer.
@@ -81,6 +83,10 @@ impl Exchange {
     }
     fn refuse(mut self) -> Self {
         self.answer = Answer::Refuse;
+        self
+    }
+    fn text(mut self, body: &str) -> Self {
+        self.answer = Answer::Text(body.to_string());
         self
     }
 }
@@ -156,6 +162,9 @@ fn serve(script: Vec<Exchange>) -> (Client, JoinHandle<()>) {
                         Response::new(Body::from(serde_json::to_vec(&body).unwrap()));
                     *response.status_mut() = StatusCode::from_u16(status).unwrap();
                     send.send_response(response);
+                }
+                Answer::Text(body) => {
+                    send.send_response(Response::new(Body::from(body.into_bytes())))
                 }
                 Answer::Hang => held.push(send),
                 Answer::Refuse => send.send_error(std::io::Error::new(
@@ -757,4 +766,64 @@ async fn in_cluster_traffic_runs_loadgen_as_a_job_and_returns_its_log() {
     .unwrap();
     let parsed: Value = serde_json::from_str(&log).unwrap();
     assert_eq!(parsed, serde_json::from_str::<Value>(report).unwrap());
+}
+
+#[tokio::test]
+async fn followed_loadgen_streams_its_log_until_stopped() {
+    let job = json!({"apiVersion": "batch/v1", "kind": "Job",
+                     "metadata": {"name": "loadgen-q9w8e", "namespace": NS},
+                     "spec": {"template": {"spec": {"containers": []}}}});
+    let pods = |phase: &str| {
+        json!({"apiVersion": "v1", "kind": "PodList", "metadata": {},
+               "items": [{"metadata": {"name": "loadgen-q9w8e-zzzzz"}, "status": {"phase": phase}}]})
+    };
+    let log = "{\"snapshot\":{\"to_ms\":1000}}\n{\"snapshot\":{\"to_ms\":2000}}\n";
+    let script = vec![
+        namespace_apply(),
+        expect(Method::POST, "/apis/batch/v1/namespaces/canary-lab/jobs")
+            .query("fieldManager", "canary-lab")
+            .answer(201, job.clone()),
+        // The pod is pending first, then runs.
+        expect(Method::GET, "/api/v1/namespaces/canary-lab/pods")
+            .query("labelSelector", "job-name=loadgen-q9w8e")
+            .answer(200, pods("Pending")),
+        expect(Method::GET, "/api/v1/namespaces/canary-lab/pods")
+            .query("labelSelector", "job-name=loadgen-q9w8e")
+            .answer(200, pods("Running")),
+        expect(
+            Method::GET,
+            "/api/v1/namespaces/canary-lab/pods/loadgen-q9w8e-zzzzz/log",
+        )
+        .query("container", "loadgen")
+        .query("follow", "true")
+        .text(log),
+        expect(
+            Method::DELETE,
+            "/apis/batch/v1/namespaces/canary-lab/jobs/loadgen-q9w8e",
+        )
+        .body(json!({"propagationPolicy": "Background"}))
+        .answer(200, job),
+    ];
+    let lines = check(script, async |p| {
+        let args = vec!["--snapshots".to_string()];
+        let mut followed = p
+            .follow_loadgen(&args, Duration::from_secs(60))
+            .await
+            .unwrap();
+        assert_eq!(followed.name, "loadgen-q9w8e");
+        let mut lines = Vec::new();
+        while let Some(line) = followed.lines.recv().await {
+            lines.push(line);
+        }
+        p.stop_loadgen(&followed.name).await.unwrap();
+        lines
+    })
+    .await;
+    assert_eq!(
+        lines,
+        [
+            "{\"snapshot\":{\"to_ms\":1000}}",
+            "{\"snapshot\":{\"to_ms\":2000}}"
+        ]
+    );
 }

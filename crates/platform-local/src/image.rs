@@ -93,6 +93,14 @@ impl PodRuntime {
         args
     }
 
+    /// The pods' `version` label (empty when there is none).
+    pub(crate) fn version(&self) -> String {
+        self.labels
+            .get(lab_core::object::VERSION_LABEL)
+            .cloned()
+            .unwrap_or_default()
+    }
+
     /// The port the demo app serves metrics on, from the scrape annotation.
     pub(crate) fn scrape_port(&self) -> Option<u16> {
         if self

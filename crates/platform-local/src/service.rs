@@ -60,12 +60,7 @@ pub(crate) fn refresh_endpoints(inner: &Inner) {
                     Some(Target {
                         address: SocketAddr::from((pod.address, port)),
                         pod: name.clone(),
-                        version: pod
-                            .runtime
-                            .labels
-                            .get("version")
-                            .cloned()
-                            .unwrap_or_default(),
+                        version: pod.runtime.version(),
                     })
                 })
                 .collect();

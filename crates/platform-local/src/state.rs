@@ -437,12 +437,7 @@ impl Shared {
             .map(|(name, pod)| PodState {
                 name: name.clone(),
                 deployment: pod.deployment.clone(),
-                version: pod
-                    .runtime
-                    .labels
-                    .get("version")
-                    .cloned()
-                    .unwrap_or_default(),
+                version: pod.runtime.version(),
                 address: pod.address.to_string(),
                 ready: pod.ready && !pod.terminating,
                 restarts: pod.restarts,

@@ -87,12 +87,7 @@ fn snapshot(shared: &Shared) -> LabState {
         .iter()
         .map(|(name, pod)| RecordedPod {
             name: name.clone(),
-            version: pod
-                .runtime
-                .labels
-                .get("version")
-                .cloned()
-                .unwrap_or_default(),
+            version: pod.runtime.version(),
             ready: pod.ready && !pod.terminating,
             pid: pod.pid,
         })

@@ -167,18 +167,22 @@ fn counts(pairs: &[(&str, usize)]) -> BTreeMap<String, usize> {
 
 const TIMEOUT: Duration = Duration::from_secs(20);
 
+/// The Service (selecting `app: my-app`) and a Deployment of v1, ready.
+async fn serve_v1(p: &LocalPlatform, name: &str, replicas: i32, strategy: serde_json::Value) {
+    p.apply(&[
+        service(json!({"app": "my-app"})),
+        deployment(name, "v1.0.0", replicas, &[], strategy),
+    ])
+    .await
+    .unwrap();
+    p.wait_ready(&[name.into()], TIMEOUT).await.unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_tutorial_canary_splits_traffic_by_ready_pods() {
     let lab = lab(false).await;
     let p = &lab.platform;
-    let selector = json!({"app": "my-app"});
-    p.apply(&[
-        service(selector),
-        deployment("my-app-v1", "v1.0.0", 10, &[], rolling(1, 0)),
-    ])
-    .await
-    .unwrap();
-    p.wait_ready(&["my-app-v1".into()], TIMEOUT).await.unwrap();
+    serve_v1(p, "my-app-v1", 10, rolling(1, 0)).await;
     assert_eq!(endpoint_versions(p).await, counts(&[("v1.0.0", 10)]));
 
     let url = p.service_url("my-app").await.unwrap();
@@ -226,13 +230,7 @@ async fn the_tutorial_canary_splits_traffic_by_ready_pods() {
 async fn a_rolling_update_keeps_every_replica_available() {
     let lab = lab(false).await;
     let p = &lab.platform;
-    p.apply(&[
-        service(json!({"app": "my-app"})),
-        deployment("my-app", "v1.0.0", 4, &[], rolling(1, 0)),
-    ])
-    .await
-    .unwrap();
-    p.wait_ready(&["my-app".into()], TIMEOUT).await.unwrap();
+    serve_v1(p, "my-app", 4, rolling(1, 0)).await;
     p.apply(&[deployment("my-app", "v2.0.0", 4, &[], rolling(1, 0))])
         .await
         .unwrap();
@@ -265,13 +263,7 @@ async fn recreate_stops_every_old_pod_before_starting_new_ones() {
     let lab = lab(false).await;
     let p = &lab.platform;
     let recreate = json!({"type": "Recreate"});
-    p.apply(&[
-        service(json!({"app": "my-app"})),
-        deployment("my-app", "v1.0.0", 3, &[], recreate.clone()),
-    ])
-    .await
-    .unwrap();
-    p.wait_ready(&["my-app".into()], TIMEOUT).await.unwrap();
+    serve_v1(p, "my-app", 3, recreate.clone()).await;
     p.apply(&[deployment("my-app", "v2.0.0", 3, &[], recreate)])
         .await
         .unwrap();
@@ -306,13 +298,7 @@ async fn recreate_stops_every_old_pod_before_starting_new_ones() {
 async fn a_killed_pod_leaves_the_endpoints_and_comes_back_after_back_off() {
     let lab = lab(false).await;
     let p = &lab.platform;
-    p.apply(&[
-        service(json!({"app": "my-app"})),
-        deployment("my-app-v1", "v1.0.0", 2, &[], rolling(1, 0)),
-    ])
-    .await
-    .unwrap();
-    p.wait_ready(&["my-app-v1".into()], TIMEOUT).await.unwrap();
+    serve_v1(p, "my-app-v1", 2, rolling(1, 0)).await;
     let victim = p.pods().await.unwrap()[0].name.clone();
     p.kill_pod(&victim).await.unwrap();
     let start = Instant::now();
@@ -412,13 +398,7 @@ async fn images_without_a_local_binary_are_refused_before_anything_starts() {
 async fn prometheus_scrapes_every_pod_with_the_cluster_labels() {
     let lab = lab(true).await;
     let p = &lab.platform;
-    p.apply(&[
-        service(json!({"app": "my-app"})),
-        deployment("my-app-v1", "v1.0.0", 2, &[], rolling(1, 0)),
-    ])
-    .await
-    .unwrap();
-    p.wait_ready(&["my-app-v1".into()], TIMEOUT).await.unwrap();
+    serve_v1(p, "my-app-v1", 2, rolling(1, 0)).await;
     let prometheus = p.urls().prometheus.expect("prometheus runs");
     assert!(prometheus.starts_with("http://127.0.0.1:"), "{prometheus}");
     let pods: BTreeSet<String> = p

@@ -5,7 +5,6 @@
 
 use crate::exit::Usage;
 use crate::shell::repo_root;
-use anyhow::Context;
 use platform_kube::lab::{self, LabState, PASSWORD_FILE};
 use std::io::Write;
 use std::process::ExitCode;
@@ -19,14 +18,6 @@ pub struct Target {
     pub provider: Provider,
     /// Print every command and object instead of running and applying them.
     pub dry_run: bool,
-}
-
-fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .context("could not start the async runtime")
 }
 
 fn check_target(target: &Target) -> anyhow::Result<()> {
@@ -56,7 +47,7 @@ pub fn up(target: &Target) -> anyhow::Result<ExitCode> {
         lab::print_plan(&plan, &root, &mut stdout)?;
         return Ok(ExitCode::SUCCESS);
     }
-    let runtime = runtime()?;
+    let runtime = super::runtime()?;
     let state = runtime.block_on(lab::run_up(&plan, &root, &password, &mut std::io::stderr()))?;
     let status = runtime.block_on(lab::status(&state, &root))?;
     writeln!(
@@ -132,7 +123,7 @@ pub fn down(target: Option<&Target>) -> anyhow::Result<ExitCode> {
         }
         return Ok(ExitCode::SUCCESS);
     }
-    runtime()?.block_on(lab::run_down(&state, &root, &mut std::io::stderr()))?;
+    super::runtime()?.block_on(lab::run_down(&state, &root, &mut std::io::stderr()))?;
     println!("lab down on {}", state.provider.name());
     Ok(ExitCode::SUCCESS)
 }
@@ -149,7 +140,7 @@ pub fn status(json: bool) -> anyhow::Result<ExitCode> {
         }
         return Ok(ExitCode::SUCCESS);
     };
-    let status = runtime()?.block_on(lab::status(&state, &root))?;
+    let status = super::runtime()?.block_on(lab::status(&state, &root))?;
     let mut stdout = std::io::stdout().lock();
     if json {
         let mut value = serde_json::to_value(&status)?;

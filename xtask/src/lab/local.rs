@@ -106,14 +106,6 @@ pub fn demo_app() -> anyhow::Result<PathBuf> {
     Ok(path)
 }
 
-fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .context("could not start the async runtime")
-}
-
 fn print_urls(prometheus: &str) {
     println!("Prometheus  {prometheus}");
     println!("Grafana     not on the local platform: every run writes its own report and charts");
@@ -147,7 +139,7 @@ pub fn up(dry_run: bool) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let marker = local_dir().display().to_string();
-    let prometheus = runtime()?
+    let prometheus = super::runtime()?
         .block_on(platform_local::start_detached(
             &binary,
             &dir,
@@ -171,7 +163,7 @@ pub fn down() -> anyhow::Result<bool> {
     let marker = local_dir().display().to_string();
     let lab = running_lab()?;
     let runs = lab_dir().join("runs").display().to_string();
-    let runtime = runtime()?;
+    let runtime = super::runtime()?;
     let grace = Duration::from_secs(5);
     // Processes of runs carry their run directory as marker, the lab's
     // Prometheus the local directory: stop both.

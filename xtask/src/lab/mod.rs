@@ -4,6 +4,7 @@
 
 mod console;
 mod down;
+mod in_cluster;
 mod kube;
 mod local;
 mod plan;
@@ -35,6 +36,17 @@ pub enum Command {
     Validate(validate::Args),
     /// Render or open the report of a run.
     Report(report::Args),
+}
+
+/// The async runtime the lab's commands drive the libraries with (two workers:
+/// this machine's size, and plenty for a lab's I/O).
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    use anyhow::Context;
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("could not start the async runtime")
 }
 
 /// Dispatch a lab subcommand.

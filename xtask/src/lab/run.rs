@@ -1,6 +1,6 @@
 //! `cargo xtask lab run`: a scenario end to end under traffic, judged, reported.
 
-use super::console::Console;
+use super::console::{Console, Teaching};
 use super::local;
 use super::platform_args::{Chosen, PlatformArgs};
 use super::scenario_args::{ScenarioArgs, find_scenario};
@@ -11,10 +11,12 @@ use lab_core::analysis::Outcome;
 use lab_core::plan::Plan;
 use lab_core::platform::Platform;
 use lab_core::report::{Report, RunStatus};
+use lab_report::Language;
 use lab_runner::{Connections, LoadError, RunConfig};
 use platform_local::{LocalConfig, LocalPlatform};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 
@@ -30,15 +32,38 @@ pub struct Args {
     #[arg(long)]
     keep: bool,
     /// Print only the result.
-    #[arg(long)]
+    #[arg(long, conflicts_with_all = ["step", "explain"])]
     quiet: bool,
+    /// Teaching mode: before each step, explain what it does and why with its
+    /// kubectl command, and wait for Enter (traffic keeps flowing).
+    #[arg(long)]
+    step: bool,
+    /// Explain each step like `--step`, without pausing.
+    #[arg(long, conflicts_with = "step")]
+    explain: bool,
+    /// The language of the explanations: en or ko.
+    #[arg(long, value_name = "LANG", default_value = "en")]
+    lang: Language,
     /// The Prometheus binary for the local platform (default: from PATH).
     #[arg(long, value_name = "PATH")]
     prometheus: Option<PathBuf>,
+    /// Where traffic comes from on a cluster: `host` (this machine, through the
+    /// NodePort) or `in-cluster` (a loadgen Job reaching the Service by its DNS name).
+    #[arg(long, value_enum, default_value = "host")]
+    traffic: TrafficFrom,
     /// Send traffic over this many keep-alive connections instead of a new
     /// connection per request (each connection then stays on one pod).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     keep_alive: Option<u16>,
+}
+
+/// Where traffic is generated.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum TrafficFrom {
+    /// This machine, through the Service's NodePort (or the local listener).
+    Host,
+    /// A loadgen Job inside the cluster (cluster platforms only).
+    InCluster,
 }
 
 /// Load the scenario and build its plan; bad input is a usage error (exit 2).
@@ -65,18 +90,34 @@ pub fn load_plan(args: &ScenarioArgs) -> anyhow::Result<Plan> {
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let plan = load_plan(&args.scenario)?;
     let (chosen, reason) = args.platform.choose()?;
-    let console = Console::new(args.quiet);
+    if args.traffic == TrafficFrom::InCluster && chosen == Chosen::Local {
+        return Err(Usage(
+            "--traffic in-cluster: needs a cluster platform (--platform kind|minikube or --context); the local platform has no cluster".into(),
+        )
+        .into());
+    }
+    let teaching = (args.step || args.explain).then_some(Teaching {
+        pause: args.step,
+        language: args.lang,
+    });
+    let console = Console::new(args.quiet, teaching);
     if let Some(reason) = reason {
         console.line(&reason);
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .context("could not start the async runtime")?;
+    if let Chosen::Kube(provider) = &chosen
+        && platform_kube::lab::LabState::load(&repo_root())?.is_none()
+    {
+        // `lab up` has its own runtime: provision before entering ours.
+        console.line("no lab is up on the cluster yet: running `lab up` first");
+        let code = super::kube::up(&PlatformArgs::target(provider.clone(), false))?;
+        if code != ExitCode::SUCCESS {
+            anyhow::bail!("lab up failed");
+        }
+    }
+    let runtime = super::runtime()?;
     let report = match chosen {
         Chosen::Local => runtime.block_on(run_local(&args, &plan, console))?,
-        Chosen::Kube(provider) => runtime.block_on(run_kube(&args, &plan, provider, console))?,
+        Chosen::Kube(_) => runtime.block_on(run_kube(&args, &plan, console))?,
     };
     Ok(exit_status(&report))
 }
@@ -151,6 +192,7 @@ struct RunSetup {
     run_dir: PathBuf,
     notes: Vec<String>,
     grafana: Option<lab_runner::Grafana>,
+    remote_traffic: Option<Arc<dyn lab_runner::traffic::RemoteTraffic>>,
 }
 
 async fn execute<P: Platform>(
@@ -165,6 +207,7 @@ async fn execute<P: Platform>(
         run_dir,
         notes,
         grafana,
+        remote_traffic,
     } = setup;
     let interrupt = interrupts();
     let (events, receiver) = mpsc::unbounded_channel();
@@ -174,8 +217,10 @@ async fn execute<P: Platform>(
     config.observer = Some(events);
     config.notes = notes;
     config.grafana = grafana;
+    config.remote_traffic = remote_traffic;
+    config.before_step = console.teaching_hook();
     console.header(plan, &platform.name(), &run_dir);
-    let printer = tokio::spawn(console.clone().follow(receiver));
+    let printer = tokio::spawn(console.clone().follow(receiver, plan.clone()));
     let report = lab_runner::run(platform, plan, config).await?;
     let _ = printer.await;
     console.summary(&report, &run_dir);
@@ -212,6 +257,7 @@ async fn run_local(args: &Args, plan: &Plan, console: Console) -> anyhow::Result
         run_dir,
         notes,
         grafana: None,
+        remote_traffic: None,
     };
     let result = execute(&platform, plan, args, console.clone(), setup).await;
     if let Ok((_, interrupt)) = &result
@@ -229,21 +275,9 @@ async fn run_local(args: &Args, plan: &Plan, console: Console) -> anyhow::Result
     result.map(|(report, _)| report)
 }
 
-async fn run_kube(
-    args: &Args,
-    plan: &Plan,
-    provider: super::kube::Provider,
-    console: Console,
-) -> anyhow::Result<Report> {
+async fn run_kube(args: &Args, plan: &Plan, console: Console) -> anyhow::Result<Report> {
     let root = repo_root();
-    if platform_kube::lab::LabState::load(&root)?.is_none() {
-        console.line("no lab is up on the cluster yet: running `lab up` first");
-        let code = super::kube::up(&PlatformArgs::target(provider, false))?;
-        if code != ExitCode::SUCCESS {
-            anyhow::bail!("lab up failed");
-        }
-    }
-    let platform = platform_kube::lab::lab_platform(&root).await?;
+    let platform = Arc::new(platform_kube::lab::lab_platform(&root).await?);
     let grafana = platform.urls().grafana.and_then(|url| {
         let password =
             std::fs::read_to_string(root.join(platform_kube::lab::PASSWORD_FILE)).ok()?;
@@ -253,14 +287,19 @@ async fn run_kube(
             password.trim().to_string(),
         ))
     });
+    let remote_traffic = (args.traffic == TrafficFrom::InCluster).then(|| {
+        Arc::new(super::in_cluster::JobTraffic::new(platform.clone()))
+            as Arc<dyn lab_runner::traffic::RemoteTraffic>
+    });
     let (run_id, run_dir) = new_run(plan);
     let setup = RunSetup {
         run_id,
         run_dir,
         notes: Vec::new(),
         grafana,
+        remote_traffic,
     };
-    let (report, interrupt) = execute(&platform, plan, args, console.clone(), setup).await?;
+    let (report, interrupt) = execute(&*platform, plan, args, console.clone(), setup).await?;
     if args.keep {
         console.line("kept running on the cluster: `cargo xtask lab down` removes the lab");
         let _ = interrupt;
