@@ -94,6 +94,8 @@ impl Bench {
 /// One comparison: its name, what it shows, what it needs and how to run it.
 struct Comparison {
     name: &'static str,
+    /// Other names it answers to on the command line.
+    aliases: &'static [&'static str],
     about: &'static str,
     /// External programs it runs, installed or asked for before anything runs.
     tools: &'static [prereq::Tool],
@@ -105,6 +107,7 @@ struct Comparison {
 const COMPARISONS: &[Comparison] = &[
     Comparison {
         name: "loadgen-keepalive",
+        aliases: &[],
         about: "loadgen vs oha against demo-app, closed loop at full speed, kept-alive connections",
         tools: &[prereq::OHA],
         plan: loadgen::keepalive_plan,
@@ -112,6 +115,7 @@ const COMPARISONS: &[Comparison] = &[
     },
     Comparison {
         name: "loadgen-newconn",
+        aliases: &[],
         about: "loadgen vs oha against demo-app, closed loop at full speed, a new connection per request",
         tools: &[prereq::OHA],
         plan: loadgen::newconn_plan,
@@ -119,6 +123,7 @@ const COMPARISONS: &[Comparison] = &[
     },
     Comparison {
         name: "demo-app-keepalive",
+        aliases: &[],
         about: "demo-app vs nginx serving the same answer, wrk with kept-alive connections",
         tools: &[prereq::NGINX, prereq::WRK],
         plan: server::keepalive_plan,
@@ -126,6 +131,7 @@ const COMPARISONS: &[Comparison] = &[
     },
     Comparison {
         name: "demo-app-newconn",
+        aliases: &[],
         about: "demo-app vs nginx serving the same answer, wrk with a new connection per request",
         tools: &[prereq::NGINX, prereq::WRK],
         plan: server::newconn_plan,
@@ -133,6 +139,7 @@ const COMPARISONS: &[Comparison] = &[
     },
     Comparison {
         name: "service-keepalive",
+        aliases: &[],
         about: "the local platform's Service vs its pod addressed directly, oha with kept-alive connections",
         tools: &[prereq::OHA],
         plan: service::keepalive_plan,
@@ -140,6 +147,7 @@ const COMPARISONS: &[Comparison] = &[
     },
     Comparison {
         name: "service-newconn",
+        aliases: &[],
         about: "the local platform's Service vs its pod addressed directly, oha with a new connection per request",
         tools: &[prereq::OHA],
         plan: service::newconn_plan,
@@ -147,6 +155,7 @@ const COMPARISONS: &[Comparison] = &[
     },
     Comparison {
         name: "lab-run-canary",
+        aliases: &["scenario"],
         about: "wall time of `lab run canary --platform local --profile quick`, the whole process",
         tools: &[prereq::PROMETHEUS],
         plan: lab::canary_plan,
@@ -154,6 +163,7 @@ const COMPARISONS: &[Comparison] = &[
     },
     Comparison {
         name: "bad-canary-decision",
+        aliases: &[],
         about: "time from v2 ready to the roll-back decision of `lab run bad-canary --profile quick`",
         tools: &[prereq::PROMETHEUS],
         plan: lab::bad_canary_plan,
@@ -161,6 +171,7 @@ const COMPARISONS: &[Comparison] = &[
     },
     Comparison {
         name: "demo-app-memory",
+        aliases: &[],
         about: "demo-app's idle resident memory, fresh and after a burst of traffic",
         tools: &[],
         plan: server::memory_plan,
@@ -168,6 +179,7 @@ const COMPARISONS: &[Comparison] = &[
     },
     Comparison {
         name: "loadgen-memory",
+        aliases: &[],
         about: "loadgen's peak resident memory during a full-speed run",
         tools: &[],
         plan: loadgen::memory_plan,
@@ -729,7 +741,10 @@ fn machine() -> Machine {
 fn choose(name: Option<&str>) -> Result<Vec<&'static Comparison>, Usage> {
     match name {
         None => Ok(COMPARISONS.iter().collect()),
-        Some(name) => match COMPARISONS.iter().find(|c| c.name == name) {
+        Some(name) => match COMPARISONS
+            .iter()
+            .find(|c| c.name == name || c.aliases.contains(&name))
+        {
             Some(c) => Ok(vec![c]),
             None => {
                 let names: Vec<&str> = COMPARISONS.iter().map(|c| c.name).collect();
@@ -762,6 +777,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if args.list {
         for c in COMPARISONS {
             println!("{:<20} {}", c.name, c.about);
+            for alias in c.aliases {
+                println!("{:<20} (the same as {})", alias, c.name);
+            }
         }
         return Ok(ExitCode::SUCCESS);
     }
@@ -1139,9 +1157,71 @@ mod tests {
             one.iter().map(|c| c.name).collect::<Vec<_>>(),
             ["service-newconn"]
         );
+        let scenario = choose(Some("scenario")).unwrap();
+        assert_eq!(
+            scenario.iter().map(|c| c.name).collect::<Vec<_>>(),
+            ["lab-run-canary"]
+        );
         let error = choose(Some("nope")).err().unwrap().0;
         assert!(
             error.starts_with("bench: no comparison named \"nope\" (one of: loadgen-keepalive,")
         );
+    }
+
+    /// One short comparison, run for real on the debug binaries `cargo xtask
+    /// test` builds, gives a result that reads back with every figure in place.
+    #[test]
+    fn a_short_comparison_gives_a_well_formed_result() {
+        let debug = std::env::current_exe()
+            .unwrap()
+            .parent()
+            .unwrap()
+            .parent()
+            .unwrap()
+            .to_path_buf();
+        for binary in ["loadgen", "demo-app"] {
+            assert!(
+                debug.join(binary).is_file(),
+                "{binary} is missing from {}: run `cargo xtask test`, or `cargo build -p {binary}` first",
+                debug.display()
+            );
+        }
+        let scratch = tempfile::tempdir().unwrap();
+        let bench = Bench {
+            rounds: Some(1),
+            duration: Some(Duration::from_secs(1)),
+            binaries: debug,
+            scratch: scratch.path().to_path_buf(),
+        };
+        let outcome = loadgen::memory(&bench).expect("loadgen-memory runs");
+        let load = load_average();
+        let record = outcome.record("loadgen-memory", &load);
+        let document = Document {
+            started_at: utc_stamp(SystemTime::now()),
+            build: "debug".to_string(),
+            machine: machine(),
+            comparisons: vec![record],
+        };
+        let text = serde_json::to_string_pretty(&document).unwrap();
+        let back: Document = serde_json::from_str(&text).unwrap();
+        let record = &back.comparisons[0];
+        assert_eq!(record.name, "loadgen-memory");
+        assert!(record.error.is_none(), "{:?}", record.error);
+        assert_eq!(record.sides.len(), 1);
+        let side = &record.sides[0];
+        assert_eq!(side.samples.len(), 1);
+        let peak = side.samples[0];
+        assert!(
+            peak > 0.5 && peak < 1000.0,
+            "a peak of {peak} MB is not a process's memory"
+        );
+        assert!(side.min <= side.median && side.median <= side.max);
+        assert_eq!(record.met, peak <= 50.0);
+        assert!(
+            record.notes.iter().any(|n| n.contains("answers in 1 s")),
+            "{:?}",
+            record.notes
+        );
+        assert!(back.markdown().contains("| loadgen-memory |"));
     }
 }
