@@ -31,7 +31,10 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => return exit::command_line(&error),
+    };
     let result = match cli.command {
         Command::Lab(command) => lab::run(command),
         Command::Test(args) => test::run(args),

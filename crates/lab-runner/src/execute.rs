@@ -34,6 +34,18 @@ const SAMPLE_EVERY: Duration = Duration::from_millis(200);
 /// Traffic is bounded even if nobody stops it: this long past the plan's end.
 const TRAFFIC_SLACK: Duration = Duration::from_secs(600);
 
+/// How often Prometheus's targets are polled while waiting for new pods.
+const DISCOVERY_POLL: Duration = Duration::from_millis(250);
+
+/// An analyze window opens this long after its step starts: requests sent before
+/// the last change of the ready set (answered within milliseconds) land in the
+/// transition, not in the window. The analysis intervals count from the step's
+/// start, so the decision is not delayed.
+const ANALYZE_SETTLE: Duration = Duration::from_millis(300);
+
+/// After an interrupt, Prometheus gets this long to answer the report's queries.
+const INTERRUPTED_QUERY_LIMIT: Duration = Duration::from_secs(3);
+
 /// The run was interrupted (Ctrl-C, SIGTERM).
 struct Interrupted;
 
@@ -58,6 +70,39 @@ struct OpenWindow {
     kind: WindowKind,
     start_ms: u64,
     start: Snapshot,
+    /// The Service's failed connections per version when the window opened.
+    failed_at_open: BTreeMap<String, u64>,
+    /// Which part of the window Prometheus's counts are compared over.
+    counted: Counted,
+}
+
+/// Which part of an open window Prometheus's counts cover.
+enum Counted {
+    /// All of it: Prometheus scraped every ready pod when the window opened.
+    Whole,
+    /// Not yet: Prometheus has not scraped every ready pod.
+    Pending,
+    /// From `start_ms` on, when Prometheus had scraped every ready pod (or the
+    /// wait for it gave up: `partial`).
+    From {
+        start_ms: u64,
+        start: Snapshot,
+        partial: bool,
+    },
+    /// None of it, for this reason.
+    NotCompared(String),
+}
+
+/// Which part of a closed window Prometheus's counts are compared over.
+enum ServerPart {
+    Whole,
+    From {
+        start_ms: u64,
+        /// The traffic from `start_ms` to the window's end.
+        delta: Snapshot,
+        partial: bool,
+    },
+    NotCompared(String),
 }
 
 /// A window that closed, with the traffic it saw.
@@ -67,6 +112,17 @@ struct ClosedWindow {
     start_ms: u64,
     end_ms: u64,
     delta: Snapshot,
+    /// The Service's failed connections per version during the window.
+    failed: BTreeMap<String, u64>,
+    server: ServerPart,
+}
+
+/// Whether Prometheus scrapes every ready endpoint of the Service.
+enum Discovery {
+    Complete,
+    Missing(Vec<String>),
+    /// No Prometheus (any more).
+    Unavailable,
 }
 
 /// What the sampler and the executor share.
@@ -343,6 +399,8 @@ impl<P: Platform> Execution<'_, P> {
                 Ok(()) => {}
                 Err(StepFailure::RollBack(decision)) => {
                     self.decide(decision);
+                    // The traffic from here on leads to the rollback's phase.
+                    self.cut(None);
                     roll_back = true;
                 }
                 Err(StepFailure::Interrupted) => {
@@ -585,6 +643,8 @@ impl<P: Platform> Execution<'_, P> {
                     .await?;
                 match waited {
                     Ok(()) => {
+                        // When a candidate became ready is measured from here.
+                        self.refresh_timeline().await;
                         self.start_traffic(traffic_view).await?;
                         Ok(())
                     }
@@ -618,9 +678,19 @@ impl<P: Platform> Execution<'_, P> {
                 ..
             } => {
                 self.start_traffic(traffic_view).await?;
-                self.open_phase(phase, WindowKind::Analyze, *duration)
-                    .await?;
-                let decision = self.analyze(phase, *duration, *interval).await?;
+                let started = tokio::time::Instant::now();
+                self.guard(tokio::time::sleep(ANALYZE_SETTLE)).await?;
+                // The candidate is judged from its first request, so the window
+                // opens now, with the ready set as it is now; Prometheus catching
+                // up with new pods only moves the part of the window its counts
+                // are compared over.
+                self.refresh_timeline().await;
+                self.cut(Some((
+                    phase.to_string(),
+                    WindowKind::Analyze,
+                    Some(*duration),
+                )));
+                let decision = self.analyze(phase, *duration, *interval, started).await?;
                 self.cut(None);
                 let rolled_back = decision.outcome == Outcome::RolledBack;
                 self.decide(decision);
@@ -756,12 +826,36 @@ impl<P: Platform> Execution<'_, P> {
             kind,
             planned_ms,
         });
+        let failed_at_open = self.failed_connections();
         self.window = Some(OpenWindow {
             name,
             kind,
             start_ms,
             start,
+            failed_at_open,
+            counted: Counted::Whole,
         });
+    }
+
+    /// The Service's failed connections per version so far (empty when the
+    /// platform does not count them).
+    fn failed_connections(&self) -> BTreeMap<String, u64> {
+        self.config
+            .failed_connections
+            .as_ref()
+            .map(|source| source.counts())
+            .unwrap_or_default()
+    }
+
+    /// The Service's failed connections per version since `before`.
+    fn failed_since(&self, before: &BTreeMap<String, u64>) -> BTreeMap<String, u64> {
+        self.failed_connections()
+            .into_iter()
+            .map(|(version, count)| {
+                let earlier = before.get(&version).copied().unwrap_or(0);
+                (version, count.saturating_sub(earlier))
+            })
+            .collect()
     }
 
     /// Close the open window and open `next`, if any.
@@ -783,12 +877,31 @@ impl<P: Platform> Execution<'_, P> {
                     .collect(),
                 failed_requests: delta.errors.total(),
             });
+            let failed = self.failed_since(&window.failed_at_open);
+            let server = match window.counted {
+                Counted::Whole => ServerPart::Whole,
+                Counted::Pending => ServerPart::NotCompared(
+                    "the window closed before Prometheus scraped every ready pod".to_string(),
+                ),
+                Counted::From {
+                    start_ms,
+                    start,
+                    partial,
+                } => ServerPart::From {
+                    start_ms,
+                    delta: end.since(&start),
+                    partial,
+                },
+                Counted::NotCompared(reason) => ServerPart::NotCompared(reason),
+            };
             self.closed.push(ClosedWindow {
                 name: window.name,
                 kind: window.kind,
                 start_ms: window.start_ms,
                 end_ms,
                 delta,
+                failed,
+                server,
             });
         }
         match next {
@@ -810,43 +923,104 @@ impl<P: Platform> Execution<'_, P> {
     }
 
     async fn await_discovery(&mut self) -> Result<(), StepFailure> {
-        let Some(prometheus) = self.prometheus.clone() else {
-            return Ok(());
-        };
         let deadline = Instant::now() + self.config.discovery_timeout;
         loop {
-            let wanted: BTreeSet<String> = match self.platform.endpoints(&self.plan.service).await {
-                Ok(endpoints) => endpoints.into_iter().map(|e| e.pod).collect(),
-                Err(_) => return Ok(()),
-            };
-            match self.guard(prometheus.targets()).await? {
-                Ok(targets) => {
-                    let up: BTreeSet<String> = targets
-                        .iter()
-                        .filter(|t| t.health == "up")
-                        .filter_map(|t| t.labels.get("pod").cloned())
-                        .collect();
-                    let missing: Vec<&String> = wanted.difference(&up).collect();
-                    if missing.is_empty() {
-                        return Ok(());
-                    }
-                    if Instant::now() >= deadline {
-                        let missing: Vec<&str> = missing.iter().map(|s| s.as_str()).collect();
-                        self.note(format!(
-                            "prometheus did not report {} up within {}s; requests they served before their first scrape are invisible to increase()",
-                            missing.join(", "),
-                            self.config.discovery_timeout.as_secs()
-                        ));
-                        return Ok(());
-                    }
-                }
-                Err(error) => {
-                    self.prometheus_lost(&error);
+            match self.discovery().await? {
+                Discovery::Missing(missing) if Instant::now() >= deadline => {
+                    self.note_late_discovery(&missing);
                     return Ok(());
                 }
+                Discovery::Missing(_) => {}
+                Discovery::Complete | Discovery::Unavailable => return Ok(()),
             }
-            self.guard(tokio::time::sleep(Duration::from_millis(250)))
-                .await?;
+            self.guard(tokio::time::sleep(DISCOVERY_POLL)).await?;
+        }
+    }
+
+    /// Whether Prometheus scrapes every ready endpoint of the Service now.
+    async fn discovery(&mut self) -> Result<Discovery, Interrupted> {
+        let Some(prometheus) = self.prometheus.clone() else {
+            return Ok(Discovery::Unavailable);
+        };
+        let wanted: BTreeSet<String> = match self.platform.endpoints(&self.plan.service).await {
+            Ok(endpoints) => endpoints.into_iter().map(|e| e.pod).collect(),
+            Err(_) => return Ok(Discovery::Complete),
+        };
+        match self.guard(prometheus.targets()).await? {
+            Ok(targets) => {
+                let up: BTreeSet<String> = targets
+                    .iter()
+                    .filter(|t| t.health == "up")
+                    .filter_map(|t| t.labels.get("pod").cloned())
+                    .collect();
+                let missing: Vec<String> = wanted.difference(&up).cloned().collect();
+                Ok(if missing.is_empty() {
+                    Discovery::Complete
+                } else {
+                    Discovery::Missing(missing)
+                })
+            }
+            Err(error) => {
+                self.prometheus_lost(&error);
+                Ok(Discovery::Unavailable)
+            }
+        }
+    }
+
+    fn note_late_discovery(&mut self, missing: &[String]) {
+        self.note(format!(
+            "prometheus did not report {} up within {}s; requests they served before their first scrape are invisible to increase()",
+            missing.join(", "),
+            self.config.discovery_timeout.as_secs()
+        ));
+    }
+
+    /// Follow Prometheus until `until` while the open window waits for it to
+    /// scrape every ready pod. Returns when its counts start to cover the window:
+    /// now, or `started` when there is no Prometheus to wait for.
+    async fn follow_discovery(
+        &mut self,
+        started: tokio::time::Instant,
+        until: tokio::time::Instant,
+        give_up: tokio::time::Instant,
+    ) -> Result<Option<tokio::time::Instant>, Interrupted> {
+        loop {
+            let now = tokio::time::Instant::now();
+            let partial = match self.discovery().await? {
+                Discovery::Missing(missing) if now >= give_up => {
+                    self.note_late_discovery(&missing);
+                    true
+                }
+                Discovery::Missing(_) => {
+                    let wake = (tokio::time::Instant::now() + DISCOVERY_POLL).min(until);
+                    self.guard(tokio::time::sleep_until(wake)).await?;
+                    if wake >= until {
+                        return Ok(None);
+                    }
+                    continue;
+                }
+                Discovery::Complete => false,
+                Discovery::Unavailable => {
+                    self.set_counted(Counted::Whole);
+                    return Ok(Some(started));
+                }
+            };
+            let counted = match self.traffic.as_ref() {
+                Some(traffic) => Counted::From {
+                    start_ms: self.now_ms(),
+                    start: traffic.snapshot(),
+                    partial,
+                },
+                None => Counted::Whole,
+            };
+            self.set_counted(counted);
+            return Ok(Some(now));
+        }
+    }
+
+    fn set_counted(&mut self, counted: Counted) {
+        if let Some(window) = self.window.as_mut() {
+            window.counted = counted;
         }
     }
 
@@ -861,6 +1035,7 @@ impl<P: Platform> Execution<'_, P> {
     fn observation_so_far(&self, window: &OpenWindow) -> Option<WindowObservation> {
         let traffic = self.traffic.as_ref()?;
         let delta = traffic.snapshot().since(&window.start);
+        let failed = self.failed_since(&window.failed_at_open);
         let live = self.live.lock().unwrap();
         Some(measure::observation(
             WindowSpan {
@@ -874,6 +1049,7 @@ impl<P: Platform> Execution<'_, P> {
             &live.timeline,
             &live.restarts(),
             self.max_p99(),
+            &failed,
         ))
     }
 
@@ -910,23 +1086,44 @@ impl<P: Platform> Execution<'_, P> {
 
     /// Observe the analyze phase, checking the gates every interval; stop early
     /// when a gate fails with clear evidence.
+    ///
+    /// The window opened when the candidate became ready. When Prometheus has not
+    /// scraped every ready pod yet, the phase lasts its full length from the
+    /// moment it has (so its counts cover a whole phase, as in observe phases),
+    /// while the gates are checked from the start.
     async fn analyze(
         &mut self,
         phase: &str,
         duration: Duration,
         interval: Duration,
+        started: tokio::time::Instant,
     ) -> Result<Decision, StepFailure> {
         let config = self.analysis_config();
-        let started = tokio::time::Instant::now();
-        let end = started + duration;
+        let opened = tokio::time::Instant::now();
+        let give_up = opened + self.config.discovery_timeout;
+        let mut counting_from = match self.discovery().await? {
+            Discovery::Missing(_) => {
+                self.set_counted(Counted::Pending);
+                None
+            }
+            Discovery::Complete | Discovery::Unavailable => Some(opened),
+        };
         let mut intervals = 0u32;
         loop {
-            let next = (started + interval * (intervals + 1)).min(end);
+            let tick = started + interval * (intervals + 1);
+            if counting_from.is_none() {
+                counting_from = self.follow_discovery(opened, tick, give_up).await?;
+            }
+            let end = counting_from.map(|from| from + duration);
+            let next = end.map_or(tick, |end| tick.min(end));
             self.guard(tokio::time::sleep_until(next)).await?;
-            let at_end = next >= end;
+            let at_end = end.is_some_and(|end| next >= end);
             if !at_end {
                 intervals += 1;
             }
+            // Restarts as they are now, not as last sampled: a crash just before
+            // this look counts.
+            self.refresh_restarts().await;
             let Some(observation) = self
                 .window
                 .as_ref()
@@ -970,6 +1167,18 @@ impl<P: Platform> Execution<'_, P> {
                     .collect(),
             });
             if let Interim::FailNow { .. } = interim {
+                // A window cut at its first failing gate ends at an arbitrary
+                // instant, often before Prometheus scraped the candidate at all:
+                // comparing counts would measure that race, not the lab.
+                let whole = matches!(
+                    self.window.as_ref().map(|w| &w.counted),
+                    Some(Counted::Whole)
+                );
+                if !whole {
+                    self.set_counted(Counted::NotCompared(
+                        "the analysis stopped at a failing gate before Prometheus had counted the whole window".to_string(),
+                    ));
+                }
                 return Ok(decide(
                     phase,
                     gates,
@@ -977,6 +1186,40 @@ impl<P: Platform> Execution<'_, P> {
                     self.timing(intervals),
                 ));
             }
+        }
+    }
+
+    /// Sample the Service's ready endpoints now, not at the sampler's next tick:
+    /// a window that opens or a candidate that becomes ready is timed by it.
+    async fn refresh_timeline(&self) {
+        let Ok(endpoints) = self.platform.endpoints(&self.plan.service).await else {
+            return;
+        };
+        let mut ready: BTreeMap<String, u32> = BTreeMap::new();
+        for endpoint in endpoints {
+            *ready.entry(endpoint.version).or_default() += 1;
+        }
+        let now_ms = self.now_ms();
+        let mut live = self.live.lock().unwrap();
+        let last = live.timeline.last();
+        if last.map(|s| &s.ready) != Some(&ready) {
+            let t_ms = last.map_or(now_ms, |s| s.t_ms.max(now_ms));
+            live.timeline.push(ReadySample { t_ms, ready });
+        }
+    }
+
+    /// Read every pod's restarts from the platform now.
+    async fn refresh_restarts(&self) {
+        let Ok(pods) = self.platform.pods().await else {
+            return;
+        };
+        let mut live = self.live.lock().unwrap();
+        for pod in pods {
+            let entry = live
+                .pod_restarts
+                .entry(pod.name)
+                .or_insert((pod.version, 0));
+            entry.1 = entry.1.max(pod.restarts);
         }
     }
 
@@ -988,13 +1231,31 @@ impl<P: Platform> Execution<'_, P> {
             traffic.stop().await;
             totals = Some((traffic.snapshot(), traffic.offset_ms));
         }
+        let interrupted = status == RunStatus::Interrupted;
+        if interrupted {
+            // Whoever interrupted wants the lab gone: tear down before asking
+            // Prometheus, and ask without waiting for one more scrape.
+            self.tear_down().await;
+        }
         let mut server_windows = BTreeMap::new();
         let mut server_series = None;
         if let Some(prometheus) = self.prometheus.clone() {
-            // Let the last counts be scraped before asking for them.
-            let settle = self.plan.profile.scrape_interval * 2 + Duration::from_millis(500);
-            tokio::time::sleep(settle).await;
-            match self.query_server(&prometheus).await {
+            let queried = if interrupted {
+                tokio::time::timeout(INTERRUPTED_QUERY_LIMIT, self.query_server(&prometheus))
+                    .await
+                    .unwrap_or_else(|_| {
+                        Err(PromError::Unreachable {
+                            url: prometheus.url().to_string(),
+                            message: "no answer before the interrupted run ended".to_string(),
+                        })
+                    })
+            } else {
+                // Let the last counts be scraped before asking for them.
+                let settle = self.plan.profile.scrape_interval * 2 + Duration::from_millis(500);
+                tokio::time::sleep(settle).await;
+                self.query_server(&prometheus).await
+            };
+            match queried {
                 Ok((windows, series)) => {
                     server_windows = windows;
                     server_series = Some(series);
@@ -1002,10 +1263,24 @@ impl<P: Platform> Execution<'_, P> {
                 Err(error) => self.prometheus_lost(&error),
             }
         }
-        if self.config.keep {
-            self.note("the last state was kept running (--keep)");
-        } else if let Err(error) = self.platform.teardown().await {
-            self.note(format!("teardown failed: {error}"));
+        if !interrupted {
+            self.tear_down().await;
+        }
+        let partly_counted: Vec<String> = self
+            .closed
+            .iter()
+            .filter_map(|window| match window.server {
+                ServerPart::From { start_ms, .. } => Some(format!(
+                    "window {}: Prometheus had scraped every ready pod {:.1}s after it opened; its cross-check compares the {:.1}s after that",
+                    window.name,
+                    start_ms.saturating_sub(window.start_ms) as f64 / 1000.0,
+                    window.end_ms.saturating_sub(start_ms) as f64 / 1000.0
+                )),
+                _ => None,
+            })
+            .collect();
+        for note in partly_counted {
+            self.note(note);
         }
         let live = self.live.lock().unwrap();
         let restarts = live.restarts();
@@ -1027,10 +1302,52 @@ impl<P: Platform> Execution<'_, P> {
                     &live.timeline,
                     &restarts,
                     self.max_p99(),
+                    &window.failed,
                 );
-                observation.server = server_windows.get(&window.name).cloned();
-                let analysis = analyze_window(&observation, &config);
-                WindowReport::new(&observation, analysis)
+                let server = server_windows.get(&window.name).cloned();
+                match &window.server {
+                    ServerPart::Whole => {
+                        observation.server = server;
+                        let analysis = analyze_window(&observation, &config);
+                        WindowReport::new(&observation, analysis)
+                    }
+                    ServerPart::From {
+                        start_ms, delta, ..
+                    } => {
+                        // Judged on the whole window, compared with Prometheus on
+                        // the part it counted.
+                        let mut counted = measure::observation(
+                            WindowSpan {
+                                name: &window.name,
+                                kind: window.kind,
+                                start_ms: *start_ms,
+                                end_ms: window.end_ms,
+                            },
+                            delta,
+                            offset,
+                            &live.timeline,
+                            &restarts,
+                            self.max_p99(),
+                            &BTreeMap::new(),
+                        );
+                        counted.server = server.clone();
+                        observation.server = server;
+                        let mut analysis = analyze_window(&observation, &config);
+                        analysis.cross_check = analyze_window(&counted, &config).cross_check;
+                        WindowReport::new(&observation, analysis)
+                    }
+                    ServerPart::NotCompared(reason) => {
+                        let mut analysis = analyze_window(&observation, &config);
+                        for check in &mut analysis.cross_check {
+                            check.source = format!("not compared: {reason}");
+                            check.explanation = format!(
+                                "clients counted {} for {}; not compared with Prometheus: {reason}",
+                                check.client_count, check.version
+                            );
+                        }
+                        WindowReport::new(&observation, analysis)
+                    }
+                }
             })
             .collect();
         let client = totals
@@ -1079,6 +1396,14 @@ impl<P: Platform> Execution<'_, P> {
         self.cut(None);
     }
 
+    async fn tear_down(&mut self) {
+        if self.config.keep {
+            self.note("the last state was kept running (--keep)");
+        } else if let Err(error) = self.platform.teardown().await {
+            self.note(format!("teardown failed: {error}"));
+        }
+    }
+
     /// Server-side counts per window and the tutorial's rate over the run.
     async fn query_server(
         &self,
@@ -1088,7 +1413,14 @@ impl<P: Platform> Execution<'_, P> {
         let scrape_interval_ms = self.plan.profile.scrape_interval.as_millis() as u64;
         let mut windows = BTreeMap::new();
         for window in &self.closed {
-            let length = window.end_ms.saturating_sub(window.start_ms);
+            let (from_ms, partial) = match &window.server {
+                ServerPart::Whole => (window.start_ms, false),
+                ServerPart::From {
+                    start_ms, partial, ..
+                } => (*start_ms, *partial),
+                ServerPart::NotCompared(_) => continue,
+            };
+            let length = window.end_ms.saturating_sub(from_ms);
             if length == 0 {
                 continue;
             }
@@ -1115,7 +1447,7 @@ impl<P: Platform> Execution<'_, P> {
                 ServerObservation {
                     scrape_interval_ms,
                     versions,
-                    partial: false,
+                    partial,
                 },
             );
         }

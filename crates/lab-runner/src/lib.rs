@@ -22,7 +22,9 @@ pub use crate::journal::{Progress, RunEvent, Timed, VersionProgress};
 pub use crate::scenario_dir::{LoadError, load_scenario, read_scenario};
 
 use lab_core::report::Section;
+use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot, watch};
 
@@ -35,6 +37,32 @@ pub enum Connections {
     PerRequest,
     /// Keep-alive over this many connections (each stays on one pod).
     KeepAlive(usize),
+}
+
+/// The Service's own count of failed connections per version, cumulative since
+/// the Service was created: connections it sent to a pod of that version that
+/// were refused or closed without an answer. The clients see such a request fail
+/// without knowing the version; with this count the runner attributes it (the
+/// local platform's Service listener keeps it; a cluster has no such count).
+#[derive(Clone)]
+pub struct FailedConnections(Arc<dyn Fn() -> BTreeMap<String, u64> + Send + Sync>);
+
+impl FailedConnections {
+    /// A source of counts: called at every window edge and analysis interval.
+    pub fn new(count: impl Fn() -> BTreeMap<String, u64> + Send + Sync + 'static) -> Self {
+        Self(Arc::new(count))
+    }
+
+    /// The counts now.
+    pub fn counts(&self) -> BTreeMap<String, u64> {
+        (self.0)()
+    }
+}
+
+impl std::fmt::Debug for FailedConnections {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("FailedConnections")
+    }
 }
 
 /// Everything a run needs besides the plan and the platform.
@@ -57,6 +85,8 @@ pub struct RunConfig {
     pub notes: Vec<String>,
     /// How long to wait for Prometheus to report new pods `up` before a phase.
     pub discovery_timeout: Duration,
+    /// Where failed connections came from, when the platform knows.
+    pub failed_connections: Option<FailedConnections>,
     /// Generate traffic elsewhere (a loadgen Job in the cluster) instead of in
     /// this process.
     pub remote_traffic: Option<std::sync::Arc<dyn traffic::RemoteTraffic>>,
@@ -107,6 +137,7 @@ impl RunConfig {
             grafana: None,
             notes: Vec::new(),
             discovery_timeout: Duration::from_secs(20),
+            failed_connections: None,
             remote_traffic: None,
             before_step: None,
         }

@@ -80,7 +80,33 @@ pub(crate) fn downtime(delta: &Snapshot, offset_ms: u64) -> Downtime {
         })
 }
 
-/// Build one window's observation from the traffic between two snapshots.
+/// Attribute a window's failed requests to versions from the Service's own
+/// count of failed connections per version (`failed`): each version gets at most
+/// what the Service counted for it, and all of them together at most what the
+/// clients saw fail, so a connection counted on either side of a window's edge
+/// is never attributed twice.
+pub(crate) fn attribute(
+    versions: &mut BTreeMap<String, VersionTally>,
+    failures: &FailureTally,
+    failed: &BTreeMap<String, u64>,
+) {
+    let mut left = failures.total();
+    for (version, count) in failed {
+        let attributed = (*count).min(left);
+        if attributed == 0 {
+            continue;
+        }
+        left -= attributed;
+        versions
+            .entry(version.clone())
+            .or_default()
+            .attributed_failures = attributed;
+    }
+}
+
+/// Build one window's observation from the traffic between two snapshots;
+/// `failed` is the Service's count of failed connections per version in the
+/// window (empty when the platform does not count them).
 pub(crate) fn observation(
     span: WindowSpan<'_>,
     delta: &Snapshot,
@@ -88,20 +114,24 @@ pub(crate) fn observation(
     timeline: &[ReadySample],
     restarts: &BTreeMap<String, u32>,
     max_p99: Duration,
+    failed: &BTreeMap<String, u64>,
 ) -> WindowObservation {
+    // Versions seen earlier in the run but not in this window are left out.
+    let mut versions: BTreeMap<String, VersionTally> = delta
+        .versions
+        .iter()
+        .filter(|(_, stats)| stats.count() > 0)
+        .map(|(version, stats)| (version.clone(), version_tally(stats, max_p99)))
+        .collect();
+    let connection_failures = failure_tally(&delta.errors);
+    attribute(&mut versions, &connection_failures, failed);
     WindowObservation {
         name: span.name.to_string(),
         kind: span.kind,
         start_ms: span.start_ms,
         end_ms: span.end_ms,
-        // Versions seen earlier in the run but not in this window are left out.
-        versions: delta
-            .versions
-            .iter()
-            .filter(|(_, stats)| stats.count() > 0)
-            .map(|(version, stats)| (version.clone(), version_tally(stats, max_p99)))
-            .collect(),
-        connection_failures: failure_tally(&delta.errors),
+        versions,
+        connection_failures,
         ready_endpoints: samples_for(timeline, span.start_ms, span.end_ms),
         restarts: restarts.clone(),
         server: None,
@@ -144,6 +174,39 @@ mod tests {
             t_ms,
             ready: pairs.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
         }
+    }
+
+    #[test]
+    fn failures_are_attributed_up_to_what_both_sides_counted() {
+        let check = |client_failures: u64, failed: &[(&str, u64)], expected: &[(&str, u64)]| {
+            let mut versions = BTreeMap::from([("v1".to_string(), VersionTally::default())]);
+            let failures = FailureTally {
+                reset: client_failures,
+                ..FailureTally::default()
+            };
+            let failed = failed.iter().map(|(v, n)| (v.to_string(), *n)).collect();
+            attribute(&mut versions, &failures, &failed);
+            let attributed: Vec<(&str, u64)> = versions
+                .iter()
+                .filter(|(_, t)| t.attributed_failures > 0)
+                .map(|(v, t)| (v.as_str(), t.attributed_failures))
+                .collect();
+            assert_eq!(
+                attributed, expected,
+                "{client_failures} failures, {failed:?}"
+            );
+        };
+        // Nothing failed: nothing to attribute, whatever the Service counted.
+        check(0, &[("v2", 3)], &[]);
+        // The Service saw the failures the clients saw.
+        check(2, &[("v2", 2)], &[("v2", 2)]);
+        // A version without answers still gets its failures.
+        check(1, &[("v1", 0), ("v2", 1)], &[("v2", 1)]);
+        // The clients saw fewer (a connection across the window's edge).
+        check(1, &[("v2", 3)], &[("v2", 1)]);
+        // The clients saw more: the rest stays unattributed.
+        check(5, &[("v2", 2)], &[("v2", 2)]);
+        check(3, &[("v1", 1), ("v2", 1)], &[("v1", 1), ("v2", 1)]);
     }
 
     #[test]

@@ -17,10 +17,14 @@ pub enum LoadError {
         source: std::io::Error,
     },
     /// A scenario or manifest file is not UTF-8 text.
-    #[error("{path}: not UTF-8 text")]
+    #[error("{path}:{line}:{column}: not UTF-8 text")]
     NotText {
         /// The file, as shown to users.
         path: String,
+        /// The line of the first byte that is not UTF-8, from 1.
+        line: usize,
+        /// Its column, in characters, from 1.
+        column: usize,
     },
     /// The files were read but describe an invalid scenario: every problem, one
     /// per line, each with file and position.
@@ -47,7 +51,14 @@ pub fn read_scenario(dir: &Path, display: &str) -> Result<ScenarioSource, LoadEr
             continue;
         }
         let bytes = std::fs::read(entry.path()).map_err(io(shown.clone()))?;
-        let text = String::from_utf8(bytes).map_err(|_| LoadError::NotText { path: shown })?;
+        let text = String::from_utf8(bytes).map_err(|error| {
+            let (line, column) = position(&error.as_bytes()[..error.utf8_error().valid_up_to()]);
+            LoadError::NotText {
+                path: shown,
+                line,
+                column,
+            }
+        })?;
         files.push(SourceFile { name, text });
     }
     files.sort_by(|a, b| a.name.cmp(&b.name));
@@ -55,6 +66,15 @@ pub fn read_scenario(dir: &Path, display: &str) -> Result<ScenarioSource, LoadEr
         dir: display.to_string(),
         files,
     })
+}
+
+/// The line and column (both from 1, the column in characters) just after
+/// `text`, which is valid UTF-8.
+fn position(text: &[u8]) -> (usize, usize) {
+    let text = std::str::from_utf8(text).unwrap_or_default();
+    let line = text.matches('\n').count() + 1;
+    let last = text.rsplit('\n').next().unwrap_or_default();
+    (line, last.chars().count() + 1)
 }
 
 /// Read and check a scenario folder.
@@ -66,4 +86,26 @@ pub fn load_scenario(dir: &Path, display: &str) -> Result<Scenario, LoadError> {
 /// The folder of a shipped scenario under a repository root.
 pub fn shipped(root: &Path, name: &str) -> PathBuf {
     root.join("lab").join("scenarios").join(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_that_is_not_text_is_named_with_the_place_of_its_first_bad_byte() {
+        let check = |bytes: &[u8], expected: &str| {
+            let error = String::from_utf8(bytes.to_vec()).unwrap_err();
+            let (line, column) = position(&bytes[..error.utf8_error().valid_up_to()]);
+            let error = LoadError::NotText {
+                path: "s/app.yaml".into(),
+                line,
+                column,
+            };
+            assert_eq!(error.to_string(), expected, "{bytes:?}");
+        };
+        check(b"\xff", "s/app.yaml:1:1: not UTF-8 text");
+        check(b"kind: D\xe9ployment", "s/app.yaml:1:8: not UTF-8 text");
+        check(b"a: \xc3\xa9\nb: \xff", "s/app.yaml:2:4: not UTF-8 text");
+    }
 }

@@ -124,7 +124,7 @@ fn scaled(value: &IntOrString, replicas: usize, round_up: bool) -> usize {
 /// Apply the decided actions to every Deployment; true when something changed.
 fn reconcile(shared: &Arc<Shared>, inner: &mut Inner) -> bool {
     let names: Vec<String> = inner.deployments.keys().cloned().collect();
-    let grace = shared.config.max_grace;
+    let grace = shared.max_grace();
     let mut changed = false;
     for name in names {
         let (hash, strategy, replicas) = {

@@ -33,7 +33,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use crate::prometheus::{LabPrometheus, PrometheusConfig, start_detached};
-pub use crate::service::ServiceStats;
+pub use crate::service::{NO_ENDPOINT, ServiceStats};
 
 /// Images the local platform runs with the demo-app binary: the lab's own image
 /// and the tutorial's originals, so the tutorial's YAML files run unchanged.
@@ -118,9 +118,30 @@ impl LocalPlatform {
         self.shared.kill_pod(pod).await
     }
 
+    /// Bound every termination from now on to `limit` (SIGKILL after it), as
+    /// `kubectl delete --grace-period` does; the harness calls it when it is
+    /// interrupted, so that nothing outlives it for long. Only ever lowers the
+    /// bound.
+    pub fn limit_grace(&self, limit: Duration) {
+        self.shared.limit_grace(limit);
+    }
+
     /// Per-version connection tallies of a Service listener.
     pub fn service_stats(&self, service: &str) -> Option<BTreeMap<String, ServiceStats>> {
         self.shared.service_stats(service)
+    }
+
+    /// Per version, the connections a Service sent to that version's pods that
+    /// failed without an answer: refused, or closed before a byte came back (a
+    /// pod that crashed or was killed with requests in flight). Connections that
+    /// found no ready endpoint belong to no version and are left out.
+    pub fn failed_connections(&self, service: &str) -> BTreeMap<String, u64> {
+        self.service_stats(service)
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|(version, _)| version != service::NO_ENDPOINT)
+            .map(|(version, stats)| (version, stats.connect_failures + stats.empty_replies))
+            .collect()
     }
 
     /// Process ids of everything this platform runs now (pods and Prometheus).

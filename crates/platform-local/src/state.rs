@@ -85,6 +85,9 @@ pub(crate) struct Shared {
     prometheus: Mutex<Option<PrometheusServer>>,
     prometheus_url: Option<String>,
     tasks: Mutex<Vec<JoinHandle<()>>>,
+    /// Upper bound on termination grace periods: `config.max_grace`, lowered by
+    /// [`Shared::limit_grace`].
+    grace_cap: Mutex<Option<Duration>>,
     /// The marker every child process carries in its environment.
     pub(crate) marker: String,
 }
@@ -103,6 +106,7 @@ impl Shared {
         };
         let prometheus_url = prometheus.as_ref().map(|p| p.url.clone());
         let (changed, _) = watch::channel(0u64);
+        let grace_cap = Mutex::new(config.max_grace);
         let shared = Arc::new(Self {
             config,
             block,
@@ -112,6 +116,7 @@ impl Shared {
             prometheus: Mutex::new(prometheus),
             prometheus_url,
             tasks: Mutex::new(Vec::new()),
+            grace_cap,
             marker,
         });
         let mut tasks = vec![tokio::spawn(crate::controller::run(shared.clone()))];
@@ -138,6 +143,17 @@ impl Shared {
     pub(crate) fn bump(&self, inner: &Inner) {
         service::refresh_endpoints(inner);
         self.changed.send_modify(|generation| *generation += 1);
+    }
+
+    /// The upper bound on pods' termination grace periods now.
+    pub(crate) fn max_grace(&self) -> Option<Duration> {
+        *self.grace_cap.lock().unwrap()
+    }
+
+    /// Lower the bound on grace periods for every termination from now on.
+    pub(crate) fn limit_grace(&self, limit: Duration) {
+        let mut cap = self.grace_cap.lock().unwrap();
+        *cap = Some(cap.map_or(limit, |current| current.min(limit)));
     }
 
     pub(crate) fn subscribe(&self) -> watch::Receiver<u64> {
@@ -354,7 +370,7 @@ impl Shared {
                 let mut inner = self.lock();
                 let found = inner.deployments.remove(name).is_some();
                 if found {
-                    let grace = self.config.max_grace;
+                    let grace = self.max_grace();
                     for pod in inner.pods.values_mut().filter(|p| p.deployment == name) {
                         pod::terminate(pod, grace);
                     }
@@ -556,7 +572,7 @@ impl Shared {
         let grace = {
             let mut inner = self.lock();
             inner.deployments.clear();
-            let grace = self.config.max_grace;
+            let grace = self.max_grace();
             let mut longest = Duration::ZERO;
             for pod in inner.pods.values_mut() {
                 longest =

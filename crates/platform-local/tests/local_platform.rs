@@ -337,6 +337,40 @@ async fn a_killed_pod_leaves_the_endpoints_and_comes_back_after_back_off() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_limited_grace_period_cuts_a_long_drain_short() {
+    let lab = lab(false).await;
+    let p = &lab.platform;
+    // A drain of 20 s inside the pod's grace of 30 s (the lab's cap here is 5 s).
+    p.apply(&[deployment(
+        "my-app-v1",
+        "v1.0.0",
+        2,
+        &[("DRAIN_PERIOD", "20s")],
+        rolling(1, 0),
+    )])
+    .await
+    .unwrap();
+    p.wait_ready(&["my-app-v1".into()], TIMEOUT).await.unwrap();
+    let pids = p.pids();
+    assert_eq!(pids.len(), 2, "{pids:?}");
+    p.limit_grace(Duration::from_millis(300));
+    // Only ever lowers it.
+    p.limit_grace(Duration::from_secs(60));
+    let start = Instant::now();
+    p.teardown().await.unwrap();
+    for pid in &pids {
+        while platform_local::statefile::alive(*pid) {
+            assert!(
+                start.elapsed() < Duration::from_secs(3),
+                "pid {pid} still runs: the limit did not apply"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    p.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_pod_that_never_gets_ready_times_out_naming_it() {
     let lab = lab(false).await;
     let p = &lab.platform;

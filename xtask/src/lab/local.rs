@@ -17,9 +17,20 @@ use std::time::Duration;
 /// Scrape interval of the lab's long-lived Prometheus until a run sets its own.
 const LAB_SCRAPE_INTERVAL: Duration = Duration::from_secs(5);
 
-/// `target/lab`: everything the lab writes.
+/// The environment variable that moves the lab's files (runs, the local lab's
+/// state) away from `target/lab`, for tests that must not touch the real ones.
+pub const HOME_VAR: &str = "CANARY_LAB_HOME";
+
+/// The environment variable naming the demo-app binary pods run; without it,
+/// `lab run` builds demo-app with cargo and takes the one next to xtask.
+pub const DEMO_APP_VAR: &str = "CANARY_LAB_DEMO_APP";
+
+/// `target/lab` (or `$CANARY_LAB_HOME`): everything the lab writes.
 pub fn lab_dir() -> PathBuf {
-    shell::repo_root().join("target").join("lab")
+    match std::env::var_os(HOME_VAR) {
+        Some(home) if !home.is_empty() => PathBuf::from(home),
+        _ => shell::repo_root().join("target").join("lab"),
+    }
 }
 
 /// `target/lab/local`: the local lab's files.
@@ -89,8 +100,16 @@ pub fn prometheus_for_run(
     })
 }
 
-/// Build the demo app and return its path (next to this xtask binary).
+/// Build the demo app and return its path (next to this xtask binary), or the
+/// one `$CANARY_LAB_DEMO_APP` names.
 pub fn demo_app() -> anyhow::Result<PathBuf> {
+    if let Some(path) = std::env::var_os(DEMO_APP_VAR).filter(|p| !p.is_empty()) {
+        let path = PathBuf::from(path);
+        if !path.is_file() {
+            return Err(Usage(format!("{DEMO_APP_VAR}: {} is not a file", path.display())).into());
+        }
+        return Ok(path);
+    }
     let status = shell::cargo()
         .args(["build", "--quiet", "--package", "demo-app"])
         .status()

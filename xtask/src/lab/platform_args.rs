@@ -50,7 +50,10 @@ impl PlatformArgs {
                 );
             }
             if !matches!(self.platform, PlatformName::Auto) {
-                return Err(Usage("--context and --platform: give one or the other".into()).into());
+                return Err(Usage(
+                    "--context: cannot be used with --platform (give one or the other)".into(),
+                )
+                .into());
             }
             return Ok((Chosen::Kube(Provider::Context(context.clone())), None));
         }

@@ -3,7 +3,7 @@
 use super::console::{Console, Teaching};
 use super::local;
 use super::platform_args::{Chosen, PlatformArgs};
-use super::scenario_args::{ScenarioArgs, find_scenario};
+use super::scenario_args::{ScenarioArgs, load_plan};
 use crate::exit::Usage;
 use crate::shell::repo_root;
 use anyhow::Context;
@@ -12,7 +12,7 @@ use lab_core::plan::Plan;
 use lab_core::platform::Platform;
 use lab_core::report::{Report, RunStatus};
 use lab_report::Language;
-use lab_runner::{Connections, LoadError, RunConfig};
+use lab_runner::{Connections, FailedConnections, RunConfig};
 use platform_local::{LocalConfig, LocalPlatform};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -64,26 +64,6 @@ enum TrafficFrom {
     Host,
     /// A loadgen Job inside the cluster (cluster platforms only).
     InCluster,
-}
-
-/// Load the scenario and build its plan; bad input is a usage error (exit 2).
-pub fn load_plan(args: &ScenarioArgs) -> anyhow::Result<Plan> {
-    let dir = find_scenario(&args.scenario)?;
-    let scenario = match lab_runner::load_scenario(&dir.path, &dir.display) {
-        Ok(scenario) => scenario,
-        Err(LoadError::Invalid(problems)) => {
-            for problem in problems.errors() {
-                eprintln!("{problem}");
-            }
-            let count = problems.errors().len();
-            let noun = if count == 1 { "problem" } else { "problems" };
-            return Err(Usage(format!("{}: {count} {noun}", dir.display)).into());
-        }
-        Err(error @ LoadError::NotText { .. }) => return Err(Usage(error.to_string()).into()),
-        Err(error) => return Err(error.into()),
-    };
-    Plan::build(&scenario, args.profile, &args.overrides())
-        .map_err(|error| Usage(error.to_string()).into())
 }
 
 /// Run `lab run`.
@@ -186,12 +166,17 @@ fn connections(args: &Args) -> Connections {
     })
 }
 
+/// After an interrupt, pods get this long to stop before SIGKILL.
+const INTERRUPTED_GRACE: Duration = Duration::from_secs(1);
+
 /// Where a run's files go, and everything else the runner needs.
 struct RunSetup {
     run_id: String,
     run_dir: PathBuf,
     notes: Vec<String>,
     grafana: Option<lab_runner::Grafana>,
+    interrupt: watch::Receiver<bool>,
+    failed_connections: Option<FailedConnections>,
     remote_traffic: Option<Arc<dyn lab_runner::traffic::RemoteTraffic>>,
 }
 
@@ -207,9 +192,10 @@ async fn execute<P: Platform>(
         run_dir,
         notes,
         grafana,
+        interrupt,
+        failed_connections,
         remote_traffic,
     } = setup;
-    let interrupt = interrupts();
     let (events, receiver) = mpsc::unbounded_channel();
     let mut config = RunConfig::new(run_id, run_dir.clone(), interrupt.clone());
     config.connections = connections(args);
@@ -217,6 +203,7 @@ async fn execute<P: Platform>(
     config.observer = Some(events);
     config.notes = notes;
     config.grafana = grafana;
+    config.failed_connections = failed_connections;
     config.remote_traffic = remote_traffic;
     config.before_step = console.teaching_hook();
     console.header(plan, &platform.name(), &run_dir);
@@ -228,7 +215,6 @@ async fn execute<P: Platform>(
 }
 
 async fn run_local(args: &Args, plan: &Plan, console: Console) -> anyhow::Result<Report> {
-    let demo_app = local::demo_app()?;
     let mut notes = Vec::new();
     let prometheus = match local::prometheus_for_run(
         args.prometheus.as_deref(),
@@ -241,6 +227,7 @@ async fn run_local(args: &Args, plan: &Plan, console: Console) -> anyhow::Result
             None
         }
     };
+    let demo_app = local::demo_app()?;
     let (run_id, run_dir) = new_run(plan);
     let platform = LocalPlatform::start(LocalConfig {
         run_dir: run_dir.join("platform"),
@@ -252,11 +239,25 @@ async fn run_local(args: &Args, plan: &Plan, console: Console) -> anyhow::Result
     })
     .await
     .context("could not start the local platform")?;
+    let interrupt = interrupts();
+    let mut interrupted = interrupt.clone();
+    let limiter = platform.clone();
+    tokio::spawn(async move {
+        if interrupted.wait_for(|stop| *stop).await.is_ok() {
+            limiter.limit_grace(INTERRUPTED_GRACE);
+        }
+    });
+    let counter = platform.clone();
+    let service = plan.service.clone();
     let setup = RunSetup {
         run_id,
         run_dir,
         notes,
         grafana: None,
+        interrupt,
+        failed_connections: Some(FailedConnections::new(move || {
+            counter.failed_connections(&service)
+        })),
         remote_traffic: None,
     };
     let result = execute(&platform, plan, args, console.clone(), setup).await;
@@ -297,6 +298,8 @@ async fn run_kube(args: &Args, plan: &Plan, console: Console) -> anyhow::Result<
         run_dir,
         notes: Vec::new(),
         grafana,
+        interrupt: interrupts(),
+        failed_connections: None,
         remote_traffic,
     };
     let (report, interrupt) = execute(&*platform, plan, args, console.clone(), setup).await?;

@@ -1,11 +1,12 @@
 //! The scenario and profile flags shared by `lab plan` and `lab run`, and reading a
 //! scenario folder into memory for lab-core.
 
-use crate::exit::Usage;
+use crate::exit::{Problems, Usage};
 use crate::shell::repo_root;
 use anyhow::Context;
-use lab_core::plan::{Overrides, ProfileName, parse_duration};
-use lab_core::scenario::{DEFINITION_FILE, ScenarioSource, SourceFile, is_manifest_file};
+use lab_core::plan::{Overrides, Plan, PlanError, ProfileName, parse_duration};
+use lab_core::scenario::{Scenario, ScenarioSource};
+use lab_runner::LoadError;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -47,7 +48,8 @@ pub struct ScenarioArgs {
     pub scrape_interval: Option<Duration>,
 
     /// Traffic sent through the Service, in requests per second.
-    #[arg(long, value_name = "REQUESTS_PER_SECOND", value_parser = parse_rate)]
+    #[arg(long, value_name = "REQUESTS_PER_SECOND", value_parser = parse_rate,
+          allow_negative_numbers = true)]
     pub rate: Option<f64>,
 }
 
@@ -123,7 +125,7 @@ pub fn find_scenario(argument: &str) -> anyhow::Result<ScenarioDir> {
             .collect::<Vec<_>>()
             .join(", ");
         return Err(Usage(format!(
-            "unknown scenario `{argument}`: the shipped scenarios are {names}"
+            "{argument}: no such scenario: not a folder, nor one of the shipped scenarios {names}"
         ))
         .into());
     }
@@ -150,34 +152,50 @@ pub fn shipped_scenarios() -> anyhow::Result<Vec<ScenarioDir>> {
     Ok(dirs)
 }
 
-/// Read every regular file of a scenario folder (not its subfolders) into memory.
+/// Read a scenario folder's files; a file that is not text is bad input.
 pub fn read_scenario(dir: &ScenarioDir) -> anyhow::Result<ScenarioSource> {
-    let entries =
-        std::fs::read_dir(&dir.path).with_context(|| format!("cannot read {}", dir.display))?;
-    let mut files = Vec::new();
-    for entry in entries {
-        let entry = entry.with_context(|| format!("cannot read {}", dir.display))?;
-        if !entry.file_type().is_ok_and(|kind| kind.is_file()) {
-            continue;
-        }
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let bytes = std::fs::read(entry.path())
-            .with_context(|| format!("cannot read {}/{name}", dir.display))?;
-        let text = match String::from_utf8(bytes) {
-            Ok(text) => text,
-            Err(error) if name == DEFINITION_FILE || is_manifest_file(&name) => {
-                return Err(
-                    Usage(format!("{}/{name}: not UTF-8 text: {error}", dir.display)).into(),
-                );
-            }
-            // Other files (pictures, say) are not read by lab-core.
-            Err(error) => String::from_utf8_lossy(error.as_bytes()).into_owned(),
-        };
-        files.push(SourceFile { name, text });
+    lab_runner::read_scenario(&dir.path, &dir.display).map_err(load_error)
+}
+
+/// Read and check a scenario folder: every problem is bad input, one line each.
+pub fn load_scenario(dir: &ScenarioDir) -> anyhow::Result<Scenario> {
+    lab_runner::load_scenario(&dir.path, &dir.display).map_err(load_error)
+}
+
+fn load_error(error: LoadError) -> anyhow::Error {
+    match error {
+        LoadError::Invalid(problems) => problems_of(&problems).into(),
+        error @ LoadError::NotText { .. } => Problems(vec![error.to_string()]).into(),
+        error @ LoadError::Io { .. } => error.into(),
     }
-    files.sort_by(|a, b| a.name.cmp(&b.name));
-    Ok(ScenarioSource {
-        dir: dir.display.clone(),
-        files,
+}
+
+/// A scenario's problems, one `file:line:col: message` line each.
+pub fn problems_of(problems: &lab_core::scenario::ScenarioErrors) -> Problems {
+    Problems(problems.errors().iter().map(ToString::to_string).collect())
+}
+
+/// Load the scenario and build its plan; bad input is a usage error (exit 2).
+pub fn load_plan(args: &ScenarioArgs) -> anyhow::Result<Plan> {
+    let dir = find_scenario(&args.scenario)?;
+    let scenario = load_scenario(&dir)?;
+    Plan::build(&scenario, args.profile, &args.overrides())
+        .map_err(|error| plan_error(error).into())
+}
+
+/// A plan that cannot be built, said in terms of the flag to change.
+fn plan_error(error: PlanError) -> Usage {
+    Usage(match error {
+        PlanError::ZeroDuration { what } => format!("{what}: must be longer than zero"),
+        PlanError::Rate(rate) => {
+            format!("--rate: must be a positive number of requests per second, not {rate}")
+        }
+        PlanError::IntervalTooLong {
+            phase,
+            interval,
+            duration,
+        } => format!(
+            "--interval: the analysis interval ({interval}) is longer than analyze phase `{phase}` ({duration}); give a shorter --interval or a longer --analyze"
+        ),
     })
 }

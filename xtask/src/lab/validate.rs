@@ -1,7 +1,7 @@
 //! `cargo xtask lab validate`.
 
-use super::scenario_args::{find_scenario, read_scenario, shipped_scenarios};
-use crate::exit::Usage;
+use super::scenario_args::{find_scenario, problems_of, read_scenario, shipped_scenarios};
+use crate::exit::{Problems, Usage};
 use std::process::ExitCode;
 
 /// Options of `lab validate`.
@@ -13,8 +13,8 @@ pub struct Args {
     paths: Vec<String>,
 }
 
-/// Run `lab validate`: print `ok <path>` for each valid folder and every problem of
-/// the others, one per line.
+/// Run `lab validate`: print `ok <path>` for each valid folder, and every problem
+/// of the others on stderr, one per line (exit status 2).
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let dirs = if args.paths.is_empty() {
         shipped_scenarios()?
@@ -33,22 +33,25 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if dirs.is_empty() {
         return Err(Usage("no scenario folders to validate".to_owned()).into());
     }
-    let mut failed = 0;
+    let mut problems = Vec::new();
     for dir in &dirs {
-        let source = read_scenario(dir)?;
+        let source = match read_scenario(dir) {
+            Ok(source) => source,
+            Err(error) => match error.downcast::<Problems>() {
+                Ok(Problems(lines)) => {
+                    problems.extend(lines);
+                    continue;
+                }
+                Err(error) => return Err(error),
+            },
+        };
         match lab_core::scenario::parse(&source) {
             Ok(_) => println!("ok {}", dir.display),
-            Err(problems) => {
-                failed += 1;
-                for problem in problems.errors() {
-                    println!("{problem}");
-                }
-            }
+            Err(found) => problems.extend(problems_of(&found).0),
         }
     }
-    if failed > 0 {
-        let message = format!("{failed} of {} scenario folders have problems", dirs.len());
-        return Err(Usage(message).into());
+    if !problems.is_empty() {
+        return Err(Problems(problems).into());
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -1,0 +1,44 @@
+//! slow-canary end to end on the local platform: v2 answers 600 ms late, over
+//! the 500 ms p99 gate, which fails on its first look; the lab rolls back and v1
+//! stays fast and error-free.
+
+use lab_core::analysis::GateName;
+use lab_tests::{
+    analysis_interval, assert_blast_radius, assert_no_process_left, assert_rolled_back,
+    assert_time_to_decision_consistent, errors_by_version, failed_gate, quick_plan, run_local,
+};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_canary_rolls_back_on_its_p99() {
+    let plan = quick_plan("slow-canary");
+    let run = run_local(&plan).await;
+    let report = &run.report;
+    insta::assert_yaml_snapshot!("slow_canary", report.summary());
+    assert_rolled_back(report, "my-app-v2", "v1.0.0", 10);
+
+    let gate = failed_gate(report, GateName::P99Latency);
+    let (measured, threshold) = (gate.measured.unwrap(), gate.threshold.unwrap());
+    assert_eq!(threshold, 500.0);
+    assert!(
+        (600.0..2000.0).contains(&measured),
+        "p99 {measured} ms, expected a little over 600 ms"
+    );
+    let decision = report.decision.as_ref().unwrap();
+    assert!(decision.time_to_decision_ms <= 3 * analysis_interval(&plan).as_millis() as u64);
+    assert_time_to_decision_consistent(report);
+
+    assert_blast_radius(report, &run.service, "v1.0.0");
+    assert!(errors_by_version(report).values().all(|e| *e == 0));
+    // v1 answered at its usual speed throughout.
+    for window in &report.windows {
+        if let Some(latency) = window.versions.get("v1.0.0").and_then(|t| t.latency) {
+            assert!(
+                latency.p99_ms < 500.0,
+                "window {}: v1 p99 {} ms",
+                window.name,
+                latency.p99_ms
+            );
+        }
+    }
+    assert_no_process_left(&run);
+}
