@@ -51,7 +51,7 @@ pub fn bad_canary_plan(bench: &Bench) -> Vec<String> {
     )
 }
 
-/// The run directories under `target/lab/runs` now.
+/// The run directories under `target/lab/runs` (or `$CANARY_LAB_HOME/runs`) now.
 fn run_dirs(runs: &Path) -> BTreeSet<PathBuf> {
     std::fs::read_dir(runs)
         .map(|entries| {
@@ -72,7 +72,7 @@ struct Timed {
 }
 
 fn timed_run(bench: &Bench, scenario: &str, round: usize) -> anyhow::Result<Timed> {
-    let runs = shell::repo_root().join("target/lab/runs");
+    let runs = crate::lab::local::lab_dir().join("runs");
     let before = run_dirs(&runs);
     let log_path = bench
         .scratch
