@@ -47,6 +47,20 @@ pub const OHA: Tool = Tool {
     needed_for: "cargo xtask bench (the comparisons with oha)",
 };
 
+/// nginx, the static server `cargo xtask bench` compares the demo app with.
+pub const NGINX: Tool = Tool {
+    binary: "nginx",
+    source: Source::Debian("nginx"),
+    needed_for: "cargo xtask bench (demo-app against nginx)",
+};
+
+/// wrk, the HTTP load generator the demo app and nginx are measured with.
+pub const WRK: Tool = Tool {
+    binary: "wrk",
+    source: Source::Debian("wrk"),
+    needed_for: "cargo xtask bench (demo-app against nginx)",
+};
+
 /// Places beside PATH where Debian puts programs a non-root PATH may lack.
 const EXTRA_DIRS: &[&str] = &["/usr/sbin", "/sbin"];
 

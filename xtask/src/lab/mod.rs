@@ -6,7 +6,7 @@ mod console;
 mod down;
 mod in_cluster;
 mod kube;
-mod local;
+pub(crate) mod local;
 mod plan;
 mod platform_args;
 mod report;
