@@ -422,17 +422,6 @@ pub fn errors_by_version(report: &Report) -> BTreeMap<String, u64> {
     errors
 }
 
-/// The analysis interval of a plan's analyze step.
-pub fn analysis_interval(plan: &Plan) -> Duration {
-    plan.steps
-        .iter()
-        .find_map(|step| match step {
-            lab_core::plan::Step::Analyze { interval, .. } => Some(*interval),
-            _ => None,
-        })
-        .expect("an analyze step")
-}
-
 /// The decision's gate `gate`, which must have failed, with what it measured.
 pub fn failed_gate(
     report: &Report,

@@ -36,7 +36,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 /// Options of `cargo xtask bench`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// Run only this comparison (see --list).
+    /// Run only this comparison, or this group (`loadgen`, `demo-app`, `service`); see --list.
     name: Option<String>,
     /// Rounds per comparison; each round measures every side once.
     #[arg(long, value_name = "N")]
@@ -737,24 +737,58 @@ fn machine() -> Machine {
     }
 }
 
-/// The comparisons named on the command line (all when none is).
+/// The comparisons named on the command line (all when none is): one by its name
+/// or an alias, or a group by the first part of their names (`loadgen` runs
+/// `loadgen-keepalive`, `loadgen-newconn` and `loadgen-memory`).
 fn choose(name: Option<&str>) -> Result<Vec<&'static Comparison>, Usage> {
-    match name {
-        None => Ok(COMPARISONS.iter().collect()),
-        Some(name) => match COMPARISONS
-            .iter()
-            .find(|c| c.name == name || c.aliases.contains(&name))
-        {
-            Some(c) => Ok(vec![c]),
-            None => {
-                let names: Vec<&str> = COMPARISONS.iter().map(|c| c.name).collect();
-                Err(Usage(format!(
-                    "bench: no comparison named {name:?} (one of: {})",
-                    names.join(", ")
-                )))
-            }
-        },
+    let Some(name) = name else {
+        return Ok(COMPARISONS.iter().collect());
+    };
+    if let Some(one) = COMPARISONS
+        .iter()
+        .find(|c| c.name == name || c.aliases.contains(&name))
+    {
+        return Ok(vec![one]);
     }
+    let group: Vec<&Comparison> = COMPARISONS
+        .iter()
+        .filter(|c| {
+            c.name
+                .strip_prefix(name)
+                .is_some_and(|rest| rest.starts_with('-'))
+        })
+        .collect();
+    if !group.is_empty() {
+        return Ok(group);
+    }
+    let names: Vec<&str> = COMPARISONS.iter().map(|c| c.name).collect();
+    Err(Usage(format!(
+        "bench: no comparison named {name:?} (one of: {}; or a group: {})",
+        names.join(", "),
+        groups().join(", ")
+    )))
+}
+
+/// The groups of comparisons: the first parts of names that more than one share.
+fn groups() -> Vec<&'static str> {
+    let mut groups: Vec<&str> = Vec::new();
+    for c in COMPARISONS {
+        if let Some((first, _)) = c.name.rsplit_once('-')
+            && !groups.contains(&first)
+            && COMPARISONS
+                .iter()
+                .filter(|o| {
+                    o.name
+                        .strip_prefix(first)
+                        .is_some_and(|r| r.starts_with('-'))
+                })
+                .count()
+                > 1
+        {
+            groups.push(first);
+        }
+    }
+    groups
 }
 
 /// The release build of this command, built with the binaries it measures.
@@ -780,6 +814,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             for alias in c.aliases {
                 println!("{:<20} (the same as {})", alias, c.name);
             }
+        }
+        for group in groups() {
+            println!("{group:<20} (every {group}-* comparison)");
         }
         return Ok(ExitCode::SUCCESS);
     }
@@ -1156,6 +1193,21 @@ mod tests {
         assert_eq!(
             one.iter().map(|c| c.name).collect::<Vec<_>>(),
             ["service-newconn"]
+        );
+        let loadgen = choose(Some("loadgen")).unwrap();
+        assert_eq!(
+            loadgen.iter().map(|c| c.name).collect::<Vec<_>>(),
+            ["loadgen-keepalive", "loadgen-newconn", "loadgen-memory"]
+        );
+        let demo_app = choose(Some("demo-app")).unwrap();
+        assert_eq!(
+            demo_app.iter().map(|c| c.name).collect::<Vec<_>>(),
+            ["demo-app-keepalive", "demo-app-newconn", "demo-app-memory"]
+        );
+        assert_eq!(groups(), ["loadgen", "demo-app", "service"]);
+        assert!(
+            choose(Some("load")).is_err(),
+            "a group is a whole first part"
         );
         let scenario = choose(Some("scenario")).unwrap();
         assert_eq!(

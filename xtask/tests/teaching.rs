@@ -4,7 +4,9 @@
 //! meanwhile), goes on without pauses at the end of stdin, and completes;
 //! `--explain --lang ko` narrates in Korean without waiting.
 //!
-//! Needs Prometheus on PATH, like every local end-to-end test.
+//! Needs Prometheus on PATH, like every local end-to-end test. Each run has its
+//! own lab home (`CANARY_LAB_HOME`), so the tests run side by side and leave
+//! the checkout's `target/lab` alone.
 
 use lab_core::plan::{Plan, ProfileName};
 use lab_core::report::{Report, Section};
@@ -12,12 +14,8 @@ use lab_report::{Language, narrate};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::Mutex;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
-
-/// Both tests start a lab on this checkout's local platform: one at a time.
-static LAB: Mutex<()> = Mutex::new(());
 
 /// How long a quick canary may take on a busy machine, start to finish.
 const RUN_TIMEOUT: Duration = Duration::from_secs(300);
@@ -63,10 +61,20 @@ impl Drop for Run {
 }
 
 impl Run {
-    fn start(args: &[&str], stdin: Stdio) -> Run {
+    /// Start `xtask` with `args`, its lab home in `home`.
+    fn start(args: &[&str], stdin: Stdio, home: &Path) -> Run {
+        // The demo-app built next to this xtask, so the run builds nothing.
+        let demo_app = Path::new(env!("CARGO_BIN_EXE_xtask")).with_file_name("demo-app");
+        assert!(
+            demo_app.is_file(),
+            "{} is missing: run `cargo xtask test`, or `cargo build -p demo-app` first",
+            demo_app.display()
+        );
         let mut child = Command::new(env!("CARGO_BIN_EXE_xtask"))
             .args(args)
             .current_dir(root())
+            .env("CANARY_LAB_HOME", home)
+            .env("CANARY_LAB_DEMO_APP", &demo_app)
             .env("NO_COLOR", "1")
             .stdin(stdin)
             .stdout(Stdio::piped())
@@ -159,12 +167,13 @@ fn report(stdout: &str) -> Report {
 
 #[test]
 fn step_explains_each_step_waits_for_enter_and_completes() {
-    let _lab = LAB.lock().unwrap_or_else(|e| e.into_inner());
     let plan = canary_plan();
     let deadline = Instant::now() + RUN_TIMEOUT;
+    let home = tempfile::tempdir().unwrap();
     let mut run = Run::start(
         &["lab", "run", "canary", "--profile", "quick", "--step"],
         Stdio::piped(),
+        home.path(),
     );
     let mut stdin = run.child.stdin.take().unwrap();
     let prompt = lab_report::narration::prompt(Language::English);
@@ -234,9 +243,9 @@ fn step_explains_each_step_waits_for_enter_and_completes() {
 
 #[test]
 fn explain_in_korean_narrates_without_waiting() {
-    let _lab = LAB.lock().unwrap_or_else(|e| e.into_inner());
     let plan = canary_plan();
     let deadline = Instant::now() + RUN_TIMEOUT;
+    let home = tempfile::tempdir().unwrap();
     let run = Run::start(
         &[
             "lab",
@@ -249,6 +258,7 @@ fn explain_in_korean_narrates_without_waiting() {
             "ko",
         ],
         Stdio::null(),
+        home.path(),
     );
     let (passed, stderr, stdout) = run.finish(deadline);
     assert!(passed, "the run failed:\n{stderr}\n{stdout}");

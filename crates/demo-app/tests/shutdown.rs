@@ -53,17 +53,22 @@ async fn drains_then_exits_zero(signal: Signal) {
     assert_eq!(app.exit_status().await.code(), Some(0));
     assert!(signalled.elapsed() >= drain);
     assert!(signalled.elapsed() < Duration::from_secs(25));
-    let stderr = app.stderr();
+    // The process has exited, but the thread reading its stderr may not have
+    // read the last lines yet: wait for each, in order.
     for event in [
         "demo-app: draining",
         "demo-app: closing",
         "demo-app: stopped",
     ] {
-        assert!(
-            stderr.iter().any(|line| line.starts_with(event)),
-            "{event} missing from {stderr:#?}"
-        );
+        app.wait_for_line(event);
     }
+    let stderr = app.stderr();
+    let position = |event: &str| stderr.iter().position(|l| l.starts_with(event));
+    assert!(
+        position("demo-app: draining") < position("demo-app: closing")
+            && position("demo-app: closing") < position("demo-app: stopped"),
+        "out of order: {stderr:#?}"
+    );
 }
 
 #[tokio::test]

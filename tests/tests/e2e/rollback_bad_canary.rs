@@ -4,13 +4,9 @@
 
 use lab_core::analysis::GateName;
 use lab_tests::{
-    analysis_interval, assert_blast_radius, assert_no_process_left, assert_rolled_back,
+    assert_blast_radius, assert_no_process_left, assert_rolled_back,
     assert_time_to_decision_consistent, errors_by_version, failed_gate, quick_plan, run_local,
 };
-
-/// How long one look at the gates may take on a busy machine: reading the pods'
-/// restarts and the traffic so far.
-const LOOK_TAKES_MS: u64 = 250;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_canary_rolls_back_on_its_success_rate() {
@@ -38,15 +34,14 @@ async fn bad_canary_rolls_back_on_its_success_rate() {
             .contains(&format!("{:.2}%", measured * 100.0))
     );
 
-    // Decided at the third look at the latest: at most three analysis intervals
-    // after v2 became ready, give or take the milliseconds a look takes.
+    // Decided at the third look at the latest. How long that takes in time is
+    // a benchmark's business (`cargo xtask bench bad-canary-decision`), not a
+    // timed test's.
     let decision = report.decision.as_ref().unwrap();
-    let interval = analysis_interval(&plan).as_millis() as u64;
-    assert!(decision.analysis_intervals_elapsed <= 3);
     assert!(
-        decision.time_to_decision_ms <= 3 * interval + LOOK_TAKES_MS,
-        "decided {} ms after v2 was ready, more than 3 x {interval} ms",
-        decision.time_to_decision_ms
+        (1..=3).contains(&decision.analysis_intervals_elapsed),
+        "decided after {} analysis intervals",
+        decision.analysis_intervals_elapsed
     );
     assert_time_to_decision_consistent(report);
     eprintln!(
