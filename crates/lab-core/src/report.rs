@@ -159,14 +159,14 @@ impl StepResult {
 /// One step of the plan as it ran.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StepRecord {
-    /// Position in the plan, from 0, counted across sections.
+    /// Position in its section, from 1.
     pub index: u32,
     /// The section it belongs to.
     pub section: Section,
     /// What the step does, for people.
     pub description: String,
-    /// The equivalent `kubectl` commands (empty for a step that only waits or
-    /// observes).
+    /// The equivalent `kubectl` command line (for a wait, `kubectl rollout
+    /// status`; for an observe or analyze phase, `kubectl get pods`).
     pub kubectl: Vec<String>,
     /// When it started; `None` when skipped.
     pub started_ms: Option<u64>,
@@ -263,7 +263,7 @@ pub struct Report {
     pub description: String,
     /// Where it ran (`local`, `kind`, …).
     pub platform: String,
-    /// The timing profile (`quick`, `tutorial`, …).
+    /// The timing profile (`quick` or `seed`).
     pub profile: String,
     /// When the run started, RFC 3339; every `*_ms` field counts from here.
     pub started_at: String,

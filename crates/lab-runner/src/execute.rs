@@ -780,6 +780,7 @@ impl<P: Platform> Execution<'_, P> {
         self.journal.emit(RunEvent::TrafficStarted {
             url,
             rate: self.plan.profile.rate,
+            keep_alive,
         });
         if let Some((section, i)) = self.position {
             self.ensure_transition(section, i);

@@ -93,6 +93,9 @@ pub enum RunEvent {
         url: String,
         /// Requests per second.
         rate: f64,
+        /// Kept-alive connections the traffic is spread over; `None` for a new
+        /// connection per request.
+        keep_alive: Option<usize>,
     },
     /// A window of traffic began.
     WindowOpened {

@@ -441,9 +441,16 @@ impl Console {
                 result: StepResult::Failed { message },
                 ..
             } => format!("  failed: {message}"),
-            RunEvent::TrafficStarted { url, rate } => {
-                format!("traffic: {rate} requests/s to {url}, a new connection each")
-            }
+            RunEvent::TrafficStarted {
+                url,
+                rate,
+                keep_alive,
+            } => match keep_alive {
+                None => format!("traffic: {rate} requests/s to {url}, a new connection each"),
+                Some(n) => {
+                    format!("traffic: {rate} requests/s to {url} over {n} kept-alive connections")
+                }
+            },
             RunEvent::WindowOpened {
                 name,
                 planned_ms: Some(ms),
