@@ -422,32 +422,49 @@ pub fn errors_by_version(report: &Report) -> BTreeMap<String, u64> {
     errors
 }
 
-/// The decision's gate `gate`, which must have failed, with what it measured.
+/// The decision's gate `gate`, which must be the one that failed, with what it
+/// measured.
 pub fn failed_gate(
     report: &Report,
     gate: lab_core::analysis::GateName,
 ) -> lab_core::analysis::GateVerdict {
+    failed_gates(report, &[gate]).remove(0)
+}
+
+/// The decision's gates `gates`, which must be exactly the ones that failed, in
+/// the decision's order, with what they measured.
+pub fn failed_gates(
+    report: &Report,
+    gates: &[lab_core::analysis::GateName],
+) -> Vec<lab_core::analysis::GateVerdict> {
     let decision = report.decision.as_ref().expect("a decision");
     assert_eq!(
         decision.cause,
-        lab_core::analysis::DecisionCause::GatesFailed { gates: vec![gate] },
+        lab_core::analysis::DecisionCause::GatesFailed {
+            gates: gates.to_vec()
+        },
         "{}",
         decision.reason
     );
-    assert!(
-        decision.reason.contains(gate.as_str()),
-        "the reason does not name {gate}: {}",
-        decision.reason
-    );
-    let verdict = decision
-        .gates
+    gates
         .iter()
-        .find(|g| g.gate == gate)
-        .cloned()
-        .expect("the failing gate among the decision's gates");
-    assert_eq!(verdict.verdict, lab_core::analysis::Verdict::Fail);
-    assert!(verdict.measured.is_some() && verdict.threshold.is_some());
-    verdict
+        .map(|&gate| {
+            assert!(
+                decision.reason.contains(gate.as_str()),
+                "the reason does not name {gate}: {}",
+                decision.reason
+            );
+            let verdict = decision
+                .gates
+                .iter()
+                .find(|g| g.gate == gate)
+                .cloned()
+                .expect("the failing gate among the decision's gates");
+            assert_eq!(verdict.verdict, lab_core::analysis::Verdict::Fail);
+            assert!(verdict.measured.is_some() && verdict.threshold.is_some());
+            verdict
+        })
+        .collect()
 }
 
 /// Wait (blocking) until `ready` holds, checking every 50 ms; panics with `what`

@@ -34,7 +34,8 @@ pub use decision::{
 pub use downtime::DowntimeTracker;
 pub use gates::{
     Counted, Evidence, GateName, GateVerdict, Gates, GatesError, Roles, SLOWER_THAN_P99_LIMIT,
-    evaluate_gates, p99_gate, p99_vs_baseline_gate, restarts_gate, success_rate_gate,
+    evaluate_gates, p99_gate, p99_vs_baseline_gate, relative_p99_limit, restarts_gate,
+    success_rate_gate,
 };
 pub use observation::{
     Downtime, FailureTally, LatencySummary, ReadySample, ServerCount, ServerObservation,

@@ -5,7 +5,8 @@ mod analysis_fixtures;
 use analysis_fixtures::{WindowBuilder, served};
 use lab_core::analysis::{
     Comparison, Counted, GateName, Gates, Roles, Unit, Verdict, VersionTally, WindowKind,
-    evaluate_gates, p99_gate, p99_vs_baseline_gate, restarts_gate, success_rate_gate,
+    evaluate_gates, p99_gate, p99_vs_baseline_gate, relative_p99_limit, restarts_gate,
+    success_rate_gate,
 };
 
 fn tally(requests: u64, successes: u64, attributed_failures: u64) -> VersionTally {
@@ -190,6 +191,68 @@ fn p99_vs_baseline_gate_verdicts() {
     check_relative((30, 300.0), Some((1000, 10.0)), (Inconclusive, Some(60.0)));
     check_relative((100, 300.0), Some((30, 10.0)), (Inconclusive, Some(60.0)));
     check_relative((0, 0.0), Some((1000, 10.0)), (Inconclusive, None));
+}
+
+#[test]
+fn the_relative_limit_is_the_larger_of_ratio_and_allowance() {
+    let gates = Gates::default();
+    assert_eq!(relative_p99_limit(1.0, &gates), 51.0);
+    assert_eq!(relative_p99_limit(50.0, &gates), 100.0);
+    assert_eq!(relative_p99_limit(80.5, &gates), 161.0);
+    assert_eq!(relative_p99_limit(200.0, &gates), 400.0);
+}
+
+#[test]
+fn p99_vs_baseline_holds_the_slow_share_against_one_percent() {
+    use Verdict::*;
+    // The candidate's (requests, p99, answers slower than the limit) against a
+    // baseline of 1000 requests with p99 80.5 ms, so a limit of 161 ms.
+    let check = |candidate: (u64, f64, u64), expected: Verdict| {
+        let (requests, p99, slow) = candidate;
+        let mut ours = served(requests, requests, p99, 0);
+        if let Some(latency) = ours.latency.as_mut() {
+            latency.slower_than_baseline_limit = Some(slow);
+        }
+        let theirs = served(1000, 1000, 80.5, 0);
+        let got = p99_vs_baseline_gate(
+            "v2",
+            Some(&ours),
+            Some(("v1", Some(&theirs))),
+            &Gates::default(),
+        );
+        assert_eq!(
+            got.verdict, expected,
+            "candidate {candidate:?}: {}",
+            got.explanation
+        );
+        assert_eq!(got.threshold, Some(161.0));
+        let evidence = got.evidence.expect("evidence from the count");
+        assert_eq!(
+            (evidence.counted, evidence.count, evidence.total),
+            (Counted::SlowerThanBaselineLimit, slow, requests)
+        );
+        assert_eq!(evidence.limit, 0.01);
+        assert_eq!(expected == Fail, evidence.interval.low > 0.01);
+        got.explanation
+    };
+    // One slow request of 62 makes the p99 (nearly the slowest request) 168.6 ms,
+    // above the limit, but it is no evidence that more than 1% are slower.
+    let why = check((62, 168.6, 1), Pass);
+    assert!(
+        why.contains("above, but 1 of 62 requests slower is no evidence"),
+        "{why}"
+    );
+    check((62, 300.0, 2), Pass);
+    // Three of 62: the 99% lower bound of the share is 1.2%, above 1%.
+    let why = check((62, 300.0, 3), Fail);
+    assert!(why.contains("3 of 62 requests slower"), "{why}");
+    // Within the limit passes as before.
+    let why = check((500, 100.0, 0), Pass);
+    assert!(why.ends_with(": within"), "{why}");
+    // With fewer than min_samples: fails early on evidence, else inconclusive.
+    check((30, 400.0, 30), Fail);
+    check((30, 400.0, 1), Inconclusive);
+    check((30, 100.0, 0), Inconclusive);
 }
 
 #[test]

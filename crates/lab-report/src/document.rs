@@ -413,6 +413,9 @@ fn gate_details(gates: &[GateVerdict]) -> Block {
                     let counted = match e.counted {
                         Counted::Successes => "successes",
                         Counted::SlowerThanMaxP99 => "answers slower than the p99 limit",
+                        Counted::SlowerThanBaselineLimit => {
+                            "answers slower than the limit from the baseline's p99"
+                        }
                     };
                     line.push(text(format!(
                         " (evidence: {} {counted} of {}, {} Wilson interval {:.2}–{:.2}%, held against {:.2}%)",

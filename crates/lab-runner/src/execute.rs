@@ -1037,6 +1037,7 @@ impl<P: Platform> Execution<'_, P> {
         let traffic = self.traffic.as_ref()?;
         let delta = traffic.snapshot().since(&window.start);
         let failed = self.failed_since(&window.failed_at_open);
+        let config = self.analysis_config();
         let live = self.live.lock().unwrap();
         Some(measure::observation(
             WindowSpan {
@@ -1049,13 +1050,9 @@ impl<P: Platform> Execution<'_, P> {
             traffic.offset_ms,
             &live.timeline,
             &live.restarts(),
-            self.max_p99(),
+            &config,
             &failed,
         ))
-    }
-
-    fn max_p99(&self) -> Duration {
-        Duration::from_secs_f64(self.plan.gates.max_p99_ms.max(0.0) / 1000.0)
     }
 
     fn analysis_config(&self) -> AnalysisConfig {
@@ -1302,7 +1299,7 @@ impl<P: Platform> Execution<'_, P> {
                     offset,
                     &live.timeline,
                     &restarts,
-                    self.max_p99(),
+                    &config,
                     &window.failed,
                 );
                 let server = server_windows.get(&window.name).cloned();
@@ -1328,7 +1325,7 @@ impl<P: Platform> Execution<'_, P> {
                             offset,
                             &live.timeline,
                             &restarts,
-                            self.max_p99(),
+                            &config,
                             &BTreeMap::new(),
                         );
                         counted.server = server.clone();

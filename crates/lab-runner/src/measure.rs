@@ -2,8 +2,8 @@
 //! analysis's inputs: one `WindowObservation` per window of traffic.
 
 use lab_core::analysis::{
-    Downtime, FailureTally, LatencySummary, ReadySample, VersionTally, WindowKind,
-    WindowObservation,
+    AnalysisConfig, Downtime, FailureTally, LatencySummary, ReadySample, VersionTally, WindowKind,
+    WindowObservation, relative_p99_limit,
 };
 use lab_core::report::{ClientSecond, SecondCounts};
 use loadgen::{ErrorCounts, Gap, Snapshot, VersionStats};
@@ -28,6 +28,7 @@ pub(crate) fn version_tally(stats: &VersionStats, max_p99: Duration) -> VersionT
         p99_ms: ms(stats.percentile(0.99)),
         max_ms: ms(stats.max()),
         slower_than_max_p99: stats.count_slower_than(max_p99),
+        slower_than_baseline_limit: None,
     });
     VersionTally {
         requests: stats.count(),
@@ -37,6 +38,40 @@ pub(crate) fn version_tally(stats: &VersionStats, max_p99: Duration) -> VersionT
         attributed_failures: 0,
         latency,
     }
+}
+
+/// A duration from milliseconds; negative and non-finite values are zero.
+fn millis_duration(ms: f64) -> Duration {
+    Duration::try_from_secs_f64(ms / 1000.0).unwrap_or(Duration::ZERO)
+}
+
+/// Counts the candidate's answers slower than the `p99_vs_baseline` limit of the
+/// window, which comes from the baseline's p99 (see
+/// [`LatencySummary::slower_than_baseline_limit`]).
+fn count_slower_than_baseline_limit(
+    versions: &mut BTreeMap<String, VersionTally>,
+    delta: &Snapshot,
+    config: &AnalysisConfig,
+) {
+    let Some(baseline) = config.roles.baseline.as_deref() else {
+        return;
+    };
+    let Some(baseline_p99) = versions
+        .get(baseline)
+        .and_then(|t| t.latency)
+        .map(|l| l.p99_ms)
+    else {
+        return;
+    };
+    let candidate = config.roles.candidate.as_str();
+    let (Some(stats), Some(latency)) = (
+        delta.versions.get(candidate),
+        versions.get_mut(candidate).and_then(|t| t.latency.as_mut()),
+    ) else {
+        return;
+    };
+    let limit = millis_duration(relative_p99_limit(baseline_p99, &config.gates));
+    latency.slower_than_baseline_limit = Some(stats.count_slower_than(limit));
 }
 
 /// Connection-level failures (no version known) in the analysis's terms.
@@ -113,9 +148,10 @@ pub(crate) fn observation(
     offset_ms: u64,
     timeline: &[ReadySample],
     restarts: &BTreeMap<String, u32>,
-    max_p99: Duration,
+    config: &AnalysisConfig,
     failed: &BTreeMap<String, u64>,
 ) -> WindowObservation {
+    let max_p99 = millis_duration(config.gates.max_p99_ms);
     // Versions seen earlier in the run but not in this window are left out.
     let mut versions: BTreeMap<String, VersionTally> = delta
         .versions
@@ -123,6 +159,7 @@ pub(crate) fn observation(
         .filter(|(_, stats)| stats.count() > 0)
         .map(|(version, stats)| (version.clone(), version_tally(stats, max_p99)))
         .collect();
+    count_slower_than_baseline_limit(&mut versions, delta, config);
     let connection_failures = failure_tally(&delta.errors);
     attribute(&mut versions, &connection_failures, failed);
     WindowObservation {
@@ -228,5 +265,77 @@ mod tests {
         check(500, 500, &[500]);
         check(0, 3000, &[0, 500, 900, 2000]);
         check(2500, 3000, &[2000]);
+    }
+
+    /// Answers of one version, all 2xx, at these latencies in milliseconds.
+    fn answered(latencies_ms: &[(u64, u64)]) -> VersionStats {
+        let mut latency = loadgen::tally::new_latency_histogram();
+        let mut statuses = loadgen::StatusCounts::default();
+        for &(ms, n) in latencies_ms {
+            latency.record_n(ms * 1000, n).unwrap();
+            statuses.success += n;
+        }
+        VersionStats { statuses, latency }
+    }
+
+    fn window(versions: Vec<(&str, VersionStats)>) -> Snapshot {
+        Snapshot {
+            to_ms: 8000,
+            versions: versions
+                .into_iter()
+                .map(|(v, stats)| (v.to_string(), stats))
+                .collect(),
+            ..Snapshot::empty()
+        }
+    }
+
+    #[test]
+    fn the_candidate_counts_its_answers_slower_than_the_limit_from_the_baseline() {
+        let observe = |delta: &Snapshot, baseline: Option<&str>| {
+            let config = AnalysisConfig {
+                roles: lab_core::analysis::Roles {
+                    candidate: "v2".to_string(),
+                    baseline: baseline.map(str::to_string),
+                },
+                gates: lab_core::analysis::Gates::default(),
+                cross_check: Default::default(),
+            };
+            let span = WindowSpan {
+                name: "canary",
+                kind: WindowKind::Analyze,
+                start_ms: 0,
+                end_ms: 8000,
+            };
+            observation(
+                span,
+                delta,
+                0,
+                &[],
+                &BTreeMap::new(),
+                &config,
+                &BTreeMap::new(),
+            )
+            .versions
+            .into_iter()
+            .map(|(v, t)| (v, t.latency.and_then(|l| l.slower_than_baseline_limit)))
+            .collect::<Vec<_>>()
+        };
+        // Baseline p99 80 ms, so the limit is max(2 × 80, 80 + 50) = 160 ms: of the
+        // candidate's answers at 150, 161 and 400 ms, the last two are slower.
+        let delta = window(vec![
+            ("v1", answered(&[(10, 900), (80, 100)])),
+            ("v2", answered(&[(10, 57), (150, 3), (161, 1), (400, 1)])),
+        ]);
+        assert_eq!(
+            observe(&delta, Some("v1")),
+            [("v1".to_string(), None), ("v2".to_string(), Some(2))]
+        );
+        // No baseline, or none in the window: nothing to count against.
+        assert_eq!(
+            observe(&delta, None),
+            [("v1".to_string(), None), ("v2".to_string(), None)]
+        );
+        let alone = window(vec![("v2", answered(&[(400, 62)]))]);
+        assert_eq!(observe(&alone, Some("v1")), [("v2".to_string(), None)]);
     }
 }

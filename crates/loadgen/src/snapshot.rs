@@ -136,8 +136,9 @@ impl Snapshot {
         snapshot
     }
 
-    /// Nothing yet: shards are added to it, then it is finished.
-    pub(crate) fn empty() -> Snapshot {
+    /// Nothing yet, at the run's start: the runner adds shards to it, then
+    /// finishes it; others start from it to build a snapshot by hand.
+    pub fn empty() -> Snapshot {
         Snapshot {
             from_ms: 0,
             to_ms: 0,

@@ -159,6 +159,8 @@ pub enum Counted {
     Successes,
     /// Requests slower than `max_p99_ms`.
     SlowerThanMaxP99,
+    /// Candidate requests slower than the limit derived from the baseline's p99.
+    SlowerThanBaselineLimit,
 }
 
 /// The proportion behind a gate and its Wilson interval: the grounds for failing
@@ -358,11 +360,28 @@ pub fn p99_gate(version: &str, tally: Option<&VersionTally>, gates: &Gates) -> G
     verdict
 }
 
-/// The relative p99 gate: the candidate's p99 at most
-/// `max(baseline p99 × max_p99_ratio, baseline p99 + p99_ratio_allowance_ms)`.
+/// The limit of the relative p99 gate for a baseline p99 in milliseconds:
+/// `max(baseline × max_p99_ratio, baseline + p99_ratio_allowance_ms)`.
+pub fn relative_p99_limit(baseline_p99_ms: f64, gates: &Gates) -> f64 {
+    (baseline_p99_ms * gates.max_p99_ratio).max(baseline_p99_ms + gates.p99_ratio_allowance_ms)
+}
+
+/// The relative p99 gate: the candidate's p99 at most [`relative_p99_limit`] of
+/// the baseline's p99.
 ///
-/// Not applicable when there is no baseline or it had no traffic in the window;
-/// inconclusive while either version has fewer than `min_samples` requests.
+/// Not applicable when there is no baseline or it had no traffic in the window.
+/// Like the absolute gate, it holds the candidate's share of requests slower than
+/// the limit against 1%: it fails, with any number of requests, when the Wilson
+/// lower bound of that share exceeds 1%; otherwise it is inconclusive while either
+/// version has fewer than `min_samples` requests; otherwise it passes when the
+/// candidate's p99 is within the limit. Unlike the absolute gate, a p99 above the
+/// limit with too few slow requests to show that share also passes, and says so:
+/// the limit is itself an estimate from the baseline's sample, and at tens of
+/// requests the candidate's p99 is its single slowest request, so one scheduling
+/// hiccup is no evidence of a regression. Without the count of slow requests
+/// ([`LatencySummary::slower_than_baseline_limit`]) the p99 alone decides.
+///
+/// [`LatencySummary::slower_than_baseline_limit`]: super::observation::LatencySummary::slower_than_baseline_limit
 pub fn p99_vs_baseline_gate(
     version: &str,
     candidate: Option<&VersionTally>,
@@ -405,19 +424,46 @@ pub fn p99_vs_baseline_gate(
         verdict.explanation = format!("no latency summary for {version} or {baseline_version}");
         return verdict;
     };
-    let threshold =
-        (theirs.p99_ms * gates.max_p99_ratio).max(theirs.p99_ms + gates.p99_ratio_allowance_ms);
+    let threshold = relative_p99_limit(theirs.p99_ms, gates);
     verdict.measured = Some(ours.p99_ms);
     verdict.threshold = Some(threshold);
     let comparison = format!(
-        "p99 {} against max({} × {}, {} + {})",
+        "p99 {} against max({} × {}, {} + {}) = {}",
         millis(ours.p99_ms),
         gates.max_p99_ratio,
         millis(theirs.p99_ms),
         millis(theirs.p99_ms),
         millis(gates.p99_ratio_allowance_ms),
+        millis(threshold),
     );
-    (verdict.verdict, verdict.explanation) = if verdict.samples < gates.min_samples {
+    let conf = confidence_label(gates.confidence);
+    let evidence = ours.slower_than_baseline_limit.and_then(|slow| {
+        let slow = slow.min(candidate_requests);
+        wilson_interval(slow, candidate_requests, gates.z()).map(|interval| Evidence {
+            counted: Counted::SlowerThanBaselineLimit,
+            count: slow,
+            total: candidate_requests,
+            confidence: gates.confidence,
+            interval,
+            limit: SLOWER_THAN_P99_LIMIT,
+        })
+    });
+    let shown_slower = evidence
+        .as_ref()
+        .is_some_and(|e| e.interval.low > SLOWER_THAN_P99_LIMIT);
+    (verdict.verdict, verdict.explanation) = if shown_slower {
+        let e = evidence.as_ref().expect("checked above");
+        (
+            Verdict::Fail,
+            format!(
+                "{comparison}: {} of {} requests slower; even the {conf} lower bound {} of that share exceeds {}",
+                e.count,
+                e.total,
+                percent(e.interval.low),
+                percent(SLOWER_THAN_P99_LIMIT)
+            ),
+        )
+    } else if verdict.samples < gates.min_samples {
         (
             Verdict::Inconclusive,
             format!(
@@ -426,16 +472,22 @@ pub fn p99_vs_baseline_gate(
             ),
         )
     } else if ours.p99_ms <= threshold {
+        (Verdict::Pass, format!("{comparison}: within"))
+    } else if let Some(e) = &evidence {
         (
             Verdict::Pass,
-            format!("{comparison} = {}: within", millis(threshold)),
+            format!(
+                "{comparison}: above, but {} of {} requests slower is no evidence that more than {} are ({conf} lower bound {})",
+                e.count,
+                e.total,
+                percent(SLOWER_THAN_P99_LIMIT),
+                percent(e.interval.low)
+            ),
         )
     } else {
-        (
-            Verdict::Fail,
-            format!("{comparison} = {}: above", millis(threshold)),
-        )
+        (Verdict::Fail, format!("{comparison}: above"))
     };
+    verdict.evidence = evidence;
     verdict
 }
 

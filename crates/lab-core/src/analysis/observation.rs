@@ -48,6 +48,13 @@ pub struct LatencySummary {
     pub max_ms: f64,
     /// How many requests took longer than the gates' `max_p99_ms`.
     pub slower_than_max_p99: u64,
+    /// How many requests took longer than the window's `p99_vs_baseline` limit
+    /// (see [`relative_p99_limit`]); counted for the candidate only, when the
+    /// window has a baseline with answers, and `None` otherwise.
+    ///
+    /// [`relative_p99_limit`]: crate::analysis::relative_p99_limit
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slower_than_baseline_limit: Option<u64>,
 }
 
 /// Client-side tallies of one version in one window.

@@ -24,6 +24,7 @@ pub fn served(requests: u64, successes: u64, p99_ms: f64, slow: u64) -> VersionT
             p99_ms,
             max_ms: p99_ms * 1.5,
             slower_than_max_p99: slow,
+            slower_than_baseline_limit: None,
         }),
     }
 }

@@ -68,6 +68,7 @@ fn tally(requests: u64, successes: u64, p99_ms: f64) -> VersionTally {
             p99_ms,
             max_ms: p99_ms * 2.0,
             slower_than_max_p99: 0,
+            slower_than_baseline_limit: None,
         }),
     }
 }
