@@ -319,20 +319,18 @@ pub fn p99_gate(version: &str, tally: Option<&VersionTally>, gates: &Gates) -> G
         verdict.explanation = format!("no latency summary for {total} requests of {version}");
         return verdict;
     };
-    let slow = latency.slower_than_max_p99.min(total);
-    let Some(interval) = wilson_interval(slow, total, gates.z()) else {
+    let Some(evidence) = slow_share(
+        Counted::SlowerThanMaxP99,
+        latency.slower_than_max_p99,
+        total,
+        gates,
+    ) else {
         return verdict;
     };
+    let (slow, interval) = (evidence.count, evidence.interval);
     let conf = confidence_label(gates.confidence);
     verdict.measured = Some(latency.p99_ms);
-    verdict.evidence = Some(Evidence {
-        counted: Counted::SlowerThanMaxP99,
-        count: slow,
-        total,
-        confidence: gates.confidence,
-        interval,
-        limit: SLOWER_THAN_P99_LIMIT,
-    });
+    verdict.evidence = Some(evidence);
     let measured = format!("p99 {}", millis(latency.p99_ms));
     (verdict.verdict, verdict.explanation) = if interval.low > SLOWER_THAN_P99_LIMIT {
         (
@@ -358,6 +356,20 @@ pub fn p99_gate(version: &str, tally: Option<&VersionTally>, gates: &Gates) -> G
         (Verdict::Fail, format!("{measured} > {}", millis(limit)))
     };
     verdict
+}
+
+/// The share of `total` requests slower than a latency gate's limit, with its
+/// Wilson interval, held against the 1% a p99 allows; `None` without requests.
+fn slow_share(counted: Counted, slow: u64, total: u64, gates: &Gates) -> Option<Evidence> {
+    let slow = slow.min(total);
+    wilson_interval(slow, total, gates.z()).map(|interval| Evidence {
+        counted,
+        count: slow,
+        total,
+        confidence: gates.confidence,
+        interval,
+        limit: SLOWER_THAN_P99_LIMIT,
+    })
 }
 
 /// The limit of the relative p99 gate for a baseline p99 in milliseconds:
@@ -438,21 +450,17 @@ pub fn p99_vs_baseline_gate(
     );
     let conf = confidence_label(gates.confidence);
     let evidence = ours.slower_than_baseline_limit.and_then(|slow| {
-        let slow = slow.min(candidate_requests);
-        wilson_interval(slow, candidate_requests, gates.z()).map(|interval| Evidence {
-            counted: Counted::SlowerThanBaselineLimit,
-            count: slow,
-            total: candidate_requests,
-            confidence: gates.confidence,
-            interval,
-            limit: SLOWER_THAN_P99_LIMIT,
-        })
+        slow_share(
+            Counted::SlowerThanBaselineLimit,
+            slow,
+            candidate_requests,
+            gates,
+        )
     });
     let shown_slower = evidence
         .as_ref()
-        .is_some_and(|e| e.interval.low > SLOWER_THAN_P99_LIMIT);
-    (verdict.verdict, verdict.explanation) = if shown_slower {
-        let e = evidence.as_ref().expect("checked above");
+        .filter(|e| e.interval.low > SLOWER_THAN_P99_LIMIT);
+    (verdict.verdict, verdict.explanation) = if let Some(e) = shown_slower {
         (
             Verdict::Fail,
             format!(
