@@ -2,10 +2,9 @@
 //!
 //! Each subcommand lives in its own file; this one only wires them together.
 
+mod cluster;
 mod console;
 mod down;
-mod in_cluster;
-mod kube;
 pub(crate) mod local;
 mod plan;
 mod platform_args;
@@ -47,6 +46,15 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .enable_all()
         .build()
         .context("could not start the async runtime")
+}
+
+/// A lab session's error for the command line: bad input exits 2.
+fn session_error(error: lab_session::SessionError) -> anyhow::Error {
+    if error.is_usage() {
+        crate::exit::Usage(error.to_string()).into()
+    } else {
+        error.into()
+    }
 }
 
 /// Dispatch a lab subcommand.
