@@ -19,7 +19,7 @@ const SHUTDOWN_LIMIT: Duration = Duration::from_secs(40);
 /// The platform behind a lab.
 enum Place {
     Local(LocalPlatform),
-    Cluster(KubePlatform),
+    Cluster(Box<KubePlatform>),
 }
 
 /// A lab's platform with its capabilities wired.
@@ -51,7 +51,7 @@ impl LabPlatform {
 
     pub(crate) fn cluster(platform: KubePlatform) -> Self {
         Self {
-            place: Place::Cluster(platform),
+            place: Place::Cluster(Box::new(platform)),
             traffic: None,
             grafana: None,
         }
@@ -112,7 +112,10 @@ macro_rules! delegate {
     ($self:ident, $platform:ident => $call:expr) => {
         match &$self.place {
             Place::Local($platform) => $call,
-            Place::Cluster($platform) => $call,
+            Place::Cluster(boxed) => {
+                let $platform: &KubePlatform = boxed;
+                $call
+            }
         }
     };
 }
