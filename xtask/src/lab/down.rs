@@ -1,7 +1,9 @@
 //! `cargo xtask lab down`.
 
+use super::local;
 use super::platform_args::{PlatformArgs, PlatformName};
-use super::{local, session_error};
+use super::runtime::runtime;
+use crate::exit::from_session;
 use lab_session::{ClusterDown, LabHome, PlatformChoice, Provider};
 use std::process::ExitCode;
 
@@ -40,9 +42,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
         return Ok(ExitCode::SUCCESS);
     }
-    let stopped = super::runtime()?
+    let stopped = runtime()?
         .block_on(lab_session::local_down(&home))
-        .map_err(session_error)?;
+        .map_err(from_session)?;
     if let Some(stopped) = &stopped {
         println!("lab down on local: stopped {}", stopped.join(" and "));
     }
@@ -61,14 +63,14 @@ fn cluster_down(
     target: Option<&Provider>,
     dry_run: bool,
 ) -> anyhow::Result<ExitCode> {
-    let down = super::runtime()?
+    let down = runtime()?
         .block_on(lab_session::cluster_down(
             home,
             target,
             dry_run,
             &mut std::io::stderr(),
         ))
-        .map_err(session_error)?;
+        .map_err(from_session)?;
     match down {
         ClusterDown::NothingUp => println!("no lab is up on a cluster: nothing to remove"),
         ClusterDown::WouldRun { platform, lines } => {

@@ -10,6 +10,7 @@ mod plan;
 mod platform_args;
 mod report;
 mod run;
+mod runtime;
 mod scenario_args;
 mod status;
 mod up;
@@ -35,26 +36,6 @@ pub enum Command {
     Validate(validate::Args),
     /// Render or open the report of a run.
     Report(report::Args),
-}
-
-/// The async runtime the lab's commands drive the libraries with (two workers:
-/// this machine's size, and plenty for a lab's I/O).
-fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    use anyhow::Context;
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .context("could not start the async runtime")
-}
-
-/// A lab session's error for the command line: bad input exits 2.
-fn session_error(error: lab_session::SessionError) -> anyhow::Error {
-    if error.is_usage() {
-        crate::exit::Usage(error.to_string()).into()
-    } else {
-        error.into()
-    }
 }
 
 /// Dispatch a lab subcommand.

@@ -1,9 +1,11 @@
 //! `cargo xtask lab run`: a scenario end to end under traffic, judged, reported.
 
 use super::console::{Console, Teaching};
+use super::local;
 use super::platform_args::PlatformArgs;
+use super::runtime::runtime;
 use super::scenario_args::{ScenarioArgs, load_plan};
-use super::{local, session_error};
+use crate::exit::from_session;
 use lab_core::analysis::Outcome;
 use lab_core::plan::Plan;
 use lab_core::platform::Platform;
@@ -74,7 +76,7 @@ impl From<TrafficFrom> for lab_session::TrafficFrom {
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let plan = load_plan(&args.scenario)?;
     let (chosen, reason) = args.platform.choose()?;
-    let spec = LabSpec::new(chosen, args.traffic.into()).map_err(session_error)?;
+    let spec = LabSpec::new(chosen, args.traffic.into()).map_err(from_session)?;
     let teaching = (args.step || args.explain).then_some(Teaching {
         pause: args.step,
         language: args.lang,
@@ -85,7 +87,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     let home = local::home();
     if let PlatformChoice::Cluster(provider) = spec.platform()
-        && spec.needs_cluster_up(&home).map_err(session_error)?
+        && spec.needs_cluster_up(&home).map_err(from_session)?
     {
         console.line("no lab is up on the cluster yet: running `lab up` first");
         let code = super::up::cluster_up(provider, false)?;
@@ -97,7 +99,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         demo_app: spec.needs_demo_app().then(local::demo_app).transpose()?,
         prometheus: args.prometheus.clone(),
     };
-    let runtime = super::runtime()?;
+    let runtime = runtime()?;
     let report = runtime.block_on(execute(&args, &spec, &home, &plan, supplies, console))?;
     Ok(exit_status(&report))
 }
@@ -172,7 +174,7 @@ async fn execute(
     let interrupt = interrupts();
     let opened = lab_session::open_run(spec, home, plan, supplies, interrupt.clone())
         .await
-        .map_err(session_error)?;
+        .map_err(from_session)?;
     let platform = opened.platform;
     let mut config = opened.config;
     let (events, receiver) = mpsc::unbounded_channel();

@@ -1,6 +1,8 @@
 //! `cargo xtask lab status`.
 
-use super::{cluster, local, session_error};
+use super::runtime::runtime;
+use super::{cluster, local};
+use crate::exit::from_session;
 use std::process::ExitCode;
 
 /// Options of `lab status`.
@@ -14,7 +16,7 @@ pub struct Args {
 /// Show what runs locally and on a cluster.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let home = local::home();
-    let status = lab_session::local_status(&home).map_err(session_error)?;
+    let status = lab_session::local_status(&home).map_err(from_session)?;
     let cluster = platform_kube::lab::LabState::load(home.repo_root())?.is_some();
     if args.json {
         let mut value = serde_json::json!({ "local": status });
@@ -66,9 +68,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 /// `lab status` of a lab on a cluster: where it runs, whether Prometheus and
 /// Grafana are ready, and the URLs. Exit status 1 when the cluster does not answer.
 fn cluster_status(home: &lab_session::LabHome, json: bool) -> anyhow::Result<ExitCode> {
-    let Some(status) = super::runtime()?
+    let Some(status) = runtime()?
         .block_on(lab_session::cluster_status(home))
-        .map_err(session_error)?
+        .map_err(from_session)?
     else {
         if json {
             println!("{}", serde_json::json!({ "up": false }));

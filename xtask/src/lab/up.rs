@@ -1,7 +1,9 @@
 //! `cargo xtask lab up`.
 
 use super::platform_args::PlatformArgs;
-use super::{cluster, local, session_error};
+use super::runtime::runtime;
+use super::{cluster, local};
+use crate::exit::from_session;
 use lab_session::{ClusterUp, LocalUp, PlatformChoice, Provider};
 use std::io::Write;
 use std::process::ExitCode;
@@ -39,9 +41,9 @@ fn print_local_urls(prometheus: &str) {
 /// `lab up --platform local`: start the lab's Prometheus unless it runs.
 fn local_up(dry_run: bool) -> anyhow::Result<ExitCode> {
     let home = local::home();
-    match super::runtime()?
+    match runtime()?
         .block_on(lab_session::local_up(&home, dry_run))
-        .map_err(session_error)?
+        .map_err(from_session)?
     {
         LocalUp::AlreadyRunning(lab) => {
             println!("lab up on local (already running)");
@@ -65,14 +67,14 @@ fn local_up(dry_run: bool) -> anyhow::Result<ExitCode> {
 /// and print where Grafana, Prometheus and the app are reached. Idempotent.
 pub fn cluster_up(provider: &Provider, dry_run: bool) -> anyhow::Result<ExitCode> {
     let home = local::home();
-    let up = super::runtime()?
+    let up = runtime()?
         .block_on(lab_session::cluster_up(
             &home,
             provider,
             dry_run,
             &mut std::io::stderr(),
         ))
-        .map_err(session_error)?;
+        .map_err(from_session)?;
     let mut stdout = std::io::stdout().lock();
     match up {
         ClusterUp::WouldRun(plan) => {
