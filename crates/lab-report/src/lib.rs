@@ -1,6 +1,7 @@
 //! Renders a run report for people and machines: Markdown for terminals and
 //! pull requests, one self-contained HTML page, SVG charts and JUnit XML; and
-//! narrates a plan's steps for the teaching mode.
+//! narrates a plan's steps for the teaching mode; says what `lab run` prints
+//! in a terminal (`terminal`).
 //!
 //! Pure: it takes a report (or a plan) and returns text. Nothing here reads or
 //! writes files, opens sockets or looks at the clock.
@@ -11,6 +12,7 @@ mod html;
 mod junit;
 mod markdown;
 pub mod narration;
+pub mod terminal;
 mod xml;
 
 pub use charts::{

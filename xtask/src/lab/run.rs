@@ -38,7 +38,8 @@ pub struct Args {
     /// Explain each step like `--step`, without pausing.
     #[arg(long, conflicts_with = "step")]
     explain: bool,
-    /// The language of the explanations: en or ko.
+    /// The language of what the run prints, the teaching mode and the live
+    /// page: en or ko.
     #[arg(long, value_name = "LANG", default_value = "en")]
     lang: Language,
     /// The Prometheus binary for the local platform (default: from PATH).
@@ -77,11 +78,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let plan = load_plan(&args.scenario)?;
     let (chosen, reason) = args.platform.choose()?;
     let spec = LabSpec::new(chosen, args.traffic.into()).map_err(from_session)?;
-    let teaching = (args.step || args.explain).then_some(Teaching {
-        pause: args.step,
-        language: args.lang,
-    });
-    let console = Console::new(args.quiet, teaching);
+    let teaching = (args.step || args.explain).then_some(Teaching { pause: args.step });
+    let console = Console::new(args.quiet, teaching, args.lang);
     if let Some(reason) = reason {
         console.line(&reason);
     }
@@ -183,7 +181,7 @@ async fn execute(
     config.observer = Some(events);
     config.before_step = console.teaching_hook();
     for note in &config.notes {
-        console.line(&format!("note: {note}"));
+        console.note(note);
     }
     let run_dir = config.run_dir.clone();
     console.header(plan, &platform.name(), &run_dir);

@@ -1,0 +1,578 @@
+//! What `lab run` prints in a terminal, in English or Korean: the event lines
+//! as the run goes, the live block redrawn under them, and the end summary.
+//! Pure: events, progress and the report in, lines out; the caller does the
+//! terminal's I/O (colours, redraws, pauses).
+//!
+//! Every text is a typed [`Message`] rendered by one table per language
+//! (`english`, `korean`), so the languages say the same things and a new one
+//! is one more table. The summary's result line is the report's own title
+//! block in English, so the terminal and `report.md`/`report.html` agree.
+
+mod english;
+mod korean;
+
+use crate::document::{Block, document};
+use crate::narration::Language;
+use lab_core::analysis::{Outcome, Verdict, WindowKind};
+use lab_core::plan::{Plan, Step};
+use lab_core::report::{Report, Section, StepResult};
+use lab_core::run_event::{InterimVerdict, Progress, RunEvent, Timed};
+use std::path::Path;
+use std::time::Duration;
+
+/// A step's number as the terminal shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct StepNumber {
+    pub(crate) section: Section,
+    pub(crate) index: u32,
+}
+
+/// One version's share in a closed phase.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Answered<'a> {
+    pub(crate) version: &'a str,
+    pub(crate) count: u64,
+    pub(crate) percent: f64,
+}
+
+/// One version's share in the summary: observed and expected (`None`: none).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct ShareLine<'a> {
+    pub(crate) version: &'a str,
+    pub(crate) observed: Option<f64>,
+    pub(crate) expected: Option<f64>,
+    pub(crate) verdict: Verdict,
+}
+
+/// Everything the terminal says, before it is put in words.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Message<'a> {
+    /// The line before the run: scenario, platform, profile, expected outcome.
+    Header {
+        scenario: &'a str,
+        description: &'a str,
+        platform: &'a str,
+        profile: &'a str,
+        rate: f64,
+        expected: Outcome,
+    },
+    /// Where the run's files go.
+    RunDirectory(&'a str),
+    /// A step began.
+    StepStarted {
+        number: StepNumber,
+        description: &'a str,
+        kubectl: &'a str,
+    },
+    /// A step failed.
+    StepFailed(&'a str),
+    /// Traffic began to flow.
+    Traffic {
+        rate: f64,
+        url: &'a str,
+        keep_alive: Option<usize>,
+    },
+    /// A phase began, planned to last this long.
+    PhaseOpened { name: &'a str, planned_ms: u64 },
+    /// A phase ended with these answers.
+    PhaseClosed {
+        name: &'a str,
+        answered: Vec<Answered<'a>>,
+        failed: u64,
+    },
+    /// An analysis interval's look at the gates.
+    Interim(InterimVerdict),
+    /// The decision.
+    Decision { outcome: Outcome, reason: &'a str },
+    /// A remark.
+    Note(&'a str),
+    /// A fault or restart the platform reported.
+    PlatformEvent { object: &'a str, message: &'a str },
+    /// The live block's first line: the step running now (`None`: not yet).
+    LiveStep(Option<&'a str>),
+    /// The live block's timer for a phase.
+    PhaseTimer {
+        name: &'a str,
+        kind: WindowKind,
+        elapsed_ms: u64,
+        planned_ms: u64,
+    },
+    /// The live block's timer for a transition.
+    TransitionTimer { name: &'a str, elapsed_ms: u64 },
+    /// The live block before traffic flows.
+    NoTraffic,
+    /// The live block's counts after a version's bar.
+    VersionCounts {
+        share: f64,
+        requests: u64,
+        errors: u64,
+        ready: u32,
+    },
+    /// The live block's last line.
+    Errors { errors: u64, failed: u64 },
+    /// A phase's line in the summary.
+    SummaryPhase {
+        name: &'a str,
+        shares: Vec<ShareLine<'a>>,
+    },
+    /// A gate's line in the summary.
+    SummaryGate {
+        gate: &'a str,
+        verdict: Verdict,
+        explanation: &'a str,
+    },
+    /// The result line, when not the report's own title.
+    Title {
+        scenario: &'a str,
+        reached: Option<Outcome>,
+        expected: Outcome,
+        passed: bool,
+    },
+    /// How soon the decision came.
+    Decided {
+        time_to_decision_ms: u64,
+        intervals: u32,
+    },
+    /// Where the HTML report is.
+    ReportAt(&'a str),
+    /// Where the Markdown report is, with the rest.
+    ReportMdAt(&'a str),
+}
+
+impl Message<'_> {
+    /// The message in words.
+    pub(crate) fn render(&self, language: Language) -> String {
+        match language {
+            Language::English => english::say(self),
+            Language::Korean => korean::say(self),
+        }
+    }
+}
+
+/// How a piece of a terminal line is drawn; the terminal maps it to colours.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Style {
+    /// As it is.
+    Plain,
+    /// Emphasised (the step).
+    Bold,
+    /// Muted (nothing wrong).
+    Dim,
+    /// Something failed.
+    Alert,
+    /// The colour of the version at this index (the charts' order).
+    Version(usize),
+}
+
+/// A piece of a terminal line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Styled {
+    /// The text.
+    pub text: String,
+    /// How it is drawn.
+    pub style: Style,
+}
+
+/// A line of styled pieces.
+pub type StyledLine = Vec<Styled>;
+
+fn styled(text: impl Into<String>, style: Style) -> Styled {
+    Styled {
+        text: text.into(),
+        style,
+    }
+}
+
+/// A styled line's text without styles.
+pub fn plain(line: &[Styled]) -> String {
+    line.iter().map(|s| s.text.as_str()).collect()
+}
+
+/// The indent of the lines that continue an event line (`$ kubectl …`).
+pub const CONTINUATION: &str = "         ";
+
+fn seconds(ms: u64) -> String {
+    format!("{:6.1}s", ms as f64 / 1000.0)
+}
+
+/// How many terminal columns a text takes: Hangul and CJK take two.
+pub fn display_width(text: &str) -> usize {
+    text.chars()
+        .map(|c| match u32::from(c) {
+            0x1100..=0x115F
+            | 0x2E80..=0x303E
+            | 0x3041..=0x33FF
+            | 0x3400..=0x4DBF
+            | 0x4E00..=0x9FFF
+            | 0xA960..=0xA97F
+            | 0xAC00..=0xD7A3
+            | 0xF900..=0xFAFF
+            | 0xFF00..=0xFF60
+            | 0xFFE0..=0xFFE6 => 2,
+            _ => 1,
+        })
+        .sum()
+}
+
+/// `text` padded with spaces to `width` columns.
+pub(crate) fn pad(text: &str, width: usize) -> String {
+    let mut out = text.to_string();
+    for _ in display_width(text)..width {
+        out.push(' ');
+    }
+    out
+}
+
+/// Cut a line to fit the terminal, so that it never wraps (a wrapped line would
+/// throw off the redraw).
+pub fn fit(text: &str, width: usize) -> String {
+    if display_width(text) < width {
+        return text.to_string();
+    }
+    let mut cut = String::new();
+    let mut used = 0;
+    for c in text.chars() {
+        let w = display_width(c.encode_utf8(&mut [0; 4]));
+        if used + w > width.saturating_sub(2) {
+            break;
+        }
+        used += w;
+        cut.push(c);
+    }
+    format!("{cut}…")
+}
+
+fn bar(share: f64, cells: usize) -> String {
+    let filled = ((share.clamp(0.0, 1.0) * cells as f64).round() as usize).min(cells);
+    format!("{}{}", "█".repeat(filled), "░".repeat(cells - filled))
+}
+
+/// A duration as people write it (`8s`, `2m`), as the plan does.
+pub(crate) fn duration(ms: u64) -> String {
+    humantime::format_duration(Duration::from_millis(ms)).to_string()
+}
+
+/// The plan's step `index` (from 1) of `section`.
+fn plan_step(plan: &Plan, section: Section, index: u32) -> Option<&Step> {
+    let steps = match section {
+        Section::Main => &plan.steps,
+        Section::Rollback => &plan.rollback,
+    };
+    steps.get(index.checked_sub(1)? as usize)
+}
+
+/// What a step does, in `language`; the plan's own words in English.
+pub fn describe_step(step: &Step, language: Language) -> String {
+    match language {
+        Language::English => step.describe(),
+        Language::Korean => korean::describe_step(step),
+    }
+}
+
+/// A step description from the runner (`Progress::step`) in `language`: the
+/// plan's step it names, told again; as it is when the plan does not know it.
+fn step_text(description: &str, plan: Option<&Plan>, language: Language) -> String {
+    if language == Language::English {
+        return description.to_string();
+    }
+    plan.and_then(|plan| {
+        plan.steps
+            .iter()
+            .chain(&plan.rollback)
+            .find(|step| step.describe() == description)
+    })
+    .map_or_else(
+        || description.to_string(),
+        |step| describe_step(step, language),
+    )
+}
+
+/// The line before the run starts, and the run directory's.
+pub fn header(plan: &Plan, platform: &str, run_dir: &str, language: Language) -> [String; 2] {
+    [
+        Message::Header {
+            scenario: &plan.scenario,
+            description: &plan.description,
+            platform,
+            profile: plan.profile.name.as_str(),
+            rate: plan.profile.rate,
+            expected: plan.expected,
+        }
+        .render(language),
+        Message::RunDirectory(run_dir).render(language),
+    ]
+}
+
+/// An event as a line with its time (`  12.0s step 4: …`), or `None` for
+/// events the terminal does not print. `plan` tells steps in `language`.
+pub fn event_line(timed: &Timed, plan: Option<&Plan>, language: Language) -> Option<String> {
+    let message = match &timed.event {
+        RunEvent::StepStarted {
+            index,
+            section,
+            description,
+            kubectl,
+        } => {
+            let told = match (language, plan.and_then(|p| plan_step(p, *section, *index))) {
+                (Language::English, _) | (_, None) => None,
+                (_, Some(step)) => Some(describe_step(step, language)),
+            };
+            return Some(format!(
+                "{} {}",
+                seconds(timed.t_ms),
+                Message::StepStarted {
+                    number: StepNumber {
+                        section: *section,
+                        index: *index,
+                    },
+                    description: told.as_deref().unwrap_or(description),
+                    kubectl,
+                }
+                .render(language)
+            ));
+        }
+        RunEvent::StepFinished {
+            result: StepResult::Failed { message },
+            ..
+        } => Message::StepFailed(message),
+        RunEvent::TrafficStarted {
+            url,
+            rate,
+            keep_alive,
+        } => Message::Traffic {
+            rate: *rate,
+            url,
+            keep_alive: *keep_alive,
+        },
+        RunEvent::WindowOpened {
+            name,
+            kind: WindowKind::Observe | WindowKind::Analyze,
+            planned_ms: Some(ms),
+            ..
+        } => Message::PhaseOpened {
+            name,
+            planned_ms: *ms,
+        },
+        RunEvent::WindowClosed {
+            name,
+            kind: WindowKind::Observe | WindowKind::Analyze,
+            answers,
+            failed_requests,
+            ..
+        } => {
+            let total: u64 = answers.values().sum::<u64>().max(1);
+            Message::PhaseClosed {
+                name,
+                answered: answers
+                    .iter()
+                    .map(|(version, n)| Answered {
+                        version,
+                        count: *n,
+                        percent: *n as f64 * 100.0 / total as f64,
+                    })
+                    .collect(),
+                failed: *failed_requests,
+            }
+        }
+        RunEvent::Interim { verdict, .. } => Message::Interim(*verdict),
+        RunEvent::Decision { outcome, reason } => Message::Decision {
+            outcome: *outcome,
+            reason,
+        },
+        RunEvent::Note { message } => Message::Note(message),
+        // Scale-downs stop pods all the time; faults and restarts are news.
+        RunEvent::Platform {
+            reason,
+            object,
+            message,
+        } if matches!(reason.as_str(), "BackOff" | "Unhealthy" | "Failed")
+            || message.contains("fault injection") =>
+        {
+            Message::PlatformEvent { object, message }
+        }
+        _ => return None,
+    };
+    Some(format!(
+        "{} {}",
+        seconds(timed.t_ms),
+        message.render(language)
+    ))
+}
+
+/// A remark outside the run's events (`note: …`), as the event lines say it.
+pub fn note(message: &str, language: Language) -> String {
+    Message::Note(message).render(language)
+}
+
+/// The live block for a progress report, one line per row, never reaching
+/// `width` columns. `plan` tells the step in `language`.
+pub fn live_block(
+    progress: &Progress,
+    plan: Option<&Plan>,
+    width: usize,
+    language: Language,
+) -> Vec<StyledLine> {
+    let mut lines = Vec::new();
+    let step = progress
+        .step
+        .as_deref()
+        .map(|s| step_text(s, plan, language));
+    let first = Message::LiveStep(step.as_deref()).render(language);
+    lines.push(vec![styled(fit(&first, width), Style::Bold)]);
+    let timer = match (&progress.window, progress.window_kind) {
+        (Some(name), Some(kind)) => match progress.window_planned_ms {
+            Some(planned) if kind != WindowKind::Transition => {
+                let done = if planned > 0 {
+                    progress.window_elapsed_ms as f64 / planned as f64
+                } else {
+                    1.0
+                };
+                format!(
+                    "{}  {}",
+                    Message::PhaseTimer {
+                        name,
+                        kind,
+                        elapsed_ms: progress.window_elapsed_ms,
+                        planned_ms: planned,
+                    }
+                    .render(language),
+                    bar(done, 20)
+                )
+            }
+            _ => Message::TransitionTimer {
+                name,
+                elapsed_ms: progress.window_elapsed_ms,
+            }
+            .render(language),
+        },
+        _ => Message::NoTraffic.render(language),
+    };
+    lines.push(vec![styled(fit(&timer, width), Style::Plain)]);
+    let mut versions: Vec<&String> = progress
+        .versions
+        .keys()
+        .chain(progress.ready.keys())
+        .collect();
+    versions.sort();
+    versions.dedup();
+    let bar_cells = width.saturating_sub(64).clamp(8, 40);
+    let mut errors = 0;
+    for (i, version) in versions.iter().enumerate() {
+        let traffic = progress.versions.get(*version);
+        let ready = progress.ready.get(*version).copied().unwrap_or(0);
+        // A version that is gone (no pods, no answers in this window) is news no more.
+        if ready == 0 && traffic.is_none_or(|t| t.requests == 0) {
+            continue;
+        }
+        let share = traffic.map_or(0.0, |t| t.share);
+        let requests = traffic.map_or(0, |t| t.requests);
+        let version_errors = traffic.map_or(0, |t| t.errors);
+        errors += version_errors;
+        lines.push(vec![
+            styled(format!("  {} ", pad(&fit(version, 12), 12)), Style::Plain),
+            styled(bar(share, bar_cells), Style::Version(i)),
+            styled(
+                Message::VersionCounts {
+                    share,
+                    requests,
+                    errors: version_errors,
+                    ready,
+                }
+                .render(language),
+                Style::Plain,
+            ),
+        ]);
+    }
+    let failed = progress.failed_requests;
+    let summary = Message::Errors { errors, failed }.render(language);
+    let style = if errors + failed > 0 {
+        Style::Alert
+    } else {
+        Style::Dim
+    };
+    lines.push(vec![styled(summary, style)]);
+    lines
+}
+
+/// The end of a run in words: `details` (per phase the split, the gates) for
+/// people watching, `result` (the outcome, the decision, where the report is)
+/// for everyone, `--quiet` included.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Summary {
+    /// The split and the gates of each phase.
+    pub details: Vec<String>,
+    /// The outcome against the expected one, why, and where the report is.
+    pub result: Vec<String>,
+}
+
+/// The summary of a report whose files are in `run_dir`.
+pub fn summary(report: &Report, run_dir: &Path, language: Language) -> Summary {
+    let mut details = Vec::new();
+    for window in report
+        .windows
+        .iter()
+        .filter(|w| w.kind != WindowKind::Transition)
+    {
+        details.push(
+            Message::SummaryPhase {
+                name: &window.name,
+                shares: window
+                    .split
+                    .iter()
+                    .map(|s| ShareLine {
+                        version: &s.version,
+                        observed: s.observed_share,
+                        expected: s.expected_share,
+                        verdict: s.verdict,
+                    })
+                    .collect(),
+            }
+            .render(language),
+        );
+        for gate in &window.gates {
+            details.push(
+                Message::SummaryGate {
+                    gate: gate.gate.as_str(),
+                    verdict: gate.verdict,
+                    explanation: &gate.explanation,
+                }
+                .render(language),
+            );
+        }
+    }
+    let title = match language {
+        // The report's own title block, so the terminal and the report agree.
+        Language::English => document(report).into_iter().find_map(|block| match block {
+            Block::Title { text, .. } => Some(text),
+            _ => None,
+        }),
+        Language::Korean => None,
+    };
+    let mut result = vec![title.unwrap_or_else(|| {
+        Message::Title {
+            scenario: &report.scenario,
+            reached: report.outcome,
+            expected: report.expected,
+            passed: report.passed,
+        }
+        .render(language)
+    })];
+    if let Some(decision) = &report.decision {
+        result.push(format!("  {}", decision.reason));
+        result.push(
+            Message::Decided {
+                time_to_decision_ms: decision.time_to_decision_ms,
+                intervals: decision.analysis_intervals_elapsed,
+            }
+            .render(language),
+        );
+    }
+    let html = run_dir.join("report.html").display().to_string();
+    let md = run_dir.join("report.md").display().to_string();
+    result.push(Message::ReportAt(&html).render(language));
+    result.push(Message::ReportMdAt(&md).render(language));
+    Summary { details, result }
+}
+
+#[cfg(test)]
+mod tests;
