@@ -338,6 +338,16 @@ pub fn ready_chart(report: &Report) -> Chart {
     )
 }
 
+/// Each version of a report with its colour in the charts, in the charts' order.
+pub fn version_colours(report: &Report) -> Vec<(String, &'static str)> {
+    let context = Context::new(report);
+    context
+        .versions
+        .iter()
+        .map(|v| (v.clone(), context.colour(v)))
+        .collect()
+}
+
 /// What every chart of a report shares: the versions, the time axis, the markers.
 struct Context<'a> {
     report: &'a Report,

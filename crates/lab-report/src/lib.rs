@@ -1,7 +1,8 @@
 //! Renders a run report for people and machines: Markdown for terminals and
 //! pull requests, one self-contained HTML page, SVG charts and JUnit XML; and
 //! narrates a plan's steps for the teaching mode; says what `lab run` prints
-//! in a terminal (`terminal`).
+//! in a terminal (`terminal`) and the live page a browser shows while a run
+//! goes (`live`).
 //!
 //! Pure: it takes a report (or a plan) and returns text. Nothing here reads or
 //! writes files, opens sockets or looks at the clock.
@@ -10,6 +11,7 @@ mod charts;
 mod document;
 mod html;
 mod junit;
+pub mod live;
 mod markdown;
 pub mod narration;
 pub mod terminal;
@@ -17,6 +19,7 @@ mod xml;
 
 pub use charts::{
     Chart, charts, errors_chart, ready_chart, requests_chart, server_requests_chart, share_chart,
+    version_colours,
 };
 pub use html::html;
 pub use junit::junit;

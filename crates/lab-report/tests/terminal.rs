@@ -20,7 +20,11 @@ fn text(report: &lab_core::report::Report, language: Language) -> String {
 
 #[test]
 fn the_english_summary_says_what_the_report_says() {
-    for report in [fixtures::promoted(true), fixtures::rolled_back(), fixtures::empty()] {
+    for report in [
+        fixtures::promoted(true),
+        fixtures::rolled_back(),
+        fixtures::empty(),
+    ] {
         let summary = summary(&report, Path::new(RUN_DIR), Language::English);
         let title = lab_report::markdown(&report)
             .lines()
@@ -28,7 +32,10 @@ fn the_english_summary_says_what_the_report_says() {
             .unwrap()
             .trim_start_matches("# ")
             .to_string();
-        assert_eq!(summary.result[0], title, "the result line is the report's title");
+        assert_eq!(
+            summary.result[0], title,
+            "the result line is the report's title"
+        );
         assert_eq!(
             summary.result.last().unwrap(),
             &format!("          {RUN_DIR}/report.md (and junit.xml, the charts as SVG)")
@@ -38,8 +45,20 @@ fn the_english_summary_says_what_the_report_says() {
 
 #[test]
 fn summaries_in_english_and_korean() {
-    insta::assert_snapshot!("promoted_en", text(&fixtures::promoted(true), Language::English));
-    insta::assert_snapshot!("promoted_ko", text(&fixtures::promoted(true), Language::Korean));
-    insta::assert_snapshot!("rolled_back_en", text(&fixtures::rolled_back(), Language::English));
-    insta::assert_snapshot!("rolled_back_ko", text(&fixtures::rolled_back(), Language::Korean));
+    insta::assert_snapshot!(
+        "promoted_en",
+        text(&fixtures::promoted(true), Language::English)
+    );
+    insta::assert_snapshot!(
+        "promoted_ko",
+        text(&fixtures::promoted(true), Language::Korean)
+    );
+    insta::assert_snapshot!(
+        "rolled_back_en",
+        text(&fixtures::rolled_back(), Language::English)
+    );
+    insta::assert_snapshot!(
+        "rolled_back_ko",
+        text(&fixtures::rolled_back(), Language::Korean)
+    );
 }

@@ -73,7 +73,7 @@ fn object(object: &Object) -> String {
 }
 
 /// What a step does, as the tutorial would say it.
-pub(super) fn describe_step(step: &Step) -> String {
+pub(crate) fn describe_step(step: &Step) -> String {
     match step {
         Step::Apply { file, objects } => {
             let objects: Vec<String> = objects.iter().map(object).collect();
@@ -97,7 +97,9 @@ pub(super) fn describe_step(step: &Step) -> String {
             on_timeout,
         } => {
             let otherwise = match on_timeout {
-                OnTimeout::RollBack => "넘기면 진행 기한(progress deadline)을 넘긴 것으로 보고 롤백",
+                OnTimeout::RollBack => {
+                    "넘기면 진행 기한(progress deadline)을 넘긴 것으로 보고 롤백"
+                }
                 OnTimeout::Fail => "넘기면 실행 실패",
             };
             format!(
@@ -231,7 +233,11 @@ pub(super) fn say(message: &Message<'_>) -> String {
             "{scenario}: {} (예상 {}), {}",
             reached.map_or("결정 없음", outcome),
             outcome(*expected),
-            if *passed { "통과" } else { "통과하지 못함" }
+            if *passed {
+                "통과"
+            } else {
+                "통과하지 못함"
+            }
         ),
         Message::Decided {
             time_to_decision_ms,

@@ -9,7 +9,7 @@
 //! block in English, so the terminal and `report.md`/`report.html` agree.
 
 mod english;
-mod korean;
+pub(crate) mod korean;
 
 use crate::document::{Block, document};
 use crate::narration::Language;

@@ -97,7 +97,11 @@ fn the_live_block_fits_narrow_terminals_and_waits_for_traffic() {
 fn bars_carry_their_version_and_the_last_line_alerts_on_errors() {
     let block = live_block(&progress(), None, 80, Language::English);
     assert_eq!(block[2][1].style, Style::Version(0));
-    assert_eq!(block[3][1].style, Style::Version(1), "v2 keeps the second colour");
+    assert_eq!(
+        block[3][1].style,
+        Style::Version(1),
+        "v2 keeps the second colour"
+    );
     assert_eq!(block[0][0].style, Style::Bold);
     assert_eq!(block[4][0].style, Style::Alert);
     let mut clean = progress();
@@ -111,12 +115,16 @@ fn bars_carry_their_version_and_the_last_line_alerts_on_errors() {
 fn the_korean_live_block_fits_by_display_width() {
     let lines = lines(&progress(), 80, Language::Korean);
     assert_eq!(lines.len(), 5, "{lines:#?}");
-    assert!(
-        lines.iter().all(|l| display_width(l) < 80),
-        "{lines:#?}"
+    assert!(lines.iter().all(|l| display_width(l) < 80), "{lines:#?}");
+    assert_eq!(
+        lines[1],
+        "  canary 구간 (분석)  4.0초 / 8초  ██████████░░░░░░░░░░"
     );
-    assert_eq!(lines[1], "  canary 구간 (분석)  4.0초 / 8초  ██████████░░░░░░░░░░");
-    assert!(lines[3].ends_with("응답      40  오류    2  준비된 pod  1"), "{}", lines[3]);
+    assert!(
+        lines[3].ends_with("응답      40  오류    2  준비된 pod  1"),
+        "{}",
+        lines[3]
+    );
     assert_eq!(lines[4], "  오류 2개, 응답 없음 1개");
 }
 
@@ -160,7 +168,9 @@ fn event_lines_in_english_are_as_they_always_were() {
             description: "delete deployment my-app-v2".into(),
             kubectl: "kubectl delete deployment my-app-v2".into(),
         },
-        Some("  12.0s rollback 1: delete deployment my-app-v2\n         $ kubectl delete deployment my-app-v2"),
+        Some(
+            "  12.0s rollback 1: delete deployment my-app-v2\n         $ kubectl delete deployment my-app-v2",
+        ),
     );
     check(
         RunEvent::TrafficStarted {
@@ -258,9 +268,7 @@ fn event_lines_in_english_are_as_they_always_were() {
 
 #[test]
 fn event_lines_in_korean_tell_the_same_things() {
-    let say = |event: RunEvent| {
-        event_line(&timed(1_000, event), None, Language::Korean).unwrap()
-    };
+    let say = |event: RunEvent| event_line(&timed(1_000, event), None, Language::Korean).unwrap();
     assert_eq!(
         say(RunEvent::WindowClosed {
             name: "canary".into(),
