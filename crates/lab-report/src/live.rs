@@ -12,7 +12,8 @@
 //! address outside the lab's own server.
 
 use crate::charts::{
-    errors_chart, ready_chart, requests_chart, server_requests_chart, share_chart, version_colours,
+    SVG_NAMESPACE, errors_chart, ready_chart, requests_chart, server_requests_chart, share_chart,
+    version_colours,
 };
 use crate::narration::Language;
 use crate::terminal::{describe_step, korean};
@@ -60,6 +61,7 @@ pub struct LiveView {
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Text<'a> {
     Live,
+    Ended,
     Starting,
     NoTrafficYet,
     Phase { name: &'a str, kind: WindowKind },
@@ -99,6 +101,7 @@ fn say(text: Text<'_>, language: Language) -> String {
 fn english(text: Text<'_>) -> String {
     match text {
         Text::Live => "live".into(),
+        Text::Ended => "ended".into(),
         Text::Starting => "starting".into(),
         Text::NoTrafficYet => "no traffic yet".into(),
         Text::Phase { name, kind } => format!("phase {name} ({})", kind.as_str()),
@@ -138,6 +141,7 @@ fn english(text: Text<'_>) -> String {
 fn korean_text(text: Text<'_>) -> String {
     match text {
         Text::Live => "실시간".into(),
+        Text::Ended => "종료".into(),
         Text::Starting => "시작하는 중".into(),
         Text::NoTrafficYet => "아직 트래픽 없음".into(),
         Text::Phase { name, kind } => {
@@ -187,6 +191,7 @@ header a { color: #9ecbff; }
 header .links { margin-left: auto; display: flex; gap: 18px; font-size: 17px; }
 main { padding: 16px 28px 40px; max-width: 1800px; margin: 0 auto; }
 .row { display: grid; grid-template-columns: minmax(0, 3fr) minmax(0, 2fr); gap: 18px; align-items: start; }
+#gates td { font-size: 16px; }
 @media (max-width: 1100px) { .row { grid-template-columns: minmax(0, 1fr); } }
 .card { background: #ffffff; border-radius: 10px; padding: 14px 18px; margin-bottom: 18px;
   box-shadow: 0 1px 3px rgba(0,0,0,.12); }
@@ -206,9 +211,10 @@ table { border-collapse: collapse; width: 100%; }
 th, td { padding: 6px 10px; text-align: left; border-bottom: 1px solid #e2e6ea; }
 th { font-size: 15px; color: #57606a; font-weight: 600; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
-#versions td { font-size: 22px; }
+#versions td { font-size: 24px; white-space: nowrap; }
+#versions td.share-bar { width: 45%; }
 .swatch { display: inline-block; width: 18px; height: 18px; border-radius: 4px; vertical-align: -2px; margin-right: 8px; }
-.bar { width: 100%; min-width: 160px; height: 22px; background: #e2e6ea; border-radius: 5px; overflow: hidden; }
+.bar { width: 100%; height: 24px; background: #e2e6ea; border-radius: 5px; overflow: hidden; }
 .bar > span { display: block; height: 100%; }
 figure { margin: 0; }
 figure svg { width: 100%; height: auto; display: block; }
@@ -288,6 +294,11 @@ pub fn grafana_dashboard_url(grafana: &str) -> String {
     )
 }
 
+/// A chart's SVG inside the page, which gives it its namespace.
+fn inline(svg: &str) -> String {
+    svg.replacen(SVG_NAMESPACE, "", 1)
+}
+
 fn seconds(ms: u64) -> String {
     format!("{:.1} s", ms as f64 / 1000.0)
 }
@@ -314,11 +325,16 @@ pub fn live_page(
         say(Text::Live, language),
         if state == "finished" { "finished" } else { "" },
     );
+    let badge = if state == "finished" {
+        Text::Ended
+    } else {
+        Text::Live
+    };
     let _ = write!(
         out,
         "<header><h1>{}</h1><span class=\"badge\">{}</span><span class=\"links\">",
         xml::text(scenario),
-        say(Text::Live, language)
+        say(badge, language)
     );
     if let Some(view) = view {
         links(&mut out, view, language);
@@ -375,12 +391,11 @@ pub fn live_fragment(view: Option<&LiveView>, plan: Option<&Plan>, language: Lan
     let _ = writeln!(out, "<div data-state=\"{state}\">");
     status(&mut out, view, plan, language);
     decision(&mut out, view, language);
+    versions(&mut out, view, language);
     out.push_str("<div class=\"row\">\n");
     panel(&mut out, view, language);
-    out.push_str("<div>\n");
-    versions(&mut out, view, language);
     gates(&mut out, view, language);
-    out.push_str("</div></div>\n<div class=\"charts\">\n");
+    out.push_str("</div>\n<div class=\"charts\">\n");
     for chart in [
         share_chart(&view.report),
         requests_chart(&view.report),
@@ -390,7 +405,8 @@ pub fn live_fragment(view: Option<&LiveView>, plan: Option<&Plan>, language: Lan
         let _ = writeln!(
             out,
             "<figure class=\"card\" id=\"chart-{}\">{}</figure>",
-            chart.name, chart.svg
+            chart.name,
+            inline(&chart.svg)
         );
     }
     out.push_str("</div>\n</div>\n");
@@ -510,7 +526,7 @@ fn panel(out: &mut String, view: &LiveView, language: Language) {
         xml::attr(&drawn.join(" "))
     );
     match server_requests_chart(report).filter(|_| !drawn.is_empty()) {
-        Some(chart) => out.push_str(&chart.svg),
+        Some(chart) => out.push_str(&inline(&chart.svg)),
         None => {
             let _ = write!(
                 out,
@@ -572,8 +588,8 @@ fn versions(out: &mut String, view: &LiveView, language: Language) {
             per_second(&view.report, &version).map_or("–".to_string(), |r| format!("{r:.0}"));
         let _ = writeln!(
             out,
-            "<tr data-version=\"{v}\" data-share=\"{share:.4}\"><td><span class=\"swatch\" style=\"background:{colour}\"></span>{t}</td>\
-             <td><div class=\"bar\"><span style=\"width:{:.1}%;background:{colour}\"></span></div></td>\
+            "<tr data-version=\"{v}\" data-share=\"{share:.4}\" data-requests=\"{requests}\"><td><span class=\"swatch\" style=\"background:{colour}\"></span>{t}</td>\
+             <td class=\"share-bar\"><div class=\"bar\"><span style=\"width:{:.1}%;background:{colour}\"></span></div></td>\
              <td class=\"num\"><strong>{:.1}%</strong></td><td class=\"num\">{rate}</td><td class=\"num\">{requests}</td><td class=\"num\">{}</td><td class=\"num\">{ready}</td></tr>",
             share * 100.0,
             share * 100.0,

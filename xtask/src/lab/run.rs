@@ -28,9 +28,15 @@ pub struct Args {
     /// `cargo xtask lab down`, to poke at it.
     #[arg(long)]
     keep: bool,
-    /// Print only the result.
+    /// Print only the result (the live page is still served).
     #[arg(long, conflicts_with_all = ["step", "explain"])]
     quiet: bool,
+    /// Do not serve the live page.
+    #[arg(long)]
+    no_live: bool,
+    /// Open the live page in the desktop's browser (xdg-open, or open on macOS).
+    #[arg(long, conflicts_with = "no_live")]
+    open: bool,
     /// Teaching mode: before each step, explain what it does and why with its
     /// kubectl command, and wait for Enter (traffic keeps flowing).
     #[arg(long)]
@@ -185,6 +191,25 @@ async fn execute(
     }
     let run_dir = config.run_dir.clone();
     console.header(plan, &platform.name(), &run_dir);
+    let live = if args.no_live {
+        None
+    } else {
+        match super::live::serve(plan, &run_dir, args.lang).await {
+            Ok((server, feed)) => {
+                config.live = Some(feed);
+                console.line(&format!("live: {}", server.url()));
+                if args.open {
+                    super::live::open(&server.url());
+                }
+                Some(server)
+            }
+            // A page that cannot be served is no reason not to run.
+            Err(error) => {
+                console.note(&error.to_string());
+                None
+            }
+        }
+    };
     let printer = tokio::spawn(console.clone().follow(receiver, plan.clone()));
     let result = lab_runner::run(&platform, plan, config).await;
     if result.is_ok() {
@@ -204,6 +229,9 @@ async fn execute(
                     .line("kept running on the cluster: `cargo xtask lab down` removes the lab"),
             }
         }
+    }
+    if let Some(live) = live {
+        live.stop().await;
     }
     platform.close().await;
     Ok(result?)
