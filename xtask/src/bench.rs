@@ -19,6 +19,7 @@
 //! release mode and runs that build.
 
 mod lab;
+mod live_page;
 mod load;
 mod loadgen;
 mod process;
@@ -185,6 +186,7 @@ const COMPARISONS: &[Comparison] = &[
         plan: loadgen::memory_plan,
         run: loadgen::memory,
     },
+    live_page::LIVE_PAGE,
 ];
 
 /// The samples of one side of a comparison.

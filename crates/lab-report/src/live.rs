@@ -475,9 +475,9 @@ fn status(out: &mut String, view: &LiveView, plan: Option<&Plan>, language: Lang
         }
         None => {}
     }
-    let _ = write!(
+    let _ = writeln!(
         out,
-        "<div class=\"clock\">{} {}</div></section>\n",
+        "<div class=\"clock\">{} {}</div></section>",
         xml::text(&say(Text::RunTime, language)),
         seconds(view.now_ms)
     );
@@ -561,9 +561,9 @@ fn per_second(report: &Report, version: &str) -> Option<f64> {
 }
 
 fn versions(out: &mut String, view: &LiveView, language: Language) {
-    let _ = write!(
+    let _ = writeln!(
         out,
-        "<section class=\"card\" id=\"versions\"><h2>{}</h2><table><thead><tr><th>{}</th><th>{}</th><th class=\"num\"></th><th class=\"num\">{}</th><th class=\"num\">{}</th><th class=\"num\">{}</th><th class=\"num\">{}</th></tr></thead><tbody>\n",
+        "<section class=\"card\" id=\"versions\"><h2>{}</h2><table><thead><tr><th>{}</th><th>{}</th><th class=\"num\"></th><th class=\"num\">{}</th><th class=\"num\">{}</th><th class=\"num\">{}</th><th class=\"num\">{}</th></tr></thead><tbody>",
         xml::text(&say(Text::Versions, language)),
         xml::text(&say(Text::Version, language)),
         xml::text(&say(Text::Share, language)),

@@ -93,8 +93,7 @@ impl LiveFeed {
             )
             .await;
         }
-        let latest = published.borrow().as_ref().map(|p| p.view.clone());
-        latest
+        published.borrow().as_ref().map(|p| p.view.clone())
     }
 
     /// How many views the run has published: one a second while someone

@@ -145,8 +145,11 @@ fn request(url: &str, method: &str, path: &str) -> String {
     answer.lines().next().unwrap_or("").to_string()
 }
 
+/// A window's name and kind, and its gates with their verdicts.
+type WindowShape = (String, String, Vec<(String, String)>);
+
 /// Windows and gate verdicts of a report: what a browser must not change.
-fn shape(report: &Report) -> Vec<(String, String, Vec<(String, String)>)> {
+fn shape(report: &Report) -> Vec<WindowShape> {
     report
         .windows
         .iter()
