@@ -73,6 +73,11 @@ fn browser(url: &str, profile: &Path) -> Command {
 fn plan(bench: &Bench) -> Vec<String> {
     let rounds = bench.rounds_or(ROUNDS);
     vec![
+        format!(
+            "# needs {} on PATH (Debian package prometheus) and {} (Debian package chromium)",
+            prereq::PROMETHEUS.binary,
+            prereq::CHROMIUM.binary
+        ),
         "cargo build -p demo-app   # done beforehand, so no compilation is timed".to_string(),
         format!(
             "# {rounds} rounds, the two sides alternating; CPU = cutime + cstime of the bench process around each run:"
