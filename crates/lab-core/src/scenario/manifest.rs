@@ -3,7 +3,7 @@
 use super::Problems;
 use super::yaml::{self, Position, YamlDocument, pointer_child};
 use crate::object::{
-    Object, ObjectKind, VERSION_LABEL, format_labels, format_selector, selector_matches,
+    Object, ObjectKind, Strategy, VERSION_LABEL, format_labels, format_selector, selector_matches,
 };
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{Container, Probe, Service};
@@ -351,23 +351,8 @@ impl DocumentReader<'_> {
             );
             self.report("/spec/template/metadata/labels", message);
         }
-        if let Some(strategy) = &spec.strategy {
-            match strategy.type_.as_deref() {
-                None | Some("RollingUpdate") => {}
-                Some("Recreate") if strategy.rolling_update.is_some() => {
-                    let message = format!(
-                        "{label}: rollingUpdate applies only to the RollingUpdate strategy"
-                    );
-                    self.report("/spec/strategy/rollingUpdate", message);
-                }
-                Some("Recreate") => {}
-                Some(other) => {
-                    let message = format!(
-                        "{label}: unknown strategy `{other}`: expected RollingUpdate or Recreate"
-                    );
-                    self.report("/spec/strategy/type", message);
-                }
-            }
+        if let Err(problem) = Strategy::of(spec.strategy.as_ref()) {
+            self.report(problem.pointer, format!("{label}: {}", problem.message));
         }
         let containers = spec
             .template
