@@ -4,9 +4,11 @@
 
 pub mod analysis;
 pub mod assembly;
+pub mod duration;
 pub mod object;
 pub mod plan;
 pub mod platform;
+pub mod replay;
 pub mod report;
 pub mod run_event;
 pub mod scenario;
