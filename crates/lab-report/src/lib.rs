@@ -8,6 +8,7 @@
 mod charts;
 mod document;
 mod html;
+pub mod i18n;
 mod junit;
 mod markdown;
 pub mod narration;
