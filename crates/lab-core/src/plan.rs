@@ -604,12 +604,6 @@ impl fmt::Display for Plan {
     }
 }
 
-/// Parse a duration such as `30s`, `500ms` or `2m`; zero is refused. The same
-/// syntax as `scenario.toml`, for command-line flags.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    crate::scenario::parse_duration(text)
-}
-
 fn resolve_profile(name: ProfileName, overrides: &Overrides) -> Result<Profile, PlanError> {
     let mut profile = Profile::named(name);
     let durations = [

@@ -18,7 +18,6 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::time::Duration;
 
-pub(crate) use definition::parse_duration;
 pub use yaml::Position;
 
 /// The name of the file that describes a scenario's steps.

@@ -4,7 +4,8 @@
 use crate::exit::{Problems, Usage};
 use crate::shell::repo_root;
 use anyhow::Context;
-use lab_core::plan::{Overrides, Plan, PlanError, ProfileName, parse_duration};
+use lab_core::duration::parse_duration;
+use lab_core::plan::{Overrides, Plan, PlanError, ProfileName};
 use lab_core::scenario::{Scenario, ScenarioSource};
 use lab_runner::LoadError;
 use std::path::{Path, PathBuf};

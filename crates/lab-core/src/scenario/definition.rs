@@ -5,6 +5,7 @@
 use super::yaml::Position;
 use super::{DEFINITION_FILE, Problems, ScenarioStep};
 use crate::analysis::{Gates, Outcome};
+use crate::duration::parse_duration;
 use crate::object::ObjectKind;
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -821,19 +822,6 @@ impl Reader<'_> {
     }
 }
 
-/// Parse a duration such as `30s`, `500ms` or `2m`; zero is refused.
-pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
-    match humantime::parse_duration(text) {
-        Ok(duration) if duration.is_zero() => {
-            Err(format!("duration `{text}` must be longer than zero"))
-        }
-        Ok(duration) => Ok(duration),
-        Err(_) => Err(format!(
-            "bad duration `{text}`: expected a number and a unit, such as 30s, 500ms or 2m"
-        )),
-    }
-}
-
 /// A table's entries in the order they were written.
 fn sorted<'v, 'i>(table: &'v DeTable<'i>) -> Vec<Entry<'v>>
 where
@@ -886,23 +874,5 @@ mod tests {
         check(7, "3:1");
         check(8, "4:1");
         check(99, "4:2");
-    }
-
-    #[test]
-    fn durations_need_a_unit_and_a_length() {
-        assert_eq!(parse_duration("30s"), Ok(Duration::from_secs(30)));
-        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
-        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
-        assert_eq!(
-            parse_duration("0s"),
-            Err("duration `0s` must be longer than zero".to_owned())
-        );
-        assert_eq!(
-            parse_duration("30"),
-            Err(
-                "bad duration `30`: expected a number and a unit, such as 30s, 500ms or 2m"
-                    .to_owned()
-            )
-        );
     }
 }
