@@ -8,7 +8,7 @@
 
 use crate::analysis::{Gates, Outcome};
 use crate::object::{Object, ObjectKind, VERSION_LABEL};
-use crate::scenario::{Manifest, Scenario, ScenarioStep};
+use crate::scenario::model::{Manifest, Scenario, ScenarioStep};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;

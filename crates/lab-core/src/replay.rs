@@ -11,7 +11,7 @@
 use crate::object::{Object, ObjectKind, Strategy, labels_match};
 use crate::plan::{Plan, Step};
 use crate::report::Section;
-use crate::scenario::{Manifest, Scenario, ScenarioStep};
+use crate::scenario::model::{Manifest, Scenario, ScenarioStep};
 use std::collections::BTreeMap;
 
 /// What a step does to the cluster.

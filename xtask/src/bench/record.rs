@@ -284,7 +284,7 @@ impl Document {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bench::statistics::tests::outcome;
+    use crate::bench::statistics::outcome;
 
     fn document() -> Document {
         let ab = outcome(

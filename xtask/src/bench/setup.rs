@@ -60,7 +60,7 @@ pub fn alternate(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bench::statistics::tests::outcome;
+    use crate::bench::statistics::outcome;
     use crate::bench::statistics::{Goal, Outcome};
 
     #[test]

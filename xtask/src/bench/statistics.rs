@@ -142,8 +142,20 @@ impl Outcome {
     }
 }
 
+/// An outcome with these sides, for the tests of this harness.
 #[cfg(test)]
-pub(crate) mod tests {
+pub(crate) fn outcome(goal: Goal, sides: Vec<Side>) -> Outcome {
+    Outcome {
+        setup: "s".into(),
+        metric: "requests/s".into(),
+        sides,
+        goal,
+        notes: vec![],
+    }
+}
+
+#[cfg(test)]
+mod tests {
     use super::*;
 
     #[test]
@@ -156,17 +168,6 @@ pub(crate) mod tests {
         check(&[4.0, 1.0, 3.0, 2.0], (1.0, 2.5, 4.0));
         check(&[7.0], (7.0, 7.0, 7.0));
         check(&[], (0.0, 0.0, 0.0));
-    }
-
-    /// An outcome with these sides, for tests.
-    pub(crate) fn outcome(goal: Goal, sides: Vec<Side>) -> Outcome {
-        Outcome {
-            setup: "s".into(),
-            metric: "requests/s".into(),
-            sides,
-            goal,
-            notes: vec![],
-        }
     }
 
     #[test]
