@@ -20,6 +20,8 @@ pub use model::{
 };
 pub use yaml::Position;
 
+use crate::limits;
+
 /// Parse and check a scenario folder, reporting every problem at once.
 pub fn parse(source: &ScenarioSource) -> Result<Scenario, ScenarioErrors> {
     let mut problems = Problems::default();
@@ -27,7 +29,26 @@ pub fn parse(source: &ScenarioSource) -> Result<Scenario, ScenarioErrors> {
     let mut manifests = Vec::new();
     let mut files: Vec<&SourceFile> = source.files.iter().collect();
     files.sort_by(|a, b| a.name.cmp(&b.name));
-    for file in files.iter().filter(|file| is_manifest_file(&file.name)) {
+    // A file over the size limit is not parsed, nor is the rest of the folder,
+    // which would only report what that file might have defined.
+    let read = |file: &&&SourceFile| file.name == DEFINITION_FILE || is_manifest_file(&file.name);
+    for file in files.iter().filter(read) {
+        if let Err(problem) = limits::file_size(file.text.len() as u64) {
+            problems.at(&file.name, Position::new(1, 1), problem);
+        }
+    }
+    if !problems.is_empty() {
+        return Err(problems.into_errors(source));
+    }
+    let manifest_files: Vec<&&SourceFile> = files
+        .iter()
+        .filter(|file| is_manifest_file(&file.name))
+        .collect();
+    if let Err(problem) = limits::manifest_files(manifest_files.len()) {
+        problems.at(&manifest_files[0].name, Position::new(1, 1), problem);
+        return Err(problems.into_errors(source));
+    }
+    for file in manifest_files {
         manifests.push(manifest::parse_file(&file.name, &file.text, &mut problems));
     }
 

@@ -22,11 +22,12 @@ pub(crate) fn check(
         files,
         problems,
         incomplete: files.iter().any(|file| file.incomplete),
-        steps_complete: definition
-            .steps
-            .iter()
-            .chain(&definition.rollback)
-            .all(|entry| entry.step.is_some()),
+        steps_complete: !definition.steps_unread
+            && definition
+                .steps
+                .iter()
+                .chain(&definition.rollback)
+                .all(|entry| entry.step.is_some()),
     };
     checker.across_files();
     checker.versions(&definition);

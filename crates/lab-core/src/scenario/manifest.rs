@@ -2,6 +2,7 @@
 
 use super::Problems;
 use super::yaml::{self, Position, YamlDocument, pointer_child};
+use crate::limits;
 use crate::object::{
     Object, ObjectKind, Strategy, VERSION_LABEL, format_labels, format_selector, selector_matches,
 };
@@ -37,9 +38,7 @@ pub(crate) struct ParsedFile {
 /// Parse one manifest file, reporting its problems.
 pub(crate) fn parse_file(name: &str, text: &str, problems: &mut Problems) -> ParsedFile {
     let (documents, errors) = yaml::parse_documents(text);
-    let incomplete = errors
-        .iter()
-        .any(|error| error.message.starts_with("yaml syntax"));
+    let incomplete = errors.iter().any(|error| error.cuts_short);
     for error in errors {
         problems.at(name, error.position, error.message);
     }
@@ -55,6 +54,19 @@ pub(crate) fn parse_file(name: &str, text: &str, problems: &mut Problems) -> Par
             Position::new(1, 1),
             "no Kubernetes objects in this file".to_owned(),
         );
+    }
+    let mut documents = documents;
+    if let Some(first_extra) = documents.get(limits::MAX_OBJECTS_PER_FILE) {
+        let message = format!(
+            "{} objects in this file, more than the lab's limit ({})",
+            documents.len(),
+            limits::MAX_OBJECTS_PER_FILE
+        );
+        problems.at(name, first_extra.start, message);
+        // Not read at all: checking some of its objects would only report
+        // what the others might have defined.
+        documents.clear();
+        file.incomplete = true;
     }
     for (index, document) in documents.into_iter().enumerate() {
         let object = {
@@ -318,6 +330,9 @@ impl DocumentReader<'_> {
                 "/spec/replicas",
                 format!("{label}: replicas must not be negative ({replicas})"),
             );
+        }
+        if let Some(Err(problem)) = spec.replicas.map(|n| limits::replicas(i64::from(n))) {
+            self.report("/spec/replicas", format!("{label}: {problem}"));
         }
         let labels = spec
             .template
