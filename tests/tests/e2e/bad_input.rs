@@ -245,3 +245,25 @@ fn bad_input_is_one_line_naming_the_place_exits_2_and_starts_nothing() {
     let problems: Vec<String> = cases.iter().flat_map(|case| check(case)).collect();
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
+
+/// `lab validate` knows no platform: a scenario that runs more pods at once than
+/// the local platform does is valid, with a warning, while `lab run --platform
+/// local` refuses it (the `run-local-too-many-pods` case).
+#[test]
+fn validate_only_warns_about_the_local_platforms_pods() {
+    let case = repo_root().join("tests/bad_input/run-local-too-many-pods");
+    let scratch = tempfile::tempdir().unwrap();
+    let output = lab_command(&scratch.path().join("lab"))
+        .current_dir(&case)
+        .args(["lab", "validate", "scenario"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert_eq!(String::from_utf8_lossy(&output.stdout), "ok scenario\n");
+    assert!(
+        stderr.starts_with("warning: scenario/scenario.toml: step 4 runs up to 61 pods at once, more than the local platform's limit (50)"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+}
