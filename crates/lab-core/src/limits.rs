@@ -18,6 +18,10 @@ use std::time::Duration;
 /// the most `kubectl apply` keeps of an object.
 pub const MAX_FILE_BYTES: u64 = 256 * 1024;
 
+/// Bytes of all a folder's scenario files together: 1 MiB, so a folder is
+/// parsed and checked in about a second and 100 MB.
+pub const MAX_FOLDER_BYTES: u64 = 1024 * 1024;
+
 /// Manifest files a scenario folder may have.
 pub const MAX_MANIFEST_FILES: usize = 16;
 
@@ -60,6 +64,7 @@ pub const LOCAL_MAX_PODS: i64 = 50;
 pub fn format_bytes(bytes: u64) -> String {
     const KIB: u64 = 1024;
     match bytes {
+        b if b >= KIB * KIB && b % (KIB * KIB) == 0 => format!("{} MiB", b / (KIB * KIB)),
         b if b >= KIB * KIB => format!("{:.1} MiB", b as f64 / (KIB * KIB) as f64),
         b if b >= KIB && b % KIB == 0 => format!("{} KiB", b / KIB),
         b if b >= KIB => format!("{:.1} KiB", b as f64 / KIB as f64),
@@ -74,6 +79,18 @@ pub fn file_size(bytes: u64) -> Result<(), String> {
             "{} is more than the lab's limit for a scenario file ({})",
             format_bytes(bytes),
             format_bytes(MAX_FILE_BYTES)
+        ));
+    }
+    Ok(())
+}
+
+/// Why a folder whose scenario files have `bytes` in all is refused, if it is.
+pub fn folder_size(bytes: u64) -> Result<(), String> {
+    if bytes > MAX_FOLDER_BYTES {
+        return Err(format!(
+            "{} of scenario files is more than the lab's limit for a folder ({})",
+            format_bytes(bytes),
+            format_bytes(MAX_FOLDER_BYTES)
         ));
     }
     Ok(())
@@ -175,15 +192,24 @@ mod tests {
         check(12, "12 bytes");
         check(256 * 1024, "256 KiB");
         check(1536, "1.5 KiB");
-        check(100 * 1024 * 1024, "100.0 MiB");
+        check(100 * 1024 * 1024 + 1, "100.0 MiB");
+        check(1024 * 1024, "1 MiB");
     }
 
     #[test]
     fn each_limit_lets_its_own_value_through_and_refuses_above() {
         assert_eq!(file_size(MAX_FILE_BYTES), Ok(()));
+        assert_eq!(folder_size(MAX_FOLDER_BYTES), Ok(()));
+        assert_eq!(
+            folder_size(3 * 512 * 1024),
+            Err(
+                "1.5 MiB of scenario files is more than the lab's limit for a folder (1 MiB)"
+                    .to_owned()
+            )
+        );
         assert_eq!(
             file_size(100 * 1024 * 1024),
-            Err("100.0 MiB is more than the lab's limit for a scenario file (256 KiB)".to_owned())
+            Err("100 MiB is more than the lab's limit for a scenario file (256 KiB)".to_owned())
         );
         assert_eq!(replicas(1000), Ok(()));
         assert_eq!(

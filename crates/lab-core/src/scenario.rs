@@ -37,6 +37,12 @@ pub fn parse(source: &ScenarioSource) -> Result<Scenario, ScenarioErrors> {
             problems.at(&file.name, Position::new(1, 1), problem);
         }
     }
+    let total: usize = files.iter().filter(read).map(|file| file.text.len()).sum();
+    if let Err(problem) = limits::folder_size(total as u64)
+        && let Some(first) = files.iter().find(read)
+    {
+        problems.at(&first.name, Position::new(1, 1), problem);
+    }
     if !problems.is_empty() {
         return Err(problems.into_errors(source));
     }

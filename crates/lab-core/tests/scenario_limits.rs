@@ -47,6 +47,21 @@ fn a_file_over_the_size_limit_is_not_parsed() {
 }
 
 #[test]
+fn a_folder_over_the_size_limit_is_not_parsed() {
+    check(
+        |source| {
+            for n in 0..5 {
+                source.files.push(SourceFile {
+                    name: format!("extra-{n}.yaml"),
+                    text: "# padding\n".repeat(25_000),
+                });
+            }
+        },
+        "canary/app-v1.yaml:1:1: 1.2 MiB of scenario files is more than the lab's limit for a folder (1 MiB)",
+    );
+}
+
+#[test]
 fn too_many_manifest_files_are_refused() {
     check(
         |source| {

@@ -45,8 +45,8 @@ pub enum LoadError {
 
 /// Read every regular file of a scenario folder (not its subfolders) into
 /// memory. `display` is how messages name the folder (`lab/scenarios/canary`).
-/// A folder with too many manifests, or a file over the size limit, is refused
-/// before any file is read.
+/// A folder with too many manifests or too many bytes of them, or a file over
+/// the size limit, is refused before any file is read.
 pub fn read_scenario(dir: &Path, display: &str) -> Result<ScenarioSource, LoadError> {
     let io = |path: String| move |source| LoadError::Io { path, source };
     let entries = std::fs::read_dir(dir).map_err(io(display.to_string()))?;
@@ -71,14 +71,23 @@ pub fn read_scenario(dir: &Path, display: &str) -> Result<ScenarioSource, LoadEr
         path: display.to_string(),
         problem,
     })?;
+    let mut total = 0;
+    for (name, path) in &wanted {
+        let shown = format!("{display}/{name}");
+        let size = std::fs::metadata(path).map_err(io(shown.clone()))?.len();
+        limits::file_size(size).map_err(|problem| LoadError::TooLarge {
+            path: shown,
+            problem,
+        })?;
+        total += size;
+    }
+    limits::folder_size(total).map_err(|problem| LoadError::TooLarge {
+        path: display.to_string(),
+        problem,
+    })?;
     let mut files = Vec::new();
     for (name, path) in wanted {
         let shown = format!("{display}/{name}");
-        let size = std::fs::metadata(&path).map_err(io(shown.clone()))?.len();
-        limits::file_size(size).map_err(|problem| LoadError::TooLarge {
-            path: shown.clone(),
-            problem,
-        })?;
         // Read no more than the limit allows, even if the file grew meanwhile.
         let mut bytes = Vec::new();
         std::fs::File::open(&path)
