@@ -7,8 +7,9 @@
 //! 3. the [`Profile`] (`quick` for tests, `seed` for the tutorial's pace).
 
 use crate::analysis::{Gates, Outcome};
+use crate::limits;
 use crate::object::{Object, ObjectKind, VERSION_LABEL};
-use crate::scenario::{Manifest, Scenario, ScenarioStep};
+use crate::scenario::model::{Manifest, Scenario, ScenarioStep};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
@@ -138,6 +139,14 @@ pub enum PlanError {
     ZeroDuration {
         /// Which value (`--observe`, …).
         what: &'static str,
+    },
+    /// An override is beyond the lab's limits (see [`crate::limits`]).
+    #[error("{what}: {problem}")]
+    OverLimit {
+        /// Which value (`--observe`, …).
+        what: &'static str,
+        /// Why it is refused.
+        problem: String,
     },
     /// The traffic rate is not a positive number.
     #[error("the traffic rate must be a positive number of requests per second, not {0}")]
@@ -604,12 +613,6 @@ impl fmt::Display for Plan {
     }
 }
 
-/// Parse a duration such as `30s`, `500ms` or `2m`; zero is refused. The same
-/// syntax as `scenario.toml`, for command-line flags.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    crate::scenario::parse_duration(text)
-}
-
 fn resolve_profile(name: ProfileName, overrides: &Overrides) -> Result<Profile, PlanError> {
     let mut profile = Profile::named(name);
     let durations = [
@@ -636,6 +639,13 @@ fn resolve_profile(name: ProfileName, overrides: &Overrides) -> Result<Profile, 
             if value.is_zero() {
                 return Err(PlanError::ZeroDuration { what });
             }
+            let within = match what {
+                "--observe" | "--analyze" => limits::phase(value),
+                "--interval" => limits::interval(value),
+                "--wait-timeout" => limits::wait(value),
+                _ => limits::scrape_interval(value),
+            };
+            within.map_err(|problem| PlanError::OverLimit { what, problem })?;
             *slot = value;
         }
     }
@@ -643,6 +653,10 @@ fn resolve_profile(name: ProfileName, overrides: &Overrides) -> Result<Profile, 
         if !(rate.is_finite() && rate > 0.0) {
             return Err(PlanError::Rate(rate));
         }
+        limits::rate(rate).map_err(|problem| PlanError::OverLimit {
+            what: "--rate",
+            problem,
+        })?;
         profile.rate = rate;
     }
     Ok(profile)
@@ -822,6 +836,16 @@ mod tests {
         assert_eq!(
             resolve_profile(ProfileName::Quick, &rate),
             Err(PlanError::Rate(0.0))
+        );
+        let long = Overrides {
+            observe: Some(Duration::from_secs(7200)),
+            ..Overrides::default()
+        };
+        assert_eq!(
+            resolve_profile(ProfileName::Quick, &long)
+                .unwrap_err()
+                .to_string(),
+            "--observe: 2h is longer than the lab's longest phase (1h)"
         );
     }
 }

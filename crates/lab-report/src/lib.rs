@@ -10,6 +10,7 @@
 mod charts;
 mod document;
 mod html;
+pub mod i18n;
 mod junit;
 pub mod live;
 mod markdown;

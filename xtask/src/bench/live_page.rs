@@ -9,7 +9,9 @@
 //! is ended and reaped only after the second reading, so the viewer's own
 //! CPU is not counted: only what serving it costs the lab.
 
-use super::{Bench, Comparison, Goal, Outcome, Side};
+use super::registry::Comparison;
+use super::setup::Bench;
+use super::statistics::{Goal, Outcome, Side};
 use crate::{prereq, shell};
 use anyhow::{Context as _, bail};
 use std::os::unix::process::CommandExt as _;

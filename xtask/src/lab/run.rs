@@ -4,7 +4,7 @@ use super::console::{Console, Teaching};
 use super::local;
 use super::platform_args::PlatformArgs;
 use super::runtime::runtime;
-use super::scenario_args::{ScenarioArgs, load_plan};
+use super::scenario_args::{ScenarioArgs, load_plan, parse_connections};
 use crate::exit::from_session;
 use lab_core::analysis::Outcome;
 use lab_core::plan::Plan;
@@ -55,9 +55,10 @@ pub struct Args {
     /// NodePort) or `in-cluster` (a loadgen Job reaching the Service by its DNS name).
     #[arg(long, value_enum, default_value = "host")]
     traffic: TrafficFrom,
-    /// Send traffic over this many keep-alive connections instead of a new
-    /// connection per request (each connection then stays on one pod).
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    /// Send traffic over this many keep-alive connections (at most 1000)
+    /// instead of a new connection per request (each connection then stays on
+    /// one pod).
+    #[arg(long, value_name = "N", value_parser = parse_connections)]
     keep_alive: Option<u16>,
 }
 
@@ -84,6 +85,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let plan = load_plan(&args.scenario)?;
     let (chosen, reason) = args.platform.choose()?;
     let spec = LabSpec::new(chosen, args.traffic.into()).map_err(from_session)?;
+    spec.check_plan(&plan).map_err(from_session)?;
     let teaching = (args.step || args.explain).then_some(Teaching { pause: args.step });
     let console = Console::new(args.quiet, teaching, args.lang);
     if let Some(reason) = reason {
