@@ -171,7 +171,10 @@ impl LocalPlatform {
                 let (name, spec) = admission::deployment(deployment)?;
                 let replicas = spec.replicas;
                 let hash = spec.template_hash.clone();
-                let message = match self.store.write().apply_deployment(&name, spec) {
+                // The event goes in before the write is published, so that it
+                // comes before what the controllers do about it.
+                let mut write = self.store.write();
+                let message = match write.apply_deployment(&name, spec) {
                     Applied::Created => format!("created with {replicas} replicas"),
                     Applied::TemplateChanged => {
                         format!("template changed: rolling out revision {hash}")
@@ -180,19 +183,19 @@ impl LocalPlatform {
                 };
                 self.store
                     .event("Applied", format!("deployment/{name}"), message);
+                drop(write);
             }
             Object::Service(service) => {
                 let (name, spec) = admission::service(service);
                 let object = format!("service/{name}");
-                let (applied, uid) = {
+                let uid = {
                     let mut write = self.store.write();
-                    let applied = write.apply_service(&name, spec);
-                    (applied, write.service(&name).map(|s| s.uid))
+                    if write.apply_service(&name, spec) == Applied::Configured {
+                        self.store.event("Applied", object, "configured");
+                        return Ok(());
+                    }
+                    write.service(&name).map(|s| s.uid)
                 };
-                if applied == Applied::Configured {
-                    self.store.event("Applied", object, "configured");
-                    return Ok(());
-                }
                 // New listeners: wait for the proxy to open them.
                 let deadline = tokio::time::Instant::now() + SETTLE_TIMEOUT;
                 let listeners = |objects: &Objects| {
@@ -286,31 +289,37 @@ impl Platform for LocalPlatform {
     }
 
     async fn scale(&self, deployment: &str, replicas: i32) -> Result<(), PlatformError> {
-        if !self.store.write().scale(deployment, replicas) {
-            return Err(not_found(ObjectKind::Deployment, deployment));
+        {
+            let mut write = self.store.write();
+            if !write.scale(deployment, replicas) {
+                return Err(not_found(ObjectKind::Deployment, deployment));
+            }
+            self.store.event(
+                "Scaled",
+                format!("deployment/{deployment}"),
+                format!("scaled to {replicas} replicas"),
+            );
         }
-        self.store.event(
-            "Scaled",
-            format!("deployment/{deployment}"),
-            format!("scaled to {replicas} replicas"),
-        );
         self.settle().await;
         Ok(())
     }
 
     async fn delete(&self, kind: ObjectKind, name: &str) -> Result<(), PlatformError> {
-        let found = match kind {
-            ObjectKind::Service => self.store.write().delete_service(name),
-            ObjectKind::Deployment => self.store.write().delete_deployment(name),
-        };
-        if !found {
-            return Err(not_found(kind, name));
+        {
+            let mut write = self.store.write();
+            let found = match kind {
+                ObjectKind::Service => write.delete_service(name),
+                ObjectKind::Deployment => write.delete_deployment(name),
+            };
+            if !found {
+                return Err(not_found(kind, name));
+            }
+            self.store.event(
+                "Deleted",
+                format!("{}/{name}", kind.kubectl_name()),
+                "deleted",
+            );
         }
-        self.store.event(
-            "Deleted",
-            format!("{}/{name}", kind.kubectl_name()),
-            "deleted",
-        );
         self.settle().await;
         Ok(())
     }
@@ -320,14 +329,17 @@ impl Platform for LocalPlatform {
         service: &str,
         selector: &BTreeMap<String, String>,
     ) -> Result<(), PlatformError> {
-        if !self.store.write().set_selector(service, selector) {
-            return Err(not_found(ObjectKind::Service, service));
+        {
+            let mut write = self.store.write();
+            if !write.set_selector(service, selector) {
+                return Err(not_found(ObjectKind::Service, service));
+            }
+            self.store.event(
+                "SelectorChanged",
+                format!("service/{service}"),
+                format!("selector now {selector:?}"),
+            );
         }
-        self.store.event(
-            "SelectorChanged",
-            format!("service/{service}"),
-            format!("selector now {selector:?}"),
-        );
         self.settle().await;
         Ok(())
     }

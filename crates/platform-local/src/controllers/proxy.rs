@@ -161,8 +161,29 @@ async fn bind(address: Ipv4Addr, port: u16) -> std::io::Result<(TcpListener, Soc
     Ok((listener, local))
 }
 
-/// Accept connections until the task is aborted.
+/// Accept connections until the Service is gone from the store (deleted, or
+/// replaced because its ports changed) or the task is aborted. The port's
+/// endpoints channel closes with the Service record, so the listener closes
+/// the moment the Service is deleted, not on the proxy's next pass.
 async fn serve(
+    listener: TcpListener,
+    endpoints: watch::Receiver<Arc<Vec<Target>>>,
+    stats: Arc<ConnectionStats>,
+) {
+    let mut deleted = endpoints.clone();
+    tokio::select! {
+        () = accept(listener, endpoints, stats) => {}
+        () = closed(&mut deleted) => {}
+    }
+}
+
+/// Returns once the channel's sender (the Service record) is dropped.
+async fn closed(channel: &mut watch::Receiver<Arc<Vec<Target>>>) {
+    while channel.changed().await.is_ok() {}
+}
+
+/// Send each accepted connection to an endpoint; never returns.
+async fn accept(
     listener: TcpListener,
     endpoints: watch::Receiver<Arc<Vec<Target>>>,
     stats: Arc<ConnectionStats>,

@@ -298,32 +298,60 @@ mod tests {
 
     #[test]
     fn a_service_is_replaced_only_when_its_ports_change() {
+        let port = |port: u16, target: &str| ServicePort {
+            port,
+            target: IntOrString::String(target.to_string()),
+        };
+        let http = || vec![port(80, "http")];
+        // (ports applied second, selector applied second, what the apply does)
+        for (ports, version, expected) in [
+            (http(), None, Applied::Configured),
+            (http(), Some("v2"), Applied::Configured),
+            (vec![port(81, "http")], None, Applied::Created),
+            (vec![port(80, "probe")], None, Applied::Created),
+            (
+                vec![port(80, "http"), port(81, "probe")],
+                None,
+                Applied::Created,
+            ),
+            (Vec::new(), None, Applied::Created),
+        ] {
+            let store = Store::new(None);
+            store.write().apply_service("web", service(&["http"]));
+            let uid = store.read().service("web").unwrap().uid;
+            let mut spec = ServiceSpec {
+                ports: ports.clone(),
+                ..service(&[])
+            };
+            if let Some(version) = version {
+                spec.selector.insert("version".into(), version.into());
+            }
+            let applied = store.write().apply_service("web", spec.clone());
+            assert_eq!(applied, expected, "{ports:?}");
+            let objects = store.read();
+            let record = objects.service("web").unwrap();
+            assert_eq!(record.spec, spec);
+            assert_eq!(record.uid == uid, expected == Applied::Configured);
+            assert_eq!(record.endpoints.len(), ports.len());
+            if expected == Applied::Created {
+                assert_eq!(record.listeners, Listeners::Pending);
+            }
+        }
+    }
+
+    #[test]
+    fn a_services_endpoints_channels_close_when_it_is_replaced_or_deleted() {
         let store = Store::new(None);
-        assert_eq!(
-            store.write().apply_service("web", service(&["http"])),
-            Applied::Created
-        );
-        let uid = store.read().service("web").unwrap().uid;
-        let mut narrower = service(&["http"]);
-        narrower.selector.insert("version".into(), "v2".into());
-        assert_eq!(
-            store.write().apply_service("web", narrower),
-            Applied::Configured
-        );
-        let record_uid = store.read().service("web").unwrap().uid;
-        assert_eq!(record_uid, uid);
-        assert_eq!(store.read().service("web").unwrap().spec.selector.len(), 2);
-        assert_eq!(
-            store
-                .write()
-                .apply_service("web", service(&["http", "probe"])),
-            Applied::Created
-        );
-        let objects = store.read();
-        let replaced = objects.service("web").unwrap();
-        assert_ne!(replaced.uid, uid);
-        assert_eq!(replaced.endpoints.len(), 2);
-        assert_eq!(replaced.listeners, Listeners::Pending);
+        store.write().apply_service("web", service(&["http"]));
+        let first = store.read().service("web").unwrap().endpoints[0].subscribe();
+        store.write().apply_service("web", service(&["http"]));
+        assert!(first.has_changed().is_ok(), "closed by a configure");
+        store.write().apply_service("web", service(&["probe"]));
+        assert!(first.has_changed().is_err(), "open after a replace");
+        let second = store.read().service("web").unwrap().endpoints[0].subscribe();
+        assert!(second.has_changed().is_ok());
+        assert!(store.write().delete_service("web"));
+        assert!(second.has_changed().is_err(), "open after a delete");
     }
 
     #[test]

@@ -124,19 +124,15 @@ impl<'a> Write<'a> {
         true
     }
 
-    /// Create or update a Service. A Service whose ports changed is replaced:
-    /// new uid, new Endpoints, new tallies, listeners to be opened again.
+    /// Create or update a Service. A Service whose ports changed (a port or a
+    /// target) is replaced: new uid, new Endpoints, new tallies, listeners to be
+    /// opened again; dropping the old record closes the old listeners.
     pub(crate) fn apply_service(&mut self, name: &str, spec: ServiceSpec) -> Applied {
         let resource_version = self.change();
         if let Some(existing) = self.objects.services.get_mut(name) {
-            let same_ports = existing.spec.ports.len() == spec.ports.len()
-                && existing
-                    .spec
-                    .ports
-                    .iter()
-                    .zip(&spec.ports)
-                    .all(|(have, want)| have.target == want.target);
-            if same_ports {
+            // A port is where the listener is bound, a target where it sends:
+            // a change to either needs new listeners.
+            if existing.spec.ports == spec.ports {
                 existing.spec.selector = spec.selector;
                 existing.resource_version = resource_version;
                 return Applied::Configured;
