@@ -14,22 +14,28 @@
 //! - Prometheus is the real server, started as a child process, scraping the pods
 //!   through a `file_sd_configs` file whose targets carry the in-cluster labels.
 //!
-//! It is shaped like Kubernetes. At the bottom, the [`store`] holds the objects
-//! (Deployments, Services with their endpoints, pods; each a spec and a status),
-//! a revision with a watch signal, and events; it starts nothing. Above it, the
-//! [`controllers`], each an independent loop that watches the store and acts:
-//! `deployment` (creates and deletes pods), `kubelet` (runs them: process,
-//! probes, restarts, termination), `endpoints` (ready pods → each Service's
-//! endpoints), `proxy` (the Service listeners), `monitoring` (Prometheus's
-//! targets) and `statefile` (the state file). [`LocalPlatform`] is a facade:
-//! the `Platform` calls write to the store ([`admission`] turns manifests into
-//! records) and read from it.
+//! It is shaped like Kubernetes:
+//!
+//! - The [`store`] is the API server: the objects (Deployments, Services with
+//!   their endpoints, pods; each a spec and a status), a revision with a watch
+//!   signal, and events. It starts nothing and knows no process, socket or
+//!   Prometheus.
+//! - The [`node`] is this machine: its configuration, loopback block, marker and
+//!   the Prometheus beside the pods. [`admission`] turns manifests into store
+//!   records, or refuses them before anything changes.
+//! - The [`controllers`] are independent loops that watch the store, act, and
+//!   write back what they did: `deployment` (creates and deletes pods),
+//!   `kubelet` (runs them: process, probes, restarts, termination), `endpoints`
+//!   (ready pods → each Service's endpoints), `proxy` (the Service listeners),
+//!   `monitoring` (Prometheus's targets) and `statefile` (the state file).
+//! - [`LocalPlatform`] is a facade: the `Platform` calls write to the store,
+//!   read from it, and wait for the controllers to catch up.
 //!
 //! Which module may import which: helpers (`addr`, `config`, `error`, `image`,
 //! `probe`, `process`, `prometheus`, `statefile`) import only helpers; `store`
 //! and `node` import helpers; `admission` imports the store and helpers; a
 //! controller imports the store, the node and helpers, never another
-//! controller; `controllers` (the registration point) imports the
+//! controller; `controllers` (the list that starts them) imports the
 //! controllers; `lib.rs` imports anything. No import cycles
 //! (`tests/module_graph.rs` checks both).
 
