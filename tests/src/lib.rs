@@ -1,14 +1,18 @@
 //! Shared helpers of the end-to-end tests: find the binaries and Prometheus, run
-//! a shipped scenario on the local platform the way `lab run` does (optionally
-//! doing something to the lab while it runs), and drive the built command line.
+//! a shipped scenario on the local platform opened as `lab run` opens it
+//! (`lab_session::open_run`, optionally doing something to the lab while it
+//! runs), and drive the built command line.
 
 use lab_core::plan::{Overrides, Plan, ProfileName};
+use lab_core::platform::RemoteTraffic;
 use lab_core::report::Report;
-use platform_local::{LocalConfig, LocalPlatform, PrometheusConfig, ServiceStats};
+use lab_session::{Grafana, LabHome, LabSpec, PlatformChoice, Supplies, TrafficFrom};
+use platform_local::{LocalPlatform, ServiceStats};
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// The repository root.
@@ -58,11 +62,13 @@ pub struct Outcome {
     pub service: BTreeMap<String, ServiceStats>,
     /// Every process id the platform ran at some point.
     pub pids: Vec<u32>,
-    /// The run directory (kept until this value is dropped).
-    pub dir: tempfile::TempDir,
+    /// The run's directory, under `home`.
+    pub run_dir: PathBuf,
+    /// The lab's home (kept until this value is dropped).
+    pub home: tempfile::TempDir,
 }
 
-/// Run a plan on the local platform with Prometheus, as `lab run` does.
+/// Run a plan on the local platform with Prometheus, opened as `lab run` opens it.
 pub async fn run_local(plan: &Plan) -> Outcome {
     run_local_with(plan, |_| None).await
 }
@@ -70,9 +76,7 @@ pub async fn run_local(plan: &Plan) -> Outcome {
 /// [`run_local`] with traffic from elsewhere, built from the running platform.
 pub async fn run_local_with(
     plan: &Plan,
-    remote: impl FnOnce(
-        &LocalPlatform,
-    ) -> Option<std::sync::Arc<dyn lab_runner::traffic::RemoteTraffic>>,
+    remote: impl FnOnce(&LocalPlatform) -> Option<Arc<dyn RemoteTraffic>>,
 ) -> Outcome {
     run_local_inner(plan, remote, None, |_, _| async {}).await
 }
@@ -80,11 +84,7 @@ pub async fn run_local_with(
 /// Run a plan as [`run_local`] does, annotating `grafana` when given, while
 /// `during` gets the platform and the run's `events.jsonl` to act on the lab
 /// (kill a pod, kill Prometheus). A panic in `during` fails the test.
-pub async fn run_local_during<F, Fut>(
-    plan: &Plan,
-    grafana: Option<lab_runner::Grafana>,
-    during: F,
-) -> Outcome
+pub async fn run_local_during<F, Fut>(plan: &Plan, grafana: Option<Grafana>, during: F) -> Outcome
 where
     F: FnOnce(LocalPlatform, PathBuf) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
@@ -94,42 +94,40 @@ where
 
 async fn run_local_inner<F, Fut>(
     plan: &Plan,
-    remote: impl FnOnce(
-        &LocalPlatform,
-    ) -> Option<std::sync::Arc<dyn lab_runner::traffic::RemoteTraffic>>,
-    grafana: Option<lab_runner::Grafana>,
+    remote: impl FnOnce(&LocalPlatform) -> Option<Arc<dyn RemoteTraffic>>,
+    grafana: Option<Grafana>,
     during: F,
 ) -> Outcome
 where
     F: FnOnce(LocalPlatform, PathBuf) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
-    let dir = tempfile::tempdir().unwrap();
-    let run_dir = dir.path().join("run");
-    let platform = LocalPlatform::start(LocalConfig {
-        run_dir: run_dir.clone(),
-        demo_app: binary("demo-app"),
-        prometheus: Some(PrometheusConfig::Start {
-            binary: prometheus(),
-            scrape_interval: plan.profile.scrape_interval,
-        }),
-        namespace: "canary-lab".into(),
-        state_file: Some(dir.path().join("state.json")),
-        max_grace: None,
-    })
+    let home = tempfile::tempdir().unwrap();
+    let spec = LabSpec::new(PlatformChoice::Local, TrafficFrom::Host).unwrap();
+    let supplies = Supplies {
+        demo_app: Some(binary("demo-app")),
+        prometheus: Some(prometheus()),
+    };
+    let (_interrupt, interrupted) = tokio::sync::watch::channel(false);
+    let opened = lab_session::open_run(
+        &spec,
+        &LabHome::at(repo_root(), home.path()),
+        plan,
+        supplies,
+        interrupted,
+    )
     .await
     .unwrap();
-    let (_interrupt, interrupted) = tokio::sync::watch::channel(false);
-    let mut config = lab_runner::RunConfig::new("test-run", run_dir.clone(), interrupted);
-    config.grafana = grafana;
-    config.remote_traffic = remote(&platform);
-    // As `lab run` does: the Service's listener knows which version a failed
-    // connection went to.
-    let counter = platform.clone();
-    let service = plan.service.clone();
-    config.failed_connections = Some(lab_runner::FailedConnections::new(move || {
-        counter.failed_connections(&service)
-    }));
+    let config = opened.config;
+    let mut lab = opened.platform;
+    let platform = lab.as_local().expect("a local lab").clone();
+    if let Some(remote) = remote(&platform) {
+        lab = lab.with_remote_traffic(remote);
+    }
+    if let Some(grafana) = grafana {
+        lab = lab.with_grafana(grafana);
+    }
+    let run_dir = config.run_dir.clone();
     let acting = tokio::spawn(during(platform.clone(), run_dir.join("events.jsonl")));
     // Sample the pids while the run goes, to check none is left afterwards, and
     // the Service's tallies, which go with the Service at teardown.
@@ -147,11 +145,11 @@ where
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     });
-    let report = lab_runner::run(&platform, plan, config).await.unwrap();
+    let report = lab_runner::run(&lab, plan, config).await.unwrap();
     sampling.abort();
     let acted = acting.await;
     let service = tallies.lock().unwrap().clone();
-    platform.shutdown().await;
+    lab.close().await;
     let pids = pids.lock().unwrap().iter().copied().collect();
     if let Err(error) = acted {
         std::panic::resume_unwind(error.into_panic());
@@ -160,7 +158,8 @@ where
         report,
         service,
         pids,
-        dir,
+        run_dir,
+        home,
     }
 }
 

@@ -32,6 +32,16 @@ impl fmt::Display for Problems {
 
 impl std::error::Error for Problems {}
 
+/// An error of the lab's libraries for the command line: bad input (a flag, a
+/// recorded lab that conflicts) is a [`Usage`] error, exit status 2.
+pub fn from_session(error: lab_session::SessionError) -> anyhow::Error {
+    if error.is_usage() {
+        Usage(error.to_string()).into()
+    } else {
+        error.into()
+    }
+}
+
 /// Print an error as one line (its causes joined with `: `) and pick the exit status.
 pub fn report(error: &anyhow::Error) -> ExitCode {
     if let Some(problems) = error.downcast_ref::<Problems>() {

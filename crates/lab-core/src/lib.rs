@@ -3,8 +3,10 @@
 //! file contents and measurements, and it hands back values.
 
 pub mod analysis;
+pub mod assembly;
 pub mod object;
 pub mod plan;
 pub mod platform;
 pub mod report;
+pub mod run_event;
 pub mod scenario;

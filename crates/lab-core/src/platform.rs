@@ -3,10 +3,25 @@
 //! Two implementations exist: `platform-local` (processes on loopback) and
 //! `platform-kube` (kube-rs against a cluster). The runner only ever sees this
 //! trait, so a scenario means the same thing on both.
+//!
+//! Besides the Kubernetes verbs, a platform may offer capabilities that only some
+//! places have; each is a method with a default that means "not here":
+//!
+//! - [`Platform::failed_connections`]: the Service's own count of failed
+//!   connections per version (the local Service listener keeps one);
+//! - [`Platform::annotate`]: marking a step on the platform's dashboards (the
+//!   cluster lab's Grafana);
+//! - [`Platform::remote_traffic`]: traffic generated where the platform is (a
+//!   loadgen Job in the cluster) instead of in the runner's process;
+//! - [`Platform::limit_grace`] and [`Platform::shutdown`]: a bound on pods'
+//!   termination grace after an interrupt, and stopping what the platform runs
+//!   beside the lab's objects.
 
 use crate::object::{Object, ObjectKind};
 use std::collections::BTreeMap;
 use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 /// Why a platform call failed.
@@ -173,4 +188,97 @@ pub trait Platform: Send + Sync {
 
     /// Remove everything this run created. Idempotent.
     fn teardown(&self) -> impl Future<Output = Result<(), PlatformError>> + Send;
+
+    /// Per version, the connections a Service sent to that version's pods that
+    /// failed without an answer (refused, or closed before a byte came back),
+    /// cumulative since the Service was created. The clients see such a request
+    /// fail without knowing its version; with these counts the runner attributes
+    /// it. `None`: the platform keeps no such count (a cluster's kube-proxy does not).
+    fn failed_connections(&self, service: &str) -> Option<BTreeMap<String, u64>> {
+        let _ = service;
+        None
+    }
+
+    /// Mark a step of run `run_id` at `at` on the platform's dashboards (a
+    /// Grafana annotation). By default there is nothing to annotate. The error
+    /// says why the mark is missing, for the report's notes.
+    fn annotate(
+        &self,
+        at: SystemTime,
+        text: &str,
+        run_id: &str,
+    ) -> impl Future<Output = Result<(), PlatformError>> + Send {
+        let _ = (at, text, run_id);
+        std::future::ready(Ok(()))
+    }
+
+    /// Traffic generated where the platform is (a loadgen Job inside the
+    /// cluster), chosen when the lab was opened. `None` (the default): the
+    /// runner sends traffic from this process through [`Platform::service_url`].
+    fn remote_traffic(&self) -> Option<Arc<dyn RemoteTraffic>> {
+        None
+    }
+
+    /// Bound every pod termination from now on to `limit` after SIGTERM (as
+    /// `kubectl delete --grace-period` does); the runner asks for it when it is
+    /// interrupted, so nothing outlives it for long. Only ever lowers the bound.
+    /// By default the pods' own grace periods stand.
+    fn limit_grace(&self, limit: Duration) {
+        let _ = limit;
+    }
+
+    /// Stop everything: the lab's objects and what the platform runs beside
+    /// them for this process (Service listeners, Prometheus). Idempotent. By
+    /// default, a [`Platform::teardown`].
+    fn shutdown(&self) -> impl Future<Output = Result<(), PlatformError>> + Send {
+        self.teardown()
+    }
+}
+
+/// A boxed future, for the object-safe [`RemoteTraffic`].
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// What remote traffic is asked to do.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RemoteLoad {
+    /// The Service the traffic goes through.
+    pub service: String,
+    /// Requests per second, open loop.
+    pub rate: f64,
+    /// Stop on its own after this long at the latest.
+    pub limit: Duration,
+    /// Keep-alive connections instead of a new connection per request.
+    pub keep_alive: Option<usize>,
+}
+
+/// Where the output lines of remote traffic go, in order (`loadgen --snapshots
+/// --json`). Dropping it says that the lines have ended.
+pub struct LineSink(Box<dyn FnMut(String) -> bool + Send>);
+
+impl LineSink {
+    /// A sink that hands each line to `deliver`, which says whether anyone still
+    /// listens.
+    pub fn new(deliver: impl FnMut(String) -> bool + Send + 'static) -> Self {
+        Self(Box::new(deliver))
+    }
+
+    /// Pass one line on; `false` once nobody listens any more (stop sending).
+    pub fn send(&mut self, line: String) -> bool {
+        (self.0)(line)
+    }
+}
+
+impl std::fmt::Debug for LineSink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LineSink")
+    }
+}
+
+/// Traffic generated elsewhere: `loadgen --snapshots --json` running where the
+/// platform is, its output lines passed back as they come.
+pub trait RemoteTraffic: Send + Sync {
+    /// Start the generator; its output lines go to `lines` until it ends.
+    fn start(&self, load: RemoteLoad, lines: LineSink) -> BoxFuture<'_, Result<(), PlatformError>>;
+    /// Ask it to stop (it prints its final snapshot, then its lines end).
+    fn stop(&self) -> BoxFuture<'_, ()>;
 }

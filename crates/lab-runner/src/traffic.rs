@@ -1,39 +1,14 @@
 //! Where traffic comes from: loadgen in this process (through the Service's URL
-//! from this machine), or loadgen somewhere else (a Job in the cluster) whose
-//! snapshots stream in as JSON lines. The runner reads both the same way.
+//! from this machine), or loadgen where the platform is (its
+//! [`RemoteTraffic`]) whose snapshots stream in as JSON lines. The runner reads
+//! both the same way.
 
+use lab_core::platform::{LineSink, RemoteLoad, RemoteTraffic};
 use loadgen::stream::SnapshotAssembler;
 use loadgen::{RunHandle, Snapshot};
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
-
-/// A boxed future, for the object-safe [`RemoteTraffic`].
-pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
-
-/// What remote traffic is asked to do.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RemoteLoad {
-    /// The Service the traffic goes through.
-    pub service: String,
-    /// Requests per second, open loop.
-    pub rate: f64,
-    /// Stop on its own after this long at the latest.
-    pub limit: Duration,
-    /// Keep-alive connections instead of a new connection per request.
-    pub keep_alive: Option<usize>,
-}
-
-/// Traffic generated elsewhere: `loadgen --snapshots` running where the
-/// platform is (a Job in the cluster), its output lines passed back.
-pub trait RemoteTraffic: Send + Sync {
-    /// Start the generator; returns its output lines as they come.
-    fn start(&self, load: RemoteLoad) -> BoxFuture<'_, Result<mpsc::Receiver<String>, String>>;
-    /// Ask it to stop (it prints its final snapshot, then its lines end).
-    fn stop(&self) -> BoxFuture<'_, ()>;
-}
 
 /// How long a remote generator may take to print its first snapshot (image pull,
 /// pod scheduling).
@@ -42,7 +17,7 @@ const FIRST_LINE_TIMEOUT: Duration = Duration::from_secs(120);
 /// How long a remote generator may take to finish after being asked to stop.
 const STOP_TIMEOUT: Duration = Duration::from_secs(30);
 
-pub(crate) enum Source {
+enum Source {
     Local(RunHandle),
     Remote {
         latest: Arc<Mutex<SnapshotAssembler>>,
@@ -73,7 +48,12 @@ impl Traffic {
         load: RemoteLoad,
         now_ms: impl Fn() -> u64,
     ) -> Result<Self, String> {
-        let mut lines = remote.start(load).await?;
+        let (sender, mut lines) = mpsc::unbounded_channel();
+        let sink = LineSink::new(move |line| sender.send(line).is_ok());
+        remote
+            .start(load, sink)
+            .await
+            .map_err(|error| error.to_string())?;
         let mut assembler = SnapshotAssembler::new();
         let first = tokio::time::timeout(FIRST_LINE_TIMEOUT, async {
             while let Some(line) = lines.recv().await {

@@ -701,7 +701,7 @@ async fn delete_cluster_object(client: &Client, object: &CreatedObject) -> Resul
     };
     match result {
         Ok(()) => Ok(()),
-        Err(e) if crate::platform::is_not_found(&e) => Ok(()),
+        Err(e) if crate::namespace::is_not_found(&e) => Ok(()),
         Err(e) => Err(api_error(e, &format!("deleting {} {}", object.kind, object.name)).into()),
     }
 }

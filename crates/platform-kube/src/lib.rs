@@ -6,15 +6,18 @@
 
 pub mod command;
 pub mod error;
+pub mod grafana;
 pub mod images;
 pub mod lab;
 pub mod monitoring;
+mod namespace;
 pub mod platform;
 pub mod provider;
 pub mod traffic;
 pub mod yaml;
 
 pub use error::LabError;
+pub use grafana::Grafana;
 pub use lab::{LabState, lab_platform};
 pub use platform::{KubePlatform, KubeSettings, NodeAccess};
 pub use provider::Provider;

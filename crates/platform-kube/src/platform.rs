@@ -1,34 +1,32 @@
-//! [`KubePlatform`]: the lab's `Platform` on a real cluster through kube-rs.
+//! [`KubePlatform`]: the lab's `Platform` on a real cluster through kube-rs,
+//! with the cluster lab's capabilities: step annotations in its Grafana, and
+//! traffic from a loadgen Job inside the cluster when the lab was opened so.
 
-use crate::error::{api_error, describe, is_status, object_error};
+use crate::error::{api_error, describe, object_error};
+use crate::grafana::Grafana;
 use crate::images;
+use crate::namespace::{LabNamespace, is_not_found};
+use crate::traffic::{self, FollowedJob, JobTraffic};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{Event as CoreEvent, Namespace, Node, Pod, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
+use kube::Client;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams};
 use kube::runtime::WatchStreamExt;
 use kube::runtime::watcher;
-use kube::{Client, Resource};
 use lab_core::object::{Object, ObjectKind};
-use lab_core::platform::{Endpoint, Platform, PlatformError, PlatformEvent, PodState, Urls};
+use lab_core::platform::{
+    Endpoint, Platform, PlatformError, PlatformEvent, PodState, RemoteTraffic, Urls,
+};
 use serde_json::json;
 use std::collections::{BTreeMap, BTreeSet, HashSet};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 use tokio::time::Instant;
 
-/// The field manager of every change the lab makes (server-side apply, scale,
-/// patches), so `kubectl get -o yaml --show-managed-fields` tells them apart.
-pub const FIELD_MANAGER: &str = "canary-lab";
-
-/// The namespace scenarios run in unless told otherwise.
-pub const LAB_NAMESPACE: &str = "canary-lab";
-
-/// The label every object the lab creates carries.
-pub const MANAGED_BY_LABEL: &str = "app.kubernetes.io/managed-by";
-
-/// The value of [`MANAGED_BY_LABEL`].
-pub const MANAGED_BY: &str = "canary-lab";
+pub use crate::namespace::{
+    FIELD_MANAGER, LAB_NAMESPACE, MANAGED_BY, MANAGED_BY_LABEL, apply_params, lab_namespace,
+};
 
 /// The NodePort a scenario's NodePort Service gets when it names none, so the
 /// host port mapped by `lab/kind.yaml` reaches it.
@@ -110,10 +108,13 @@ pub struct KubeSettings {
 pub struct KubePlatform {
     client: Client,
     settings: KubeSettings,
-    namespace_ready: tokio::sync::OnceCell<()>,
+    namespace: LabNamespace,
     created: Mutex<BTreeSet<(ObjectKind, String)>>,
-    jobs: Mutex<BTreeSet<String>>,
     seen_events: Mutex<HashSet<String>>,
+    /// Where each step is annotated.
+    grafana: Option<Grafana>,
+    /// Traffic from inside the cluster, when the lab was opened with it.
+    in_cluster_traffic: Option<Arc<dyn RemoteTraffic>>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -129,23 +130,34 @@ fn patch_params() -> PatchParams {
     }
 }
 
-/// Server-side apply with the lab's field manager, taking over fields another
-/// manager (`kubectl scale` by hand, say) set.
-pub fn apply_params() -> PatchParams {
-    PatchParams::apply(FIELD_MANAGER).force()
-}
-
 impl KubePlatform {
     /// A platform on this client (which knows its cluster) with these settings.
     pub fn new(client: Client, settings: KubeSettings) -> Self {
+        let namespace = LabNamespace::new(client.clone(), &settings.namespace);
         KubePlatform {
             client,
             settings,
-            namespace_ready: tokio::sync::OnceCell::new(),
+            namespace,
             created: Mutex::new(BTreeSet::new()),
-            jobs: Mutex::new(BTreeSet::new()),
             seen_events: Mutex::new(HashSet::new()),
+            grafana: None,
+            in_cluster_traffic: None,
         }
+    }
+
+    /// Annotate each step of a run in this Grafana.
+    pub fn with_grafana(mut self, grafana: Grafana) -> Self {
+        self.grafana = Some(grafana);
+        self
+    }
+
+    /// Generate each run's traffic with a loadgen Job inside the cluster (the
+    /// settings' loadgen image), reaching the Service by its DNS name, instead
+    /// of from this machine through the NodePort.
+    pub fn with_in_cluster_traffic(mut self) -> Self {
+        let traffic = JobTraffic::new(self.namespace.clone(), &self.settings.loadgen_image);
+        self.in_cluster_traffic = Some(Arc::new(traffic));
+        self
     }
 
     /// The settings this platform runs with.
@@ -158,39 +170,57 @@ impl KubePlatform {
         &self.client
     }
 
-    pub(crate) fn namespaced<K>(&self) -> Api<K>
+    fn namespaced<K>(&self) -> Api<K>
     where
-        K: Resource<Scope = k8s_openapi::NamespaceResourceScope>,
-        <K as Resource>::DynamicType: Default,
+        K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope>,
+        <K as kube::Resource>::DynamicType: Default,
     {
-        Api::namespaced(self.client.clone(), &self.settings.namespace)
-    }
-
-    pub(crate) fn remember_job(&self, name: &str) {
-        lock(&self.jobs).insert(name.to_string());
-    }
-
-    pub(crate) fn forget_job(&self, name: &str) {
-        lock(&self.jobs).remove(name);
+        self.namespace.api()
     }
 
     /// Create the lab namespace, labelled as the lab's, unless done already.
     pub async fn ensure_namespace(&self) -> Result<(), PlatformError> {
-        self.namespace_ready
-            .get_or_try_init(|| async {
-                let namespace = lab_namespace(&self.settings.namespace);
-                let api: Api<Namespace> = Api::all(self.client.clone());
-                api.patch(
-                    &self.settings.namespace,
-                    &apply_params(),
-                    &Patch::Apply(&namespace),
-                )
-                .await
-                .map_err(|e| api_error(e, &format!("namespace {}", self.settings.namespace)))?;
-                Ok(())
-            })
-            .await
-            .map(|_| ())
+        self.namespace.ensure().await
+    }
+
+    /// Start loadgen with `args` as a Job (at most `deadline` long), wait until its
+    /// pod runs, and follow its log line by line. Stop it with
+    /// [`stop_loadgen`](Self::stop_loadgen): deleting the Job sends the pod SIGTERM,
+    /// loadgen prints its final lines, and the log ends.
+    pub async fn follow_loadgen(
+        &self,
+        args: &[String],
+        deadline: Duration,
+    ) -> Result<FollowedJob, PlatformError> {
+        traffic::follow_loadgen(
+            &self.namespace,
+            &self.settings.loadgen_image,
+            args,
+            deadline,
+        )
+        .await
+    }
+
+    /// Stop a followed loadgen Job (delete it; a Job already gone is fine).
+    pub async fn stop_loadgen(&self, name: &str) -> Result<(), PlatformError> {
+        self.namespace.delete_job(name).await
+    }
+
+    /// The URL of a Service from inside the cluster (`http://my-app.canary-lab.svc`).
+    pub fn in_cluster_url(&self, service: &str) -> String {
+        traffic::in_cluster_url(&self.settings.namespace, service)
+    }
+
+    /// Run loadgen with `args` (which name the URL, for example
+    /// [`in_cluster_url`](Self::in_cluster_url), and `--json`) as a Job in the lab
+    /// namespace, wait until it ends (at most `timeout`), and return its log, which
+    /// holds loadgen's output. The Job is deleted afterwards.
+    pub async fn run_loadgen(
+        &self,
+        args: &[String],
+        timeout: Duration,
+    ) -> Result<String, PlatformError> {
+        traffic::run_loadgen(&self.namespace, &self.settings.loadgen_image, args, timeout).await
     }
 
     /// The object as the lab applies it: in the lab namespace, labelled, with the
@@ -334,21 +364,6 @@ impl KubePlatform {
                 )],
             }),
         }
-    }
-}
-
-/// The lab namespace as the lab applies it.
-pub fn lab_namespace(name: &str) -> Namespace {
-    Namespace {
-        metadata: kube::api::ObjectMeta {
-            name: Some(name.to_string()),
-            labels: Some(BTreeMap::from([(
-                MANAGED_BY_LABEL.to_string(),
-                MANAGED_BY.to_string(),
-            )])),
-            ..Default::default()
-        },
-        ..Default::default()
     }
 }
 
@@ -741,9 +756,8 @@ impl Platform for KubePlatform {
     }
 
     async fn teardown(&self) -> Result<(), PlatformError> {
-        let jobs: Vec<String> = lock(&self.jobs).iter().cloned().collect();
-        for job in jobs {
-            crate::traffic::delete_job(self, &job).await?;
+        for job in self.namespace.jobs() {
+            self.namespace.delete_job(&job).await?;
         }
         let created: Vec<(ObjectKind, String)> = lock(&self.created).iter().cloned().collect();
         for (kind, name) in &created {
@@ -756,6 +770,25 @@ impl Platform for KubePlatform {
                 .await?;
         }
         Ok(())
+    }
+
+    async fn annotate(
+        &self,
+        at: SystemTime,
+        text: &str,
+        run_id: &str,
+    ) -> Result<(), PlatformError> {
+        match &self.grafana {
+            Some(grafana) => grafana
+                .annotate(at, text, run_id)
+                .await
+                .map_err(PlatformError::Unavailable),
+            None => Ok(()),
+        }
+    }
+
+    fn remote_traffic(&self) -> Option<Arc<dyn RemoteTraffic>> {
+        self.in_cluster_traffic.clone()
     }
 }
 
@@ -862,11 +895,6 @@ pub async fn check_reachable(
             timeout.as_secs()
         ))),
     }
-}
-
-/// Whether an error from the API was a 404.
-pub(crate) fn is_not_found(error: &kube::Error) -> bool {
-    is_status(error, 404)
 }
 
 #[cfg(test)]

@@ -1,14 +1,16 @@
 //! In-cluster traffic (`--traffic in-cluster`): loadgen runs as a Job in the lab
 //! namespace and reaches the Service by its cluster DNS name, so the split is
-//! kube-proxy's, as for traffic from the host.
+//! kube-proxy's, as for traffic from the host. [`JobTraffic`] is the kube
+//! platform's remote traffic: a Job followed live through its log.
 
 use crate::error::api_error;
-use crate::platform::{FIELD_MANAGER, KubePlatform, MANAGED_BY, MANAGED_BY_LABEL, is_not_found};
+use crate::namespace::{FIELD_MANAGER, LabNamespace, MANAGED_BY, MANAGED_BY_LABEL};
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::Pod;
-use kube::api::{DeleteParams, ListParams, LogParams, PostParams};
-use lab_core::platform::PlatformError;
+use kube::api::{ListParams, LogParams, PostParams};
+use lab_core::platform::{BoxFuture, LineSink, PlatformError, RemoteLoad, RemoteTraffic};
 use serde_json::json;
+use std::sync::Mutex;
 use std::time::Duration;
 
 /// The label that marks loadgen pods.
@@ -86,219 +88,296 @@ pub struct FollowedJob {
     pub lines: tokio::sync::mpsc::Receiver<String>,
 }
 
-impl KubePlatform {
-    /// Start loadgen with `args` as a Job (at most `deadline` long), wait until its
-    /// pod runs, and follow its log line by line. Stop it with
-    /// [`stop_loadgen`](Self::stop_loadgen): deleting the Job sends the pod SIGTERM,
-    /// loadgen prints its final lines, and the log ends.
-    pub async fn follow_loadgen(
-        &self,
-        args: &[String],
-        deadline: Duration,
-    ) -> Result<FollowedJob, PlatformError> {
-        use futures::{AsyncBufReadExt, StreamExt};
-        self.ensure_namespace().await?;
-        let job = loadgen_job(&self.settings().loadgen_image, args, deadline);
-        let params = PostParams {
-            field_manager: Some(FIELD_MANAGER.into()),
-            ..PostParams::default()
-        };
-        let created = self
-            .namespaced::<Job>()
-            .create(&params, &job)
-            .await
-            .map_err(|e| api_error(e, "creating the loadgen job"))?;
-        let name = created.metadata.name.ok_or_else(|| {
-            PlatformError::Unavailable("the API server gave the loadgen job no name".into())
-        })?;
-        self.remember_job(&name);
-        let pod = match self.started_pod(&name, POD_START_TIMEOUT).await {
-            Ok(pod) => pod,
-            Err(error) => {
-                let _ = delete_job(self, &name).await;
-                return Err(error);
-            }
-        };
-        let params = LogParams {
-            container: Some("loadgen".into()),
-            follow: true,
-            ..LogParams::default()
-        };
-        let log = self
-            .namespaced::<Pod>()
-            .log_stream(&pod, &params)
-            .await
-            .map_err(|e| api_error(e, &format!("following the log of pod {pod}")))?;
-        let (sender, lines) = tokio::sync::mpsc::channel(64);
-        tokio::spawn(async move {
-            let mut log = Box::pin(log).lines();
-            while let Some(Ok(line)) = log.next().await {
-                if sender.send(line).await.is_err() {
-                    break;
-                }
-            }
-        });
-        Ok(FollowedJob { name, lines })
-    }
+/// The URL of a Service from inside the cluster (`http://my-app.canary-lab.svc`).
+pub fn in_cluster_url(namespace: &str, service: &str) -> String {
+    format!("http://{service}.{namespace}.svc")
+}
 
-    /// Stop a followed loadgen Job (delete it; a Job already gone is fine).
-    pub async fn stop_loadgen(&self, name: &str) -> Result<(), PlatformError> {
-        delete_job(self, name).await
+/// loadgen's arguments for a load against a Service, from inside the cluster.
+pub fn loadgen_args(url: &str, load: &RemoteLoad) -> Vec<String> {
+    let mut args = vec![
+        "--url".to_string(),
+        url.to_string(),
+        "--rate".to_string(),
+        load.rate.to_string(),
+        "--duration".to_string(),
+        format!("{}s", load.limit.as_secs().max(1)),
+        "--snapshots".to_string(),
+        "--json".to_string(),
+    ];
+    if let Some(n) = load.keep_alive {
+        args.extend(["--keep-alive".to_string(), n.to_string()]);
     }
+    args
+}
 
-    /// The Job's pod once it runs (or has already ended).
-    async fn started_pod(&self, job: &str, timeout: Duration) -> Result<String, PlatformError> {
-        let pods = self.namespaced::<Pod>();
-        let selector = format!("job-name={job}");
-        let start = tokio::time::Instant::now();
-        let mut last = "no pod yet".to_string();
-        loop {
-            let list = pods
-                .list(&ListParams::default().labels(&selector))
-                .await
-                .map_err(|e| api_error(e, &format!("finding the pod of job {job}")))?;
-            for pod in &list.items {
-                let phase = pod
-                    .status
-                    .as_ref()
-                    .and_then(|s| s.phase.clone())
-                    .unwrap_or_else(|| "Pending".into());
-                let name = pod.metadata.name.clone().unwrap_or_default();
-                if matches!(phase.as_str(), "Running" | "Succeeded" | "Failed") {
-                    return Ok(name);
-                }
-                last = format!("pod {name} is {phase}");
-            }
-            if start.elapsed() >= timeout {
-                return Err(PlatformError::Timeout {
-                    waited: timeout,
-                    not_ready: vec![format!("job {job}: {last}")],
-                });
-            }
-            tokio::time::sleep(Duration::from_millis(500)).await;
+/// Create a loadgen Job with `args` (at most `deadline` long) and remember it.
+async fn create_job(
+    ns: &LabNamespace,
+    image: &str,
+    args: &[String],
+    deadline: Duration,
+) -> Result<String, PlatformError> {
+    ns.ensure().await?;
+    let job = loadgen_job(image, args, deadline);
+    let params = PostParams {
+        field_manager: Some(FIELD_MANAGER.into()),
+        ..PostParams::default()
+    };
+    let created = ns
+        .api::<Job>()
+        .create(&params, &job)
+        .await
+        .map_err(|e| api_error(e, "creating the loadgen job"))?;
+    let name = created.metadata.name.ok_or_else(|| {
+        PlatformError::Unavailable("the API server gave the loadgen job no name".into())
+    })?;
+    ns.remember_job(&name);
+    Ok(name)
+}
+
+/// Start loadgen with `args` as a Job (at most `deadline` long), wait until its
+/// pod runs, and follow its log line by line. Deleting the Job
+/// ([`LabNamespace::delete_job`]) sends the pod SIGTERM, loadgen prints its
+/// final lines, and the log ends.
+pub(crate) async fn follow_loadgen(
+    ns: &LabNamespace,
+    image: &str,
+    args: &[String],
+    deadline: Duration,
+) -> Result<FollowedJob, PlatformError> {
+    use futures::{AsyncBufReadExt, StreamExt};
+    let name = create_job(ns, image, args, deadline).await?;
+    let pod = match started_pod(ns, &name, POD_START_TIMEOUT).await {
+        Ok(pod) => pod,
+        Err(error) => {
+            let _ = ns.delete_job(&name).await;
+            return Err(error);
         }
-    }
-
-    /// The URL of a Service from inside the cluster (`http://my-app.canary-lab.svc`).
-    pub fn in_cluster_url(&self, service: &str) -> String {
-        format!("http://{service}.{}.svc", self.settings().namespace)
-    }
-
-    /// Run loadgen with `args` (which name the URL, for example
-    /// [`in_cluster_url`](Self::in_cluster_url), and `--json`) as a Job in the lab
-    /// namespace, wait until it ends (at most `timeout`), and return its log, which
-    /// holds loadgen's output. The Job is deleted afterwards.
-    pub async fn run_loadgen(
-        &self,
-        args: &[String],
-        timeout: Duration,
-    ) -> Result<String, PlatformError> {
-        self.ensure_namespace().await?;
-        let jobs = self.namespaced::<Job>();
-        let job = loadgen_job(&self.settings().loadgen_image, args, timeout);
-        let params = PostParams {
-            field_manager: Some(FIELD_MANAGER.into()),
-            ..PostParams::default()
-        };
-        let created = jobs
-            .create(&params, &job)
-            .await
-            .map_err(|e| api_error(e, "creating the loadgen job"))?;
-        let name = created.metadata.name.ok_or_else(|| {
-            PlatformError::Unavailable("the API server gave the loadgen job no name".into())
-        })?;
-        self.remember_job(&name);
-        let result = self.finish_job(&name, timeout).await;
-        delete_job(self, &name).await?;
-        result
-    }
-
-    async fn finish_job(&self, name: &str, timeout: Duration) -> Result<String, PlatformError> {
-        let ended = |job: Option<&Job>| job.and_then(job_outcome).is_some();
-        let waited = tokio::time::timeout(
-            timeout,
-            kube::runtime::wait::await_condition(self.namespaced::<Job>(), name, ended),
-        )
-        .await;
-        let job = match waited {
-            Ok(Ok(Some(job))) => job,
-            Ok(Ok(None)) => {
-                return Err(PlatformError::Unavailable(format!(
-                    "loadgen job {name} disappeared"
-                )));
+    };
+    let params = LogParams {
+        container: Some("loadgen".into()),
+        follow: true,
+        ..LogParams::default()
+    };
+    let log = ns
+        .api::<Pod>()
+        .log_stream(&pod, &params)
+        .await
+        .map_err(|e| api_error(e, &format!("following the log of pod {pod}")))?;
+    let (sender, lines) = tokio::sync::mpsc::channel(64);
+    tokio::spawn(async move {
+        let mut log = Box::pin(log).lines();
+        while let Some(Ok(line)) = log.next().await {
+            if sender.send(line).await.is_err() {
+                break;
             }
-            Ok(Err(e)) => {
-                return Err(PlatformError::Unavailable(format!(
-                    "waiting for loadgen job {name}: {e}"
-                )));
-            }
-            Err(_) => {
-                return Err(PlatformError::Timeout {
-                    waited: timeout,
-                    not_ready: vec![format!("job {name}: loadgen still running")],
-                });
-            }
-        };
-        let log = self.job_log(name).await?;
-        if job_outcome(&job) == Some(true) {
-            Ok(log)
-        } else {
-            let tail: Vec<&str> = log
-                .lines()
-                .rev()
-                .take(5)
-                .collect::<Vec<_>>()
-                .into_iter()
-                .rev()
-                .collect();
-            Err(PlatformError::Unavailable(format!(
-                "loadgen job {name} failed: {}",
-                if tail.is_empty() {
-                    "no output".to_string()
-                } else {
-                    tail.join(" / ")
-                }
-            )))
         }
-    }
+    });
+    Ok(FollowedJob { name, lines })
+}
 
-    async fn job_log(&self, name: &str) -> Result<String, PlatformError> {
-        let pods = self.namespaced::<Pod>();
+/// The Job's pod once it runs (or has already ended).
+async fn started_pod(
+    ns: &LabNamespace,
+    job: &str,
+    timeout: Duration,
+) -> Result<String, PlatformError> {
+    let pods = ns.api::<Pod>();
+    let selector = format!("job-name={job}");
+    let start = tokio::time::Instant::now();
+    let mut last = "no pod yet".to_string();
+    loop {
         let list = pods
-            .list(&ListParams::default().labels(&format!("job-name={name}")))
+            .list(&ListParams::default().labels(&selector))
             .await
-            .map_err(|e| api_error(e, &format!("finding the pod of job {name}")))?;
-        let Some(pod) = list.items.first().and_then(|p| p.metadata.name.clone()) else {
-            return Err(PlatformError::Unavailable(format!("job {name} has no pod")));
-        };
-        let params = LogParams {
-            container: Some("loadgen".into()),
-            ..LogParams::default()
-        };
-        pods.logs(&pod, &params)
-            .await
-            .map_err(|e| api_error(e, &format!("reading the log of pod {pod}")))
+            .map_err(|e| api_error(e, &format!("finding the pod of job {job}")))?;
+        for pod in &list.items {
+            let phase = pod
+                .status
+                .as_ref()
+                .and_then(|s| s.phase.clone())
+                .unwrap_or_else(|| "Pending".into());
+            let name = pod.metadata.name.clone().unwrap_or_default();
+            if matches!(phase.as_str(), "Running" | "Succeeded" | "Failed") {
+                return Ok(name);
+            }
+            last = format!("pod {name} is {phase}");
+        }
+        if start.elapsed() >= timeout {
+            return Err(PlatformError::Timeout {
+                waited: timeout,
+                not_ready: vec![format!("job {job}: {last}")],
+            });
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
     }
 }
 
-/// Delete a loadgen Job and its pod; a Job already gone is fine.
-pub(crate) async fn delete_job(platform: &KubePlatform, name: &str) -> Result<(), PlatformError> {
-    match platform
-        .namespaced::<Job>()
-        .delete(name, &DeleteParams::background())
-        .await
-    {
-        Ok(_) => {}
-        Err(e) if is_not_found(&e) => {}
-        Err(e) => return Err(api_error(e, &format!("deleting job {name}"))),
+/// Run loadgen with `args` as a Job in the lab namespace, wait until it ends
+/// (at most `timeout`), and return its log, which holds loadgen's output. The
+/// Job is deleted afterwards.
+pub(crate) async fn run_loadgen(
+    ns: &LabNamespace,
+    image: &str,
+    args: &[String],
+    timeout: Duration,
+) -> Result<String, PlatformError> {
+    let name = create_job(ns, image, args, timeout).await?;
+    let result = finish_job(ns, &name, timeout).await;
+    ns.delete_job(&name).await?;
+    result
+}
+
+async fn finish_job(
+    ns: &LabNamespace,
+    name: &str,
+    timeout: Duration,
+) -> Result<String, PlatformError> {
+    let ended = |job: Option<&Job>| job.and_then(job_outcome).is_some();
+    let waited = tokio::time::timeout(
+        timeout,
+        kube::runtime::wait::await_condition(ns.api::<Job>(), name, ended),
+    )
+    .await;
+    let job = match waited {
+        Ok(Ok(Some(job))) => job,
+        Ok(Ok(None)) => {
+            return Err(PlatformError::Unavailable(format!(
+                "loadgen job {name} disappeared"
+            )));
+        }
+        Ok(Err(e)) => {
+            return Err(PlatformError::Unavailable(format!(
+                "waiting for loadgen job {name}: {e}"
+            )));
+        }
+        Err(_) => {
+            return Err(PlatformError::Timeout {
+                waited: timeout,
+                not_ready: vec![format!("job {name}: loadgen still running")],
+            });
+        }
+    };
+    let log = job_log(ns, name).await?;
+    if job_outcome(&job) == Some(true) {
+        Ok(log)
+    } else {
+        let tail: Vec<&str> = log
+            .lines()
+            .rev()
+            .take(5)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
+        Err(PlatformError::Unavailable(format!(
+            "loadgen job {name} failed: {}",
+            if tail.is_empty() {
+                "no output".to_string()
+            } else {
+                tail.join(" / ")
+            }
+        )))
     }
-    platform.forget_job(name);
-    Ok(())
+}
+
+async fn job_log(ns: &LabNamespace, name: &str) -> Result<String, PlatformError> {
+    let pods = ns.api::<Pod>();
+    let list = pods
+        .list(&ListParams::default().labels(&format!("job-name={name}")))
+        .await
+        .map_err(|e| api_error(e, &format!("finding the pod of job {name}")))?;
+    let Some(pod) = list.items.first().and_then(|p| p.metadata.name.clone()) else {
+        return Err(PlatformError::Unavailable(format!("job {name} has no pod")));
+    };
+    let params = LogParams {
+        container: Some("loadgen".into()),
+        ..LogParams::default()
+    };
+    pods.logs(&pod, &params)
+        .await
+        .map_err(|e| api_error(e, &format!("reading the log of pod {pod}")))
+}
+
+/// The kube platform's traffic for `--traffic in-cluster`: a loadgen Job per
+/// run, reaching the Service by its DNS name, followed through its log.
+pub(crate) struct JobTraffic {
+    ns: LabNamespace,
+    image: String,
+    job: Mutex<Option<String>>,
+}
+
+impl JobTraffic {
+    /// Traffic Jobs in this namespace, running this loadgen image.
+    pub(crate) fn new(ns: LabNamespace, image: &str) -> Self {
+        Self {
+            ns,
+            image: image.to_string(),
+            job: Mutex::new(None),
+        }
+    }
+}
+
+impl RemoteTraffic for JobTraffic {
+    fn start(
+        &self,
+        load: RemoteLoad,
+        mut lines: LineSink,
+    ) -> BoxFuture<'_, Result<(), PlatformError>> {
+        Box::pin(async move {
+            let url = in_cluster_url(self.ns.name(), &load.service);
+            let args = loadgen_args(&url, &load);
+            // The Job outlives loadgen's own bound a little, so it ends by itself.
+            let deadline = load.limit + Duration::from_secs(60);
+            let mut followed = follow_loadgen(&self.ns, &self.image, &args, deadline).await?;
+            *self.job.lock().unwrap() = Some(followed.name);
+            tokio::spawn(async move {
+                while let Some(line) = followed.lines.recv().await {
+                    if !lines.send(line) {
+                        break;
+                    }
+                }
+            });
+            Ok(())
+        })
+    }
+
+    fn stop(&self) -> BoxFuture<'_, ()> {
+        Box::pin(async move {
+            let job = self.job.lock().unwrap().take();
+            if let Some(job) = job {
+                let _ = self.ns.delete_job(&job).await;
+            }
+        })
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn loadgen_args_follow_the_load() {
+        let load = RemoteLoad {
+            service: "my-app".into(),
+            rate: 10.0,
+            limit: Duration::from_secs(900),
+            keep_alive: None,
+        };
+        assert_eq!(
+            loadgen_args(&in_cluster_url("canary-lab", "my-app"), &load).join(" "),
+            "--url http://my-app.canary-lab.svc --rate 10 --duration 900s --snapshots --json"
+        );
+        let kept = RemoteLoad {
+            keep_alive: Some(4),
+            ..load
+        };
+        assert!(
+            loadgen_args("http://x", &kept)
+                .ends_with(&["--keep-alive".to_string(), "4".to_string()])
+        );
+    }
 
     #[test]
     fn job_outcomes() {

@@ -456,4 +456,17 @@ impl Platform for LocalPlatform {
         self.delete_all().await;
         Ok(())
     }
+
+    fn failed_connections(&self, service: &str) -> Option<BTreeMap<String, u64>> {
+        Some(LocalPlatform::failed_connections(self, service))
+    }
+
+    fn limit_grace(&self, limit: Duration) {
+        LocalPlatform::limit_grace(self, limit);
+    }
+
+    async fn shutdown(&self) -> Result<(), PlatformError> {
+        LocalPlatform::shutdown(self).await;
+        Ok(())
+    }
 }

@@ -214,7 +214,7 @@ async fn a_run_serves_on_loopback_only_and_writes_no_credentials() {
         base64(format!("admin:{password}").as_bytes()),
     ];
     let (url, seen) = leaky_grafana().await;
-    let grafana = lab_runner::Grafana::new(url, "admin", password.clone());
+    let grafana = lab_session::Grafana::new(url, "admin", password.clone());
     assert!(!format!("{grafana:?}").contains(&password));
 
     let plan = quick_plan("canary");
@@ -249,7 +249,7 @@ async fn a_run_serves_on_loopback_only_and_writes_no_credentials() {
     );
     // ...and no file of the run holds it: report.json, report.md, events.jsonl,
     // pod and Prometheus logs.
-    let run_dir = run.dir.path().join("run");
+    let run_dir = run.run_dir.clone();
     let files = files_under(&run_dir);
     for name in ["report.json", "report.md", "events.jsonl"] {
         assert!(files.contains(&run_dir.join(name)), "no {name}");

@@ -3,8 +3,7 @@
 //! machine, so the runner's remote path is exercised without a cluster.
 
 use lab_core::analysis::Outcome;
-use lab_core::platform::Platform;
-use lab_runner::traffic::{BoxFuture, RemoteLoad, RemoteTraffic};
+use lab_core::platform::{BoxFuture, LineSink, Platform, PlatformError, RemoteLoad, RemoteTraffic};
 use lab_tests::{
     assert_no_failed_request, assert_no_process_left, binary, quick_plan, run_local_with,
     share_consistent,
@@ -13,7 +12,6 @@ use platform_local::LocalPlatform;
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::sync::mpsc;
 
 /// loadgen as a child process, its stdout passed back line by line.
 struct ProcessTraffic {
@@ -22,13 +20,13 @@ struct ProcessTraffic {
 }
 
 impl RemoteTraffic for ProcessTraffic {
-    fn start(&self, load: RemoteLoad) -> BoxFuture<'_, Result<mpsc::Receiver<String>, String>> {
+    fn start(
+        &self,
+        load: RemoteLoad,
+        mut lines: LineSink,
+    ) -> BoxFuture<'_, Result<(), PlatformError>> {
         Box::pin(async move {
-            let url = self
-                .platform
-                .service_url(&load.service)
-                .await
-                .map_err(|e| e.to_string())?;
+            let url = self.platform.service_url(&load.service).await?;
             let mut child = tokio::process::Command::new(binary("loadgen"))
                 .args(["--url", &url, "--rate", &load.rate.to_string()])
                 .args([
@@ -41,20 +39,19 @@ impl RemoteTraffic for ProcessTraffic {
                 .stderr(Stdio::null())
                 .kill_on_drop(true)
                 .spawn()
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| PlatformError::Unavailable(e.to_string()))?;
             *self.child.lock().unwrap() = child.id();
             let stdout = child.stdout.take().unwrap();
-            let (sender, lines) = mpsc::channel(64);
             tokio::spawn(async move {
                 let mut reader = BufReader::new(stdout).lines();
                 while let Ok(Some(line)) = reader.next_line().await {
-                    if sender.send(line).await.is_err() {
+                    if !lines.send(line) {
                         break;
                     }
                 }
                 let _ = child.wait().await;
             });
-            Ok(lines)
+            Ok(())
         })
     }
 

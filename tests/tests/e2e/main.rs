@@ -7,6 +7,7 @@
 //! `#[ignore = "needs a cluster"]`.
 
 mod bad_input;
+mod capabilities_everywhere;
 mod cluster_context;
 mod cluster_k3s;
 mod fault_harness_killed;

@@ -12,8 +12,9 @@
 use lab_core::analysis::{Outcome, Verdict, WindowKind};
 use lab_core::plan::Plan;
 use lab_core::report::{Report, Section, StepResult};
+use lab_core::run_event::{Progress, RunEvent, Timed};
 use lab_report::narration::{self, Language};
-use lab_runner::{BeforeStep, Progress, RunEvent, Timed};
+use lab_runner::BeforeStep;
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -453,6 +454,7 @@ impl Console {
             },
             RunEvent::WindowOpened {
                 name,
+                kind: WindowKind::Observe | WindowKind::Analyze,
                 planned_ms: Some(ms),
                 ..
             } => {
@@ -460,9 +462,11 @@ impl Console {
             }
             RunEvent::WindowClosed {
                 name,
+                kind: WindowKind::Observe | WindowKind::Analyze,
                 answers,
                 failed_requests,
-            } if !name.starts_with('→') => {
+                ..
+            } => {
                 let total: u64 = answers.values().sum::<u64>().max(1);
                 let split: Vec<String> = answers
                     .iter()
@@ -473,7 +477,7 @@ impl Console {
                     split.join(", ")
                 )
             }
-            RunEvent::Interim { verdict, .. } => format!("  gates: {verdict}"),
+            RunEvent::Interim { verdict, .. } => format!("  gates: {}", verdict.as_str()),
             RunEvent::Decision { outcome: o, reason } => {
                 format!("decision: {}: {reason}", outcome(*o))
             }
@@ -502,7 +506,11 @@ impl Console {
         };
         if !self.quiet {
             eprintln!();
-            for window in report.windows.iter().filter(|w| !w.name.starts_with('→')) {
+            for window in report
+                .windows
+                .iter()
+                .filter(|w| w.kind != WindowKind::Transition)
+            {
                 let shares: Vec<String> = window
                     .split
                     .iter()
@@ -560,7 +568,7 @@ impl Console {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use lab_runner::VersionProgress;
+    use lab_core::run_event::VersionProgress;
     use std::collections::BTreeMap;
 
     fn progress() -> Progress {
@@ -571,6 +579,7 @@ mod tests {
             ),
             window: Some("canary".to_string()),
             window_kind: Some(WindowKind::Analyze),
+            window_leads_to: None,
             window_elapsed_ms: 4000,
             window_planned_ms: Some(8000),
             versions: [

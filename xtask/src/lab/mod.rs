@@ -2,15 +2,15 @@
 //!
 //! Each subcommand lives in its own file; this one only wires them together.
 
+mod cluster;
 mod console;
 mod down;
-mod in_cluster;
-mod kube;
 pub(crate) mod local;
 mod plan;
 mod platform_args;
 mod report;
 mod run;
+mod runtime;
 mod scenario_args;
 mod status;
 mod up;
@@ -36,17 +36,6 @@ pub enum Command {
     Validate(validate::Args),
     /// Render or open the report of a run.
     Report(report::Args),
-}
-
-/// The async runtime the lab's commands drive the libraries with (two workers:
-/// this machine's size, and plenty for a lab's I/O).
-fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    use anyhow::Context;
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .context("could not start the async runtime")
 }
 
 /// Dispatch a lab subcommand.

@@ -1,9 +1,9 @@
 //! `--platform` and `--context`, shared by `lab up` and `lab run`, and how
 //! `auto` picks a platform.
 
-use super::kube::{Provider, Target};
 use crate::exit::Usage;
 use crate::shell;
+use lab_session::{PlatformChoice, Provider};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -31,18 +31,9 @@ pub struct PlatformArgs {
     pub context: Option<String>,
 }
 
-/// The platform chosen, and why.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Chosen {
-    /// The local platform.
-    Local,
-    /// A cluster.
-    Kube(Provider),
-}
-
 impl PlatformArgs {
     /// Resolve `auto`; the reason is printed for `auto` only.
-    pub fn choose(&self) -> anyhow::Result<(Chosen, Option<String>)> {
+    pub fn choose(&self) -> anyhow::Result<(PlatformChoice, Option<String>)> {
         if let Some(context) = &self.context {
             if context.trim().is_empty() {
                 return Err(
@@ -55,30 +46,28 @@ impl PlatformArgs {
                 )
                 .into());
             }
-            return Ok((Chosen::Kube(Provider::Context(context.clone())), None));
+            return Ok((
+                PlatformChoice::Cluster(Provider::Context(context.clone())),
+                None,
+            ));
         }
         Ok(match self.platform {
-            PlatformName::Local => (Chosen::Local, None),
-            PlatformName::Kind => (Chosen::Kube(Provider::Kind), None),
-            PlatformName::Minikube => (Chosen::Kube(Provider::Minikube), None),
+            PlatformName::Local => (PlatformChoice::Local, None),
+            PlatformName::Kind => (PlatformChoice::Cluster(Provider::Kind), None),
+            PlatformName::Minikube => (PlatformChoice::Cluster(Provider::Minikube), None),
             PlatformName::Auto => match kind_usable() {
                 Ok(()) => (
-                    Chosen::Kube(Provider::Kind),
+                    PlatformChoice::Cluster(Provider::Kind),
                     Some("platform kind (auto: Docker answers and kind is installed)".to_string()),
                 ),
                 Err(why) => (
-                    Chosen::Local,
+                    PlatformChoice::Local,
                     Some(format!(
                         "platform local (auto: {why}; use --platform kind to insist)"
                     )),
                 ),
             },
         })
-    }
-
-    /// The cluster target for `lab up`.
-    pub fn target(provider: Provider, dry_run: bool) -> Target {
-        Target { provider, dry_run }
     }
 }
 

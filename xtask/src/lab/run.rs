@@ -2,22 +2,19 @@
 
 use super::console::{Console, Teaching};
 use super::local;
-use super::platform_args::{Chosen, PlatformArgs};
+use super::platform_args::PlatformArgs;
+use super::runtime::runtime;
 use super::scenario_args::{ScenarioArgs, load_plan};
-use crate::exit::Usage;
-use crate::shell::repo_root;
-use anyhow::Context;
+use crate::exit::from_session;
 use lab_core::analysis::Outcome;
 use lab_core::plan::Plan;
 use lab_core::platform::Platform;
 use lab_core::report::{Report, RunStatus};
 use lab_report::Language;
-use lab_runner::{Connections, FailedConnections, RunConfig};
-use platform_local::{LocalConfig, LocalPlatform};
+use lab_runner::Connections;
+use lab_session::{Kept, LabSpec, PlatformChoice, Supplies};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
-use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 
 /// Options of `lab run`.
@@ -66,16 +63,20 @@ enum TrafficFrom {
     InCluster,
 }
 
+impl From<TrafficFrom> for lab_session::TrafficFrom {
+    fn from(traffic: TrafficFrom) -> Self {
+        match traffic {
+            TrafficFrom::Host => lab_session::TrafficFrom::Host,
+            TrafficFrom::InCluster => lab_session::TrafficFrom::InCluster,
+        }
+    }
+}
+
 /// Run `lab run`.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let plan = load_plan(&args.scenario)?;
     let (chosen, reason) = args.platform.choose()?;
-    if args.traffic == TrafficFrom::InCluster && chosen == Chosen::Local {
-        return Err(Usage(
-            "--traffic in-cluster: needs a cluster platform (--platform kind|minikube or --context); the local platform has no cluster".into(),
-        )
-        .into());
-    }
+    let spec = LabSpec::new(chosen, args.traffic.into()).map_err(from_session)?;
     let teaching = (args.step || args.explain).then_some(Teaching {
         pause: args.step,
         language: args.lang,
@@ -84,21 +85,22 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if let Some(reason) = reason {
         console.line(&reason);
     }
-    if let Chosen::Kube(provider) = &chosen
-        && platform_kube::lab::LabState::load(&repo_root())?.is_none()
+    let home = local::home();
+    if let PlatformChoice::Cluster(provider) = spec.platform()
+        && spec.needs_cluster_up(&home).map_err(from_session)?
     {
-        // `lab up` has its own runtime: provision before entering ours.
         console.line("no lab is up on the cluster yet: running `lab up` first");
-        let code = super::kube::up(&PlatformArgs::target(provider.clone(), false))?;
+        let code = super::up::cluster_up(provider, false)?;
         if code != ExitCode::SUCCESS {
             anyhow::bail!("lab up failed");
         }
     }
-    let runtime = super::runtime()?;
-    let report = match chosen {
-        Chosen::Local => runtime.block_on(run_local(&args, &plan, console))?,
-        Chosen::Kube(_) => runtime.block_on(run_kube(&args, &plan, console))?,
+    let supplies = Supplies {
+        demo_app: spec.needs_demo_app().then(local::demo_app).transpose()?,
+        prometheus: args.prometheus.clone(),
     };
+    let runtime = runtime()?;
+    let report = runtime.block_on(execute(&args, &spec, &home, &plan, supplies, console))?;
     Ok(exit_status(&report))
 }
 
@@ -126,13 +128,6 @@ fn exit_status(report: &Report) -> ExitCode {
             ExitCode::from(1)
         }
     }
-}
-
-/// A run id and its directory under `target/lab/runs`.
-fn new_run(plan: &Plan) -> (String, PathBuf) {
-    let id = lab_runner::run_id(&plan.scenario, jiff::Timestamp::now());
-    let dir = local::lab_dir().join("runs").join(&id);
-    (id, dir)
 }
 
 /// Ctrl-C and SIGTERM flip the interrupt; a second one is left to the default.
@@ -166,146 +161,52 @@ fn connections(args: &Args) -> Connections {
     })
 }
 
-/// After an interrupt, pods get this long to stop before SIGKILL.
-const INTERRUPTED_GRACE: Duration = Duration::from_secs(1);
-
-/// Where a run's files go, and everything else the runner needs.
-struct RunSetup {
-    run_id: String,
-    run_dir: PathBuf,
-    notes: Vec<String>,
-    grafana: Option<lab_runner::Grafana>,
-    interrupt: watch::Receiver<bool>,
-    failed_connections: Option<FailedConnections>,
-    remote_traffic: Option<Arc<dyn lab_runner::traffic::RemoteTraffic>>,
-}
-
-async fn execute<P: Platform>(
-    platform: &P,
-    plan: &Plan,
+/// Open the lab, run the plan on it while the console follows, and close it
+/// (after Ctrl-C when `--keep` keeps processes of this one running).
+async fn execute(
     args: &Args,
+    spec: &LabSpec,
+    home: &lab_session::LabHome,
+    plan: &Plan,
+    supplies: Supplies,
     console: Console,
-    setup: RunSetup,
-) -> anyhow::Result<(Report, watch::Receiver<bool>)> {
-    let RunSetup {
-        run_id,
-        run_dir,
-        notes,
-        grafana,
-        interrupt,
-        failed_connections,
-        remote_traffic,
-    } = setup;
+) -> anyhow::Result<Report> {
+    let interrupt = interrupts();
+    let opened = lab_session::open_run(spec, home, plan, supplies, interrupt.clone())
+        .await
+        .map_err(from_session)?;
+    let platform = opened.platform;
+    let mut config = opened.config;
     let (events, receiver) = mpsc::unbounded_channel();
-    let mut config = RunConfig::new(run_id, run_dir.clone(), interrupt.clone());
     config.connections = connections(args);
     config.keep = args.keep;
     config.observer = Some(events);
-    config.notes = notes;
-    config.grafana = grafana;
-    config.failed_connections = failed_connections;
-    config.remote_traffic = remote_traffic;
     config.before_step = console.teaching_hook();
+    for note in &config.notes {
+        console.line(&format!("note: {note}"));
+    }
+    let run_dir = config.run_dir.clone();
     console.header(plan, &platform.name(), &run_dir);
     let printer = tokio::spawn(console.clone().follow(receiver, plan.clone()));
-    let report = lab_runner::run(platform, plan, config).await?;
-    let _ = printer.await;
-    console.summary(&report, &run_dir);
-    Ok((report, interrupt))
-}
-
-async fn run_local(args: &Args, plan: &Plan, console: Console) -> anyhow::Result<Report> {
-    let mut notes = Vec::new();
-    let prometheus = match local::prometheus_for_run(
-        args.prometheus.as_deref(),
-        plan.profile.scrape_interval,
-    )? {
-        Ok(config) => Some(config),
-        Err(missing) => {
-            console.line(&format!("note: {missing}"));
-            notes.push(missing);
-            None
-        }
-    };
-    let demo_app = local::demo_app()?;
-    let (run_id, run_dir) = new_run(plan);
-    let platform = LocalPlatform::start(LocalConfig {
-        run_dir: run_dir.join("platform"),
-        demo_app,
-        prometheus,
-        namespace: "canary-lab".to_string(),
-        state_file: Some(local::run_state_file()),
-        max_grace: None,
-    })
-    .await
-    .context("could not start the local platform")?;
-    let interrupt = interrupts();
-    let mut interrupted = interrupt.clone();
-    let limiter = platform.clone();
-    tokio::spawn(async move {
-        if interrupted.wait_for(|stop| *stop).await.is_ok() {
-            limiter.limit_grace(INTERRUPTED_GRACE);
-        }
-    });
-    let counter = platform.clone();
-    let service = plan.service.clone();
-    let setup = RunSetup {
-        run_id,
-        run_dir,
-        notes,
-        grafana: None,
-        interrupt,
-        failed_connections: Some(FailedConnections::new(move || {
-            counter.failed_connections(&service)
-        })),
-        remote_traffic: None,
-    };
-    let result = execute(&platform, plan, args, console.clone(), setup).await;
-    if let Ok((_, interrupt)) = &result
-        && args.keep
-    {
-        console.line("kept running: Ctrl-C here, or `cargo xtask lab down` elsewhere, stops it");
-        let mut interrupt = interrupt.clone();
-        let _ = interrupt.wait_for(|stop| *stop).await;
-        let _ = platform.teardown().await;
+    let result = lab_runner::run(&platform, plan, config).await;
+    if result.is_ok() {
+        let _ = printer.await;
     }
-    // Pods leave their endpoints, then get SIGTERM; SIGKILL after their grace.
-    tokio::time::timeout(Duration::from_secs(40), platform.shutdown())
-        .await
-        .ok();
-    result.map(|(report, _)| report)
-}
-
-async fn run_kube(args: &Args, plan: &Plan, console: Console) -> anyhow::Result<Report> {
-    let root = repo_root();
-    let platform = Arc::new(platform_kube::lab::lab_platform(&root).await?);
-    let grafana = platform.urls().grafana.and_then(|url| {
-        let password =
-            std::fs::read_to_string(root.join(platform_kube::lab::PASSWORD_FILE)).ok()?;
-        Some(lab_runner::Grafana::new(
-            url,
-            platform_kube::monitoring::GRAFANA_USER,
-            password.trim().to_string(),
-        ))
-    });
-    let remote_traffic = (args.traffic == TrafficFrom::InCluster).then(|| {
-        Arc::new(super::in_cluster::JobTraffic::new(platform.clone()))
-            as Arc<dyn lab_runner::traffic::RemoteTraffic>
-    });
-    let (run_id, run_dir) = new_run(plan);
-    let setup = RunSetup {
-        run_id,
-        run_dir,
-        notes: Vec::new(),
-        grafana,
-        interrupt: interrupts(),
-        failed_connections: None,
-        remote_traffic,
-    };
-    let (report, interrupt) = execute(&*platform, plan, args, console.clone(), setup).await?;
-    if args.keep {
-        console.line("kept running on the cluster: `cargo xtask lab down` removes the lab");
-        let _ = interrupt;
+    if let Ok(report) = &result {
+        console.summary(report, &run_dir);
+        if args.keep {
+            match platform.kept() {
+                Kept::UntilInterrupted => {
+                    console.line(
+                        "kept running: Ctrl-C here, or `cargo xtask lab down` elsewhere, stops it",
+                    );
+                    platform.hold_until_interrupted(interrupt).await;
+                }
+                Kept::OnCluster => console
+                    .line("kept running on the cluster: `cargo xtask lab down` removes the lab"),
+            }
+        }
     }
-    Ok(report)
+    platform.close().await;
+    Ok(result?)
 }

@@ -1,6 +1,8 @@
 //! `cargo xtask lab status`.
 
-use super::{kube, local};
+use super::runtime::runtime;
+use super::{cluster, local};
+use crate::exit::from_session;
 use std::process::ExitCode;
 
 /// Options of `lab status`.
@@ -13,17 +15,17 @@ pub struct Args {
 
 /// Show what runs locally and on a cluster.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let status = local::status()?;
-    let cluster = platform_kube::lab::LabState::load(&crate::shell::repo_root())?.is_some();
+    let home = local::home();
+    let status = lab_session::local_status(&home).map_err(from_session)?;
+    let cluster = platform_kube::lab::LabState::load(home.repo_root())?.is_some();
     if args.json {
         let mut value = serde_json::json!({ "local": status });
         value["cluster"] = serde_json::json!(cluster);
+        println!("{}", serde_json::to_string_pretty(&value)?);
         if !cluster {
-            println!("{}", serde_json::to_string_pretty(&value)?);
             return Ok(ExitCode::SUCCESS);
         }
-        println!("{}", serde_json::to_string_pretty(&value)?);
-        return kube::status(true);
+        return cluster_status(&home, true);
     }
     match (&status.lab_prometheus, &status.run) {
         (None, None) => println!(
@@ -58,7 +60,30 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
     }
     if cluster {
-        return kube::status(false);
+        return cluster_status(&home, false);
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `lab status` of a lab on a cluster: where it runs, whether Prometheus and
+/// Grafana are ready, and the URLs. Exit status 1 when the cluster does not answer.
+fn cluster_status(home: &lab_session::LabHome, json: bool) -> anyhow::Result<ExitCode> {
+    let Some(status) = runtime()?
+        .block_on(lab_session::cluster_status(home))
+        .map_err(from_session)?
+    else {
+        if json {
+            println!("{}", serde_json::json!({ "up": false }));
+        } else {
+            println!("no lab is up on a cluster");
+        }
+        return Ok(ExitCode::SUCCESS);
+    };
+    cluster::print_status(&status, json, &mut std::io::stdout().lock())?;
+    let ready = status.monitoring.iter().all(|(_, p)| p == "ready");
+    Ok(if ready {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }

@@ -10,36 +10,12 @@
 //! Transition windows keep only their name and kind: their verdicts are shown,
 //! not judged.
 
-use super::{Report, Section};
+use super::model::{Report, Section, StatusKind, StepResultKind};
 use crate::analysis::{
     Comparison, DecisionCause, GateName, Outcome, SplitVerdict, Verdict, WindowKind,
     wilson_interval, z_for_confidence,
 };
 use serde::{Deserialize, Serialize};
-
-/// A run's status without details.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum StatusKind {
-    /// The run completed.
-    Completed,
-    /// The run was interrupted.
-    Interrupted,
-    /// The run failed.
-    Failed,
-}
-
-/// A step's result without details.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum StepResultKind {
-    /// The step did what it said.
-    Ok,
-    /// The step failed.
-    Failed,
-    /// The step was not run.
-    Skipped,
-}
 
 /// The normalized summary of a report, for snapshots.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

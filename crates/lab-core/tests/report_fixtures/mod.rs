@@ -1,17 +1,19 @@
-//! Reports of the tutorial's canary, built from observations the way the runner
-//! builds them, with knobs for what changes from one run to the next.
+//! Reports of the tutorial's canary, described as what a run recorded and
+//! assembled into reports by lab-core's `assembly`, as the runner assembles
+//! them, with knobs for what changes from one run to the next.
 
 // Each test binary uses a different part of these builders.
 #![allow(dead_code)]
 
 use lab_core::analysis::{
-    AnalysisConfig, CrossCheckTolerance, Decision, DecisionTiming, Downtime, FailureTally, Gates,
+    AnalysisConfig, CrossCheckTolerance, DecisionTiming, Downtime, FailureTally, Gates,
     LatencySummary, Outcome, ReadySample, Roles, ServerCount, ServerObservation, VersionTally,
-    WindowKind, WindowObservation, analyze_window, decide,
+    WindowKind, WindowObservation, decide,
 };
+use lab_core::assembly::{Compared, MeasuredWindow, RunRecord, assemble};
 use lab_core::report::{
-    ClientSecond, EventRecord, PrometheusInfo, Report, RunStatus, SCHEMA_VERSION, SecondCounts,
-    Section, Series, ServerPoint, ServerSeries, StepRecord, StepResult, WindowReport,
+    ClientSecond, EventRecord, PrometheusInfo, Report, RunStatus, SecondCounts, Section, Series,
+    ServerPoint, ServerSeries, StepRecord, StepResult,
 };
 use std::collections::BTreeMap;
 
@@ -309,89 +311,30 @@ fn build(
     rolled_back: bool,
 ) -> Report {
     let config = config();
-    let mut windows = Vec::new();
-    let mut decision: Option<Decision> = None;
-    for phase in phases {
-        let observation = window(run, phase, &timeline);
-        let analysis = analyze_window(&observation, &config);
-        if phase.kind == WindowKind::Analyze {
-            let intervals = ((phase.end_ms - phase.start_ms) / 5000) as u32;
-            decision = Some(decide(
-                phase.name,
-                analysis.gates.clone(),
-                &config.gates,
-                DecisionTiming {
-                    decided_at_ms: observation.end_ms,
-                    candidate_applied_ms: run.offset_ms + 35_000,
-                    candidate_ready_ms: Some(run.offset_ms + 38_000),
-                    analysis_intervals_elapsed: intervals,
-                },
-            ));
-        }
-        windows.push(WindowReport::new(&observation, analysis));
-    }
     let pod = |version: &str| format!("pod/my-app-{version}-{}", run.pod_suffix);
-    let mut report = Report {
-        schema_version: SCHEMA_VERSION,
+    let mut report = assemble(RunRecord {
         run_id: run.run_id.to_owned(),
         scenario: "canary".to_owned(),
         description: "the tutorial's native canary: 10% to v2, then all of it".to_owned(),
         platform: "local".to_owned(),
         profile: "tutorial".to_owned(),
         started_at: format!("2026-11-26T04:02:{:02}Z", run.offset_ms / 1000),
-        roles: config.roles.clone(),
-        thresholds: config.gates.clone(),
-        status: RunStatus::Interrupted,
         expected: if rolled_back {
             Outcome::RolledBack
         } else {
             Outcome::Promoted
         },
-        outcome: None,
-        passed: false,
-        decision: None,
-        windows,
+        analysis: config.clone(),
+        windows: phases
+            .iter()
+            .map(|phase| MeasuredWindow {
+                observation: window(run, phase, &timeline),
+                compared: Compared::Whole,
+            })
+            .collect(),
         steps: steps(run, rolled_back),
         timeline: timeline.clone(),
-        series: Series {
-            client: (0..3)
-                .map(|s| ClientSecond {
-                    t_ms: run.offset_ms + 41_000 + s * 1000,
-                    versions: [
-                        (
-                            V1.to_owned(),
-                            SecondCounts {
-                                successes: run.rate - 1,
-                                errors: 0,
-                            },
-                        ),
-                        (
-                            V2.to_owned(),
-                            SecondCounts {
-                                successes: 1,
-                                errors: u64::from(rolled_back),
-                            },
-                        ),
-                    ]
-                    .into_iter()
-                    .collect(),
-                    unattributed_errors: 0,
-                })
-                .collect(),
-            server: Some(ServerSeries {
-                query: "sum(rate(http_requests_total{app=\"my-app\"}[2m])) by (version)".to_owned(),
-                step_ms: 5000,
-                points: vec![ServerPoint {
-                    t_ms: run.offset_ms + 45_000,
-                    rates: [
-                        (V1.to_owned(), run.rate as f64 * 0.9),
-                        (V2.to_owned(), run.rate as f64 * 0.1),
-                    ]
-                    .into_iter()
-                    .collect(),
-                }],
-            }),
-        },
+        series: series(run, rolled_back),
         prometheus: PrometheusInfo {
             available: true,
             url: Some(format!("http://127.0.0.1:{}", 9090 + run.offset_ms % 7)),
@@ -412,9 +355,71 @@ fn build(
             },
         ],
         notes: vec![format!("run {} on a 2-core machine", run.run_id)],
-    };
-    report.conclude(RunStatus::Completed, decision);
+        status: RunStatus::Completed,
+        decision: None,
+    });
+    // Decided on the analyze window's gates when it ended, one look every 5 s.
+    let analyzed = report
+        .windows
+        .iter()
+        .find(|w| w.kind == WindowKind::Analyze)
+        .expect("an analyze window");
+    let decision = decide(
+        &analyzed.name,
+        analyzed.gates.clone(),
+        &config.gates,
+        DecisionTiming {
+            decided_at_ms: analyzed.end_ms,
+            candidate_applied_ms: run.offset_ms + 35_000,
+            candidate_ready_ms: Some(run.offset_ms + 38_000),
+            analysis_intervals_elapsed: ((analyzed.end_ms - analyzed.start_ms) / 5000) as u32,
+        },
+    );
+    report.conclude(RunStatus::Completed, Some(decision));
     report
+}
+
+/// Three seconds of client counts and one point of the tutorial's rate.
+fn series(run: &RunVariation, rolled_back: bool) -> Series {
+    Series {
+        client: (0..3)
+            .map(|s| ClientSecond {
+                t_ms: run.offset_ms + 41_000 + s * 1000,
+                versions: [
+                    (
+                        V1.to_owned(),
+                        SecondCounts {
+                            successes: run.rate - 1,
+                            errors: 0,
+                        },
+                    ),
+                    (
+                        V2.to_owned(),
+                        SecondCounts {
+                            successes: 1,
+                            errors: u64::from(rolled_back),
+                        },
+                    ),
+                ]
+                .into_iter()
+                .collect(),
+                unattributed_errors: 0,
+            })
+            .collect(),
+        server: Some(ServerSeries {
+            query: "sum(rate(http_requests_total{app=\"my-app\"}[2m])) by (version)".to_owned(),
+            step_ms: 5000,
+            points: vec![ServerPoint {
+                t_ms: run.offset_ms + 45_000,
+                rates: [
+                    (V1.to_owned(), run.rate as f64 * 0.9),
+                    (V2.to_owned(), run.rate as f64 * 0.1),
+                ]
+                .into_iter()
+                .collect(),
+            }],
+        }),
+    }
 }
 
 /// The tutorial's canary, promoted as expected.

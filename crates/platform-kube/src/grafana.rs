@@ -1,4 +1,5 @@
-//! Step annotations in Grafana, so the dashboard marks each step of a run.
+//! Step annotations in the cluster lab's Grafana, so the dashboard marks each
+//! step of a run.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -39,7 +40,8 @@ impl Grafana {
         }
     }
 
-    /// Add an annotation at `time` with tags `canary-lab` and the run id.
+    /// Add an annotation at `time` with tags `canary-lab` and the run id; the
+    /// error says why not, in one line.
     pub async fn annotate(&self, time: SystemTime, text: &str, run_id: &str) -> Result<(), String> {
         let millis = time
             .duration_since(UNIX_EPOCH)

@@ -1,0 +1,231 @@
+//! A run from start to report: the journal opened, the steps executed while the
+//! sampler watches the platform, then traffic stopped, Prometheus asked, the lab
+//! torn down, and everything recorded assembled into the report.
+
+use crate::config::{RunConfig, RunError};
+use crate::context::Context;
+use crate::journal::Journal;
+use crate::live::{Live, sample};
+use crate::measure;
+use crate::output;
+use crate::prometheus::{PromError, Prometheus};
+use crate::queries::query_server;
+use crate::steps::Execution;
+use crate::traffic::Traffic;
+use lab_core::assembly::{RunRecord, assemble};
+use lab_core::plan::Plan;
+use lab_core::platform::Platform;
+use lab_core::report::{EventRecord, PrometheusInfo, Report, RunStatus, Series};
+use lab_core::run_event::RunEvent;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+use tokio::sync::watch;
+
+/// After an interrupt, pods get this long to stop before SIGKILL (on platforms
+/// that can bound it: [`Platform::limit_grace`]).
+pub const INTERRUPTED_GRACE: Duration = Duration::from_secs(1);
+
+/// After an interrupt, Prometheus gets this long to answer the report's queries.
+const INTERRUPTED_QUERY_LIMIT: Duration = Duration::from_secs(3);
+
+/// Run a plan on a platform and write its report under `config.run_dir`.
+///
+/// Step failures, interrupts and a missing or failing Prometheus end up in the
+/// report; only a report that cannot be written is an error. When the run is
+/// interrupted, the platform's termination grace is bounded at once.
+pub async fn run<P: Platform>(
+    platform: &P,
+    plan: &Plan,
+    config: RunConfig,
+) -> Result<Report, RunError> {
+    let mut interrupt = config.interrupt.clone();
+    let bound_grace = async {
+        if interrupt.wait_for(|stop| *stop).await.is_ok() {
+            platform.limit_grace(INTERRUPTED_GRACE);
+        }
+        std::future::pending::<()>().await
+    };
+    tokio::select! {
+        report = run_to_report(platform, plan, &config) => report,
+        () = bound_grace => unreachable!("the grace watcher never ends"),
+    }
+}
+
+async fn run_to_report<P: Platform>(
+    platform: &P,
+    plan: &Plan,
+    config: &RunConfig,
+) -> Result<Report, RunError> {
+    std::fs::create_dir_all(&config.run_dir).map_err(|source| RunError::Io {
+        path: config.run_dir.clone(),
+        source,
+    })?;
+    let start = Instant::now();
+    let wall_start = SystemTime::now();
+    let events_path = config.run_dir.join("events.jsonl");
+    let journal =
+        Journal::create(&events_path, start, config.observer.clone()).map_err(|source| {
+            RunError::Io {
+                path: events_path.clone(),
+                source,
+            }
+        })?;
+    journal.emit(RunEvent::Started {
+        run_id: config.run_id.clone(),
+        scenario: plan.scenario.clone(),
+        platform: platform.name(),
+        profile: plan.profile.name.as_str().to_string(),
+    });
+    for note in &config.notes {
+        journal.note(note.clone());
+    }
+    let live = Arc::new(Mutex::new(Live::default()));
+    let mut execution = Execution::new(Context {
+        platform,
+        plan,
+        config,
+        journal: &journal,
+        wall_start,
+        prometheus: platform.urls().prometheus.map(Prometheus::new),
+        live: live.clone(),
+        notes: config.notes.clone(),
+        candidate_applied_ms: None,
+    });
+    let (stop_sampling, sampling_stopped) = watch::channel(false);
+    let traffic_view = Arc::new(Mutex::new(None::<Arc<Traffic>>));
+    let sampler = sample(
+        platform,
+        plan,
+        &journal,
+        wall_start,
+        live,
+        traffic_view.clone(),
+        sampling_stopped,
+    );
+    let executed = async {
+        let status = execution.execute(&traffic_view).await;
+        let _ = stop_sampling.send(true);
+        status
+    };
+    let (status, events) = tokio::join!(executed, sampler);
+    let report = finish(&mut execution, status, events).await;
+    output::write_report(&config.run_dir, &report)?;
+    journal.emit(RunEvent::Finished {
+        status: report.status.kind(),
+        outcome: report.outcome,
+        passed: report.passed,
+    });
+    Ok(report)
+}
+
+/// Stop traffic, query Prometheus, tear down, and assemble the report.
+async fn finish<P: Platform>(
+    execution: &mut Execution<'_, P>,
+    status: RunStatus,
+    events: Vec<EventRecord>,
+) -> Report {
+    let mut totals = None;
+    if let Some(traffic) = execution.traffic.clone() {
+        // Close the last window when traffic stops.
+        execution.cut(None);
+        traffic.stop().await;
+        totals = Some((traffic.snapshot(), traffic.offset_ms));
+    }
+    let interrupted = status == RunStatus::Interrupted;
+    if interrupted {
+        // Whoever interrupted wants the lab gone: tear down before asking
+        // Prometheus, and ask without waiting for one more scrape.
+        tear_down(&mut execution.cx).await;
+    }
+    let cx = &mut execution.cx;
+    let mut server_windows = BTreeMap::new();
+    let mut server_series = None;
+    if let Some(prometheus) = cx.prometheus.clone() {
+        let asked = query_server(
+            &prometheus,
+            cx.plan,
+            &execution.windows.closed,
+            cx.wall_start,
+        );
+        let queried = if interrupted {
+            tokio::time::timeout(INTERRUPTED_QUERY_LIMIT, asked)
+                .await
+                .unwrap_or_else(|_| {
+                    Err(PromError::Unreachable {
+                        url: prometheus.url().to_string(),
+                        message: "no answer before the interrupted run ended".to_string(),
+                    })
+                })
+        } else {
+            // Let the last counts be scraped before asking for them.
+            let settle = cx.plan.profile.scrape_interval * 2 + Duration::from_millis(500);
+            tokio::time::sleep(settle).await;
+            asked.await
+        };
+        match queried {
+            Ok((windows, series)) => {
+                server_windows = windows;
+                server_series = Some(series);
+            }
+            Err(error) => cx.prometheus_lost(&error),
+        }
+    }
+    if !interrupted {
+        tear_down(cx).await;
+    }
+    for note in execution.windows.partly_counted_notes() {
+        execution.cx.note(note);
+    }
+    let cx = &execution.cx;
+    let analysis = cx.analysis_config();
+    let live = cx.live.lock().unwrap();
+    let offset_ms = totals.as_ref().map_or(0, |(_, offset)| *offset);
+    let windows = execution.windows.measured(
+        offset_ms,
+        &live.timeline,
+        &live.restarts(),
+        &analysis,
+        &server_windows,
+    );
+    let client = totals
+        .as_ref()
+        .map(|(snapshot, offset)| measure::client_series(snapshot, *offset))
+        .unwrap_or_default();
+    assemble(RunRecord {
+        run_id: cx.config.run_id.clone(),
+        scenario: cx.plan.scenario.clone(),
+        description: cx.plan.description.clone(),
+        platform: cx.platform.name(),
+        profile: cx.plan.profile.name.as_str().to_string(),
+        started_at: jiff::Timestamp::try_from(cx.wall_start)
+            .map(|t| t.to_string())
+            .unwrap_or_default(),
+        expected: cx.plan.expected,
+        analysis,
+        windows,
+        steps: execution.steps.clone(),
+        timeline: live.timeline.clone(),
+        series: Series {
+            client,
+            server: server_series,
+        },
+        prometheus: PrometheusInfo {
+            available: cx.prometheus.is_some(),
+            url: cx.platform.urls().prometheus,
+            notes: Vec::new(),
+        },
+        events,
+        notes: cx.notes.clone(),
+        status,
+        decision: execution.decision.clone(),
+    })
+}
+
+async fn tear_down<P: Platform>(cx: &mut Context<'_, P>) {
+    if cx.config.keep {
+        cx.note("the last state was kept running (--keep)");
+    } else if let Err(error) = cx.platform.teardown().await {
+        cx.note(format!("teardown failed: {error}"));
+    }
+}

@@ -1,0 +1,398 @@
+//! The run's traffic cut into windows: the plan's phases (`observe`, `analyze`)
+//! and the transitions between them, named after the phase they lead to
+//! (`→ canary`), so the windows of a run follow from its plan. Each window
+//! remembers which part of it Prometheus's counts cover.
+
+use crate::context::Context;
+use crate::live::LiveWindow;
+use crate::measure::{self, WindowSpan};
+use crate::traffic::Traffic;
+use lab_core::analysis::{
+    AnalysisConfig, ReadySample, ServerObservation, WindowKind, WindowObservation,
+};
+use lab_core::assembly::{Compared, MeasuredWindow};
+use lab_core::plan::Step;
+use lab_core::platform::Platform;
+use lab_core::report::Section;
+use lab_core::run_event::{RunEvent, transition_name};
+use loadgen::Snapshot;
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// A window about to open.
+pub(crate) struct NextWindow {
+    name: String,
+    kind: WindowKind,
+    /// For a transition, the phase it leads to.
+    leads_to: Option<String>,
+    planned: Option<Duration>,
+}
+
+impl NextWindow {
+    /// A phase of the plan, planned to last `planned`.
+    pub(crate) fn phase(name: &str, kind: WindowKind, planned: Duration) -> Self {
+        Self {
+            name: name.to_string(),
+            kind,
+            leads_to: None,
+            planned: Some(planned),
+        }
+    }
+
+    /// The transition to `leads_to` (`None`: to the run's end).
+    fn transition(leads_to: Option<String>) -> Self {
+        Self {
+            name: transition_name(leads_to.as_deref()),
+            kind: WindowKind::Transition,
+            leads_to,
+            planned: None,
+        }
+    }
+}
+
+/// Which part of an open window Prometheus's counts cover.
+pub(crate) enum Counted {
+    /// All of it: Prometheus scraped every ready pod when the window opened.
+    Whole,
+    /// Not yet: Prometheus has not scraped every ready pod.
+    Pending,
+    /// From `start_ms` on, when Prometheus had scraped every ready pod (or the
+    /// wait for it gave up: `partial`).
+    From {
+        start_ms: u64,
+        start: Snapshot,
+        partial: bool,
+    },
+    /// None of it, for this reason.
+    NotCompared(String),
+}
+
+/// A window that is open: traffic since `start` belongs to it.
+struct OpenWindow {
+    name: String,
+    kind: WindowKind,
+    leads_to: Option<String>,
+    start_ms: u64,
+    start: Snapshot,
+    /// The Service's failed connections per version when the window opened.
+    failed_at_open: BTreeMap<String, u64>,
+    /// Which part of the window Prometheus's counts are compared over.
+    counted: Counted,
+}
+
+/// Which part of a closed window Prometheus's counts are compared over.
+pub(crate) enum ServerPart {
+    Whole,
+    From {
+        start_ms: u64,
+        /// The traffic from `start_ms` to the window's end.
+        delta: Snapshot,
+        partial: bool,
+    },
+    NotCompared(String),
+}
+
+/// A window that closed, with the traffic it saw.
+pub(crate) struct ClosedWindow {
+    pub(crate) name: String,
+    pub(crate) kind: WindowKind,
+    pub(crate) start_ms: u64,
+    pub(crate) end_ms: u64,
+    delta: Snapshot,
+    /// The Service's failed connections per version during the window.
+    failed: BTreeMap<String, u64>,
+    pub(crate) server: ServerPart,
+}
+
+impl ClosedWindow {
+    /// The part of the window Prometheus is asked about: from when, and whether
+    /// it had scraped every ready pod by then; `None` when not compared.
+    pub(crate) fn counted_from(&self) -> Option<(u64, bool)> {
+        match &self.server {
+            ServerPart::Whole => Some((self.start_ms, false)),
+            ServerPart::From {
+                start_ms, partial, ..
+            } => Some((*start_ms, *partial)),
+            ServerPart::NotCompared(_) => None,
+        }
+    }
+
+    /// What the clients measured, as the analysis takes it; `server` is
+    /// Prometheus's count over the part it was asked about.
+    fn measured(
+        &self,
+        offset_ms: u64,
+        timeline: &[ReadySample],
+        restarts: &BTreeMap<String, u32>,
+        config: &AnalysisConfig,
+        server: Option<ServerObservation>,
+    ) -> MeasuredWindow {
+        let span = |start_ms| WindowSpan {
+            name: &self.name,
+            kind: self.kind,
+            start_ms,
+            end_ms: self.end_ms,
+        };
+        let mut observation = measure::observation(
+            span(self.start_ms),
+            &self.delta,
+            offset_ms,
+            timeline,
+            restarts,
+            config,
+            &self.failed,
+        );
+        let compared = match &self.server {
+            ServerPart::Whole => {
+                observation.server = server;
+                Compared::Whole
+            }
+            ServerPart::From {
+                start_ms, delta, ..
+            } => {
+                // Judged on the whole window, compared with Prometheus on the
+                // part it counted.
+                let mut counted = measure::observation(
+                    span(*start_ms),
+                    delta,
+                    offset_ms,
+                    timeline,
+                    restarts,
+                    config,
+                    &BTreeMap::new(),
+                );
+                counted.server = server.clone();
+                observation.server = server;
+                Compared::From(Box::new(counted))
+            }
+            ServerPart::NotCompared(reason) => Compared::NotCompared(reason.clone()),
+        };
+        MeasuredWindow {
+            observation,
+            compared,
+        }
+    }
+}
+
+/// The open window, the closed ones, and where in the plan the run is.
+#[derive(Default)]
+pub(crate) struct Windows {
+    open: Option<OpenWindow>,
+    pub(crate) closed: Vec<ClosedWindow>,
+    /// The step being executed (section and index), for naming transitions.
+    position: Option<(Section, usize)>,
+}
+
+impl Windows {
+    /// Steps between phases form a transition window, named after the phase it
+    /// leads to; open one unless a window is open or traffic has not started.
+    pub(crate) fn ensure_transition<P: Platform>(
+        &mut self,
+        cx: &Context<'_, P>,
+        traffic: Option<&Traffic>,
+        section: Section,
+        i: usize,
+    ) {
+        self.position = Some((section, i));
+        if self.open.is_some() || traffic.is_none() {
+            return;
+        }
+        let steps = match section {
+            Section::Main => &cx.plan.steps,
+            Section::Rollback => &cx.plan.rollback,
+        };
+        let next = steps[i..].iter().find_map(|step| match step {
+            Step::Observe { phase, .. } | Step::Analyze { phase, .. } => Some(phase.clone()),
+            _ => None,
+        });
+        self.open(cx, traffic, NextWindow::transition(next));
+    }
+
+    /// Open the transition of the step being executed, once traffic started.
+    pub(crate) fn resume_transition<P: Platform>(
+        &mut self,
+        cx: &Context<'_, P>,
+        traffic: Option<&Traffic>,
+    ) {
+        if let Some((section, i)) = self.position {
+            self.ensure_transition(cx, traffic, section, i);
+        }
+    }
+
+    fn open<P: Platform>(
+        &mut self,
+        cx: &Context<'_, P>,
+        traffic: Option<&Traffic>,
+        next: NextWindow,
+    ) {
+        let Some(traffic) = traffic else {
+            return;
+        };
+        let start = traffic.snapshot();
+        let start_ms = cx.now_ms();
+        let planned_ms = next.planned.map(|d| d.as_millis() as u64);
+        cx.live.lock().unwrap().window = Some(LiveWindow {
+            name: next.name.clone(),
+            kind: next.kind,
+            leads_to: next.leads_to.clone(),
+            start_ms,
+            planned_ms,
+            start: start.clone(),
+        });
+        cx.journal.emit(RunEvent::WindowOpened {
+            name: next.name.clone(),
+            kind: next.kind,
+            leads_to: next.leads_to.clone(),
+            planned_ms,
+        });
+        let failed_at_open = cx.failed_connections();
+        self.open = Some(OpenWindow {
+            name: next.name,
+            kind: next.kind,
+            leads_to: next.leads_to,
+            start_ms,
+            start,
+            failed_at_open,
+            counted: Counted::Whole,
+        });
+    }
+
+    /// Close the open window and open `next`, if any.
+    pub(crate) fn cut<P: Platform>(
+        &mut self,
+        cx: &Context<'_, P>,
+        traffic: Option<&Traffic>,
+        next: Option<NextWindow>,
+    ) {
+        let Some(traffic) = traffic else {
+            return;
+        };
+        if let Some(window) = self.open.take() {
+            let end = traffic.snapshot();
+            let delta = end.since(&window.start);
+            let end_ms = cx.now_ms();
+            cx.journal.emit(RunEvent::WindowClosed {
+                name: window.name.clone(),
+                kind: window.kind,
+                leads_to: window.leads_to,
+                answers: delta
+                    .versions
+                    .iter()
+                    .filter(|(_, s)| s.count() > 0)
+                    .map(|(v, s)| (v.clone(), s.count()))
+                    .collect(),
+                failed_requests: delta.errors.total(),
+            });
+            let failed = cx.failed_since(&window.failed_at_open);
+            let server = match window.counted {
+                Counted::Whole => ServerPart::Whole,
+                Counted::Pending => ServerPart::NotCompared(
+                    "the window closed before Prometheus scraped every ready pod".to_string(),
+                ),
+                Counted::From {
+                    start_ms,
+                    start,
+                    partial,
+                } => ServerPart::From {
+                    start_ms,
+                    delta: end.since(&start),
+                    partial,
+                },
+                Counted::NotCompared(reason) => ServerPart::NotCompared(reason),
+            };
+            self.closed.push(ClosedWindow {
+                name: window.name,
+                kind: window.kind,
+                start_ms: window.start_ms,
+                end_ms,
+                delta,
+                failed,
+                server,
+            });
+        }
+        match next {
+            Some(next) => self.open(cx, Some(traffic), next),
+            None => cx.live.lock().unwrap().window = None,
+        }
+    }
+
+    /// Say which part of the open window Prometheus's counts cover.
+    pub(crate) fn set_counted(&mut self, counted: Counted) {
+        if let Some(window) = self.open.as_mut() {
+            window.counted = counted;
+        }
+    }
+
+    /// Whether Prometheus's counts cover the whole open window.
+    pub(crate) fn counted_whole(&self) -> bool {
+        matches!(self.open.as_ref().map(|w| &w.counted), Some(Counted::Whole))
+    }
+
+    /// The open window as the clients saw it so far.
+    pub(crate) fn observation_so_far<P: Platform>(
+        &self,
+        cx: &Context<'_, P>,
+        traffic: Option<&Traffic>,
+    ) -> Option<WindowObservation> {
+        let (window, traffic) = (self.open.as_ref()?, traffic?);
+        let delta = traffic.snapshot().since(&window.start);
+        let failed = cx.failed_since(&window.failed_at_open);
+        let config = cx.analysis_config();
+        let live = cx.live.lock().unwrap();
+        Some(measure::observation(
+            WindowSpan {
+                name: &window.name,
+                kind: window.kind,
+                start_ms: window.start_ms,
+                end_ms: cx.now_ms(),
+            },
+            &delta,
+            traffic.offset_ms,
+            &live.timeline,
+            &live.restarts(),
+            &config,
+            &failed,
+        ))
+    }
+
+    /// For each window whose Prometheus counts cover only its later part, a note
+    /// saying which part.
+    pub(crate) fn partly_counted_notes(&self) -> Vec<String> {
+        self.closed
+            .iter()
+            .filter_map(|window| match window.server {
+                ServerPart::From { start_ms, .. } => Some(format!(
+                    "window {}: Prometheus had scraped every ready pod {:.1}s after it opened; its cross-check compares the {:.1}s after that",
+                    window.name,
+                    start_ms.saturating_sub(window.start_ms) as f64 / 1000.0,
+                    window.end_ms.saturating_sub(start_ms) as f64 / 1000.0
+                )),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Every closed window as the analysis takes it, with Prometheus's counts
+    /// (`server`, by window name) over the part each was compared on.
+    pub(crate) fn measured(
+        &self,
+        offset_ms: u64,
+        timeline: &[ReadySample],
+        restarts: &BTreeMap<String, u32>,
+        config: &AnalysisConfig,
+        server: &BTreeMap<String, ServerObservation>,
+    ) -> Vec<MeasuredWindow> {
+        self.closed
+            .iter()
+            .map(|window| {
+                window.measured(
+                    offset_ms,
+                    timeline,
+                    restarts,
+                    config,
+                    server.get(&window.name).cloned(),
+                )
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,172 @@
+//! Opening a lab for a run: the platform started (local) or connected to (a
+//! cluster lab that `lab up` brought up), its capabilities wired, and the run's
+//! configuration.
+
+use crate::cluster::recorded;
+use crate::error::SessionError;
+use crate::home::LabHome;
+use crate::local::prometheus_for_run;
+use crate::platform::LabPlatform;
+use lab_core::plan::Plan;
+use lab_core::platform::Platform;
+use lab_runner::RunConfig;
+use platform_kube::lab::{self, PASSWORD_FILE};
+use platform_kube::monitoring::GRAFANA_USER;
+use platform_kube::{Grafana, Provider};
+use platform_local::{LocalConfig, LocalPlatform};
+use std::path::PathBuf;
+use tokio::sync::watch;
+
+/// Where a lab runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PlatformChoice {
+    /// Processes on this machine, with the real Prometheus.
+    Local,
+    /// A cluster: kind, minikube or an existing context.
+    Cluster(Provider),
+}
+
+/// Where traffic is generated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TrafficFrom {
+    /// This machine, through the Service's NodePort (or the local listener).
+    #[default]
+    Host,
+    /// A loadgen Job inside the cluster (cluster platforms only).
+    InCluster,
+}
+
+/// What is asked of a lab: where it runs and where its traffic comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LabSpec {
+    platform: PlatformChoice,
+    traffic: TrafficFrom,
+}
+
+impl LabSpec {
+    /// A lab on `platform` with traffic from `traffic`; in-cluster traffic needs
+    /// a cluster.
+    pub fn new(platform: PlatformChoice, traffic: TrafficFrom) -> Result<Self, SessionError> {
+        if traffic == TrafficFrom::InCluster && platform == PlatformChoice::Local {
+            return Err(SessionError::Usage(
+                "--traffic in-cluster: needs a cluster platform (--platform kind|minikube or --context); the local platform has no cluster".into(),
+            ));
+        }
+        Ok(Self { platform, traffic })
+    }
+
+    /// Where the lab runs.
+    pub fn platform(&self) -> &PlatformChoice {
+        &self.platform
+    }
+
+    /// Whether pods run the demo-app binary on this machine (the local
+    /// platform), so it must be supplied.
+    pub fn needs_demo_app(&self) -> bool {
+        self.platform == PlatformChoice::Local
+    }
+
+    /// Whether the lab's cluster must be brought up (`lab up`) before a run.
+    pub fn needs_cluster_up(&self, home: &LabHome) -> Result<bool, SessionError> {
+        Ok(matches!(self.platform, PlatformChoice::Cluster(_)) && recorded(home)?.is_none())
+    }
+}
+
+/// What the environment supplies for a run.
+#[derive(Debug, Clone, Default)]
+pub struct Supplies {
+    /// The demo-app binary the local platform's pods run.
+    pub demo_app: Option<PathBuf>,
+    /// The Prometheus binary to start (`--prometheus`); must be a file. Without
+    /// it, the lab's own Prometheus (`lab up --platform local`) or the one
+    /// installed on this machine.
+    pub prometheus: Option<PathBuf>,
+}
+
+/// A lab opened for a run: the platform, and the run's configuration (its id,
+/// directory, interrupt and notes; the caller sets what it decides, such as
+/// connections, `keep` and an observer).
+pub struct OpenRun {
+    /// The platform, every capability wired.
+    pub platform: LabPlatform,
+    /// The run's configuration.
+    pub config: RunConfig,
+}
+
+/// Open a lab for a run of `plan`: start the local platform (attaching to the
+/// lab's Prometheus, or starting one) or connect to the cluster lab, wire its
+/// capabilities, and give the run a new id and directory under the home.
+/// `interrupt` stops the run. Bad input fails before anything is created.
+pub async fn open_run(
+    spec: &LabSpec,
+    home: &LabHome,
+    plan: &Plan,
+    supplies: Supplies,
+    interrupt: watch::Receiver<bool>,
+) -> Result<OpenRun, SessionError> {
+    let mut notes = Vec::new();
+    let platform = match &spec.platform {
+        PlatformChoice::Local => {
+            let prometheus = match prometheus_for_run(
+                home,
+                supplies.prometheus.as_deref(),
+                plan.profile.scrape_interval,
+            )? {
+                Ok(config) => Some(config),
+                Err(missing) => {
+                    notes.push(missing);
+                    None
+                }
+            };
+            let demo_app = supplies.demo_app.ok_or_else(|| {
+                SessionError::Missing("the local platform needs the demo-app binary".into())
+            })?;
+            let (run_id, run_dir) = home.new_run(&plan.scenario);
+            let platform = LocalPlatform::start(LocalConfig {
+                run_dir: run_dir.join("platform"),
+                demo_app,
+                prometheus,
+                namespace: "canary-lab".to_string(),
+                state_file: Some(home.run_state_file()),
+                max_grace: None,
+            })
+            .await
+            .map_err(|error| {
+                SessionError::Local(format!("could not start the local platform: {error}"))
+            })?;
+            return Ok(OpenRun {
+                platform: LabPlatform::local(platform),
+                config: config(run_id, run_dir, interrupt, notes),
+            });
+        }
+        PlatformChoice::Cluster(_) => {
+            let root = home.repo_root();
+            let mut platform = lab::lab_platform(root).await?;
+            if let Some(url) = platform.urls().grafana
+                && let Ok(password) = std::fs::read_to_string(root.join(PASSWORD_FILE))
+            {
+                platform = platform.with_grafana(Grafana::new(url, GRAFANA_USER, password.trim()));
+            }
+            if spec.traffic == TrafficFrom::InCluster {
+                platform = platform.with_in_cluster_traffic();
+            }
+            LabPlatform::cluster(platform)
+        }
+    };
+    let (run_id, run_dir) = home.new_run(&plan.scenario);
+    Ok(OpenRun {
+        platform,
+        config: config(run_id, run_dir, interrupt, notes),
+    })
+}
+
+fn config(
+    run_id: String,
+    run_dir: PathBuf,
+    interrupt: watch::Receiver<bool>,
+    notes: Vec<String>,
+) -> RunConfig {
+    let mut config = RunConfig::new(run_id, run_dir, interrupt);
+    config.notes = notes;
+    config
+}
