@@ -1,6 +1,7 @@
 //! The terminal's messages in English.
 
-use super::{CONTINUATION, Message, ShareLine, pad};
+use super::columns::{CONTINUATION, pad};
+use super::messages::{Message, ShareLine};
 use lab_core::analysis::{Outcome, Verdict};
 use lab_core::report::Section;
 

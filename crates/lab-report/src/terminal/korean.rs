@@ -1,7 +1,8 @@
 //! The terminal's messages in Korean, in the tutorial's words: Kubernetes
 //! terms (Deployment, Service, pod, replicas) stay as the tutorial writes them.
 
-use super::{CONTINUATION, Message, ShareLine, duration, pad};
+use super::columns::{CONTINUATION, pad};
+use super::messages::{Message, ShareLine, duration};
 use lab_core::analysis::{Outcome, Verdict, WindowKind};
 use lab_core::object::{Object, ObjectKind};
 use lab_core::plan::{OnTimeout, Step};
