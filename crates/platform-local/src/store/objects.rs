@@ -3,21 +3,12 @@
 
 use crate::image::PodRuntime;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use lab_core::object::Strategy;
 use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
-
-/// How a Deployment replaces pods when its template changes.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) enum Strategy {
-    Recreate,
-    RollingUpdate {
-        max_surge: IntOrString,
-        max_unavailable: IntOrString,
-    },
-}
 
 /// What a Deployment asks for.
 #[derive(Debug, Clone)]
@@ -27,6 +18,7 @@ pub(crate) struct DeploymentSpec {
     pub(crate) template_hash: String,
     /// The pod template, ready to run.
     pub(crate) template: Arc<PodRuntime>,
+    /// How pods are replaced when the template changes.
     pub(crate) strategy: Strategy,
 }
 
