@@ -21,4 +21,11 @@ pub struct LocalConfig {
     /// Upper bound on any pod's termination grace period (teardown after an
     /// interrupt uses a short one so nothing outlives the harness for long).
     pub max_grace: Option<Duration>,
+    /// How long a Service keeps sending new connections to a pod that left its
+    /// endpoints: kube-proxy's sync delay ([`DEFAULT_PROXY_SYNC_DELAY`]).
+    pub proxy_sync_delay: Duration,
 }
+
+/// The default proxy sync delay: about what an EndpointSlice change takes to
+/// reach kube-proxy's rules on every node of a small, quiet cluster.
+pub const DEFAULT_PROXY_SYNC_DELAY: Duration = Duration::from_secs(1);

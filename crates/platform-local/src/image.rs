@@ -1,7 +1,7 @@
 //! From a pod template to what a local process needs: program, args, env, ports,
 //! probes. An image maps to a local binary; only the demo app's images run here.
 
-use k8s_openapi::api::core::v1::{Container, EnvVar, PodTemplateSpec, Probe};
+use k8s_openapi::api::core::v1::{Container, EnvVar, LifecycleHandler, PodTemplateSpec, Probe};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use lab_core::object::{Object, ObjectKind};
 use lab_core::platform::PlatformError;
@@ -44,6 +44,17 @@ pub(crate) struct ProbeSpec {
     pub(crate) failure_threshold: u32,
 }
 
+/// A container's `lifecycle.preStop` handler.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Hook {
+    /// `exec`: the command runs as a local process beside the container.
+    Exec { command: Vec<String> },
+    /// `httpGet` against the pod's own address.
+    HttpGet { port: u16, path: String },
+    /// `sleep`: wait, in the kubelet, before SIGTERM.
+    Sleep { duration: Duration },
+}
+
 /// One value of the container's environment.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum EnvValue {
@@ -62,6 +73,10 @@ pub(crate) struct PodRuntime {
     pub(crate) ports: BTreeMap<String, u16>,
     pub(crate) readiness: Option<ProbeSpec>,
     pub(crate) liveness: Option<ProbeSpec>,
+    /// `startupProbe`: holds liveness and readiness off until it succeeds.
+    pub(crate) startup: Option<ProbeSpec>,
+    /// `lifecycle.preStop`: runs before SIGTERM, within the grace period.
+    pub(crate) pre_stop: Option<Hook>,
     pub(crate) grace: Duration,
     pub(crate) labels: BTreeMap<String, String>,
     pub(crate) annotations: BTreeMap<String, String>,
@@ -214,6 +229,13 @@ pub(crate) fn pod_runtime(
         env,
         readiness: probe(&container.readiness_probe, "readinessProbe")?,
         liveness: probe(&container.liveness_probe, "livenessProbe")?,
+        startup: probe(&container.startup_probe, "startupProbe")?,
+        pre_stop: container
+            .lifecycle
+            .as_ref()
+            .and_then(|lifecycle| lifecycle.pre_stop.as_ref())
+            .map(|handler| hook(deployment, handler, &ports))
+            .transpose()?,
         ports,
         grace: Duration::from_secs(
             spec.termination_grace_period_seconds
@@ -281,6 +303,58 @@ fn env_value(deployment: &str, var: &EnvVar) -> Result<(String, EnvValue), Platf
         }
     };
     Ok((var.name.clone(), value))
+}
+
+/// A preStop handler as the local platform runs it.
+fn hook(
+    deployment: &str,
+    handler: &LifecycleHandler,
+    ports: &BTreeMap<String, u16>,
+) -> Result<Hook, PlatformError> {
+    if let Some(exec) = &handler.exec {
+        let command = exec.command.clone().unwrap_or_default();
+        if command.is_empty() {
+            return Err(unsupported(
+                deployment,
+                "lifecycle.preStop.exec: command is empty",
+            ));
+        }
+        return Ok(Hook::Exec { command });
+    }
+    if let Some(http) = &handler.http_get {
+        if http.host.is_some() || http.scheme.as_deref().is_some_and(|s| s != "HTTP") {
+            return Err(unsupported(
+                deployment,
+                "lifecycle.preStop.httpGet: only plain HTTP to the pod's own address runs locally (no host, no HTTPS)",
+            ));
+        }
+        let port = match &http.port {
+            IntOrString::Int(port) => u16::try_from(*port).ok(),
+            IntOrString::String(name) => ports.get(name).copied(),
+        }
+        .ok_or_else(|| {
+            unsupported(
+                deployment,
+                format!(
+                    "lifecycle.preStop.httpGet: port {:?} is not a container port",
+                    http.port
+                ),
+            )
+        })?;
+        return Ok(Hook::HttpGet {
+            port,
+            path: http.path.clone().unwrap_or_else(|| "/".to_string()),
+        });
+    }
+    if let Some(sleep) = &handler.sleep {
+        return Ok(Hook::Sleep {
+            duration: Duration::from_secs(sleep.seconds.clamp(0, 3600) as u64),
+        });
+    }
+    Err(unsupported(
+        deployment,
+        "lifecycle.preStop: only exec, httpGet and sleep run locally",
+    ))
 }
 
 fn probe_spec(
@@ -361,6 +435,8 @@ mod tests {
             ports: BTreeMap::new(),
             readiness: None,
             liveness: None,
+            startup: None,
+            pre_stop: None,
             grace: Duration::from_secs(30),
             labels: BTreeMap::new(),
             annotations: BTreeMap::new(),

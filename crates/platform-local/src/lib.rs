@@ -62,7 +62,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use crate::config::LocalConfig;
+pub use crate::config::{DEFAULT_PROXY_SYNC_DELAY, LocalConfig};
 pub use crate::error::LocalError;
 pub use crate::image::DEMO_APP_IMAGES;
 pub use crate::prometheus::{LabPrometheus, PrometheusConfig, start_detached};

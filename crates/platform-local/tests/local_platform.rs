@@ -51,6 +51,9 @@ async fn lab(prometheus: bool) -> Lab {
         namespace: "canary-lab".into(),
         state_file: Some(dir.path().join("state.json")),
         max_grace: Some(Duration::from_secs(5)),
+        // Shorter than the pods' 200 ms drain, so a removed pod still serves
+        // every connection the proxy sends it.
+        proxy_sync_delay: PROXY_SYNC_DELAY,
     };
     let platform = LocalPlatform::start(config).await.unwrap();
     Lab {
@@ -198,6 +201,15 @@ fn counts(pairs: &[(&str, usize)]) -> BTreeMap<String, usize> {
 
 const TIMEOUT: Duration = Duration::from_secs(20);
 
+/// The proxy's sync delay in these tests.
+const PROXY_SYNC_DELAY: Duration = Duration::from_millis(100);
+
+/// Let a removal from the endpoints reach the proxy: it takes exactly the sync
+/// delay (a timer in the proxy), so twice that is past it.
+async fn proxy_synced() {
+    tokio::time::sleep(PROXY_SYNC_DELAY * 2).await;
+}
+
 /// The Service (selecting `app: my-app`) and a Deployment of v1, ready.
 async fn serve_v1(p: &LocalPlatform, name: &str, replicas: i32, strategy: serde_json::Value) {
     p.apply(&[
@@ -243,6 +255,7 @@ async fn the_tutorial_canary_splits_traffic_by_ready_pods() {
     p.delete(ObjectKind::Deployment, "my-app-v1").await.unwrap();
     p.wait_ready(&["my-app-v2".into()], TIMEOUT).await.unwrap();
     assert_eq!(endpoint_versions(p).await, counts(&[("v2.0.0", 10)]));
+    proxy_synced().await;
     let (versions, _, failures) = tally(&url, 100).await;
     assert_eq!((versions, failures), (counts(&[("v2.0.0", 100)]), 0));
 

@@ -106,6 +106,7 @@ impl LocalService {
             namespace: "canary-lab".to_string(),
             state_file: None,
             max_grace: Some(Duration::from_secs(2)),
+            proxy_sync_delay: platform_local::DEFAULT_PROXY_SYNC_DELAY,
         }))?;
         // From here on, dropping `service` shuts the platform down.
         let mut service = LocalService {

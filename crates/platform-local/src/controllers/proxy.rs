@@ -5,7 +5,14 @@
 //! a cluster. It reports the listeners' addresses (or why one could not open)
 //! as the Service's status, and tallies connections by version.
 //!
-//! Per connection it reads the endpoints from the port's watch channel only;
+//! Like kube-proxy, it learns of a removed endpoint late: a pod that leaves a
+//! Service's endpoints (deleted, or no longer ready) keeps receiving new
+//! connections for the node's proxy sync delay (`LocalConfig::proxy_sync_delay`,
+//! about a second by default), the time an EndpointSlice change takes to reach
+//! every node's rules in a cluster. New endpoints are used at once, so a wait
+//! for readiness is not slowed down. The choice is pure ([`Sync`]).
+//!
+//! Per connection it reads the endpoints from the port's synced channel only;
 //! the store is not touched.
 
 use crate::node::Node;
@@ -20,6 +27,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
+use tokio::time::Instant;
 
 /// How long a connection to a chosen endpoint may take before it counts as failed.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
@@ -99,12 +107,13 @@ async fn run(store: Arc<Store>, node: Arc<Node>) {
                 })
                 .collect()
         };
+        let delay = node.config.proxy_sync_delay;
         for service in to_open {
             opened.remove(&service.name);
             let address = node.block.service_address(next_address);
             next_address += 1;
             let (uid, name) = (service.uid, service.name.clone());
-            let (listeners, tasks) = match open(service, address).await {
+            let (listeners, tasks) = match open(service, address, delay).await {
                 Ok((addresses, tasks)) => (Listeners::Open(addresses), tasks),
                 Err(message) => (Listeners::Failed(message), Vec::new()),
             };
@@ -121,6 +130,7 @@ async fn run(store: Arc<Store>, node: Arc<Node>) {
 async fn open(
     service: ToOpen,
     address: Ipv4Addr,
+    delay: Duration,
 ) -> Result<(Vec<SocketAddr>, Vec<JoinHandle<()>>), String> {
     let mut addresses = Vec::new();
     let mut tasks: Vec<JoinHandle<()>> = Vec::new();
@@ -138,9 +148,12 @@ async fn open(
             }
         };
         addresses.push(listen);
+        let (synced, sync) = synced(endpoints.clone(), delay);
+        tasks.push(sync);
         tasks.push(tokio::spawn(serve(
             listener,
             endpoints,
+            synced,
             service.connections.clone(),
         )));
     }
@@ -167,13 +180,13 @@ async fn bind(address: Ipv4Addr, port: u16) -> std::io::Result<(TcpListener, Soc
 /// the moment the Service is deleted, not on the proxy's next pass.
 async fn serve(
     listener: TcpListener,
-    endpoints: watch::Receiver<Arc<Vec<Target>>>,
+    mut endpoints: watch::Receiver<Arc<Vec<Target>>>,
+    synced: watch::Receiver<Arc<Vec<Target>>>,
     stats: Arc<ConnectionStats>,
 ) {
-    let mut deleted = endpoints.clone();
     tokio::select! {
-        () = accept(listener, endpoints, stats) => {}
-        () = closed(&mut deleted) => {}
+        () = accept(listener, synced, stats) => {}
+        () = closed(&mut endpoints) => {}
     }
 }
 
@@ -198,6 +211,83 @@ async fn accept(
             forward(client, &targets, &stats).await;
         });
     }
+}
+
+/// What the proxy shows of a port's endpoints: the store's, plus the ones
+/// removed less than the sync delay ago.
+struct Sync {
+    delay: Duration,
+    shown: Vec<Target>,
+    /// Removed from the store, still shown until the instant given.
+    leaving: Vec<(Target, Instant)>,
+}
+
+impl Sync {
+    fn new(delay: Duration) -> Self {
+        Self {
+            delay,
+            shown: Vec::new(),
+            leaving: Vec::new(),
+        }
+    }
+
+    /// The endpoints to use at `now`, the store listing `current`.
+    fn view(&mut self, current: &[Target], now: Instant) -> Vec<Target> {
+        for target in &self.shown {
+            let gone = !current.contains(target);
+            let known = self.leaving.iter().any(|(t, _)| t == target);
+            if gone && !known {
+                self.leaving.push((target.clone(), now + self.delay));
+            }
+        }
+        self.leaving
+            .retain(|(target, until)| *until > now && !current.contains(target));
+        let mut shown: Vec<Target> = current.to_vec();
+        shown.extend(self.leaving.iter().map(|(target, _)| target.clone()));
+        shown.sort_by(|a, b| a.pod.cmp(&b.pod).then(a.address.cmp(&b.address)));
+        self.shown = shown.clone();
+        shown
+    }
+
+    /// When the next removal reaches the proxy.
+    fn next_change(&self) -> Option<Instant> {
+        self.leaving.iter().map(|(_, until)| *until).min()
+    }
+}
+
+/// A channel of a port's endpoints as the proxy has synced them, and the task
+/// that follows the store's channel (it ends when that one closes).
+fn synced(
+    mut source: watch::Receiver<Arc<Vec<Target>>>,
+    delay: Duration,
+) -> (watch::Receiver<Arc<Vec<Target>>>, JoinHandle<()>) {
+    let mut sync = Sync::new(delay);
+    let first = sync.view(&source.borrow_and_update(), Instant::now());
+    let (sender, receiver) = watch::channel(Arc::new(first));
+    let task = tokio::spawn(async move {
+        loop {
+            let changed = match sync.next_change() {
+                Some(at) => tokio::select! {
+                    changed = source.changed() => changed,
+                    () = tokio::time::sleep_until(at) => Ok(()),
+                },
+                None => source.changed().await,
+            };
+            if changed.is_err() {
+                return;
+            }
+            let current = source.borrow_and_update().clone();
+            let view = sync.view(&current, Instant::now());
+            sender.send_if_modified(|shown| {
+                let modified = **shown != view;
+                if modified {
+                    *shown = Arc::new(view);
+                }
+                modified
+            });
+        }
+    });
+    (receiver, task)
 }
 
 fn tally(stats: &ConnectionStats, version: &str, update: impl FnOnce(&mut ServiceStats)) {
@@ -294,6 +384,53 @@ mod tests {
                 (name.to_string(), record)
             })
             .collect()
+    }
+
+    fn target(pod: &str) -> Target {
+        Target {
+            address: SocketAddr::from(([127, 9, 1, 1], 8080)),
+            pod: pod.to_string(),
+            version: "v1".to_string(),
+        }
+    }
+
+    #[test]
+    fn removed_endpoints_linger_for_the_sync_delay_and_new_ones_come_at_once() {
+        let second = Duration::from_secs(1);
+        let start = Instant::now();
+        let at = |millis: u64| start + Duration::from_millis(millis);
+        let names =
+            |targets: Vec<Target>| -> Vec<String> { targets.into_iter().map(|t| t.pod).collect() };
+        let mut sync = Sync::new(second);
+        assert_eq!(
+            names(sync.view(&[target("a"), target("b")], at(0))),
+            ["a", "b"]
+        );
+        assert_eq!(sync.next_change(), None);
+        // b leaves the store: still used until the delay is over.
+        assert_eq!(names(sync.view(&[target("a")], at(100))), ["a", "b"]);
+        assert_eq!(sync.next_change(), Some(at(1100)));
+        // c arrives: used at once, b still lingers.
+        assert_eq!(
+            names(sync.view(&[target("a"), target("c")], at(500))),
+            ["a", "b", "c"]
+        );
+        assert_eq!(
+            names(sync.view(&[target("a"), target("c")], at(1100))),
+            ["a", "c"]
+        );
+        assert_eq!(sync.next_change(), None);
+        // A pod that leaves and comes back within the delay just stays.
+        sync.view(&[target("c")], at(1200));
+        assert_eq!(
+            names(sync.view(&[target("a"), target("c")], at(1300))),
+            ["a", "c"]
+        );
+        assert_eq!(sync.next_change(), None);
+        // Zero delay: the proxy follows the store exactly.
+        let mut instant = Sync::new(Duration::ZERO);
+        instant.view(&[target("a"), target("b")], at(0));
+        assert_eq!(names(instant.view(&[target("b")], at(0))), ["b"]);
     }
 
     #[test]

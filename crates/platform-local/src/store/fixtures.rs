@@ -16,6 +16,8 @@ pub(crate) fn template(labels: &[(&str, &str)]) -> Arc<PodRuntime> {
         ports: BTreeMap::from([("http".to_string(), 8080), ("probe".to_string(), 8086)]),
         readiness: None,
         liveness: None,
+        startup: None,
+        pre_stop: None,
         grace: Duration::from_secs(30),
         labels: labels
             .iter()

@@ -3,8 +3,8 @@
 //! it exits or fails its liveness probe, and stops it when told to terminate.
 
 use super::container;
-use super::probes::{self, Probe};
-use super::termination;
+use super::probes::{self, Probe, ProbeKind, ProbeStates, Verdict};
+use super::termination::{self, Stopping};
 use crate::image::PodRuntime;
 use crate::node::Node;
 use crate::probe::ProbeResult;
@@ -65,7 +65,7 @@ impl Backoff {
 enum Ended {
     /// The process exited on its own or was killed.
     Exited(ExitStatus),
-    /// The liveness probe failed (or the process could not start).
+    /// The liveness or startup probe failed (or the process could not start).
     Unhealthy,
     /// The pod was terminated; its container is gone.
     Terminated,
@@ -87,7 +87,7 @@ pub(crate) async fn run(
             Ok(child) => {
                 set_pid(&store, name, child.id());
                 store.event("Started", &object, "started container");
-                let ended = supervise(&store, &pod, child, &mut commands).await;
+                let ended = supervise(&store, &node, &pod, child, &mut commands).await;
                 set_pid(&store, name, None);
                 ended
             }
@@ -103,7 +103,9 @@ pub(crate) async fn run(
                 return;
             }
             Ended::Exited(status) => format!("container exited ({status})"),
-            Ended::Unhealthy => "container stopped after failing its liveness probe".to_string(),
+            Ended::Unhealthy => {
+                "container stopped after failing its liveness or startup probe".to_string()
+            }
         };
         let wait = backoff.next(started.elapsed());
         store.write().update_pod_status(name, |status| {
@@ -144,6 +146,7 @@ fn set_ready(store: &Store, name: &str, ready: bool) {
 /// Watch one run of the container: its exit, its probes, the loop's commands.
 async fn supervise(
     store: &Store,
+    node: &Node,
     pod: &Pod,
     mut child: Child,
     commands: &mut mpsc::UnboundedReceiver<PodCommand>,
@@ -154,16 +157,31 @@ async fn supervise(
         runtime,
     } = pod;
     let (name, address) = (name.as_str(), *address);
+    let stopping = Stopping {
+        name,
+        address,
+        runtime,
+    };
     let object = format!("pod/{name}");
     let start = tokio::time::Instant::now();
+    let mut startup = runtime.startup.as_ref().map(|s| Probe::new(s, start));
     let mut readiness = runtime.readiness.as_ref().map(|s| Probe::new(s, start));
     let mut liveness = runtime.liveness.as_ref().map(|s| Probe::new(s, start));
-    if readiness.is_none() {
-        // Without a readiness probe a running container is ready.
+    let failures = |probe: &Option<Probe>| probe.as_ref().map_or(1, |p| p.spec.failure_threshold);
+    let mut states = ProbeStates::new(
+        startup.is_some(),
+        failures(&startup),
+        failures(&liveness),
+        readiness.as_ref().map_or((1, 1), |p| {
+            (p.spec.success_threshold, p.spec.failure_threshold)
+        }),
+    );
+    if readiness.is_none() && states.started() {
+        // Without a readiness probe a started container is ready.
         set_ready(store, name, true);
     }
     loop {
-        tokio::select! {
+        let (kind, result) = tokio::select! {
             status = child.wait() => {
                 let status = status.unwrap_or_else(|_| ExitStatus::default());
                 set_ready(store, name, false);
@@ -175,28 +193,54 @@ async fn supervise(
                     Some(PodCommand::Terminate { grace }) => grace,
                     None => runtime.grace,
                 };
-                termination::terminate(store, name, &mut child, grace).await;
+                termination::terminate(store, node, &stopping, &mut child, grace).await;
                 return Ended::Terminated;
             }
-            _ = probes::tick(&mut readiness) => {
-                let probe = readiness.as_mut().expect("ticked");
-                let result = probe.run_starting(address, start, &mut child).await;
-                if let Some(ready) = probe.thresholds.record(result == ProbeResult::Success) {
-                    if !ready {
-                        store.event("Unhealthy", &object, format!("readiness probe failed: {}", probes::describe(&result)));
-                    }
-                    set_ready(store, name, ready);
+            _ = probes::tick(&mut startup), if states.runs(ProbeKind::Startup) => {
+                let probe = startup.as_ref().expect("ticked");
+                (ProbeKind::Startup, probe.run_starting(address, start, &mut child).await)
+            }
+            _ = probes::tick(&mut readiness), if states.runs(ProbeKind::Readiness) => {
+                let probe = readiness.as_ref().expect("ticked");
+                (ProbeKind::Readiness, probe.run_starting(address, start, &mut child).await)
+            }
+            _ = probes::tick(&mut liveness), if states.runs(ProbeKind::Liveness) => {
+                let probe = liveness.as_ref().expect("ticked");
+                (ProbeKind::Liveness, probe.run(address).await)
+            }
+        };
+        match states.record(kind, result == ProbeResult::Success) {
+            Verdict::Hold => {}
+            Verdict::Started => {
+                store.event("Started", &object, "startup probe succeeded");
+                if readiness.is_none() {
+                    set_ready(store, name, true);
                 }
             }
-            _ = probes::tick(&mut liveness) => {
-                let probe = liveness.as_mut().expect("ticked");
-                let result = probe.run(address).await;
-                if probe.thresholds.record(result == ProbeResult::Success) == Some(false) {
-                    store.event("Unhealthy", &object, format!("liveness probe failed: {}", probes::describe(&result)));
-                    set_ready(store, name, false);
-                    termination::stop_container(store, name, &mut child, runtime.grace).await;
-                    return Ended::Unhealthy;
+            Verdict::Ready(ready) => {
+                if !ready {
+                    store.event(
+                        "Unhealthy",
+                        &object,
+                        format!("readiness probe failed: {}", probes::describe(&result)),
+                    );
                 }
+                set_ready(store, name, ready);
+            }
+            Verdict::Restart => {
+                let which = match kind {
+                    ProbeKind::Startup => "startup",
+                    _ => "liveness",
+                };
+                store.event(
+                    "Unhealthy",
+                    &object,
+                    format!("{which} probe failed: {}", probes::describe(&result)),
+                );
+                set_ready(store, name, false);
+                termination::stop_container(store, node, &stopping, &mut child, runtime.grace)
+                    .await;
+                return Ended::Unhealthy;
             }
         }
     }
