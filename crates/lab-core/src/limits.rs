@@ -137,6 +137,15 @@ pub fn wait(duration: Duration) -> Result<(), String> {
     at_most("wait", duration, MAX_WAIT)
 }
 
+/// The longest proxy sync delay a run may model.
+pub const MAX_PROXY_SYNC_DELAY: Duration = Duration::from_secs(30);
+
+/// Why a proxy sync delay is refused, if it is (zero is allowed: a proxy that
+/// learns of every change at once).
+pub fn proxy_sync_delay(duration: Duration) -> Result<(), String> {
+    at_most("proxy sync delay", duration, MAX_PROXY_SYNC_DELAY)
+}
+
 /// Why an analysis interval is refused, if it is.
 pub fn interval(duration: Duration) -> Result<(), String> {
     if duration < MIN_INTERVAL {
@@ -231,6 +240,9 @@ mod tests {
         );
         assert_eq!(interval(Duration::from_secs(1)), Ok(()));
         assert_eq!(scrape_interval(Duration::from_secs(60)), Ok(()));
+        assert_eq!(proxy_sync_delay(Duration::ZERO), Ok(()));
+        assert_eq!(proxy_sync_delay(Duration::from_secs(30)), Ok(()));
+        assert!(proxy_sync_delay(Duration::from_secs(31)).is_err());
         assert!(scrape_interval(Duration::from_secs(61)).is_err());
         assert!(scrape_interval(Duration::from_millis(50)).is_err());
         assert_eq!(rate(5000.0), Ok(()));

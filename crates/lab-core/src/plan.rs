@@ -77,6 +77,19 @@ pub struct Profile {
     pub scrape_interval: Duration,
     /// Traffic sent through the Service, in requests per second.
     pub rate: f64,
+    /// How long, on the local platform, a Service keeps sending new connections
+    /// to a pod that left its endpoints (kube-proxy's sync delay).
+    #[serde(with = "duration_text", default = "default_proxy_sync_delay")]
+    pub proxy_sync_delay: Duration,
+}
+
+/// The proxy sync delay unless `--proxy-sync-delay` says otherwise: about what
+/// an EndpointSlice change takes to reach kube-proxy on every node of a small,
+/// quiet cluster.
+pub const DEFAULT_PROXY_SYNC_DELAY: Duration = Duration::from_secs(1);
+
+fn default_proxy_sync_delay() -> Duration {
+    DEFAULT_PROXY_SYNC_DELAY
 }
 
 impl Profile {
@@ -90,6 +103,7 @@ impl Profile {
         wait_timeout: Duration::from_secs(20),
         scrape_interval: Duration::from_secs(1),
         rate: 100.0,
+        proxy_sync_delay: DEFAULT_PROXY_SYNC_DELAY,
     };
 
     /// `seed`: the tutorial's pace. 2-minute phases (its Grafana query uses a 2m
@@ -102,6 +116,7 @@ impl Profile {
         wait_timeout: Duration::from_secs(300),
         scrape_interval: Duration::from_secs(5),
         rate: 10.0,
+        proxy_sync_delay: DEFAULT_PROXY_SYNC_DELAY,
     };
 
     /// The profile with this name.
@@ -129,6 +144,8 @@ pub struct Overrides {
     pub scrape_interval: Option<Duration>,
     /// Traffic in requests per second.
     pub rate: Option<f64>,
+    /// The local platform's proxy sync delay (zero allowed).
+    pub proxy_sync_delay: Option<Duration>,
 }
 
 /// Why a plan could not be built from a valid scenario.
@@ -537,6 +554,11 @@ impl fmt::Display for Plan {
         )?;
         writeln!(
             f,
+            "proxy      local platform: a pod that leaves the endpoints still gets new connections for {} (kube-proxy's sync delay)",
+            text(profile.proxy_sync_delay)
+        )?;
+        writeln!(
+            f,
             "gates      success rate >= {}%, p99 <= {}ms and <= {} x the baseline's (or + {}ms), at least {} requests per version, at most {}",
             number(gates.min_success_rate * 100.0),
             number(gates.max_p99_ms),
@@ -658,6 +680,13 @@ fn resolve_profile(name: ProfileName, overrides: &Overrides) -> Result<Profile, 
             problem,
         })?;
         profile.rate = rate;
+    }
+    if let Some(delay) = overrides.proxy_sync_delay {
+        limits::proxy_sync_delay(delay).map_err(|problem| PlanError::OverLimit {
+            what: "--proxy-sync-delay",
+            problem,
+        })?;
+        profile.proxy_sync_delay = delay;
     }
     Ok(profile)
 }
@@ -846,6 +875,22 @@ mod tests {
                 .unwrap_err()
                 .to_string(),
             "--observe: 2h is longer than the lab's longest phase (1h)"
+        );
+        let instant = Overrides {
+            proxy_sync_delay: Some(Duration::ZERO),
+            ..Overrides::default()
+        };
+        let profile = resolve_profile(ProfileName::Quick, &instant).unwrap();
+        assert_eq!(profile.proxy_sync_delay, Duration::ZERO);
+        let slow = Overrides {
+            proxy_sync_delay: Some(Duration::from_secs(31)),
+            ..Overrides::default()
+        };
+        assert_eq!(
+            resolve_profile(ProfileName::Quick, &slow)
+                .unwrap_err()
+                .to_string(),
+            "--proxy-sync-delay: 31s is longer than the lab's longest proxy sync delay (30s)"
         );
     }
 }

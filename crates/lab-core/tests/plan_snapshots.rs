@@ -146,6 +146,7 @@ fn overrides_reach_every_phase() {
         scrape_interval: Some(Duration::from_millis(500)),
         rate: Some(42.0),
         wait_timeout: None,
+        proxy_sync_delay: Some(Duration::ZERO),
     };
     let plan = plan("canary", ProfileName::Seed, &overrides);
     let phases: Vec<String> = plan
@@ -175,8 +176,12 @@ fn overrides_reach_every_phase() {
         ]
     );
     assert_eq!(
-        (plan.profile.scrape_interval, plan.profile.rate),
-        (Duration::from_millis(500), 42.0)
+        (
+            plan.profile.scrape_interval,
+            plan.profile.rate,
+            plan.profile.proxy_sync_delay
+        ),
+        (Duration::from_millis(500), 42.0, Duration::ZERO)
     );
 }
 

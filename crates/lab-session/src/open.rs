@@ -164,7 +164,7 @@ pub async fn open_run(
                 namespace: "canary-lab".to_string(),
                 state_file: Some(home.run_state_file()),
                 max_grace: None,
-                proxy_sync_delay: platform_local::DEFAULT_PROXY_SYNC_DELAY,
+                proxy_sync_delay: plan.profile.proxy_sync_delay,
             })
             .await
             .map_err(|error| {

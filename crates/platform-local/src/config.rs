@@ -28,4 +28,4 @@ pub struct LocalConfig {
 
 /// The default proxy sync delay: about what an EndpointSlice change takes to
 /// reach kube-proxy's rules on every node of a small, quiet cluster.
-pub const DEFAULT_PROXY_SYNC_DELAY: Duration = Duration::from_secs(1);
+pub const DEFAULT_PROXY_SYNC_DELAY: Duration = lab_core::plan::DEFAULT_PROXY_SYNC_DELAY;

@@ -54,6 +54,11 @@ pub struct ScenarioArgs {
     #[arg(long, value_name = "REQUESTS_PER_SECOND", value_parser = parse_rate,
           allow_negative_numbers = true)]
     pub rate: Option<f64>,
+
+    /// On the local platform, how long a pod that leaves a Service's endpoints
+    /// still gets new connections (kube-proxy's sync delay); default 1s, at most 30s.
+    #[arg(long, value_name = "DURATION", value_parser = parse_proxy_sync_delay)]
+    pub proxy_sync_delay: Option<Duration>,
 }
 
 impl ScenarioArgs {
@@ -66,6 +71,7 @@ impl ScenarioArgs {
             wait_timeout: self.wait_timeout,
             scrape_interval: self.scrape_interval,
             rate: self.rate,
+            proxy_sync_delay: self.proxy_sync_delay,
         }
     }
 }
@@ -81,6 +87,10 @@ fn parse_rate(text: &str) -> Result<f64, String> {
             "`{text}` is not a positive number of requests per second"
         )),
     }
+}
+
+fn parse_proxy_sync_delay(text: &str) -> Result<Duration, String> {
+    limited(text, limits::proxy_sync_delay)
 }
 
 /// A duration flag within a limit (`lab_core::limits`).
