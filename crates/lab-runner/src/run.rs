@@ -210,6 +210,10 @@ async fn finish<P: Platform>(
             Err(error) => cx.prometheus_lost(&error),
         }
     }
+    // Before the teardown, which takes the Services and their tallies away.
+    for note in cx.platform.listener_faults() {
+        cx.note(note);
+    }
     if !interrupted {
         tear_down(cx).await;
     }
