@@ -293,10 +293,10 @@ pub fn live_fragment(view: Option<&LiveView>, plan: Option<&Plan>, language: Lan
     gates(&mut out, view, language);
     out.push_str("</div>\n<div class=\"charts\">\n");
     for chart in [
-        share_chart(&view.report),
-        requests_chart(&view.report),
-        ready_chart(&view.report),
-        errors_chart(&view.report),
+        share_chart(&view.report, language),
+        requests_chart(&view.report, language),
+        ready_chart(&view.report, language),
+        errors_chart(&view.report, language),
     ] {
         let _ = writeln!(
             out,
@@ -414,7 +414,7 @@ fn panel(out: &mut String, view: &LiveView, language: Language) {
         "<figure class=\"card\" id=\"panel\" data-versions=\"{}\">",
         xml::attr(&drawn.join(" "))
     );
-    match server_requests_chart(report).filter(|_| !drawn.is_empty()) {
+    match server_requests_chart(report, language).filter(|_| !drawn.is_empty()) {
         Some(chart) => out.push_str(&inline(&chart.svg)),
         None => {
             let _ = write!(

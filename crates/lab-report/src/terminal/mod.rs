@@ -365,10 +365,13 @@ pub fn summary(report: &Report, run_dir: &Path, language: Language) -> Summary {
             );
         }
     }
-    let report_title = document(report).into_iter().find_map(|block| match block {
-        Block::Title { text, .. } => Some(text),
-        _ => None,
-    });
+    let report_title =
+        document(report, Language::English)
+            .into_iter()
+            .find_map(|block| match block {
+                Block::Title { text, .. } => Some(text),
+                _ => None,
+            });
     let mut result = vec![
         Message::Title {
             scenario: &report.scenario,
