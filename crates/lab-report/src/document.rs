@@ -8,12 +8,14 @@
 
 mod english;
 mod korean;
-mod messages;
+pub(crate) mod messages;
 
 use crate::i18n::{Language, Localized};
+use crate::terminal::step_text;
 use lab_core::analysis::{
     Comparison, CrossCheckVerdict, GateVerdict, Gates, Outcome, Unit, Verdict, WindowKind,
 };
+use lab_core::plan::Plan;
 use lab_core::report::{Report, Section, StepResult, WindowReport};
 use messages::{Column, Message, Section as Part};
 pub(crate) use messages::{seconds, value};
@@ -141,8 +143,9 @@ fn comparison(c: Comparison) -> &'static str {
     }
 }
 
-/// The report as blocks, in `language`.
-pub(crate) fn document(report: &Report, language: Language) -> Vec<Block> {
+/// The report as blocks, in `language`; the steps are told again from the
+/// run's `plan` when there is one.
+pub(crate) fn document(report: &Report, language: Language, plan: Option<&Plan>) -> Vec<Block> {
     let mut blocks = vec![
         Block::Title {
             text: title(report, language),
@@ -157,7 +160,7 @@ pub(crate) fn document(report: &Report, language: Language) -> Vec<Block> {
     phases(report, language, &mut blocks);
     gates(report, language, &mut blocks);
     cross_checks(report, language, &mut blocks);
-    steps(report, language, &mut blocks);
+    steps(report, language, plan, &mut blocks);
     events(report, language, &mut blocks);
     let notes = notes(report, language);
     if !notes.is_empty() {
@@ -515,7 +518,7 @@ fn cross_checks(report: &Report, language: Language, blocks: &mut Vec<Block>) {
     }));
 }
 
-fn steps(report: &Report, language: Language, blocks: &mut Vec<Block>) {
+fn steps(report: &Report, language: Language, plan: Option<&Plan>, blocks: &mut Vec<Block>) {
     heading(blocks, 2, Part::Steps, language);
     let rows = report
         .steps
@@ -544,7 +547,7 @@ fn steps(report: &Report, language: Language, blocks: &mut Vec<Block>) {
             };
             vec![
                 vec![text(number)],
-                vec![text(step.description.clone())],
+                vec![text(step_text(&step.description, plan, language))],
                 kubectl,
                 vec![text(at)],
                 vec![text(took)],

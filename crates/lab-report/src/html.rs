@@ -10,6 +10,7 @@ use crate::i18n::{Language, Localized};
 use crate::terms::Term;
 use crate::xml;
 use lab_core::analysis::Verdict;
+use lab_core::plan::Plan;
 use lab_core::report::Report;
 use std::fmt::Write;
 
@@ -117,11 +118,13 @@ fn table(out: &mut String, table: &Table, language: Language) {
 
 /// Render a report as one self-contained HTML page, in English.
 pub fn html(report: &Report) -> String {
-    html_in(report, Language::English)
+    html_in(report, Language::English, None)
 }
 
-/// Render a report as one self-contained HTML page in `language`.
-pub fn html_in(report: &Report, language: Language) -> String {
+/// Render a report as one self-contained HTML page in `language`; with the
+/// run's `plan`, the steps are told in `language` too (without it, in the
+/// plan's own words).
+pub fn html_in(report: &Report, language: Language, plan: Option<&Plan>) -> String {
     let mut out = String::new();
     let _ = write!(
         out,
@@ -130,7 +133,7 @@ pub fn html_in(report: &Report, language: Language) -> String {
         text(&title(report, language)),
         style(language)
     );
-    for block in document(report, language) {
+    for block in document(report, language, plan) {
         match block {
             Block::Title {
                 text: title,

@@ -7,6 +7,7 @@ use crate::document::{Align, Block, Line, Span, Table, document};
 use crate::i18n::{Language, Localized};
 use crate::terms::Term;
 use lab_core::analysis::Verdict;
+use lab_core::plan::Plan;
 use lab_core::report::Report;
 use std::fmt::Write;
 
@@ -75,13 +76,14 @@ fn table(out: &mut String, table: &Table, language: Language) {
 
 /// Render a report as Markdown, in English.
 pub fn markdown(report: &Report) -> String {
-    markdown_in(report, Language::English)
+    markdown_in(report, Language::English, None)
 }
 
-/// Render a report as Markdown in `language`.
-pub fn markdown_in(report: &Report, language: Language) -> String {
+/// Render a report as Markdown in `language`; with the run's `plan`, the
+/// steps are told in `language` too (without it, in the plan's own words).
+pub fn markdown_in(report: &Report, language: Language, plan: Option<&Plan>) -> String {
     let mut out = String::new();
-    for block in document(report, language) {
+    for block in document(report, language, plan) {
         match block {
             Block::Title { text, .. } => {
                 let _ = writeln!(out, "# {text}\n");

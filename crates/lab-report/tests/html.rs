@@ -167,7 +167,7 @@ fn a_run_without_prometheus_says_so() {
 #[test]
 fn a_korean_page_is_marked_korean_and_says_it_in_korean() {
     let report = fixtures::rolled_back();
-    let html = lab_report::html_in(&report, Language::Korean);
+    let html = lab_report::html_in(&report, Language::Korean, Some(&fixtures::canary_plan()));
     assert_self_contained(&html);
     let root = parse(html.trim_start_matches("<!DOCTYPE html>"));
     assert_eq!(root.attr("lang"), Some("ko"));

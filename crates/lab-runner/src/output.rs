@@ -2,6 +2,7 @@
 //! `report.html`, `junit.xml` and one SVG per chart), and the `latest` link.
 
 use crate::RunError;
+use lab_core::plan::Plan;
 use lab_core::report::Report;
 use lab_report::Language;
 use std::path::{Path, PathBuf};
@@ -19,12 +20,13 @@ fn write(path: &Path, contents: &str) -> Result<(), RunError> {
         })
 }
 
-/// Write a report's files into its run directory, for people in `language`,
-/// and point `latest` at it.
+/// Write a report's files into its run directory, for people in `language`
+/// (with the steps told from the run's `plan`), and point `latest` at it.
 pub fn write_report(
     run_dir: &Path,
     report: &Report,
     language: Language,
+    plan: Option<&Plan>,
 ) -> Result<Vec<PathBuf>, RunError> {
     std::fs::create_dir_all(run_dir).map_err(|source| RunError::Io {
         path: run_dir.to_path_buf(),
@@ -33,28 +35,30 @@ pub fn write_report(
     let json = run_dir.join("report.json");
     write(&json, &report.to_json_pretty())?;
     let mut written = vec![json];
-    written.extend(write_renderings(run_dir, report, language)?);
+    written.extend(write_renderings(run_dir, report, language, plan)?);
     link_latest(run_dir);
     Ok(written)
 }
 
 /// Render a report for people and CI into its run directory: `report.md`,
-/// `report.html` and the charts as SVG in `language`, and `junit.xml`.
+/// `report.html` and the charts as SVG in `language` (the steps told from
+/// `plan` when there is one, else in the plan's own words), and `junit.xml`.
 /// Returns the files written. Used after a run and to re-render an old run's
 /// `report.json`.
 pub fn write_renderings(
     run_dir: &Path,
     report: &Report,
     language: Language,
+    plan: Option<&Plan>,
 ) -> Result<Vec<PathBuf>, RunError> {
     let mut files = vec![
         (
             run_dir.join("report.md"),
-            lab_report::markdown_in(report, language),
+            lab_report::markdown_in(report, language, plan),
         ),
         (
             run_dir.join("report.html"),
-            lab_report::html_in(report, language),
+            lab_report::html_in(report, language, plan),
         ),
         // Always English: CI reads its names and messages, whatever the
         // language of the run.

@@ -135,7 +135,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     // `latest` is a link: show the run's own directory.
     let dir = dir.canonicalize().unwrap_or(dir);
     let report = read_report(&report_path)?;
-    let written = lab_runner::output::write_renderings(&dir, &report, args.lang)?;
+    // The plan is not kept with the run: the steps keep the plan's own words.
+    let written = lab_runner::output::write_renderings(&dir, &report, args.lang, None)?;
     for path in &written {
         println!("{}", path.display());
     }

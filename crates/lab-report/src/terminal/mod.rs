@@ -14,7 +14,7 @@ mod english;
 mod korean;
 mod messages;
 
-use crate::document::{Block, document};
+use crate::document::messages::Message as ReportMessage;
 use crate::i18n::{Language, Localized};
 use columns::pad;
 pub use columns::{CONTINUATION, display_width, fit};
@@ -365,20 +365,20 @@ pub fn summary(report: &Report, run_dir: &Path, language: Language) -> Summary {
             );
         }
     }
-    let report_title =
-        document(report, Language::English)
-            .into_iter()
-            .find_map(|block| match block {
-                Block::Title { text, .. } => Some(text),
-                _ => None,
-            });
+    let report_title = ReportMessage::Title {
+        scenario: &report.scenario,
+        reached: report.outcome,
+        expected: report.expected,
+        passed: report.passed,
+    }
+    .english();
     let mut result = vec![
         Message::Title {
             scenario: &report.scenario,
             reached: report.outcome,
             expected: report.expected,
             passed: report.passed,
-            report_title: report_title.as_deref(),
+            report_title: Some(&report_title),
         }
         .render(language),
     ];
