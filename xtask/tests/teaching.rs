@@ -307,6 +307,10 @@ fn explain_in_korean_narrates_without_waiting() {
         assert!(markdown.contains(heading), "{heading} missing:\n{markdown}");
     }
     assert!(!markdown.contains("## Decision"), "{markdown}");
+    for step in &plan.steps {
+        let told = lab_report::terminal::describe_step(step, Language::Korean);
+        assert!(markdown.contains(&told), "{told:?} missing:\n{markdown}");
+    }
     assert!(read("report.html").contains("<html lang=\"ko\">"));
     assert!(read("share.svg").contains("버전별 트래픽 비율"));
     assert!(read("junit.xml").contains("expected outcome: promoted"));
