@@ -19,6 +19,7 @@ mod junit;
 pub mod live;
 mod markdown;
 pub mod narration;
+mod reasons;
 pub mod terminal;
 mod terms;
 mod xml;

@@ -1,19 +1,13 @@
 //! The report's words in Korean, in the tutorial's words: Kubernetes terms
 //! (pod, Deployment, Service) and Prometheus stay as the tutorial writes them.
-//!
-//! A decision's reason and a gate's explanation come from lab-core as English
-//! sentences; they are told again here from their structured fields (the
-//! decision's cause, the gate's verdict, measurement, threshold, samples and
-//! evidence). What is only free text (a run's error, the platform's words for
-//! what was not ready) is kept as it is.
+//! A decision's reason and a gate's explanation are told from their fields
+//! (`crate::reasons`).
 
-use super::messages::{Column, Message, Section, confidence, duration_text, seconds, value};
+use super::messages::{Column, Message, Section, confidence, duration_text, seconds};
 use crate::i18n::Localized;
+use crate::reasons::Why;
 use crate::terms::Term;
-use lab_core::analysis::{
-    Comparison, Counted, Decision, DecisionCause, GateName, GateVerdict, Gates, Outcome,
-    SLOWER_THAN_P99_LIMIT, Verdict,
-};
+use lab_core::analysis::{Counted, Outcome};
 use lab_core::report::RunStatus;
 
 fn outcome(o: Outcome) -> String {
@@ -68,165 +62,6 @@ fn column(c: Column) -> &'static str {
     }
 }
 
-fn comparison(c: Comparison) -> &'static str {
-    match c {
-        Comparison::AtLeast => "≥",
-        Comparison::AtMost => "≤",
-        Comparison::Inside => "범위",
-    }
-}
-
-/// The comparison a measurement broke.
-fn broken(c: Comparison) -> &'static str {
-    match c {
-        Comparison::AtLeast => "<",
-        Comparison::AtMost => ">",
-        Comparison::Inside => "범위 밖",
-    }
-}
-
-/// What a gate measured, with its value: `성공률 77.27%`, `p99 12.2 ms`.
-fn measured(gate: &GateVerdict, measured: f64) -> String {
-    let v = value(Some(measured), gate.unit);
-    match gate.gate {
-        GateName::SuccessRate => match &gate.evidence {
-            Some(e) => format!("성공률 {v} ({}/{})", e.count, e.total),
-            None => format!("성공률 {v}"),
-        },
-        GateName::P99Latency | GateName::P99VsBaseline => format!("p99 {v}"),
-        GateName::Restarts => format!("{} 재시작 {v}회", gate.version),
-    }
-}
-
-/// Why a gate has its verdict, from its fields.
-fn explanation(gate: &GateVerdict, thresholds: &Gates) -> String {
-    let Some(m) = gate.measured else {
-        return if gate.verdict == Verdict::NotApplicable {
-            "비교할 baseline 버전이 없거나 그 구간에 baseline 트래픽이 없었습니다".to_string()
-        } else if gate.samples == 0 {
-            format!("{}에 도달한 요청이 없습니다", gate.version)
-        } else {
-            format!(
-                "{}의 요청 {}개에 지연 시간 요약이 없습니다",
-                gate.version, gate.samples
-            )
-        };
-    };
-    let what = measured(gate, m);
-    let threshold = value(gate.threshold, gate.unit);
-    let evidence = gate.evidence.as_ref();
-    // The Wilson bound that settles a failure with few requests: the upper
-    // bound of the successes, the lower bound of the slow answers.
-    let decisive = evidence.filter(|e| match e.counted {
-        Counted::Successes => e.interval.high < e.limit,
-        Counted::SlowerThanMaxP99 | Counted::SlowerThanBaselineLimit => {
-            e.interval.low > SLOWER_THAN_P99_LIMIT
-        }
-    });
-    match gate.verdict {
-        Verdict::Fail => match decisive {
-            Some(e) if e.counted == Counted::Successes => format!(
-                "{what}: {} 신뢰구간의 상한 {:.2}%도 {:.2}%보다 낮습니다",
-                confidence(e.confidence),
-                e.interval.high * 100.0,
-                e.limit * 100.0
-            ),
-            Some(e) => format!(
-                "요청 {}개 중 {}개가 기준 {threshold}보다 느림: {} 신뢰구간의 하한 {:.2}%도 {:.2}%를 넘습니다",
-                e.total,
-                e.count,
-                confidence(e.confidence),
-                e.interval.low * 100.0,
-                e.limit * 100.0
-            ),
-            None => format!("{what} {} {threshold}", broken(gate.comparison)),
-        },
-        Verdict::Inconclusive if gate.gate == GateName::P99VsBaseline => format!(
-            "{what}, 기준 {threshold}: 두 버전 중 요청이 적은 쪽이 {}개로, 버전마다 필요한 {}개에 못 미칩니다",
-            gate.samples, thresholds.min_samples
-        ),
-        Verdict::Inconclusive => format!(
-            "{what}: 요청 {}개로 필요한 {}개에 못 미칩니다",
-            gate.samples, thresholds.min_samples
-        ),
-        Verdict::Pass => match evidence {
-            Some(e)
-                if gate.gate == GateName::P99VsBaseline
-                    && gate.threshold.is_some_and(|t| m > t) =>
-            {
-                format!(
-                    "{what} > {threshold}이지만, 요청 {}개 중 느린 {}개로는 {:.2}%를 넘는다는 근거가 되지 않습니다 ({} 신뢰구간의 하한 {:.2}%)",
-                    e.total,
-                    e.count,
-                    e.limit * 100.0,
-                    confidence(e.confidence),
-                    e.interval.low * 100.0
-                )
-            }
-            _ => format!("{what} {} {threshold}", comparison(gate.comparison)),
-        },
-        Verdict::NotApplicable => format!("{what}: 해당 없음"),
-    }
-}
-
-/// Why the decision went so, from its cause and the gates it was taken from.
-fn reason(decision: &Decision, thresholds: &Gates) -> String {
-    let with = |verdict: Verdict| -> Vec<&GateVerdict> {
-        decision
-            .gates
-            .iter()
-            .filter(|g| g.verdict == verdict)
-            .collect()
-    };
-    match &decision.cause {
-        DecisionCause::AllGatesPassed => {
-            let passed: Vec<&str> = with(Verdict::Pass)
-                .iter()
-                .map(|g| g.gate.as_str())
-                .collect();
-            let skipped: Vec<&str> = with(Verdict::NotApplicable)
-                .iter()
-                .map(|g| g.gate.as_str())
-                .collect();
-            let mut reason = format!("모든 게이트 통과: {}", passed.join(", "));
-            if !skipped.is_empty() {
-                reason.push_str(&format!(" ({} 해당 없음)", skipped.join(", ")));
-            }
-            reason
-        }
-        DecisionCause::GatesFailed { .. } => {
-            let details: Vec<String> = with(Verdict::Fail)
-                .iter()
-                .map(|g| format!("{} ({})", g.gate, explanation(g, thresholds)))
-                .collect();
-            format!("실패: {}", details.join("; "))
-        }
-        DecisionCause::Inconclusive { gates } if gates.is_empty() => {
-            "판단 보류: 적용된 게이트가 없어 후보 버전을 뒷받침할 근거가 없습니다".to_string()
-        }
-        DecisionCause::Inconclusive { .. } => {
-            let details: Vec<String> = with(Verdict::Inconclusive)
-                .iter()
-                .map(|g| {
-                    if g.samples < thresholds.min_samples {
-                        format!(
-                            "{}의 표본 {}개 < {}개",
-                            g.gate, g.samples, thresholds.min_samples
-                        )
-                    } else {
-                        format!("{} ({})", g.gate, explanation(g, thresholds))
-                    }
-                })
-                .collect();
-            format!("판단 보류: {}", details.join("; "))
-        }
-        DecisionCause::ProgressDeadline { waited_for } => format!(
-            "진행 기한(progress deadline) 초과: {} Deployment가 준비되지 않았습니다",
-            waited_for.join(", ")
-        ),
-    }
-}
-
 pub(super) fn say(message: &Message<'_>) -> String {
     match message {
         Message::Heading(s) => section(*s).to_string(),
@@ -277,7 +112,14 @@ pub(super) fn say(message: &Message<'_>) -> String {
         Message::Reason {
             decision,
             thresholds,
-        } => format!(": {}", reason(decision, thresholds)),
+        } => format!(
+            ": {}",
+            Why::Decision {
+                decision,
+                thresholds
+            }
+            .korean()
+        ),
         Message::Decided {
             decided_at_ms,
             time_to_decision_ms,
@@ -346,7 +188,7 @@ pub(super) fn say(message: &Message<'_>) -> String {
             other => other.to_string(),
         },
         Message::Explanation { gate, thresholds } => {
-            format!(": {}", explanation(gate, thresholds))
+            format!(": {}", Why::Gate { gate, thresholds }.korean())
         }
         Message::Evidence(e) => {
             let counted = match e.counted {

@@ -20,6 +20,7 @@ use crate::charts::{
     version_colours,
 };
 use crate::i18n::{Language, Localized};
+use crate::reasons::Why;
 use crate::terminal::step_text;
 use crate::xml;
 use lab_core::analysis::{GateVerdict, Verdict, WindowKind};
@@ -381,7 +382,13 @@ fn decision(out: &mut String, view: &LiveView, language: Language) {
                 decision.outcome.as_str(),
                 decision.outcome.as_str(),
                 xml::text(&Text::Outcome(decision.outcome).render(language)),
-                xml::text(&decision.reason),
+                xml::text(
+                    &Why::Decision {
+                        decision,
+                        thresholds: &view.report.thresholds
+                    }
+                    .render(language)
+                ),
                 seconds(decision.decided_at_ms)
             );
         }
@@ -530,7 +537,13 @@ fn gates(out: &mut String, view: &LiveView, language: Language) {
                     gate.verdict.as_str(),
                     gate.gate.as_str(),
                     verdict(gate.verdict, language),
-                    xml::text(&gate.explanation)
+                    xml::text(
+                        &Why::Gate {
+                            gate,
+                            thresholds: &view.report.thresholds
+                        }
+                        .render(language)
+                    )
                 );
             }
             out.push_str("</tbody></table>");

@@ -16,6 +16,7 @@ mod messages;
 
 use crate::document::messages::Message as ReportMessage;
 use crate::i18n::{Language, Localized};
+use crate::reasons::Why;
 use columns::pad;
 pub use columns::{CONTINUATION, display_width, fit};
 use lab_core::analysis::WindowKind;
@@ -359,7 +360,11 @@ pub fn summary(report: &Report, run_dir: &Path, language: Language) -> Summary {
                 Message::SummaryGate {
                     gate: gate.gate.as_str(),
                     verdict: gate.verdict,
-                    explanation: &gate.explanation,
+                    explanation: &Why::Gate {
+                        gate,
+                        thresholds: &report.thresholds,
+                    }
+                    .render(language),
                 }
                 .render(language),
             );
@@ -383,7 +388,14 @@ pub fn summary(report: &Report, run_dir: &Path, language: Language) -> Summary {
         .render(language),
     ];
     if let Some(decision) = &report.decision {
-        result.push(format!("  {}", decision.reason));
+        result.push(format!(
+            "  {}",
+            Why::Decision {
+                decision,
+                thresholds: &report.thresholds,
+            }
+            .render(language)
+        ));
         result.push(
             Message::Decided {
                 time_to_decision_ms: decision.time_to_decision_ms,
