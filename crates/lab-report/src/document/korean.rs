@@ -131,7 +131,7 @@ pub(super) fn say(message: &Message<'_>) -> String {
             let expected = if *passed {
                 format!("시나리오가 예상한 결과입니다 ({}).", outcome(*expected))
             } else {
-                format!("시나리오는 {}을(를) 예상합니다.", outcome(*expected))
+                format!("시나리오가 예상한 결과는 {}입니다.", outcome(*expected))
             };
             format!(
                 "실행 {} 시점, 후보 버전이 응답을 시작한 (또는 적용된) 뒤 {} 만에, {}분석 주기 {intervals}번이 지나 결정했습니다. {expected}",
@@ -151,7 +151,7 @@ pub(super) fn say(message: &Message<'_>) -> String {
             length_ms,
             start_ms,
         } => format!(
-            "{name} ({}, {} 시점부터 {})",
+            "{name} ({}, {}부터 {} 동안)",
             Term::WindowKind(*kind).korean(),
             seconds(*start_ms),
             seconds(*length_ms)
