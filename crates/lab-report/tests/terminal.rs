@@ -1,5 +1,6 @@
 //! The terminal's end summary: the same words in English as always (the result
-//! line is the report's own title), the same facts in Korean.
+//! line is the report's own title), the same facts in Korean, where the
+//! result line and the decision's reason read as the Korean report says them.
 
 mod fixtures;
 
@@ -40,6 +41,35 @@ fn the_english_summary_says_what_the_report_says() {
             summary.result.last().unwrap(),
             &format!("          {RUN_DIR}/report.md (and junit.xml, the charts as SVG)")
         );
+    }
+}
+
+#[test]
+fn the_korean_summary_says_what_the_korean_report_says() {
+    for report in [
+        fixtures::promoted(true),
+        fixtures::rolled_back(),
+        fixtures::empty(),
+    ] {
+        let summary = summary(&report, Path::new(RUN_DIR), Language::Korean);
+        let markdown = lab_report::markdown_in(&report, Language::Korean, None);
+        let title = markdown.lines().next().unwrap().trim_start_matches("# ");
+        assert_eq!(summary.result[0], title);
+        if let Some(decision) = report.decision.as_ref() {
+            // The decision's reason, as the report's decision paragraph says it.
+            let reason = summary.result[1].trim();
+            assert!(
+                markdown.contains(&format!(
+                    "**{}**: {reason}",
+                    if decision.outcome == lab_core::analysis::Outcome::Promoted {
+                        "승격"
+                    } else {
+                        "롤백"
+                    }
+                )),
+                "{reason}"
+            );
+        }
     }
 }
 
