@@ -92,3 +92,31 @@ fn summaries_in_english_and_korean() {
         text(&fixtures::rolled_back(), Language::Korean)
     );
 }
+
+/// The decision's event line tells the reason from the decision's cause and
+/// gates, as the summary and the report do: Korean in a Korean run, lab-core's
+/// sentence in an English one.
+#[test]
+fn the_decision_line_tells_its_reason_in_the_run_s_language() {
+    use lab_core::run_event::{RunEvent, Timed};
+    use lab_report::terminal::event_line;
+    let report = fixtures::rolled_back();
+    let plan = fixtures::canary_plan();
+    let decision = report.decision.clone().unwrap();
+    let timed = Timed {
+        t_ms: 1_000,
+        event: RunEvent::Decision {
+            outcome: decision.outcome,
+            reason: decision.reason.clone(),
+            decision: Some(Box::new(decision.clone())),
+        },
+    };
+    let english = event_line(&timed, Some(&plan), Language::English).unwrap();
+    assert!(english.ends_with(&decision.reason), "{english}");
+    let korean = event_line(&timed, Some(&plan), Language::Korean).unwrap();
+    let summary = text(&report, Language::Korean);
+    let told = korean.split_once("결정: 롤백: ").map(|(_, r)| r).unwrap();
+    assert!(!told.contains(&decision.reason), "{korean}");
+    assert!(summary.contains(told), "{korean}\n{summary}");
+    assert!(told.chars().any(|c| ('가'..='힣').contains(&c)), "{told}");
+}

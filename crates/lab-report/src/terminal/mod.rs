@@ -142,6 +142,7 @@ pub fn header(plan: &Plan, platform: &str, run_dir: &str, language: Language) ->
 /// An event as a line with its time (`  12.0s step 4: …`), or `None` for
 /// events the terminal does not print. `plan` tells steps in `language`.
 pub fn event_line(timed: &Timed, plan: Option<&Plan>, language: Language) -> Option<String> {
+    let told: String;
     let message = match &timed.event {
         RunEvent::StepStarted {
             index,
@@ -201,10 +202,26 @@ pub fn event_line(timed: &Timed, plan: Option<&Plan>, language: Language) -> Opt
             }
         }
         RunEvent::Interim { verdict, .. } => Message::Interim(*verdict),
-        RunEvent::Decision { outcome, reason } => Message::Decision {
-            outcome: *outcome,
+        RunEvent::Decision {
+            outcome,
             reason,
-        },
+            decision,
+        } => {
+            // Told from the decision's cause and gates where the plan gives
+            // the thresholds; lab-core's English sentence otherwise.
+            told = match (decision, plan) {
+                (Some(decision), Some(plan)) => Why::Decision {
+                    decision,
+                    thresholds: &plan.gates,
+                }
+                .render(language),
+                _ => reason.clone(),
+            };
+            Message::Decision {
+                outcome: *outcome,
+                reason: &told,
+            }
+        }
         RunEvent::Note { message } => Message::Note(message),
         // Scale-downs stop pods all the time; faults and restarts are news.
         RunEvent::Platform {
