@@ -105,7 +105,7 @@ pub fn narrate(
     Some(Narration {
         heading: heading(section, index, steps.len(), language),
         lines: say.step(step),
-        kubectl: step.kubectl(),
+        kubectl: plan.kubectl(step),
     })
 }
 
