@@ -2,6 +2,7 @@
 //! with the cluster lab's capabilities: step annotations in its Grafana, and
 //! traffic from a loadgen Job inside the cluster when the lab was opened so.
 
+use crate::diagnosis;
 use crate::error::{api_error, describe, object_error};
 use crate::grafana::Grafana;
 use crate::images;
@@ -493,7 +494,8 @@ fn pod_state(pod: &Pod) -> Option<PodState> {
     })
 }
 
-fn event_time(event: &CoreEvent) -> SystemTime {
+/// When an event happened, as well as its fields say.
+pub(crate) fn event_time(event: &CoreEvent) -> SystemTime {
     let micro = event.event_time.as_ref().map(|t| t.0);
     let stamp = event
         .series
@@ -605,13 +607,34 @@ impl Platform for KubePlatform {
         match tokio::time::timeout(timeout, futures::future::try_join_all(waits)).await {
             Ok(result) => result.map(|_| ()),
             Err(_) => {
-                let seen = lock(&seen);
-                let not_ready = deployments
-                    .iter()
-                    .map(|name| (name, seen.get(name)))
-                    .filter(|(_, s)| !matches!(s, Some(Seen::Deployment(d)) if rollout_progress(d).is_none()))
-                    .map(|(name, s)| describe_seen(name, s))
-                    .collect();
+                let (mut not_ready, unready): (Vec<String>, Vec<Deployment>) = {
+                    let seen = lock(&seen);
+                    let waiting: Vec<(&String, Option<&Seen>)> = deployments
+                        .iter()
+                        .map(|name| (name, seen.get(name)))
+                        .filter(|(_, s)| !matches!(s, Some(Seen::Deployment(d)) if rollout_progress(d).is_none()))
+                        .collect();
+                    let lines = waiting
+                        .iter()
+                        .map(|(name, s)| describe_seen(name, *s))
+                        .collect();
+                    let found = waiting
+                        .iter()
+                        .filter_map(|(_, s)| match s {
+                            Some(Seen::Deployment(d)) => Some(d.as_ref().clone()),
+                            _ => None,
+                        })
+                        .collect();
+                    (lines, found)
+                };
+                // Which pods were not ready, and what the API says of them.
+                let refs: Vec<&Deployment> = unready.iter().collect();
+                let (pod_api, event_api) =
+                    (self.namespaced::<Pod>(), self.namespaced::<CoreEvent>());
+                let pods = diagnosis::unready_pods(&pod_api, &event_api, &refs);
+                if let Ok(lines) = tokio::time::timeout(diagnosis::DIAGNOSIS_LIMIT, pods).await {
+                    not_ready.extend(lines);
+                }
                 Err(PlatformError::Timeout {
                     waited: started.elapsed(),
                     not_ready,
@@ -684,6 +707,11 @@ impl Platform for KubePlatform {
             .get(service)
             .await
             .map_err(|e| object_error(e, ObjectKind::Service, service))?;
+        if self.in_cluster_traffic.is_some() {
+            // Traffic starts inside the cluster and reaches the Service by its
+            // DNS name: a ClusterIP Service or an unmapped nodePort will do.
+            return Ok(self.in_cluster_url(service));
+        }
         let node_port = found
             .spec
             .as_ref()

@@ -100,7 +100,12 @@ fn query_pairs(request: &Request<Body>) -> Vec<(String, String)> {
         .filter(|pair| !pair.is_empty())
         .map(|pair| {
             let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            (k.to_string(), v.replace("%3D", "=").replace("%2F", "/"))
+            (
+                k.to_string(),
+                v.replace("%3D", "=")
+                    .replace("%2F", "/")
+                    .replace("%2C", ","),
+            )
         })
         .collect()
 }
@@ -534,6 +539,56 @@ async fn wait_ready_timeout_names_what_was_not_ready() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn wait_ready_timeout_names_the_pods_that_were_not_ready() {
+    let mut updating = deployment_with_status(
+        "my-app-v2",
+        2,
+        json!({"observedGeneration": 1, "replicas": 2, "updatedReplicas": 2}),
+    );
+    updating["spec"]["selector"] = json!({"matchLabels": {"app": "my-app", "version": "v2.0.0"}});
+    let pod = |name: &str, status: Value| json!({"metadata": {"name": name, "namespace": NS}, "status": status});
+    let pods = json!({"apiVersion": "v1", "kind": "PodList", "metadata": {}, "items": [
+        pod("my-app-v2-5d9c7b-aaaaa", json!({"phase": "Running", "conditions": [{"type": "Ready", "status": "False"}],
+            "containerStatuses": [{"name": "my-app", "image": "i", "imageID": "", "ready": false, "restartCount": 0, "state": {"running": {}}}]})),
+        pod("my-app-v2-5d9c7b-bbbbb", json!({"phase": "Pending",
+            "containerStatuses": [{"name": "my-app", "image": "i", "imageID": "", "ready": false, "restartCount": 0,
+                                   "state": {"waiting": {"reason": "ErrImageNeverPull", "message": "image not present"}}}]})),
+        pod("my-app-v2-5d9c7b-ccccc", json!({"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}]})),
+    ]});
+    let events = json!({"apiVersion": "v1", "kind": "EventList", "metadata": {}, "items": [
+        {"metadata": {"name": "e1", "namespace": NS}, "reason": "Unhealthy", "lastTimestamp": "2026-01-01T00:00:05Z",
+         "message": "Readiness probe failed: HTTP probe failed with statuscode: 503",
+         "involvedObject": {"kind": "Pod", "name": "my-app-v2-5d9c7b-aaaaa"}}
+    ]});
+    let script = vec![
+        watch_list("my-app-v2").answer(200, deployment_list(vec![updating])),
+        watch("my-app-v2").hang(),
+        expect(Method::GET, "/api/v1/namespaces/canary-lab/pods")
+            .query("labelSelector", "app=my-app,version=v2.0.0")
+            .answer(200, pods),
+        expect(Method::GET, "/api/v1/namespaces/canary-lab/events")
+            .query("fieldSelector", "reason=Unhealthy")
+            .answer(200, events),
+    ];
+    let result = check(script, async |p| {
+        p.wait_ready(&["my-app-v2".to_string()], Duration::from_secs(120))
+            .await
+    })
+    .await;
+    assert_eq!(
+        result,
+        Err(PlatformError::Timeout {
+            waited: Duration::from_secs(120),
+            not_ready: vec![
+                "deployment my-app-v2: 0/2 ready, 2 updated".into(),
+                "pod my-app-v2-5d9c7b-aaaaa: Running, Unhealthy: Readiness probe failed: HTTP probe failed with statuscode: 503".into(),
+                "pod my-app-v2-5d9c7b-bbbbb: Pending, ErrImageNeverPull (image not present)".into(),
+            ],
+        })
+    );
+}
+
+#[tokio::test(start_paused = true)]
 async fn wait_ready_timeout_names_a_missing_deployment() {
     let script = vec![
         watch_list("my-app-v3").answer(200, deployment_list(vec![])),
@@ -663,6 +718,56 @@ async fn service_url_of_an_unmapped_node_port_says_so() {
                 .into(),
         })
     );
+}
+
+fn in_cluster(client: Client) -> KubePlatform {
+    platform(client).with_in_cluster_traffic()
+}
+
+#[tokio::test]
+async fn in_cluster_traffic_needs_no_node_port() {
+    // A ClusterIP Service, and a NodePort Service on a port kind does not map:
+    // traffic from inside the cluster reaches both by their DNS name.
+    let mut cluster_ip = as_applied(service_manifest());
+    cluster_ip["spec"]["type"] = json!("ClusterIP");
+    cluster_ip["spec"]["ports"][0]
+        .as_object_mut()
+        .unwrap()
+        .remove("nodePort");
+    let mut unmapped = as_applied(service_manifest());
+    unmapped["spec"]["ports"][0]["nodePort"] = json!(31111);
+    for service in [cluster_ip, unmapped] {
+        let script = vec![
+            expect(Method::GET, "/api/v1/namespaces/canary-lab/services/my-app")
+                .answer(200, service),
+        ];
+        let (client, task) = serve(script);
+        let p = in_cluster(client);
+        assert_eq!(
+            p.service_url("my-app").await.as_deref(),
+            Ok("http://my-app.canary-lab.svc")
+        );
+        drop(p);
+        task.await.unwrap();
+    }
+    // A Service that is not there yet is still not found.
+    let script = vec![
+        expect(Method::GET, "/api/v1/namespaces/canary-lab/services/my-app").answer(
+            404,
+            status(404, "NotFound", "services \"my-app\" not found"),
+        ),
+    ];
+    let (client, task) = serve(script);
+    let p = in_cluster(client);
+    assert_eq!(
+        p.service_url("my-app").await,
+        Err(PlatformError::NotFound {
+            kind: ObjectKind::Service,
+            name: "my-app".into()
+        })
+    );
+    drop(p);
+    task.await.unwrap();
 }
 
 #[tokio::test]

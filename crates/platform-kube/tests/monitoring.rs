@@ -614,3 +614,57 @@ fn the_dashboard_has_the_lab_panels() {
         "every query is about the app"
     );
 }
+
+#[test]
+fn the_dashboard_draws_the_step_annotations_posted_to_it() {
+    let (_, dashboard) = dashboards()
+        .into_iter()
+        .find(|(f, _)| f == "canary-lab.json")
+        .unwrap();
+    // Steps are posted with the dashboard's uid and no panel: Grafana's
+    // built-in query of the dashboard's own annotations draws them on every
+    // panel, provided it is there and enabled.
+    assert_eq!(dashboard["uid"], platform_kube::grafana::DASHBOARD_UID);
+    let body = platform_kube::grafana::annotation_body(1, "step 1", "run");
+    assert_eq!(body["dashboardUID"], dashboard["uid"]);
+    assert!(body.get("panelId").is_none());
+    let queries = dashboard["annotations"]["list"].as_array().unwrap();
+    let drawn = queries.iter().any(|q| {
+        q["type"] == "dashboard"
+            && q["builtIn"] == 1
+            && q["enable"] == true
+            && q["datasource"]["uid"] == "-- Grafana --"
+            && q["target"]["type"] == "dashboard"
+    });
+    assert!(
+        drawn,
+        "no enabled query of the dashboard's own annotations: {queries:?}"
+    );
+}
+
+#[test]
+fn grafanas_first_boot_cannot_restart_loop_into_the_lab_up_timeout() {
+    let grafana = values_of("Deployment")
+        .into_iter()
+        .find(|d| d["metadata"]["name"] == "grafana")
+        .unwrap();
+    let container = &grafana["spec"]["template"]["spec"]["containers"][0];
+    let seconds = |probe: &Value, key: &str, default: i64| probe[key].as_i64().unwrap_or(default);
+    let startup = &container["startupProbe"];
+    assert_eq!(startup["httpGet"]["path"], "/api/health", "{container}");
+    // Until the startup probe passes, the kubelet never kills Grafana; it
+    // gives up no earlier than `lab up` does.
+    let budget = seconds(startup, "initialDelaySeconds", 0)
+        + seconds(startup, "periodSeconds", 10) * seconds(startup, "failureThreshold", 3);
+    assert!(
+        budget >= platform_kube::lab::MONITORING_TIMEOUT.as_secs() as i64,
+        "startup probe allows {budget}s"
+    );
+    let env = container["env"].as_array().unwrap();
+    assert!(
+        env.iter()
+            .any(|e| e["name"] == "GF_PLUGINS_PREINSTALL_DISABLED" && e["value"] == "true"),
+        "plugins are preinstalled from the internet at start"
+    );
+    assert!(env.iter().all(|e| e["name"] != "GF_INSTALL_PLUGINS"));
+}
