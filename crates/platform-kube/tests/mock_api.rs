@@ -932,3 +932,88 @@ async fn followed_loadgen_streams_its_log_until_stopped() {
         ]
     );
 }
+
+fn repo_root() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn prometheus_config_map(interval: Duration) -> Value {
+    let manifests =
+        platform_kube::monitoring::prometheus_manifests(&repo_root(), interval).unwrap();
+    manifests[0].to_value()
+}
+
+#[tokio::test]
+async fn a_run_keeps_the_clusters_scrape_interval_when_it_is_the_plans() {
+    let script = vec![
+        expect(
+            Method::GET,
+            "/api/v1/namespaces/canary-lab-monitoring/configmaps/prometheus-config",
+        )
+        .answer(200, prometheus_config_map(Duration::from_secs(1))),
+    ];
+    let (client, task) = serve(script);
+    let note =
+        platform_kube::lab::ensure_scrape_interval(&client, &repo_root(), Duration::from_secs(1))
+            .await
+            .unwrap();
+    assert_eq!(note, None);
+    drop(client);
+    task.await.unwrap();
+}
+
+#[tokio::test]
+async fn a_run_reconfigures_prometheus_to_the_plans_scrape_interval() {
+    let wanted = Duration::from_secs(1);
+    let manifests = platform_kube::monitoring::prometheus_manifests(&repo_root(), wanted).unwrap();
+    let (config_map, deployment) = (manifests[0].to_value(), manifests[1].to_value());
+    assert!(
+        config_map["data"]["prometheus.yml"]
+            .as_str()
+            .unwrap()
+            .contains("scrape_interval: 1s")
+    );
+    let rolled_out = json!({"apiVersion": "apps/v1", "kind": "DeploymentList", "metadata": {"resourceVersion": "8"},
+        "items": [{"metadata": {"name": "prometheus", "namespace": "canary-lab-monitoring", "generation": 2},
+                   "spec": {"replicas": 1, "selector": {}, "template": {}},
+                   "status": {"observedGeneration": 2, "replicas": 1, "updatedReplicas": 1, "readyReplicas": 1, "availableReplicas": 1}}]});
+    let script = vec![
+        expect(
+            Method::GET,
+            "/api/v1/namespaces/canary-lab-monitoring/configmaps/prometheus-config",
+        )
+        .answer(200, prometheus_config_map(Duration::from_secs(5))),
+        expect(
+            Method::PATCH,
+            "/api/v1/namespaces/canary-lab-monitoring/configmaps/prometheus-config",
+        )
+        .applied()
+        .body(config_map.clone())
+        .answer(200, config_map),
+        expect(
+            Method::PATCH,
+            "/apis/apps/v1/namespaces/canary-lab-monitoring/deployments/prometheus",
+        )
+        .applied()
+        .body(deployment.clone())
+        .answer(200, deployment),
+        expect(
+            Method::GET,
+            "/apis/apps/v1/namespaces/canary-lab-monitoring/deployments",
+        )
+        .query("fieldSelector", "metadata.name=prometheus")
+        .answer(200, rolled_out),
+    ];
+    let (client, task) = serve(script);
+    let note = platform_kube::lab::ensure_scrape_interval(&client, &repo_root(), wanted)
+        .await
+        .unwrap();
+    assert_eq!(
+        note.as_deref(),
+        Some(
+            "the cluster's Prometheus scraped every 5s; it was reconfigured and restarted to scrape every 1s, as the plan says (metrics of earlier runs are gone from it)"
+        )
+    );
+    drop(client);
+    task.await.unwrap();
+}

@@ -96,7 +96,12 @@ fn every_manifest_parses_strictly_into_typed_objects() {
 }
 
 fn stack() -> Vec<Manifest> {
-    monitoring::monitoring_stack(&root(), "a-password-for-tests-only-0123").unwrap()
+    monitoring::monitoring_stack(
+        &root(),
+        "a-password-for-tests-only-0123",
+        monitoring::DEFAULT_SCRAPE_INTERVAL,
+    )
+    .unwrap()
 }
 
 fn values_of(kind: &str) -> Vec<Value> {
@@ -471,7 +476,7 @@ fn broken_configs_are_rejected() {
         ("action: keep", "action: kep"),
         ("scrape_interval: 5s", "scrape_interval: 5 s"),
         ("- role: pod", "- role: pods"),
-        ("names: [canary-lab]", "name: [canary-lab]"),
+        ("names:\n", "name:\n"),
     ] {
         let broken = prometheus_config().replace(from, to);
         assert_ne!(broken, prometheus_config(), "{from}");
@@ -667,4 +672,58 @@ fn grafanas_first_boot_cannot_restart_loop_into_the_lab_up_timeout() {
         "plugins are preinstalled from the internet at start"
     );
     assert!(env.iter().all(|e| e["name"] != "GF_INSTALL_PLUGINS"));
+}
+
+#[test]
+fn the_scrape_interval_is_templated_into_a_valid_config() {
+    for (interval, expected_timeout) in [(1_000, "800ms"), (5_000, "4s"), (30_000, "10s")] {
+        let interval = std::time::Duration::from_millis(interval);
+        let stack =
+            monitoring::monitoring_stack(&root(), "a-password-for-tests-only-0123", interval)
+                .unwrap();
+        let config = stack
+            .iter()
+            .find(|m| m.name() == monitoring::PROMETHEUS_CONFIG_MAP)
+            .unwrap()
+            .to_value()["data"][monitoring::PROMETHEUS_CONFIG_KEY]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert_eq!(monitoring::scrape_interval_of(&config), Some(interval));
+        let parsed = &parse_documents(&config).unwrap()[0];
+        assert_eq!(parsed["global"]["scrape_timeout"], expected_timeout);
+        assert_eq!(
+            parsed["global"]["evaluation_interval"],
+            monitoring::prometheus_duration(interval)
+        );
+        check_config_with_promtool(&config);
+        // Only Prometheus's config changed: the Prometheus-only manifests a run
+        // applies to change the interval carry the same config and hash.
+        let subset = monitoring::prometheus_manifests(&root(), interval).unwrap();
+        let kinds: Vec<String> = subset.iter().map(Manifest::describe).collect();
+        assert_eq!(
+            kinds,
+            [
+                "ConfigMap canary-lab-monitoring/prometheus-config",
+                "Deployment canary-lab-monitoring/prometheus"
+            ]
+        );
+        for manifest in &subset {
+            let same = stack
+                .iter()
+                .find(|m| m.describe() == manifest.describe())
+                .unwrap();
+            assert_eq!(manifest, same);
+        }
+    }
+    let hash = |interval| {
+        monitoring::prometheus_manifests(&root(), interval).unwrap()[1].to_value()["spec"]
+            ["template"]["metadata"]["annotations"][monitoring::CONFIG_HASH_ANNOTATION]
+            .clone()
+    };
+    assert_ne!(
+        hash(std::time::Duration::from_secs(1)),
+        hash(std::time::Duration::from_secs(5)),
+        "a new interval restarts Prometheus"
+    );
 }
