@@ -602,3 +602,24 @@ impl Drop for Background {
         }
     }
 }
+
+/// Debian's chromium, for the live page's browser test. Fails, never skips,
+/// when it is missing.
+pub fn chromium() -> PathBuf {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .chain([PathBuf::from("/usr/bin")])
+        .map(|dir| dir.join("chromium"))
+        .find(|p| p.is_file())
+        .expect(
+            "chromium is not installed: `cargo xtask test` installs it (Debian package `chromium`)",
+        )
+}
+
+/// The live page's address that `lab run` printed (`live: http://127.0.0.1:PORT/`).
+pub fn live_url(output: &str) -> Option<String> {
+    output
+        .lines()
+        .find_map(|line| line.strip_prefix("live: "))
+        .map(|url| url.trim().to_string())
+}

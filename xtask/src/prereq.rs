@@ -40,6 +40,14 @@ pub const PROMTOOL: Tool = Tool {
     needed_for: "checking metrics, configs and dashboards",
 };
 
+/// chromium, the browser the live page's end-to-end test drives headless.
+/// Debian's package only: a browser is never downloaded.
+pub const CHROMIUM: Tool = Tool {
+    binary: "chromium",
+    source: Source::Debian("chromium"),
+    needed_for: "the live page's browser test",
+};
+
 /// oha, the HTTP load generator `cargo xtask bench` compares loadgen with.
 pub const OHA: Tool = Tool {
     binary: "oha",

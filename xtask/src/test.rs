@@ -18,7 +18,7 @@ pub struct Args {
 
 /// Check prerequisites, lint, build the binaries the end-to-end tests start, and test.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    prereq::ensure(&[prereq::PROMETHEUS, prereq::PROMTOOL])?;
+    prereq::ensure(&[prereq::PROMETHEUS, prereq::PROMTOOL, prereq::CHROMIUM])?;
     if !args.no_lint {
         prereq::ensure_rust_components()?;
         shell::run(shell::cargo().args(["fmt", "--all", "--", "--check"]))?;

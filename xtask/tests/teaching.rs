@@ -2,7 +2,8 @@
 //! `lab run canary --profile quick --step` explains each step with its kubectl
 //! command before it runs and waits for Enter on stdin (traffic flowing
 //! meanwhile), goes on without pauses at the end of stdin, and completes;
-//! `--explain --lang ko` narrates in Korean without waiting.
+//! `--explain --lang ko` narrates in Korean without waiting, and its event
+//! lines and summary are Korean too.
 //!
 //! Needs Prometheus on PATH, like every local end-to-end test. Each run has its
 //! own lab home (`CANARY_LAB_HOME`), so the tests run side by side and leave
@@ -191,7 +192,7 @@ fn step_explains_each_step_waits_for_enter_and_completes() {
     let (passed, stderr, stdout) = run.finish(deadline);
     assert!(passed, "the run failed:\n{stderr}\n{stdout}");
     assert!(
-        stdout.contains("canary: promoted (expected promoted): passed"),
+        stdout.contains("canary: promoted (expected promoted), passed"),
         "{stdout}"
     );
 
@@ -270,8 +271,14 @@ fn explain_in_korean_narrates_without_waiting() {
         for line in &narration.lines {
             at = find_after(&stderr, line, at);
         }
-        at = find_after(&stderr, &format!("step {}: {}", i + 1, step.describe()), at);
+        // The event lines speak Korean too.
+        let told = lab_report::terminal::describe_step(step, Language::Korean);
+        at = find_after(&stderr, &format!("{}단계: {told}", i + 1), at);
     }
+    assert!(
+        stdout.contains("canary: 승격 (예상 승격), 통과"),
+        "the summary speaks Korean:\n{stdout}"
+    );
     for korean in [
         "my-app-v1 Deployment(v1.0.0)의 replicas를 10개에서 9개로 바꿉니다.",
         "pod 수가 곧 트래픽 비율이 됩니다: v1.0.0 90% (pod 9개), v2.0.0 10% (pod 1개).",

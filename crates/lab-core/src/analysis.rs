@@ -24,6 +24,7 @@ mod gates;
 mod observation;
 mod split;
 mod stats;
+mod thresholds;
 mod verdict;
 
 pub use cross_check::{CrossCheckTolerance, CrossCheckVerdict, cross_check, cross_check_version};
@@ -31,18 +32,18 @@ pub use decision::{
     Decision, DecisionCause, DecisionTiming, Interim, Outcome, decide, decide_progress_deadline,
     evaluate_interim,
 };
-pub use downtime::DowntimeTracker;
+pub use downtime::{Downtime, DowntimeTracker};
 pub use gates::{
-    Counted, Evidence, GateName, GateVerdict, Gates, GatesError, Roles, SLOWER_THAN_P99_LIMIT,
-    evaluate_gates, p99_gate, p99_vs_baseline_gate, relative_p99_limit, restarts_gate,
-    success_rate_gate,
+    Counted, Evidence, GateName, GateVerdict, Roles, SLOWER_THAN_P99_LIMIT, evaluate_gates,
+    p99_gate, p99_vs_baseline_gate, restarts_gate, success_rate_gate,
 };
 pub use observation::{
-    Downtime, FailureTally, LatencySummary, ReadySample, ServerCount, ServerObservation,
-    VersionTally, WindowKind, WindowObservation,
+    FailureTally, LatencySummary, ReadySample, ServerCount, ServerObservation, VersionTally,
+    WindowKind, WindowObservation,
 };
 pub use split::{SplitInput, SplitVerdict, expected_shares, split, split_verdict};
 pub use stats::{Interval, normal_quantile, wilson_interval, z_for_confidence};
+pub use thresholds::{Gates, GatesError, relative_p99_limit};
 pub use verdict::{Comparison, Unit, Verdict};
 
 /// What a window is judged with.

@@ -4,9 +4,12 @@
 
 pub mod analysis;
 pub mod assembly;
+pub mod duration;
+pub mod limits;
 pub mod object;
 pub mod plan;
 pub mod platform;
+pub mod replay;
 pub mod report;
 pub mod run_event;
 pub mod scenario;

@@ -7,8 +7,11 @@
 //! 3. the [`Profile`] (`quick` for tests, `seed` for the tutorial's pace).
 
 use crate::analysis::{Gates, Outcome};
+/// Serde for durations as text; kept here under its old name for callers.
+pub use crate::duration::as_text as duration_text;
+use crate::limits;
 use crate::object::{Object, ObjectKind, VERSION_LABEL};
-use crate::scenario::{Manifest, Scenario, ScenarioStep};
+use crate::scenario::model::{Manifest, Scenario, ScenarioStep};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
@@ -142,6 +145,14 @@ pub enum PlanError {
     ZeroDuration {
         /// Which value (`--observe`, …).
         what: &'static str,
+    },
+    /// An override is beyond the lab's limits (see [`crate::limits`]).
+    #[error("{what}: {problem}")]
+    OverLimit {
+        /// Which value (`--observe`, …).
+        what: &'static str,
+        /// Why it is refused.
+        problem: String,
     },
     /// The traffic rate is not a positive number.
     #[error("the traffic rate must be a positive number of requests per second, not {0}")]
@@ -654,12 +665,6 @@ impl fmt::Display for Plan {
     }
 }
 
-/// Parse a duration such as `30s`, `500ms` or `2m`; zero is refused. The same
-/// syntax as `scenario.toml`, for command-line flags.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    crate::scenario::parse_duration(text)
-}
-
 fn resolve_profile(name: ProfileName, overrides: &Overrides) -> Result<Profile, PlanError> {
     let mut profile = Profile::named(name);
     let durations = [
@@ -686,6 +691,13 @@ fn resolve_profile(name: ProfileName, overrides: &Overrides) -> Result<Profile, 
             if value.is_zero() {
                 return Err(PlanError::ZeroDuration { what });
             }
+            let within = match what {
+                "--observe" | "--analyze" => limits::phase(value),
+                "--interval" => limits::interval(value),
+                "--wait-timeout" => limits::wait(value),
+                _ => limits::scrape_interval(value),
+            };
+            within.map_err(|problem| PlanError::OverLimit { what, problem })?;
             *slot = value;
         }
     }
@@ -693,6 +705,10 @@ fn resolve_profile(name: ProfileName, overrides: &Overrides) -> Result<Profile, 
         if !(rate.is_finite() && rate > 0.0) {
             return Err(PlanError::Rate(rate));
         }
+        limits::rate(rate).map_err(|problem| PlanError::OverLimit {
+            what: "--rate",
+            problem,
+        })?;
         profile.rate = rate;
     }
     Ok(profile)
@@ -803,23 +819,6 @@ fn number(value: f64) -> String {
     text.trim_end_matches('0').trim_end_matches('.').to_owned()
 }
 
-/// Serde for durations as text (`"6s"`, `"500ms"`), so plans read well as JSON.
-pub mod duration_text {
-    use serde::{Deserialize, Deserializer, Serializer};
-    use std::time::Duration;
-
-    /// Write a duration as `6s`, `500ms`, `2m`.
-    pub fn serialize<S: Serializer>(duration: &Duration, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(&humantime::format_duration(*duration))
-    }
-
-    /// Read a duration written as `6s`, `500ms`, `2m`.
-    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {
-        let text = String::deserialize(deserializer)?;
-        humantime::parse_duration(&text).map_err(serde::de::Error::custom)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -872,6 +871,16 @@ mod tests {
         assert_eq!(
             resolve_profile(ProfileName::Quick, &rate),
             Err(PlanError::Rate(0.0))
+        );
+        let long = Overrides {
+            observe: Some(Duration::from_secs(7200)),
+            ..Overrides::default()
+        };
+        assert_eq!(
+            resolve_profile(ProfileName::Quick, &long)
+                .unwrap_err()
+                .to_string(),
+            "--observe: 2h is longer than the lab's longest phase (1h)"
         );
     }
 }

@@ -1,6 +1,12 @@
 //! Renders a run report for people and machines: Markdown for terminals and
 //! pull requests, one self-contained HTML page, SVG charts and JUnit XML; and
-//! narrates a plan's steps for the teaching mode.
+//! narrates a plan's steps for the teaching mode; says what `lab run` prints
+//! in a terminal (`terminal`) and the live page a browser shows while a run
+//! goes (`live`).
+//!
+//! Every text people read in more than one language is a typed message
+//! rendered by one table per language through [`i18n`], in the one
+//! [`Language`] type.
 //!
 //! Pure: it takes a report (or a plan) and returns text. Nothing here reads or
 //! writes files, opens sockets or looks at the clock.
@@ -8,15 +14,21 @@
 mod charts;
 mod document;
 mod html;
+pub mod i18n;
 mod junit;
+pub mod live;
 mod markdown;
 pub mod narration;
+pub mod terminal;
+mod terms;
 mod xml;
 
 pub use charts::{
     Chart, charts, errors_chart, ready_chart, requests_chart, server_requests_chart, share_chart,
+    version_colours,
 };
 pub use html::html;
+pub use i18n::Language;
 pub use junit::junit;
 pub use markdown::markdown;
-pub use narration::{Language, Narration, narrate};
+pub use narration::{Narration, narrate};

@@ -1,5 +1,6 @@
 //! What a run needs besides the plan and the platform, and what it can fail with.
 
+use crate::feed::LiveFeed;
 use lab_core::report::Section;
 use lab_core::run_event::Timed;
 use std::path::PathBuf;
@@ -33,6 +34,9 @@ pub struct RunConfig {
     pub interrupt: watch::Receiver<bool>,
     /// Receives every event as it happens (the live view).
     pub observer: Option<mpsc::UnboundedSender<Timed>>,
+    /// Where the run publishes a provisional report once a second while
+    /// someone asks (the live page), and the final one at the end.
+    pub live: Option<LiveFeed>,
     /// Remarks to put in the report from the start (e.g. Prometheus is missing).
     pub notes: Vec<String>,
     /// How long to wait for Prometheus to report new pods `up` before a phase.
@@ -81,6 +85,7 @@ impl RunConfig {
             keep: false,
             interrupt,
             observer: None,
+            live: None,
             notes: Vec::new(),
             discovery_timeout: Duration::from_secs(20),
             before_step: None,

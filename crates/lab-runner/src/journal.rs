@@ -1,7 +1,9 @@
 //! Where a run's events go, as they happen: every event to `events.jsonl` at
 //! once (so a run that is killed keeps what it did) and to an optional live
-//! observer (the terminal view). The events themselves are lab-core's.
+//! observer (the terminal view) and live feed (the live page). The events
+//! themselves are lab-core's.
 
+use crate::feed::LiveFeed;
 use lab_core::run_event::{RunEvent, Timed};
 use std::fs::File;
 use std::io::Write;
@@ -15,6 +17,7 @@ pub(crate) struct Journal {
     start: Instant,
     file: Mutex<Option<File>>,
     observer: Option<UnboundedSender<Timed>>,
+    feed: Option<LiveFeed>,
 }
 
 impl Journal {
@@ -22,11 +25,13 @@ impl Journal {
         path: &Path,
         start: Instant,
         observer: Option<UnboundedSender<Timed>>,
+        feed: Option<LiveFeed>,
     ) -> std::io::Result<Self> {
         Ok(Self {
             start,
             file: Mutex::new(Some(File::create(path)?)),
             observer,
+            feed,
         })
     }
 
@@ -49,6 +54,9 @@ impl Journal {
                     *file = None;
                 }
             }
+        }
+        if let Some(feed) = &self.feed {
+            feed.record(&timed);
         }
         if let Some(observer) = &self.observer {
             let _ = observer.send(timed);

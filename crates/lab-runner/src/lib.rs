@@ -12,19 +12,23 @@
 //! (Prometheus finding new pods), `interim` (the gates every analysis
 //! interval), `queries` (Prometheus's counts after the run), `live` (samples
 //! and the live view), `measure` (traffic to observations), `traffic`, `journal`,
-//! `prometheus` (the HTTP client) and `output` (the report's files).
+//! `prometheus` (the HTTP client), `output` (the report's files), `feed` (the
+//! [`LiveFeed`] the live page asks) and `provisional` (the reports published
+//! to it once a second, while someone asks).
 //! [`fake`] is an in-memory platform for tests.
 
 mod config;
 mod context;
 mod discovery;
 pub mod fake;
+pub mod feed;
 mod interim;
 mod journal;
 mod live;
 mod measure;
 pub mod output;
 pub mod prometheus;
+mod provisional;
 mod queries;
 mod run;
 pub mod scenario_dir;
@@ -33,5 +37,6 @@ mod traffic;
 mod windows;
 
 pub use crate::config::{BeforeStep, Connections, RunConfig, RunError, StepAhead, run_id};
+pub use crate::feed::LiveFeed;
 pub use crate::run::{INTERRUPTED_GRACE, run};
 pub use crate::scenario_dir::{LoadError, load_scenario, read_scenario};

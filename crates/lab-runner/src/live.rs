@@ -4,10 +4,11 @@
 
 use crate::journal::Journal;
 use crate::traffic::Traffic;
-use lab_core::analysis::{ReadySample, WindowKind};
+use lab_core::analysis::{Decision, ReadySample, WindowKind};
+use lab_core::assembly::MeasuredWindow;
 use lab_core::plan::Plan;
 use lab_core::platform::{Endpoint, Platform, PodState};
-use lab_core::report::EventRecord;
+use lab_core::report::{EventRecord, StepRecord};
 use lab_core::run_event::{Progress, RunEvent, VersionProgress};
 use loadgen::Snapshot;
 use std::collections::BTreeMap;
@@ -37,6 +38,11 @@ pub(crate) struct Live {
     pub(crate) pod_restarts: BTreeMap<String, (String, u32)>,
     pub(crate) step: Option<String>,
     pub(crate) window: Option<LiveWindow>,
+    /// For the live page: the steps so far (one running: not finished yet),
+    /// the closed windows as measured, the decision once taken.
+    pub(crate) steps: Vec<StepRecord>,
+    pub(crate) windows: Vec<MeasuredWindow>,
+    pub(crate) decision: Option<Decision>,
 }
 
 impl Live {
@@ -76,6 +82,18 @@ impl Live {
                 _ => now_ms,
             };
             self.timeline.push(ReadySample { t_ms, ready });
+        }
+    }
+
+    /// Record a step as it starts, ends or is skipped.
+    pub(crate) fn record_step(&mut self, record: StepRecord) {
+        match self
+            .steps
+            .iter_mut()
+            .find(|s| s.section == record.section && s.index == record.index)
+        {
+            Some(known) => *known = record,
+            None => self.steps.push(record),
         }
     }
 

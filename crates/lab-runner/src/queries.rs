@@ -58,9 +58,17 @@ pub(crate) async fn query_server(
             },
         );
     }
-    let query = format!(
-        "sum(rate(http_requests_total{{app=\"{app}\"}}[{TUTORIAL_RATE_WINDOW}])) by (version)"
-    );
+    let series = tutorial_rate(prometheus, plan, wall_start).await?;
+    Ok((windows, series))
+}
+
+/// The tutorial's Grafana query, as a range query from the run's start to now.
+pub(crate) async fn tutorial_rate(
+    prometheus: &Prometheus,
+    plan: &Plan,
+    wall_start: SystemTime,
+) -> Result<ServerSeries, PromError> {
+    let query = tutorial_query(plan);
     let step = plan.profile.scrape_interval.max(Duration::from_secs(1));
     let end = SystemTime::now();
     let series = prometheus
@@ -78,17 +86,21 @@ pub(crate) async fn query_server(
                 .insert(version.clone(), value);
         }
     }
-    Ok((
-        windows,
-        ServerSeries {
-            query,
-            step_ms: step.as_millis() as u64,
-            points: points
-                .into_iter()
-                .map(|(t_ms, rates)| ServerPoint { t_ms, rates })
-                .collect(),
-        },
-    ))
+    Ok(ServerSeries {
+        query,
+        step_ms: step.as_millis() as u64,
+        points: points
+            .into_iter()
+            .map(|(t_ms, rates)| ServerPoint { t_ms, rates })
+            .collect(),
+    })
+}
+
+/// `sum(rate(http_requests_total{app="my-app"}[2m])) by (version)`, with the
+/// plan's app.
+pub(crate) fn tutorial_query(plan: &Plan) -> String {
+    let app = app_label(plan);
+    format!("sum(rate(http_requests_total{{app=\"{app}\"}}[{TUTORIAL_RATE_WINDOW}])) by (version)")
 }
 
 /// The `app` label of the Service's selector (the tutorial's `my-app`).

@@ -4,12 +4,14 @@
 
 use crate::config::{RunConfig, RunError};
 use crate::context::Context;
+use crate::feed::ViewParts;
 use crate::journal::Journal;
 use crate::live::{Live, sample};
 use crate::measure;
 use crate::output;
 use crate::prometheus::{PromError, Prometheus};
-use crate::queries::query_server;
+use crate::provisional::{Sources, publish};
+use crate::queries::{query_server, tutorial_query};
 use crate::steps::Execution;
 use crate::traffic::Traffic;
 use lab_core::assembly::{RunRecord, assemble};
@@ -64,13 +66,16 @@ async fn run_to_report<P: Platform>(
     let start = Instant::now();
     let wall_start = SystemTime::now();
     let events_path = config.run_dir.join("events.jsonl");
-    let journal =
-        Journal::create(&events_path, start, config.observer.clone()).map_err(|source| {
-            RunError::Io {
-                path: events_path.clone(),
-                source,
-            }
-        })?;
+    let journal = Journal::create(
+        &events_path,
+        start,
+        config.observer.clone(),
+        config.live.clone(),
+    )
+    .map_err(|source| RunError::Io {
+        path: events_path.clone(),
+        source,
+    })?;
     journal.emit(RunEvent::Started {
         run_id: config.run_id.clone(),
         scenario: plan.scenario.clone(),
@@ -81,6 +86,10 @@ async fn run_to_report<P: Platform>(
         journal.note(note.clone());
     }
     let live = Arc::new(Mutex::new(Live::default()));
+    let view_parts = ViewParts {
+        tutorial_query: tutorial_query(plan),
+        grafana: platform.urls().grafana,
+    };
     let mut execution = Execution::new(Context {
         platform,
         plan,
@@ -103,14 +112,44 @@ async fn run_to_report<P: Platform>(
         traffic_view.clone(),
         sampling_stopped,
     );
+    let sources = config.live.as_ref().map(|feed| Sources {
+        feed,
+        plan,
+        run_id: &config.run_id,
+        platform: platform.name(),
+        prometheus: execution.cx.prometheus.clone(),
+        started_at: started_at(wall_start),
+        wall_start,
+        start,
+        analysis: execution.cx.analysis_config(),
+        parts: ViewParts {
+            tutorial_query: view_parts.tutorial_query.clone(),
+            grafana: view_parts.grafana.clone(),
+        },
+        live: execution.cx.live.clone(),
+        traffic: traffic_view.clone(),
+        notes: config.notes.clone(),
+    });
+    let publisher = {
+        let stop = stop_sampling.subscribe();
+        let sources = sources.as_ref();
+        async move {
+            if let Some(sources) = sources {
+                publish(sources, stop).await;
+            }
+        }
+    };
     let executed = async {
         let status = execution.execute(&traffic_view).await;
         let _ = stop_sampling.send(true);
         status
     };
-    let (status, events) = tokio::join!(executed, sampler);
+    let (status, events, ()) = tokio::join!(executed, sampler, publisher);
     let report = finish(&mut execution, status, events).await;
     output::write_report(&config.run_dir, &report)?;
+    if let Some(feed) = &config.live {
+        feed.publish_final(&report, &view_parts, journal.now_ms());
+    }
     journal.emit(RunEvent::Finished {
         status: report.status.kind(),
         outcome: report.outcome,
@@ -171,6 +210,10 @@ async fn finish<P: Platform>(
             Err(error) => cx.prometheus_lost(&error),
         }
     }
+    // Before the teardown, which takes the Services and their tallies away.
+    for note in cx.platform.listener_faults() {
+        cx.note(note);
+    }
     if !interrupted {
         tear_down(cx).await;
     }
@@ -198,9 +241,7 @@ async fn finish<P: Platform>(
         description: cx.plan.description.clone(),
         platform: cx.platform.name(),
         profile: cx.plan.profile.name.as_str().to_string(),
-        started_at: jiff::Timestamp::try_from(cx.wall_start)
-            .map(|t| t.to_string())
-            .unwrap_or_default(),
+        started_at: started_at(cx.wall_start),
         expected: cx.plan.expected,
         analysis,
         windows,
@@ -220,6 +261,13 @@ async fn finish<P: Platform>(
         status,
         decision: execution.decision.clone(),
     })
+}
+
+/// When the run started, RFC 3339.
+fn started_at(wall_start: SystemTime) -> String {
+    jiff::Timestamp::try_from(wall_start)
+        .map(|t| t.to_string())
+        .unwrap_or_default()
 }
 
 async fn tear_down<P: Platform>(cx: &mut Context<'_, P>) {

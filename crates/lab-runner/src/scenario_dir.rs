@@ -1,8 +1,10 @@
 //! Reading a scenario folder from disk for lab-core, which does no I/O itself.
 
+use lab_core::limits;
 use lab_core::scenario::{
     self, DEFINITION_FILE, Scenario, ScenarioErrors, ScenarioSource, SourceFile, is_manifest_file,
 };
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 /// Why a scenario folder could not be loaded.
@@ -15,6 +17,15 @@ pub enum LoadError {
         path: String,
         /// The underlying error.
         source: std::io::Error,
+    },
+    /// A file, or the folder, is beyond the lab's limits (`lab_core::limits`):
+    /// refused before it is read.
+    #[error("{path}: {problem}")]
+    TooLarge {
+        /// The file or folder, as shown to users.
+        path: String,
+        /// Why it is refused.
+        problem: String,
     },
     /// A scenario or manifest file is not UTF-8 text.
     #[error("{path}:{line}:{column}: not UTF-8 text")]
@@ -34,23 +45,61 @@ pub enum LoadError {
 
 /// Read every regular file of a scenario folder (not its subfolders) into
 /// memory. `display` is how messages name the folder (`lab/scenarios/canary`).
+/// A folder with too many manifests or too many bytes of them, or a file over
+/// the size limit, is refused before any file is read.
 pub fn read_scenario(dir: &Path, display: &str) -> Result<ScenarioSource, LoadError> {
     let io = |path: String| move |source| LoadError::Io { path, source };
     let entries = std::fs::read_dir(dir).map_err(io(display.to_string()))?;
-    let mut files = Vec::new();
+    let mut wanted = Vec::new();
     for entry in entries {
         let entry = entry.map_err(io(display.to_string()))?;
         if !entry.file_type().is_ok_and(|kind| kind.is_file()) {
             continue;
         }
         let name = entry.file_name().to_string_lossy().into_owned();
-        let shown = format!("{display}/{name}");
-        let wanted = name == DEFINITION_FILE || is_manifest_file(&name);
-        if !wanted {
-            // Other files (READMEs, pictures) are not read by lab-core.
-            continue;
+        // Other files (READMEs, pictures) are not read by lab-core.
+        if name == DEFINITION_FILE || is_manifest_file(&name) {
+            wanted.push((name, entry.path()));
         }
-        let bytes = std::fs::read(entry.path()).map_err(io(shown.clone()))?;
+    }
+    wanted.sort();
+    let manifests = wanted
+        .iter()
+        .filter(|(name, _)| is_manifest_file(name))
+        .count();
+    limits::manifest_files(manifests).map_err(|problem| LoadError::TooLarge {
+        path: display.to_string(),
+        problem,
+    })?;
+    let mut total = 0;
+    for (name, path) in &wanted {
+        let shown = format!("{display}/{name}");
+        let size = std::fs::metadata(path).map_err(io(shown.clone()))?.len();
+        limits::file_size(size).map_err(|problem| LoadError::TooLarge {
+            path: shown,
+            problem,
+        })?;
+        total += size;
+    }
+    limits::folder_size(total).map_err(|problem| LoadError::TooLarge {
+        path: display.to_string(),
+        problem,
+    })?;
+    let mut files = Vec::new();
+    for (name, path) in wanted {
+        let shown = format!("{display}/{name}");
+        // Read no more than the limit allows, even if the file grew meanwhile.
+        let mut bytes = Vec::new();
+        std::fs::File::open(&path)
+            .and_then(|file| {
+                file.take(limits::MAX_FILE_BYTES + 1)
+                    .read_to_end(&mut bytes)
+            })
+            .map_err(io(shown.clone()))?;
+        limits::file_size(bytes.len() as u64).map_err(|problem| LoadError::TooLarge {
+            path: shown.clone(),
+            problem,
+        })?;
         let text = String::from_utf8(bytes).map_err(|error| {
             let (line, column) = position(&error.as_bytes()[..error.utf8_error().valid_up_to()]);
             LoadError::NotText {
@@ -61,7 +110,6 @@ pub fn read_scenario(dir: &Path, display: &str) -> Result<ScenarioSource, LoadEr
         })?;
         files.push(SourceFile { name, text });
     }
-    files.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(ScenarioSource {
         dir: display.to_string(),
         files,

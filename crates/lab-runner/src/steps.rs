@@ -156,7 +156,7 @@ impl<'a, P: Platform> Execution<'a, P> {
         {
             return;
         }
-        self.steps.push(StepRecord {
+        self.record(StepRecord {
             index,
             section,
             description: step.describe(),
@@ -167,11 +167,18 @@ impl<'a, P: Platform> Execution<'a, P> {
         });
     }
 
+    /// Keep a step's record, and show it on the live page.
+    fn record(&mut self, record: StepRecord) {
+        self.cx.live.lock().unwrap().record_step(record.clone());
+        self.steps.push(record);
+    }
+
     fn decide(&mut self, decision: Decision) {
         self.cx.journal.emit(RunEvent::Decision {
             outcome: decision.outcome,
             reason: decision.reason.clone(),
         });
+        self.cx.live.lock().unwrap().decision = Some(decision.clone());
         self.decision = Some(decision);
     }
 
@@ -189,7 +196,20 @@ impl<'a, P: Platform> Execution<'a, P> {
             return Err(StepFailure::Interrupted);
         }
         let started_ms = self.cx.now_ms();
-        self.cx.live.lock().unwrap().step = Some(description.clone());
+        {
+            let mut live = self.cx.live.lock().unwrap();
+            live.step = Some(description.clone());
+            // Running: started, not finished.
+            live.record_step(StepRecord {
+                index,
+                section,
+                description: description.clone(),
+                kubectl: vec![self.cx.plan.kubectl(step)],
+                started_ms: Some(started_ms),
+                finished_ms: None,
+                result: StepResult::Ok,
+            });
+        }
         self.cx.journal.emit(RunEvent::StepStarted {
             index,
             section,
@@ -232,7 +252,7 @@ impl<'a, P: Platform> Execution<'a, P> {
             result: recorded.clone(),
             elapsed_ms: finished_ms - started_ms,
         });
-        self.steps.push(StepRecord {
+        self.record(StepRecord {
             index,
             section,
             description,

@@ -300,7 +300,7 @@ impl Windows {
                 },
                 Counted::NotCompared(reason) => ServerPart::NotCompared(reason),
             };
-            self.closed.push(ClosedWindow {
+            let closed = ClosedWindow {
                 name: window.name,
                 kind: window.kind,
                 start_ms: window.start_ms,
@@ -308,7 +308,21 @@ impl Windows {
                 delta,
                 failed,
                 server,
-            });
+            };
+            if cx.config.live.is_some() {
+                // The live page's provisional report shows it as measured.
+                let config = cx.analysis_config();
+                let mut live = cx.live.lock().unwrap();
+                let measured = closed.measured(
+                    traffic.offset_ms,
+                    &live.timeline,
+                    &live.restarts(),
+                    &config,
+                    None,
+                );
+                live.windows.push(measured);
+            }
+            self.closed.push(closed);
         }
         match next {
             Some(next) => self.open(cx, Some(traffic), next),

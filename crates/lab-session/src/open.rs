@@ -7,8 +7,11 @@ use crate::error::SessionError;
 use crate::home::LabHome;
 use crate::local::prometheus_for_run;
 use crate::platform::LabPlatform;
+use lab_core::limits;
 use lab_core::plan::Plan;
 use lab_core::platform::Platform;
+use lab_core::replay::{self, PeakPods};
+use lab_core::scenario::DEFINITION_FILE;
 use lab_runner::RunConfig;
 use platform_kube::lab::{self, PASSWORD_FILE};
 use platform_kube::monitoring::GRAFANA_USER;
@@ -24,6 +27,24 @@ pub enum PlatformChoice {
     Local,
     /// A cluster: kind, minikube or an existing context.
     Cluster(Provider),
+}
+
+impl PlatformChoice {
+    /// Whether the platform runs `peak` pods at once; `definition` names the
+    /// scenario file in the message. The local platform runs each pod as a
+    /// process on this machine, so it refuses more than
+    /// [`limits::LOCAL_MAX_PODS`]; a cluster's scheduler decides there.
+    pub fn check_pods(&self, peak: &PeakPods, definition: &str) -> Result<(), String> {
+        match self {
+            PlatformChoice::Local if peak.pods > limits::LOCAL_MAX_PODS => Err(format!(
+                "{definition}: {} runs up to {} pods at once, more than the local platform's limit ({}): each pod is a process on this machine; give fewer replicas, or run it on a cluster (--platform kind)",
+                peak.step_label(),
+                peak.pods,
+                limits::LOCAL_MAX_PODS
+            )),
+            PlatformChoice::Local | PlatformChoice::Cluster(_) => Ok(()),
+        }
+    }
 }
 
 /// Where traffic is generated.
@@ -58,6 +79,19 @@ impl LabSpec {
     /// Where the lab runs.
     pub fn platform(&self) -> &PlatformChoice {
         &self.platform
+    }
+
+    /// Whether this lab's platform runs the plan: bad input (exit 2) when it
+    /// asks for more pods at once than the platform runs. Checked before
+    /// anything starts.
+    pub fn check_plan(&self, plan: &Plan) -> Result<(), SessionError> {
+        let Some(peak) = replay::peak_pods(plan) else {
+            return Ok(());
+        };
+        let definition = format!("{}/{DEFINITION_FILE}", plan.dir.trim_end_matches('/'));
+        self.platform
+            .check_pods(&peak, &definition)
+            .map_err(SessionError::Usage)
     }
 
     /// Whether pods run the demo-app binary on this machine (the local
@@ -104,6 +138,7 @@ pub async fn open_run(
     supplies: Supplies,
     interrupt: watch::Receiver<bool>,
 ) -> Result<OpenRun, SessionError> {
+    spec.check_plan(plan)?;
     let mut notes = Vec::new();
     let platform = match &spec.platform {
         PlatformChoice::Local => {
@@ -169,4 +204,27 @@ fn config(
     let mut config = RunConfig::new(run_id, run_dir, interrupt);
     config.notes = notes;
     config
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lab_core::report::Section;
+
+    #[test]
+    fn the_local_platform_refuses_more_pods_than_it_runs_and_a_cluster_does_not() {
+        let peak = |pods| PeakPods {
+            pods,
+            section: Section::Main,
+            index: 3,
+        };
+        let local = PlatformChoice::Local;
+        assert_eq!(local.check_pods(&peak(50), "s/scenario.toml"), Ok(()));
+        assert_eq!(
+            local.check_pods(&peak(51), "s/scenario.toml"),
+            Err("s/scenario.toml: step 4 runs up to 51 pods at once, more than the local platform's limit (50): each pod is a process on this machine; give fewer replicas, or run it on a cluster (--platform kind)".to_owned())
+        );
+        let kind = PlatformChoice::Cluster(Provider::Kind);
+        assert_eq!(kind.check_pods(&peak(5000), "s/scenario.toml"), Ok(()));
+    }
 }

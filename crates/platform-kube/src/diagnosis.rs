@@ -33,8 +33,20 @@ fn is_ready(pod: &Pod) -> bool {
         .is_some_and(|c| c.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
 }
 
-fn event_time(event: &CoreEvent) -> SystemTime {
-    crate::platform::event_time(event)
+/// When an event happened, as well as its fields say.
+pub(crate) fn event_time(event: &CoreEvent) -> SystemTime {
+    let micro = event.event_time.as_ref().map(|t| t.0);
+    let stamp = event
+        .series
+        .as_ref()
+        .and_then(|s| s.last_observed_time.as_ref().map(|t| t.0))
+        .or(event.last_timestamp.as_ref().map(|t| t.0))
+        .or(micro)
+        .or(event.first_timestamp.as_ref().map(|t| t.0))
+        .or(event.metadata.creation_timestamp.as_ref().map(|t| t.0));
+    stamp
+        .map(SystemTime::from)
+        .unwrap_or(SystemTime::UNIX_EPOCH)
 }
 
 /// One line on a pod that is not ready: its phase, then the first of what the

@@ -396,7 +396,7 @@ pub fn prometheus_duration(duration: Duration) -> String {
 pub fn scrape_interval_of(config: &str) -> Option<Duration> {
     let document = yaml::parse_documents(config).ok()?.into_iter().next()?;
     let text = document["global"]["scrape_interval"].as_str()?;
-    lab_core::plan::parse_duration(text).ok()
+    lab_core::duration::parse_duration(text).ok()
 }
 
 /// Template Prometheus's configuration (on the typed value, never as text):

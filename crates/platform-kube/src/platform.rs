@@ -2,7 +2,7 @@
 //! with the cluster lab's capabilities: step annotations in its Grafana, and
 //! traffic from a loadgen Job inside the cluster when the lab was opened so.
 
-use crate::diagnosis;
+use crate::diagnosis::{self, event_time};
 use crate::error::{api_error, describe, object_error};
 use crate::grafana::Grafana;
 use crate::images;
@@ -492,22 +492,6 @@ fn pod_state(pod: &Pod) -> Option<PodState> {
         restarts,
         terminating: pod.metadata.deletion_timestamp.is_some(),
     })
-}
-
-/// When an event happened, as well as its fields say.
-pub(crate) fn event_time(event: &CoreEvent) -> SystemTime {
-    let micro = event.event_time.as_ref().map(|t| t.0);
-    let stamp = event
-        .series
-        .as_ref()
-        .and_then(|s| s.last_observed_time.as_ref().map(|t| t.0))
-        .or(event.last_timestamp.as_ref().map(|t| t.0))
-        .or(micro)
-        .or(event.first_timestamp.as_ref().map(|t| t.0))
-        .or(event.metadata.creation_timestamp.as_ref().map(|t| t.0));
-    stamp
-        .map(SystemTime::from)
-        .unwrap_or(SystemTime::UNIX_EPOCH)
 }
 
 /// The first node address reachable from outside the cluster: an ExternalIP if

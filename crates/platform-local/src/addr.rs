@@ -5,7 +5,7 @@
 //! reserved by holding a listener on a fixed port of its first address: a second
 //! lab (another test, another terminal) fails to bind it and picks another block.
 
-use crate::LocalError;
+use crate::error::LocalError;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 
 /// The port whose listener marks a block as taken.

@@ -1,7 +1,6 @@
 //! From a pod template to what a local process needs: program, args, env, ports,
 //! probes. An image maps to a local binary; only the demo app's images run here.
 
-use crate::DEMO_APP_IMAGES;
 use k8s_openapi::api::core::v1::{Container, EnvVar, PodTemplateSpec, Probe};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use lab_core::object::{Object, ObjectKind};
@@ -9,6 +8,14 @@ use lab_core::platform::PlatformError;
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 use std::time::Duration;
+
+/// Images the local platform runs with the demo-app binary: the lab's own image
+/// and the tutorial's originals, so the tutorial's YAML files run unchanged.
+pub const DEMO_APP_IMAGES: &[&str] = &[
+    "canary-lab/demo-app",
+    "crisis513/strategies-test",
+    "containersol/k8s-deployment-strategies",
+];
 
 /// The demo app's address flags and the ports it listens on by default.
 const ADDRESS_FLAGS: [(&str, u16); 3] = [

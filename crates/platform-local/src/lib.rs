@@ -13,87 +13,72 @@
 //!   for each new connection, as kube-proxy does.
 //! - Prometheus is the real server, started as a child process, scraping the pods
 //!   through a `file_sd_configs` file whose targets carry the in-cluster labels.
+//!
+//! It is shaped like Kubernetes:
+//!
+//! - The [`store`] is the API server: the objects (Deployments, Services with
+//!   their endpoints, pods; each a spec and a status), a revision with a watch
+//!   signal, and events. It starts nothing and knows no process, socket or
+//!   Prometheus.
+//! - The [`node`] is this machine: its configuration, loopback block, marker and
+//!   the Prometheus beside the pods. [`admission`] turns manifests into store
+//!   records, or refuses them before anything changes.
+//! - The [`controllers`] are independent loops that watch the store, act, and
+//!   write back what they did: `deployment` (creates and deletes pods),
+//!   `kubelet` (runs them: process, probes, restarts, termination), `endpoints`
+//!   (ready pods → each Service's endpoints), `proxy` (the Service listeners),
+//!   `monitoring` (Prometheus's targets) and `statefile` (the state file).
+//! - [`LocalPlatform`] is a facade: the `Platform` calls write to the store,
+//!   read from it, and wait for the controllers to catch up.
+//!
+//! Which module may import which: helpers (`addr`, `config`, `error`, `image`,
+//! `probe`, `process`, `prometheus`, `statefile`) import only helpers; `store`
+//! and `node` import helpers; `admission` imports the store and helpers; a
+//! controller imports the store, the node and helpers, never another
+//! controller; `controllers` (the list that starts them) imports the
+//! controllers; `lib.rs` imports anything. No import cycles
+//! (`tests/module_graph.rs` checks both).
 
 mod addr;
-mod controller;
+mod admission;
+mod config;
+mod controllers;
+mod error;
 mod image;
-mod pod;
+mod node;
 mod probe;
+mod process;
 pub mod prometheus;
-mod service;
-mod state;
 pub mod statefile;
+mod store;
 
-use crate::state::Shared;
+use crate::controllers::Controllers;
+use crate::controllers::{deployment, kubelet};
+use crate::node::Node;
+use crate::store::{Applied, Listeners, Objects, Store};
 use lab_core::object::{Object, ObjectKind};
 use lab_core::platform::{Endpoint, Platform, PlatformError, PlatformEvent, PodState, Urls};
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use crate::config::LocalConfig;
+pub use crate::error::LocalError;
+pub use crate::image::DEMO_APP_IMAGES;
 pub use crate::prometheus::{LabPrometheus, PrometheusConfig, start_detached};
-pub use crate::service::{NO_ENDPOINT, ServiceStats};
+pub use crate::store::{NO_ENDPOINT, ServiceStats};
 
-/// Images the local platform runs with the demo-app binary: the lab's own image
-/// and the tutorial's originals, so the tutorial's YAML files run unchanged.
-pub const DEMO_APP_IMAGES: &[&str] = &[
-    "canary-lab/demo-app",
-    "crisis513/strategies-test",
-    "containersol/k8s-deployment-strategies",
-];
-
-/// How to run the local platform.
-#[derive(Debug, Clone)]
-pub struct LocalConfig {
-    /// Directory for pod logs, the Prometheus config, targets and data.
-    pub run_dir: PathBuf,
-    /// The `demo-app` binary that pods run.
-    pub demo_app: PathBuf,
-    /// Prometheus to start beside the pods; `None` runs without it.
-    pub prometheus: Option<PrometheusConfig>,
-    /// Namespace label given to pods (as in the cluster).
-    pub namespace: String,
-    /// Where to record the processes this platform started, so that a later
-    /// `lab down` can clean up after a harness that was killed.
-    pub state_file: Option<PathBuf>,
-    /// Upper bound on any pod's termination grace period (teardown after an
-    /// interrupt uses a short one so nothing outlives the harness for long).
-    pub max_grace: Option<Duration>,
-}
-
-/// Errors of the local platform's own machinery.
-#[derive(Debug, thiserror::Error)]
-pub enum LocalError {
-    /// No free block of loopback addresses could be reserved.
-    #[error("could not reserve a loopback address block: {0}")]
-    AddressBlock(String),
-    /// Prometheus could not be started or did not become ready.
-    #[error("prometheus: {0}")]
-    Prometheus(String),
-    /// A file under the run directory could not be written.
-    #[error("{path}: {source}")]
-    Io {
-        /// The file or directory.
-        path: PathBuf,
-        /// The underlying error.
-        source: std::io::Error,
-    },
-    /// The demo-app binary is missing.
-    #[error("demo-app binary not found at {0} (build it with `cargo build -p demo-app`)")]
-    DemoAppMissing(PathBuf),
-}
-
-impl From<LocalError> for PlatformError {
-    fn from(error: LocalError) -> Self {
-        PlatformError::Unavailable(error.to_string())
-    }
-}
+/// How long a change may take to reach the endpoints, or a new Service to get
+/// its listeners, before the call that made it gives up waiting (both take
+/// microseconds).
+const SETTLE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The local platform. Cheap to clone; all clones drive the same processes.
 #[derive(Clone)]
 pub struct LocalPlatform {
-    shared: Arc<Shared>,
+    store: Arc<Store>,
+    node: Arc<Node>,
+    controllers: Arc<Controllers>,
 }
 
 impl LocalPlatform {
@@ -103,19 +88,25 @@ impl LocalPlatform {
         if !config.demo_app.is_file() {
             return Err(LocalError::DemoAppMissing(config.demo_app.clone()));
         }
-        let shared = Shared::start(config).await?;
-        Ok(Self { shared })
+        let store = Arc::new(Store::new(config.max_grace));
+        let node = Arc::new(Node::start(config).await?);
+        let controllers = Arc::new(Controllers::start(&store, &node));
+        Ok(Self {
+            store,
+            node,
+            controllers,
+        })
     }
 
     /// The loopback block's second octet (pods are 127.B.x.y).
     pub fn address_block(&self) -> u8 {
-        self.shared.block.octet()
+        self.node.block.octet()
     }
 
     /// Kill a pod's process with SIGKILL, as a node failure or OOM kill would; the
     /// pod is restarted with back-off. Used to test the lab under faults.
     pub async fn kill_pod(&self, pod: &str) -> Result<(), PlatformError> {
-        self.shared.kill_pod(pod).await
+        kubelet::kill(&self.store, pod)
     }
 
     /// Bound every termination from now on to `limit` (SIGKILL after it), as
@@ -123,12 +114,14 @@ impl LocalPlatform {
     /// interrupted, so that nothing outlives it for long. Only ever lowers the
     /// bound.
     pub fn limit_grace(&self, limit: Duration) {
-        self.shared.limit_grace(limit);
+        self.store.limit_grace(limit);
     }
 
     /// Per-version connection tallies of a Service listener.
     pub fn service_stats(&self, service: &str) -> Option<BTreeMap<String, ServiceStats>> {
-        self.shared.service_stats(service)
+        let connections = self.store.read().service(service)?.connections.clone();
+        let stats = connections.lock().unwrap().clone();
+        Some(stats)
     }
 
     /// Per version, the connections a Service sent to that version's pods that
@@ -139,20 +132,170 @@ impl LocalPlatform {
         self.service_stats(service)
             .unwrap_or_default()
             .into_iter()
-            .filter(|(version, _)| version != service::NO_ENDPOINT)
+            .filter(|(version, _)| version != NO_ENDPOINT)
             .map(|(version, stats)| (version, stats.connect_failures + stats.empty_replies))
+            .collect()
+    }
+
+    /// The Services whose listeners could not accept connections, with what
+    /// they met: one line each, for the report.
+    pub fn listener_faults(&self) -> Vec<String> {
+        let objects = self.store.read();
+        objects
+            .services()
+            .iter()
+            .filter_map(|(name, service)| {
+                let faults = service.accept_faults.lock().unwrap().clone();
+                (faults.failures > 0).then(|| {
+                    format!(
+                        "service {name} could not accept a connection {} times ({}); its listener paused up to {} ms between tries",
+                        faults.failures,
+                        faults.last_error.as_deref().unwrap_or("no error given"),
+                        faults.longest_pause.as_millis()
+                    )
+                })
+            })
             .collect()
     }
 
     /// Process ids of everything this platform runs now (pods and Prometheus).
     pub fn pids(&self) -> Vec<u32> {
-        self.shared.pids()
+        let mut pids: Vec<u32> = self
+            .store
+            .read()
+            .pods()
+            .values()
+            .filter_map(|p| p.status.pid)
+            .collect();
+        pids.extend(self.node.prometheus_pid());
+        pids
     }
 
     /// Stop everything: pods (graceful, bounded by `max_grace`), Service
     /// listeners and Prometheus. Idempotent.
     pub async fn shutdown(&self) {
-        self.shared.shutdown().await;
+        self.delete_all().await;
+        self.node.stop_prometheus().await;
+        self.controllers.stop();
+        if let Some(path) = &self.node.config.state_file {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+
+    /// Wait until the endpoints reflect every change so far, as they did the
+    /// moment a change was made when one lock held everything; bounded.
+    async fn settle(&self) {
+        let revision = self.store.read().revision();
+        let deadline = tokio::time::Instant::now() + SETTLE_TIMEOUT;
+        self.store
+            .wait_until(deadline, |objects| objects.endpoints_revision() >= revision)
+            .await;
+    }
+
+    async fn apply_one(&self, object: &Object) -> Result<(), PlatformError> {
+        match object {
+            Object::Deployment(deployment) => {
+                let (name, spec) = admission::deployment(deployment)?;
+                let replicas = spec.replicas;
+                let hash = spec.template_hash.clone();
+                // The event goes in before the write is published, so that it
+                // comes before what the controllers do about it.
+                let mut write = self.store.write();
+                let message = match write.apply_deployment(&name, spec) {
+                    Applied::Created => format!("created with {replicas} replicas"),
+                    Applied::TemplateChanged => {
+                        format!("template changed: rolling out revision {hash}")
+                    }
+                    Applied::Configured => "configured".to_string(),
+                };
+                self.store
+                    .event("Applied", format!("deployment/{name}"), message);
+                drop(write);
+            }
+            Object::Service(service) => {
+                let (name, spec) = admission::service(service);
+                let object = format!("service/{name}");
+                let uid = {
+                    let mut write = self.store.write();
+                    if write.apply_service(&name, spec) == Applied::Configured {
+                        self.store.event("Applied", object, "configured");
+                        return Ok(());
+                    }
+                    write.service(&name).map(|s| s.uid)
+                };
+                // New listeners: wait for the proxy to open them.
+                let deadline = tokio::time::Instant::now() + SETTLE_TIMEOUT;
+                let listeners = |objects: &Objects| {
+                    objects
+                        .service(&name)
+                        .filter(|s| Some(s.uid) == uid)
+                        .map(|s| s.listeners.clone())
+                };
+                self.store
+                    .wait_until(deadline, |objects| {
+                        listeners(objects).is_none_or(|l| l != Listeners::Pending)
+                    })
+                    .await;
+                let listeners = listeners(&self.store.read());
+                match listeners {
+                    Some(Listeners::Open(addresses)) => {
+                        let urls: Vec<String> = addresses.iter().map(ToString::to_string).collect();
+                        self.store.event(
+                            "Applied",
+                            object,
+                            format!("listening on {}", urls.join(", ")),
+                        );
+                    }
+                    failed => {
+                        self.store.write().delete_service(&name);
+                        return Err(PlatformError::Unavailable(match failed {
+                            Some(Listeners::Failed(message)) => message,
+                            _ => format!(
+                                "service {name}: no listener after {}s",
+                                SETTLE_TIMEOUT.as_secs()
+                            ),
+                        }));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Delete every Deployment and Service and wait (bounded) for the pods to exit.
+    async fn delete_all(&self) {
+        let grace = {
+            let mut write = self.store.write();
+            let services: Vec<String> = write.services().keys().cloned().collect();
+            for name in services {
+                write.delete_service(&name);
+            }
+            let deployments: Vec<String> = write.deployments().keys().cloned().collect();
+            for name in deployments {
+                write.delete_deployment(&name);
+            }
+            let pods: Vec<String> = write.pods().keys().cloned().collect();
+            for name in pods {
+                write.delete_pod(&name);
+            }
+            write
+                .pods()
+                .values()
+                .filter_map(|pod| pod.deletion.map(|d| d.grace))
+                .max()
+                .unwrap_or_default()
+        };
+        let deadline = tokio::time::Instant::now() + grace + Duration::from_secs(2);
+        self.store
+            .wait_until(deadline, |objects| objects.pods().is_empty())
+            .await;
+    }
+}
+
+fn not_found(kind: ObjectKind, name: &str) -> PlatformError {
+    PlatformError::NotFound {
+        kind,
+        name: name.to_string(),
     }
 }
 
@@ -163,20 +306,49 @@ impl Platform for LocalPlatform {
 
     async fn apply(&self, objects: &[Object]) -> Result<(), PlatformError> {
         for object in objects {
-            image::check_runnable(object)?;
+            admission::check(object)?;
         }
         for object in objects {
-            self.shared.apply(object).await?;
+            self.apply_one(object).await?;
         }
+        self.settle().await;
         Ok(())
     }
 
     async fn scale(&self, deployment: &str, replicas: i32) -> Result<(), PlatformError> {
-        self.shared.scale(deployment, replicas)
+        {
+            let mut write = self.store.write();
+            if !write.scale(deployment, replicas) {
+                return Err(not_found(ObjectKind::Deployment, deployment));
+            }
+            self.store.event(
+                "Scaled",
+                format!("deployment/{deployment}"),
+                format!("scaled to {replicas} replicas"),
+            );
+        }
+        self.settle().await;
+        Ok(())
     }
 
     async fn delete(&self, kind: ObjectKind, name: &str) -> Result<(), PlatformError> {
-        self.shared.delete(kind, name).await
+        {
+            let mut write = self.store.write();
+            let found = match kind {
+                ObjectKind::Service => write.delete_service(name),
+                ObjectKind::Deployment => write.delete_deployment(name),
+            };
+            if !found {
+                return Err(not_found(kind, name));
+            }
+            self.store.event(
+                "Deleted",
+                format!("{}/{name}", kind.kubectl_name()),
+                "deleted",
+            );
+        }
+        self.settle().await;
+        Ok(())
     }
 
     async fn set_selector(
@@ -184,7 +356,19 @@ impl Platform for LocalPlatform {
         service: &str,
         selector: &BTreeMap<String, String>,
     ) -> Result<(), PlatformError> {
-        self.shared.set_selector(service, selector)
+        {
+            let mut write = self.store.write();
+            if !write.set_selector(service, selector) {
+                return Err(not_found(ObjectKind::Service, service));
+            }
+            self.store.event(
+                "SelectorChanged",
+                format!("service/{service}"),
+                format!("selector now {selector:?}"),
+            );
+        }
+        self.settle().await;
+        Ok(())
     }
 
     async fn wait_ready(
@@ -192,34 +376,105 @@ impl Platform for LocalPlatform {
         deployments: &[String],
         timeout: Duration,
     ) -> Result<(), PlatformError> {
-        self.shared.wait_ready(deployments, timeout).await
+        let deadline = tokio::time::Instant::now() + timeout;
+        // Ready once every Deployment has rolled out and the endpoints show it.
+        let mut outcome = Ok(Vec::new());
+        let settled = self
+            .store
+            .wait_until(deadline, |objects| {
+                outcome = deployments
+                    .iter()
+                    .map(|name| {
+                        let spec = objects.deployment(name).map(|d| &d.spec);
+                        deployment::rollout_status(name, spec, objects.pods())
+                    })
+                    .filter_map(Result::transpose)
+                    .collect::<Result<Vec<String>, PlatformError>>();
+                match &outcome {
+                    Ok(not_ready) => {
+                        not_ready.is_empty() && objects.endpoints_revision() >= objects.revision()
+                    }
+                    Err(_) => true,
+                }
+            })
+            .await;
+        match outcome? {
+            not_ready if not_ready.is_empty() => Ok(()),
+            not_ready => {
+                debug_assert!(!settled);
+                Err(PlatformError::Timeout {
+                    waited: timeout,
+                    not_ready,
+                })
+            }
+        }
     }
 
     async fn pods(&self) -> Result<Vec<PodState>, PlatformError> {
-        Ok(self.shared.pod_states())
+        let objects = self.store.read();
+        Ok(objects
+            .pods()
+            .iter()
+            .map(|(name, pod)| PodState {
+                name: name.clone(),
+                deployment: pod.spec.deployment.clone(),
+                version: pod.version(),
+                address: pod.status.address.to_string(),
+                ready: pod.serving(),
+                restarts: pod.status.restarts,
+                terminating: pod.terminating(),
+            })
+            .collect())
     }
 
     async fn endpoints(&self, service: &str) -> Result<Vec<Endpoint>, PlatformError> {
-        self.shared.endpoints(service)
+        let objects = self.store.read();
+        let record = objects
+            .service(service)
+            .ok_or_else(|| not_found(ObjectKind::Service, service))?;
+        Ok(record
+            .first_port_endpoints()
+            .iter()
+            .map(|target| Endpoint {
+                pod: target.pod.clone(),
+                version: target.version.clone(),
+                address: target.address.to_string(),
+            })
+            .collect())
     }
 
     async fn service_url(&self, service: &str) -> Result<String, PlatformError> {
-        self.shared.service_url(service)
+        let objects = self.store.read();
+        let record = objects
+            .service(service)
+            .ok_or_else(|| not_found(ObjectKind::Service, service))?;
+        match &record.listeners {
+            Listeners::Open(addresses) => match addresses.first() {
+                Some(address) => Ok(format!("http://{address}")),
+                None => Err(PlatformError::Unavailable(format!(
+                    "service {service} declares no ports"
+                ))),
+            },
+            Listeners::Pending => Err(PlatformError::Unavailable(format!(
+                "service {service} has no listener yet"
+            ))),
+            Listeners::Failed(message) => Err(PlatformError::Unavailable(message.clone())),
+        }
     }
 
     fn urls(&self) -> Urls {
         Urls {
-            prometheus: self.shared.prometheus_url(),
+            prometheus: self.node.prometheus_url.clone(),
             grafana: None,
         }
     }
 
     async fn take_events(&self) -> Vec<PlatformEvent> {
-        self.shared.take_events()
+        self.store.take_events()
     }
 
     async fn teardown(&self) -> Result<(), PlatformError> {
-        self.shared.delete_all().await;
+        self.delete_all().await;
         Ok(())
     }
 
@@ -229,6 +484,10 @@ impl Platform for LocalPlatform {
 
     fn limit_grace(&self, limit: Duration) {
         LocalPlatform::limit_grace(self, limit);
+    }
+
+    fn listener_faults(&self) -> Vec<String> {
+        LocalPlatform::listener_faults(self)
     }
 
     async fn shutdown(&self) -> Result<(), PlatformError> {

@@ -1,14 +1,13 @@
-//! The real Prometheus as a child process: a generated config with one
-//! `file_sd_configs` job whose targets follow the pods and carry the labels of
-//! the in-cluster annotation-based job (`app`, `version`, `pod`, `namespace`).
+//! The real Prometheus as a child process (or the one `lab up` started): a
+//! generated config with one `file_sd_configs` job, and the targets file it
+//! reads. What the targets are is the `monitoring` controller's business.
 
-use crate::LocalError;
-use crate::state::Shared;
+use crate::error::LocalError;
+use crate::statefile;
 use std::collections::BTreeMap;
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::process::{Child, Command};
@@ -68,7 +67,7 @@ impl PrometheusServer {
     /// an attached one, only empty its targets.
     pub(crate) async fn stop(mut self) {
         match self.child.as_mut() {
-            Some(child) => crate::pod::stop(child, Duration::from_secs(5)).await,
+            Some(child) => crate::process::stop(child, Duration::from_secs(5)).await,
             None => {
                 let _ = write_targets(&self.targets_path, &[]);
             }
@@ -104,79 +103,12 @@ pub(crate) struct TargetGroup {
     pub(crate) labels: BTreeMap<String, String>,
 }
 
-/// A pod label as a Prometheus label name (the `labelmap` of the in-cluster job
-/// sees sanitized names too: `app.kubernetes.io/name` → `app_kubernetes_io_name`).
-fn label_name(key: &str) -> String {
-    let mut name: String = key
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    if name.starts_with(|c: char| c.is_ascii_digit()) {
-        name.insert(0, '_');
-    }
-    name
-}
-
-/// The target groups for the pods that are running now and ask to be scraped.
-pub(crate) fn target_groups(shared: &Shared) -> Vec<TargetGroup> {
-    let inner = shared.lock();
-    let mut groups = Vec::new();
-    for (name, pod) in &inner.pods {
-        // Only pods with a live process: the in-cluster job drops pods that are
-        // not Running.
-        let (Some(_), Some(port)) = (pod.pid, pod.runtime.scrape_port()) else {
-            continue;
-        };
-        let mut labels: BTreeMap<String, String> = pod
-            .runtime
-            .labels
-            .iter()
-            .map(|(k, v)| (label_name(k), v.clone()))
-            .collect();
-        labels.insert("pod".to_string(), name.clone());
-        labels.insert("namespace".to_string(), shared.config.namespace.clone());
-        groups.push(TargetGroup {
-            targets: vec![format!("{}:{port}", pod.address)],
-            labels,
-        });
-    }
-    groups
-}
-
 /// Write the targets file atomically (a rename), as Prometheus expects.
 pub(crate) fn write_targets(path: &Path, groups: &[TargetGroup]) -> std::io::Result<()> {
     let temporary = path.with_extension("json.tmp");
     let json = serde_json::to_vec_pretty(groups).map_err(std::io::Error::other)?;
     std::fs::write(&temporary, json)?;
     std::fs::rename(&temporary, path)
-}
-
-/// Rewrite the targets file whenever the set of scrapeable pods changes.
-pub(crate) async fn write_targets_on_change(shared: Arc<Shared>, path: PathBuf) {
-    let mut changes = shared.subscribe();
-    let mut last = None;
-    loop {
-        let groups = target_groups(&shared);
-        if last.as_ref() != Some(&groups) {
-            if let Err(error) = write_targets(&path, &groups) {
-                shared.event(
-                    "Failed",
-                    "prometheus",
-                    format!("cannot write targets: {error}"),
-                );
-            }
-            last = Some(groups);
-        }
-        if changes.changed().await.is_err() {
-            return;
-        }
-    }
 }
 
 /// Start or attach to Prometheus, as configured.
@@ -235,7 +167,7 @@ async fn attach(
         let path = path.to_path_buf();
         move |source| LocalError::Io { path, source }
     };
-    if !crate::statefile::alive(server.pid) {
+    if !statefile::alive(server.pid) {
         return Err(LocalError::Prometheus(format!(
             "the lab's Prometheus (pid {}) is not running: run `cargo xtask lab up --platform local` again",
             server.pid
@@ -306,7 +238,7 @@ async fn launch(
             .arg(format!("--web.listen-address=127.0.0.1:{port}"))
             .arg("--storage.tsdb.retention.time=1d")
             .arg("--log.level=warn")
-            .env(crate::statefile::MARKER_VAR, marker)
+            .env(statefile::MARKER_VAR, marker)
             .stdin(Stdio::null())
             .stdout(log)
             .stderr(log_err)
@@ -321,7 +253,7 @@ async fn launch(
             Ok(()) => return Ok((child, format!("http://{address}"))),
             Err(error) => {
                 last_error = error;
-                crate::pod::stop(&mut child, Duration::from_secs(2)).await;
+                crate::process::stop(&mut child, Duration::from_secs(2)).await;
             }
         }
     }
@@ -375,18 +307,6 @@ async fn ready(address: SocketAddr) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn label_names_are_sanitized() {
-        for (key, expected) in [
-            ("app", "app"),
-            ("app.kubernetes.io/name", "app_kubernetes_io_name"),
-            ("pod-template-hash", "pod_template_hash"),
-            ("9lives", "_9lives"),
-        ] {
-            assert_eq!(label_name(key), expected);
-        }
-    }
 
     #[test]
     fn durations_render_as_prometheus_durations() {

@@ -1,16 +1,14 @@
-//! The state file: what a local lab runs, rewritten on every change, so that
-//! `lab status` can show it and `lab down` can clean up after a harness that was
-//! killed. Every child process also carries a marker in its environment, so
-//! cleanup finds them even if the file is gone.
+//! The state file: what a local lab runs, so that `lab status` can show it and
+//! `lab down` can clean up after a harness that was killed. Every child process
+//! also carries a marker in its environment, so cleanup finds them even if the
+//! file is gone. Its format, reading and the cleanup live here; the
+//! `statefile` controller rewrites it on every change.
 
-use crate::LocalConfig;
-use crate::state::Shared;
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// The environment variable that marks a process as started by a local lab; its
@@ -73,48 +71,6 @@ pub enum StateFileError {
     },
 }
 
-pub(crate) fn marker_for(config: &LocalConfig) -> String {
-    std::path::absolute(&config.run_dir)
-        .unwrap_or_else(|_| config.run_dir.clone())
-        .display()
-        .to_string()
-}
-
-fn snapshot(shared: &Shared) -> LabState {
-    let inner = shared.lock();
-    let pods = inner
-        .pods
-        .iter()
-        .map(|(name, pod)| RecordedPod {
-            name: name.clone(),
-            version: pod.runtime.version(),
-            ready: pod.ready && !pod.terminating,
-            pid: pod.pid,
-        })
-        .collect::<Vec<_>>();
-    let services = inner
-        .services
-        .iter()
-        .filter_map(|(name, service)| {
-            let port = service.ports.first()?;
-            Some((name.clone(), format!("http://{}", port.listen)))
-        })
-        .collect();
-    drop(inner);
-    let mut pids: Vec<u32> = pods.iter().filter_map(|p| p.pid).collect();
-    pids.extend(shared.prometheus_pid());
-    LabState {
-        owner_pid: std::process::id(),
-        owner_start: start_time(std::process::id()),
-        marker: shared.marker.clone(),
-        run_dir: shared.config.run_dir.clone(),
-        prometheus: shared.prometheus_url(),
-        services,
-        pods,
-        pids,
-    }
-}
-
 /// Write a state file atomically.
 pub fn write(path: &Path, state: &LabState) -> std::io::Result<()> {
     if let Some(parent) = path.parent() {
@@ -146,24 +102,6 @@ pub fn read(path: &Path) -> Result<Option<LabState>, StateFileError> {
             path: path.to_path_buf(),
             message: error.to_string(),
         })
-}
-
-pub(crate) async fn write_on_change(shared: Arc<Shared>) {
-    let Some(path) = shared.config.state_file.clone() else {
-        return;
-    };
-    let mut changes = shared.subscribe();
-    let mut last = None;
-    loop {
-        let state = snapshot(&shared);
-        if last.as_ref() != Some(&state) {
-            let _ = write(&path, &state);
-            last = Some(state);
-        }
-        if changes.changed().await.is_err() {
-            return;
-        }
-    }
 }
 
 /// Whether a process is alive (and not a zombie).

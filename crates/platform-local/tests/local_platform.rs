@@ -116,6 +116,37 @@ fn service(selector: serde_json::Value) -> Object {
     Object::Service(Box::new(serde_json::from_value::<Service>(value).unwrap()))
 }
 
+/// The Service listening on `port` (a free one, so it is honoured as non-root).
+fn service_on_port(port: u16) -> Object {
+    let mut object = service(json!({"app": "my-app"}));
+    if let Object::Service(service) = &mut object {
+        service.spec.as_mut().unwrap().ports.as_mut().unwrap()[0].port = i32::from(port);
+    }
+    object
+}
+
+/// Whether a connection to `url` is refused: nothing listens there.
+async fn refused(url: &str) -> bool {
+    let address = url.trim_start_matches("http://");
+    matches!(
+        tokio::net::TcpStream::connect(address).await,
+        Err(error) if error.kind() == std::io::ErrorKind::ConnectionRefused
+    )
+}
+
+/// Wait until nothing listens at `url`; panics after `limit`.
+async fn until_refused(url: &str, limit: Duration) -> Duration {
+    let start = Instant::now();
+    while !refused(url).await {
+        assert!(
+            start.elapsed() < limit,
+            "{url} still accepts after {limit:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    start.elapsed()
+}
+
 fn rolling(surge: i32, unavailable: i32) -> serde_json::Value {
     json!({"type": "RollingUpdate", "rollingUpdate": {"maxSurge": surge, "maxUnavailable": unavailable}})
 }
@@ -509,4 +540,51 @@ async fn cleanup_stops_marked_processes_left_behind() {
     // A second cleanup finds nothing: idempotent.
     let again = platform_local::statefile::cleanup(None, &marker, Duration::from_secs(2)).await;
     assert!(again.terminated.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_changed_service_reopens_and_a_deleted_one_stops_accepting() {
+    let lab = lab(false).await;
+    let p = &lab.platform;
+    p.apply(&[
+        service_on_port(18080),
+        deployment("my-app-v1", "v1.0.0", 1, &[], rolling(1, 0)),
+    ])
+    .await
+    .unwrap();
+    p.wait_ready(&["my-app-v1".into()], TIMEOUT).await.unwrap();
+    let first = p.service_url("my-app").await.unwrap();
+    assert!(first.ends_with(":18080"), "{first}");
+    assert_eq!(tally(&first, 5).await.0, counts(&[("v1.0.0", 5)]));
+
+    // The Deployment's event comes before what the controllers did about it.
+    let events = p.take_events().await;
+    let position = |reason: &str, object: &str| {
+        events
+            .iter()
+            .position(|e| e.reason == reason && e.object.starts_with(object))
+            .unwrap_or_else(|| panic!("no {reason} event of {object}: {events:#?}"))
+    };
+    assert!(position("Applied", "deployment/my-app-v1") < position("Scheduled", "pod/my-app-v1"));
+
+    // The same ports again: the same listener.
+    p.apply(&[service_on_port(18080)]).await.unwrap();
+    assert_eq!(p.service_url("my-app").await.unwrap(), first);
+
+    // Another port: a new listener there, and the old one closed by the time
+    // the apply returns (or a moment later, as a closed socket settles).
+    p.apply(&[service_on_port(18081)]).await.unwrap();
+    let second = p.service_url("my-app").await.unwrap();
+    assert!(second.ends_with(":18081"), "{second}");
+    until_refused(&first, Duration::from_millis(500)).await;
+    assert_eq!(tally(&second, 5).await.0, counts(&[("v1.0.0", 5)]));
+
+    // Deleted: it stops accepting at once, and is gone.
+    p.delete(ObjectKind::Service, "my-app").await.unwrap();
+    until_refused(&second, Duration::from_millis(500)).await;
+    assert!(matches!(
+        p.service_url("my-app").await,
+        Err(PlatformError::NotFound { .. })
+    ));
+    p.shutdown().await;
 }

@@ -14,7 +14,7 @@ fn lab_run_exits_0_when_the_outcome_is_the_expected_one_and_1_naming_the_gate_wh
     assert_eq!(run.wait_exit(RUN_LIMIT), Some(0), "{}", run.stderr());
     assert!(
         run.stdout()
-            .contains("bad-canary: rolled back (expected rolled back): passed"),
+            .contains("bad-canary: rolled back (expected rolled back), passed"),
         "{}",
         run.stdout()
     );

@@ -17,6 +17,7 @@ mod fault_prometheus_gone;
 mod hardening_local;
 mod hardening_manifests;
 mod lab_run_exit_status;
+mod live_page;
 mod local_blue_green;
 mod local_canary;
 mod local_ramped;

@@ -1,7 +1,8 @@
 //! The lab itself, timed: a whole `lab run` process, and how soon a bad canary
 //! is rolled back once it is ready.
 
-use super::{Bench, Goal, Outcome, Side};
+use super::setup::Bench;
+use super::statistics::{Goal, Outcome, Side};
 use crate::{prereq, shell};
 use anyhow::{Context as _, bail};
 use lab_core::plan::{Profile, ProfileName};

@@ -2,7 +2,8 @@
 
 use super::load::{self, CONCURRENCY, Connections, CpuPerAnswer, Tool};
 use super::process::{self, VERSION};
-use super::{Bench, Goal, Outcome, Side, alternate};
+use super::setup::{Bench, alternate};
+use super::statistics::{Goal, Outcome, Side};
 use crate::prereq;
 use anyhow::Context as _;
 use serde_json::Value;
@@ -28,7 +29,7 @@ pub fn announce_oha_install() {
 
 fn plan(bench: &Bench, connections: Connections) -> Vec<String> {
     let duration = bench.duration_or(THROUGHPUT_RUN);
-    let rounds = bench.rounds_or(super::DEFAULT_ROUNDS);
+    let rounds = bench.rounds_or(super::setup::DEFAULT_ROUNDS);
     let demo_app = process::demo_app_command(&bench.binary("demo-app"), "8080", "0", "0");
     let url = "http://127.0.0.1:8080/";
     let loadgen = Tool::Loadgen(bench.binary("loadgen"));
@@ -52,7 +53,7 @@ pub fn newconn_plan(bench: &Bench) -> Vec<String> {
 
 fn throughput(bench: &Bench, connections: Connections) -> anyhow::Result<Outcome> {
     let duration = bench.duration_or(THROUGHPUT_RUN);
-    let rounds = bench.rounds_or(super::DEFAULT_ROUNDS);
+    let rounds = bench.rounds_or(super::setup::DEFAULT_ROUNDS);
     let app = process::start_demo_app(&bench.binary("demo-app"))?;
     let tools = [Tool::Loadgen(bench.binary("loadgen")), Tool::Oha];
     let mut failures = [0u64; 2];

@@ -3,7 +3,8 @@
 use super::load::CpuPerAnswer;
 use super::load::{self, Connections, Tool};
 use super::process::{self, CpuTimes, Server};
-use super::{Bench, Goal, Outcome, Side, alternate};
+use super::setup::{Bench, alternate};
+use super::statistics::{Goal, Outcome, Side};
 use crate::prereq;
 use anyhow::Context as _;
 use std::io::{Read, Write};
@@ -23,7 +24,7 @@ fn nginx() -> anyhow::Result<std::path::PathBuf> {
 
 fn plan(bench: &Bench, connections: Connections) -> Vec<String> {
     let duration = bench.duration_or(THROUGHPUT_RUN);
-    let rounds = bench.rounds_or(super::DEFAULT_ROUNDS);
+    let rounds = bench.rounds_or(super::setup::DEFAULT_ROUNDS);
     let dir = bench.scratch.join("nginx");
     let demo_app = process::demo_app_command(&bench.binary("demo-app"), "8080", "0", "0");
     let nginx = process::nginx_command(std::path::Path::new("nginx"), &dir);
@@ -99,7 +100,7 @@ fn header_names(answer: &str) -> Vec<String> {
 
 fn throughput(bench: &Bench, connections: Connections) -> anyhow::Result<Outcome> {
     let duration = load::effective_duration(&Tool::Wrk, bench.duration_or(THROUGHPUT_RUN));
-    let rounds = bench.rounds_or(super::DEFAULT_ROUNDS);
+    let rounds = bench.rounds_or(super::setup::DEFAULT_ROUNDS);
     let app = process::start_demo_app(&bench.binary("demo-app"))?;
     let dir = process::fresh_dir(&bench.scratch, "nginx")?;
     let nginx = process::start_nginx(&nginx()?, &dir)?;
@@ -291,7 +292,7 @@ mod tests {
         );
         let record = outcome.record("demo-app-memory", "0.00 0.00 0.00");
         let text = serde_json::to_string(&record).unwrap();
-        let back: super::super::Record = serde_json::from_str(&text).unwrap();
+        let back: crate::bench::record::Record = serde_json::from_str(&text).unwrap();
         assert_eq!(back, record);
         assert_eq!(back.goal, Goal::AtMost { limit: 10.0 });
         assert_eq!(back.median_ratio, None);

@@ -6,7 +6,8 @@
 
 use super::load::{self, Connections, CpuPerAnswer, Tool};
 use super::process::{self, CpuTimes};
-use super::{Bench, Goal, Outcome, alternate};
+use super::setup::{Bench, alternate};
+use super::statistics::{Goal, Outcome};
 use crate::shell;
 use anyhow::Context as _;
 use lab_core::object::Object;
@@ -28,7 +29,7 @@ const READY_TIMEOUT: Duration = Duration::from_secs(60);
 
 fn plan(bench: &Bench, connections: Connections) -> Vec<String> {
     let duration = bench.duration_or(THROUGHPUT_RUN);
-    let rounds = bench.rounds_or(super::DEFAULT_ROUNDS);
+    let rounds = bench.rounds_or(super::setup::DEFAULT_ROUNDS);
     vec![
         format!(
             "# in this process, on a 2-worker tokio runtime as under `lab run`: the local platform \
@@ -140,7 +141,7 @@ impl Drop for LocalService {
 
 fn throughput(bench: &Bench, connections: Connections) -> anyhow::Result<Outcome> {
     let duration = bench.duration_or(THROUGHPUT_RUN);
-    let rounds = bench.rounds_or(super::DEFAULT_ROUNDS);
+    let rounds = bench.rounds_or(super::setup::DEFAULT_ROUNDS);
     let lab = LocalService::start(bench)?;
     let urls = [lab.service_url.clone(), lab.pod_url.clone()];
     let pod_pid = match lab.platform.pids().as_slice() {

@@ -1,4 +1,6 @@
-//! What `lab run` prints while it runs and when it ends.
+//! What `lab run` prints while it runs and when it ends. The words come from
+//! `lab_report::terminal` (in English or Korean); this module does the
+//! terminal's I/O: colours, redrawing the live block, the teaching mode's pauses.
 //!
 //! On a terminal (stderr, with `NO_COLOR` unset) a compact live block is redrawn
 //! once a second below the event lines: the step, the phase timer, a bar per
@@ -9,11 +11,12 @@
 //! and with `--step` waits for Enter on stdin; at the end of stdin it goes on
 //! without pausing.
 
-use lab_core::analysis::{Outcome, Verdict, WindowKind};
 use lab_core::plan::Plan;
-use lab_core::report::{Report, Section, StepResult};
+use lab_core::report::Report;
 use lab_core::run_event::{Progress, RunEvent, Timed};
-use lab_report::narration::{self, Language};
+use lab_report::Language;
+use lab_report::narration;
+use lab_report::terminal::{self, CONTINUATION, Style, Styled};
 use lab_runner::BeforeStep;
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
@@ -25,8 +28,6 @@ use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
 pub struct Teaching {
     /// Wait for Enter before each step (`--step`); else only narrate (`--explain`).
     pub pause: bool,
-    /// The narration's language.
-    pub language: Language,
 }
 
 /// Prints a run for people.
@@ -38,6 +39,10 @@ pub struct Console {
     /// The terminal's width, which the live block's lines never reach.
     width: usize,
     teaching: Option<Teaching>,
+    /// The language of every line.
+    language: Language,
+    /// The plan, once known: it tells the steps in the console's language.
+    plan: Arc<Mutex<Option<Plan>>>,
     screen: Arc<Mutex<Screen>>,
     /// The receiving end of the runner's `before_step` hook, taken by `follow`.
     pauses: Arc<Mutex<Option<UnboundedReceiver<BeforeStep>>>>,
@@ -51,17 +56,6 @@ struct Screen {
     progress: Option<Progress>,
     /// No redraws while the teaching mode waits for Enter.
     suspended: bool,
-}
-
-fn seconds(ms: u64) -> String {
-    format!("{:6.1}s", ms as f64 / 1000.0)
-}
-
-fn outcome(o: Outcome) -> &'static str {
-    match o {
-        Outcome::Promoted => "promoted",
-        Outcome::RolledBack => "rolled back",
-    }
 }
 
 /// Colours are for terminals that want them (<https://no-color.org>).
@@ -106,94 +100,37 @@ const DIM: &str = "\x1b[2m";
 const BOLD: &str = "\x1b[1m";
 const RED: &str = "\x1b[31m";
 
-/// Cut a line to fit the terminal, so that it never wraps (a wrapped line would
-/// throw off the redraw).
-fn fit(text: &str, width: usize) -> String {
-    if text.chars().count() < width {
-        text.to_string()
-    } else {
-        let cut: String = text.chars().take(width.saturating_sub(2)).collect();
-        format!("{cut}…")
-    }
-}
-
-fn bar(share: f64, cells: usize) -> String {
-    let filled = ((share.clamp(0.0, 1.0) * cells as f64).round() as usize).min(cells);
-    format!("{}{}", "█".repeat(filled), "░".repeat(cells - filled))
+/// A styled line as the terminal draws it: with colours, or without.
+fn paint(line: &[Styled], colour: bool) -> String {
+    line.iter()
+        .map(|piece| {
+            let code = match piece.style {
+                Style::Plain => None,
+                Style::Bold => Some(BOLD),
+                Style::Dim => Some(DIM),
+                Style::Alert => Some(RED),
+                Style::Version(i) => Some(VERSION_COLOURS[i % VERSION_COLOURS.len()]),
+            };
+            match code {
+                Some(code) if colour => format!("{code}{}{RESET}", piece.text),
+                _ => piece.text.clone(),
+            }
+        })
+        .collect()
 }
 
 /// The live block for a progress report, one string per line.
-fn live_block(progress: &Progress, width: usize, colour: bool) -> Vec<String> {
-    let paint = |code: &str, text: &str| {
-        if colour {
-            format!("{code}{text}{RESET}")
-        } else {
-            text.to_string()
-        }
-    };
-    let mut lines = Vec::new();
-    let step = progress.step.as_deref().unwrap_or("starting");
-    lines.push(paint(BOLD, &fit(&format!("▶ {step}"), width)));
-    let timer = match (&progress.window, progress.window_kind) {
-        (Some(name), Some(kind)) => {
-            let elapsed = progress.window_elapsed_ms as f64 / 1000.0;
-            match progress.window_planned_ms {
-                Some(planned) if kind != WindowKind::Transition => {
-                    let planned_s = planned as f64 / 1000.0;
-                    let done = if planned > 0 {
-                        progress.window_elapsed_ms as f64 / planned as f64
-                    } else {
-                        1.0
-                    };
-                    format!(
-                        "  phase {name} ({})  {elapsed:.1}s / {planned_s:.0}s  {}",
-                        kind.as_str(),
-                        bar(done, 20)
-                    )
-                }
-                _ => format!("  transition {name}  {elapsed:.1}s"),
-            }
-        }
-        _ => "  no traffic yet".to_string(),
-    };
-    lines.push(fit(&timer, width));
-    let mut versions: Vec<&String> = progress
-        .versions
-        .keys()
-        .chain(progress.ready.keys())
-        .collect();
-    versions.sort();
-    versions.dedup();
-    let bar_cells = width.saturating_sub(64).clamp(8, 40);
-    let mut errors = 0;
-    for (i, version) in versions.iter().enumerate() {
-        let traffic = progress.versions.get(*version);
-        let ready = progress.ready.get(*version).copied().unwrap_or(0);
-        // A version that is gone (no pods, no answers in this window) is news no more.
-        if ready == 0 && traffic.is_none_or(|t| t.requests == 0) {
-            continue;
-        }
-        let share = traffic.map_or(0.0, |t| t.share);
-        let requests = traffic.map_or(0, |t| t.requests);
-        let version_errors = traffic.map_or(0, |t| t.errors);
-        errors += version_errors;
-        let colour_code = VERSION_COLOURS[i % VERSION_COLOURS.len()];
-        let label = fit(version, 12);
-        lines.push(format!(
-            "  {label:<12} {} {:>5.1}%  {requests:>7} answers  {:>4} errors  {ready:>2} ready",
-            paint(colour_code, &bar(share, bar_cells)),
-            share * 100.0,
-            version_errors,
-        ));
-    }
-    let failed = progress.failed_requests;
-    let summary = format!("  errors {errors}, without an answer {failed}");
-    lines.push(if errors + failed > 0 {
-        paint(RED, &summary)
-    } else {
-        paint(DIM, &summary)
-    });
-    lines
+fn live_block(
+    progress: &Progress,
+    plan: Option<&Plan>,
+    width: usize,
+    colour: bool,
+    language: Language,
+) -> Vec<String> {
+    terminal::live_block(progress, plan, width, language)
+        .iter()
+        .map(|line| paint(line, colour))
+        .collect()
 }
 
 /// A request for one line of stdin, and where the answer goes (`None` at its end).
@@ -220,13 +157,15 @@ fn stdin_reader() -> LineRequest {
 
 impl Console {
     /// A console; `quiet` prints only the result; `teaching` narrates the steps.
-    pub fn new(quiet: bool, teaching: Option<Teaching>) -> Self {
+    pub fn new(quiet: bool, teaching: Option<Teaching>, language: Language) -> Self {
         let live = !quiet && std::io::stderr().is_terminal() && colours_allowed();
         Self {
             quiet,
             live,
             width: if live { terminal_width() } else { 80 },
             teaching,
+            language,
+            plan: Arc::new(Mutex::new(None)),
             screen: Arc::new(Mutex::new(Screen::default())),
             pauses: Arc::new(Mutex::new(None)),
         }
@@ -265,7 +204,8 @@ impl Console {
         let Some(progress) = &screen.progress else {
             return String::new();
         };
-        let lines = live_block(progress, self.width, true);
+        let plan = self.plan.lock().unwrap();
+        let lines = live_block(progress, plan.as_ref(), self.width, true, self.language);
         screen.drawn = lines.len();
         let mut out = lines.join("\n");
         out.push('\n');
@@ -321,16 +261,16 @@ impl Console {
 
     /// What is about to run.
     pub fn header(&self, plan: &Plan, platform: &str, run_dir: &Path) {
-        self.line(&format!(
-            "{}: {} on {}, profile {} ({} req/s); expected: {}",
-            plan.scenario,
-            plan.description,
-            platform,
-            plan.profile.name.as_str(),
-            plan.profile.rate,
-            outcome(plan.expected)
-        ));
-        self.line(&format!("run directory {}", run_dir.display()));
+        *self.plan.lock().unwrap() = Some(plan.clone());
+        let dir = run_dir.display().to_string();
+        for line in terminal::header(plan, platform, &dir, self.language) {
+            self.line(&line);
+        }
+    }
+
+    /// A remark before the run starts, as the event lines say it.
+    pub fn note(&self, message: &str) {
+        self.line(&terminal::note(message, self.language));
     }
 
     /// Print events as they come until the run ends; narrate (and pause before)
@@ -353,8 +293,8 @@ impl Console {
                     match timed.event {
                         RunEvent::Progress(progress) if self.live => self.update(progress),
                         _ => {
-                            if let Some(text) = self.describe(&timed) {
-                                self.line(&format!("{} {text}", seconds(timed.t_ms)));
+                            if let Some(text) = terminal::event_line(&timed, Some(&plan), self.language) {
+                                self.line(&text);
                             }
                         }
                     }
@@ -383,8 +323,7 @@ impl Console {
                     let Some((resume, _)) = waiting.take() else { continue };
                     if line.is_none() {
                         pausing = false;
-                        let language = self.teaching.map_or(Language::English, |t| t.language);
-                        self.line(&format!("         {}", narration::no_more_pauses(language)));
+                        self.line(&format!("{CONTINUATION}{}", narration::no_more_pauses(self.language)));
                     }
                     self.suspend(false);
                     let _ = resume.send(());
@@ -396,12 +335,12 @@ impl Console {
 
     /// The narration of the step about to run.
     fn narrate(&self, plan: &Plan, pause: &BeforeStep, pausing: bool) {
-        let Some(teaching) = self.teaching else {
+        if self.teaching.is_none() {
             return;
-        };
+        }
         let index = pause.step.index.saturating_sub(1) as usize;
         let mut text = String::new();
-        match lab_report::narrate(plan, pause.step.section, index, teaching.language) {
+        match lab_report::narrate(plan, pause.step.section, index, self.language) {
             Some(narration) => {
                 text.push_str(&format!("         ── {} ──\n", narration.heading));
                 for line in &narration.lines {
@@ -418,167 +357,40 @@ impl Console {
         if pausing {
             text.push_str(&format!(
                 "\n         [{}]",
-                narration::prompt(teaching.language)
+                narration::prompt(self.language)
             ));
         }
         self.line(&text);
     }
 
-    fn describe(&self, timed: &Timed) -> Option<String> {
-        Some(match &timed.event {
-            RunEvent::StepStarted {
-                index,
-                section,
-                description,
-                kubectl,
-            } => {
-                let number = match section {
-                    Section::Main => format!("step {index}"),
-                    Section::Rollback => format!("rollback {index}"),
-                };
-                format!("{number}: {description}\n         $ {kubectl}")
-            }
-            RunEvent::StepFinished {
-                result: StepResult::Failed { message },
-                ..
-            } => format!("  failed: {message}"),
-            RunEvent::TrafficStarted {
-                url,
-                rate,
-                keep_alive,
-            } => match keep_alive {
-                None => format!("traffic: {rate} requests/s to {url}, a new connection each"),
-                Some(n) => {
-                    format!("traffic: {rate} requests/s to {url} over {n} kept-alive connections")
-                }
-            },
-            RunEvent::WindowOpened {
-                name,
-                kind: WindowKind::Observe | WindowKind::Analyze,
-                planned_ms: Some(ms),
-                ..
-            } => {
-                format!("phase {name} for {:.0}s", *ms as f64 / 1000.0)
-            }
-            RunEvent::WindowClosed {
-                name,
-                kind: WindowKind::Observe | WindowKind::Analyze,
-                answers,
-                failed_requests,
-                ..
-            } => {
-                let total: u64 = answers.values().sum::<u64>().max(1);
-                let split: Vec<String> = answers
-                    .iter()
-                    .map(|(v, n)| format!("{v} {n} ({:.1}%)", *n as f64 * 100.0 / total as f64))
-                    .collect();
-                format!(
-                    "phase {name} done: {}; {failed_requests} failed",
-                    split.join(", ")
-                )
-            }
-            RunEvent::Interim { verdict, .. } => format!("  gates: {}", verdict.as_str()),
-            RunEvent::Decision { outcome: o, reason } => {
-                format!("decision: {}: {reason}", outcome(*o))
-            }
-            RunEvent::Note { message } => format!("note: {message}"),
-            // Scale-downs stop pods all the time; faults and restarts are news.
-            RunEvent::Platform {
-                reason,
-                object,
-                message,
-            } if matches!(reason.as_str(), "BackOff" | "Unhealthy" | "Failed")
-                || message.contains("fault injection") =>
-            {
-                format!("  {object}: {message}")
-            }
-            _ => return None,
-        })
-    }
-
-    /// The result: per phase the split, the gates, the decision and where the report is.
+    /// The result: per phase the split, the gates, the decision and where the
+    /// report is (the result also when quiet, on stdout).
     pub fn summary(&self, report: &Report, run_dir: &Path) {
-        let verdict = |v: Verdict| match v {
-            Verdict::Pass => "pass",
-            Verdict::Fail => "FAIL",
-            Verdict::Inconclusive => "inconclusive",
-            Verdict::NotApplicable => "n/a",
-        };
+        let summary = terminal::summary(report, run_dir, self.language);
         if !self.quiet {
             eprintln!();
-            for window in report
-                .windows
-                .iter()
-                .filter(|w| w.kind != WindowKind::Transition)
-            {
-                let shares: Vec<String> = window
-                    .split
-                    .iter()
-                    .map(|s| {
-                        let pct = |x: Option<f64>| {
-                            x.map_or("–".to_string(), |x| format!("{:.1}%", x * 100.0))
-                        };
-                        format!(
-                            "{} {} (expected {}, {})",
-                            s.version,
-                            pct(s.observed_share),
-                            pct(s.expected_share),
-                            verdict(s.verdict)
-                        )
-                    })
-                    .collect();
-                eprintln!("phase {:<12} {}", window.name, shares.join("; "));
-                for gate in &window.gates {
-                    eprintln!(
-                        "  gate {:<16} {:<12} {}",
-                        gate.gate.as_str(),
-                        verdict(gate.verdict),
-                        gate.explanation
-                    );
-                }
+            for line in &summary.details {
+                eprintln!("{line}");
             }
         }
-        let reached = report.outcome.map_or("no decision", outcome);
-        let result = if report.passed {
-            "passed"
-        } else {
-            "did not pass"
-        };
-        println!(
-            "{}: {reached} (expected {}): {result}",
-            report.scenario,
-            outcome(report.expected)
-        );
-        if let Some(decision) = &report.decision {
-            println!("  {}", decision.reason);
-            println!(
-                "  decided {:.1}s after the candidate began serving (or was applied), after {} analysis interval(s)",
-                decision.time_to_decision_ms as f64 / 1000.0,
-                decision.analysis_intervals_elapsed
-            );
+        for line in &summary.result {
+            println!("{line}");
         }
-        println!("  report: {}", run_dir.join("report.html").display());
-        println!(
-            "          {} (and junit.xml, the charts as SVG)",
-            run_dir.join("report.md").display()
-        );
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use lab_core::analysis::WindowKind;
     use lab_core::run_event::VersionProgress;
     use std::collections::BTreeMap;
 
     fn progress() -> Progress {
         Progress {
-            step: Some(
-                "analyze phase `canary` for 8s, checking the gates every 2s: promote or roll back"
-                    .to_string(),
-            ),
+            step: Some("observe phase `canary` for 8s".to_string()),
             window: Some("canary".to_string()),
-            window_kind: Some(WindowKind::Analyze),
+            window_kind: Some(WindowKind::Observe),
             window_leads_to: None,
             window_elapsed_ms: 4000,
             window_planned_ms: Some(8000),
@@ -595,71 +407,23 @@ mod tests {
                     "v2.0.0".to_string(),
                     VersionProgress {
                         requests: 40,
-                        errors: 2,
+                        errors: 0,
                         share: 0.1,
                     },
                 ),
             ]
             .into(),
-            failed_requests: 1,
+            failed_requests: 0,
             ready: BTreeMap::from([("v1.0.0".to_string(), 9), ("v2.0.0".to_string(), 1)]),
         }
     }
 
     #[test]
-    fn the_live_block_shows_step_timer_bars_and_ready_pods() {
-        let lines = live_block(&progress(), 80, false);
-        let check = |i: usize, expected: &str| {
-            assert_eq!(lines[i], expected, "line {i}");
-        };
-        assert_eq!(lines.len(), 5, "{lines:#?}");
-        assert!(lines.iter().all(|l| l.chars().count() < 80), "{lines:#?}");
-        check(
-            0,
-            "▶ analyze phase `canary` for 8s, checking the gates every 2s: promote or roll …",
-        );
-        check(
-            1,
-            "  phase canary (analyze)  4.0s / 8s  ██████████░░░░░░░░░░",
-        );
-        check(
-            2,
-            "  v1.0.0       ██████████████░░  90.0%      360 answers     0 errors   9 ready",
-        );
-        check(
-            3,
-            "  v2.0.0       ██░░░░░░░░░░░░░░  10.0%       40 answers     2 errors   1 ready",
-        );
-        check(4, "  errors 2, without an answer 1");
-    }
-
-    #[test]
-    fn versions_that_are_gone_leave_the_live_block() {
-        let mut gone = progress();
-        gone.versions.get_mut("v1.0.0").unwrap().requests = 0;
-        gone.ready.insert("v1.0.0".to_string(), 0);
-        let lines = live_block(&gone, 80, false);
-        assert_eq!(lines.len(), 4, "{lines:#?}");
-        assert!(lines[2].starts_with("  v2.0.0 "), "{lines:#?}");
-    }
-
-    #[test]
-    fn the_live_block_fits_narrow_terminals_and_waits_for_traffic() {
-        let mut quiet = progress();
-        quiet.window = None;
-        quiet.window_kind = None;
-        quiet.versions.clear();
-        let lines = live_block(&quiet, 72, false);
-        assert_eq!(lines[1], "  no traffic yet");
-        assert!(lines.iter().all(|l| l.chars().count() < 72), "{lines:#?}");
-        assert_eq!(lines[0].chars().count(), 71);
-    }
-
-    #[test]
     fn colours_wrap_the_bars_only_when_asked() {
-        let plain = live_block(&progress(), 80, false).join("\n");
+        let plain = live_block(&progress(), None, 80, false, Language::English).join("\n");
         assert!(!plain.contains('\x1b'));
-        let coloured = live_block(&progress(), 80, true).join("\n");
+        let coloured = live_block(&progress(), None, 80, true, Language::English).join("\n");
         assert!(coloured.contains("\x1b[38;5;208m"), "v2 is orange");
+        assert!(coloured.contains(&format!("{DIM}  errors 0")), "{coloured}");
     }
 }

@@ -5,6 +5,7 @@
 mod cluster;
 mod console;
 mod down;
+mod live;
 pub(crate) mod local;
 mod plan;
 mod platform_args;

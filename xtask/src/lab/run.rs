@@ -4,7 +4,7 @@ use super::console::{Console, Teaching};
 use super::local;
 use super::platform_args::PlatformArgs;
 use super::runtime::runtime;
-use super::scenario_args::{ScenarioArgs, load_plan};
+use super::scenario_args::{ScenarioArgs, load_plan, parse_connections};
 use crate::exit::from_session;
 use lab_core::analysis::Outcome;
 use lab_core::plan::Plan;
@@ -28,9 +28,15 @@ pub struct Args {
     /// `cargo xtask lab down`, to poke at it.
     #[arg(long)]
     keep: bool,
-    /// Print only the result.
+    /// Print only the result (the live page is still served).
     #[arg(long, conflicts_with_all = ["step", "explain"])]
     quiet: bool,
+    /// Do not serve the live page.
+    #[arg(long)]
+    no_live: bool,
+    /// Open the live page in the desktop's browser (xdg-open, or open on macOS).
+    #[arg(long, conflicts_with = "no_live")]
+    open: bool,
     /// Teaching mode: before each step, explain what it does and why with its
     /// kubectl command, and wait for Enter (traffic keeps flowing).
     #[arg(long)]
@@ -38,7 +44,8 @@ pub struct Args {
     /// Explain each step like `--step`, without pausing.
     #[arg(long, conflicts_with = "step")]
     explain: bool,
-    /// The language of the explanations: en or ko.
+    /// The language of what the run prints, the teaching mode and the live
+    /// page: en or ko.
     #[arg(long, value_name = "LANG", default_value = "en")]
     lang: Language,
     /// The Prometheus binary for the local platform (default: from PATH).
@@ -48,9 +55,10 @@ pub struct Args {
     /// NodePort) or `in-cluster` (a loadgen Job reaching the Service by its DNS name).
     #[arg(long, value_enum, default_value = "host")]
     traffic: TrafficFrom,
-    /// Send traffic over this many keep-alive connections instead of a new
-    /// connection per request (each connection then stays on one pod).
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    /// Send traffic over this many keep-alive connections (at most 1000)
+    /// instead of a new connection per request (each connection then stays on
+    /// one pod).
+    #[arg(long, value_name = "N", value_parser = parse_connections)]
     keep_alive: Option<u16>,
 }
 
@@ -77,11 +85,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let plan = load_plan(&args.scenario)?;
     let (chosen, reason) = args.platform.choose()?;
     let spec = LabSpec::new(chosen, args.traffic.into()).map_err(from_session)?;
-    let teaching = (args.step || args.explain).then_some(Teaching {
-        pause: args.step,
-        language: args.lang,
-    });
-    let console = Console::new(args.quiet, teaching);
+    spec.check_plan(&plan).map_err(from_session)?;
+    let teaching = (args.step || args.explain).then_some(Teaching { pause: args.step });
+    let console = Console::new(args.quiet, teaching, args.lang);
     if let Some(reason) = reason {
         console.line(&reason);
     }
@@ -183,10 +189,29 @@ async fn execute(
     config.observer = Some(events);
     config.before_step = console.teaching_hook();
     for note in &config.notes {
-        console.line(&format!("note: {note}"));
+        console.note(note);
     }
     let run_dir = config.run_dir.clone();
     console.header(plan, &platform.name(), &run_dir);
+    let live = if args.no_live {
+        None
+    } else {
+        match super::live::serve(plan, &run_dir, args.lang).await {
+            Ok((server, feed)) => {
+                config.live = Some(feed);
+                console.line(&format!("live: {}", server.url()));
+                if args.open {
+                    super::live::open(&server.url());
+                }
+                Some(server)
+            }
+            // A page that cannot be served is no reason not to run.
+            Err(error) => {
+                console.note(&error.to_string());
+                None
+            }
+        }
+    };
     let printer = tokio::spawn(console.clone().follow(receiver, plan.clone()));
     let result = lab_runner::run(&platform, plan, config).await;
     if result.is_ok() {
@@ -206,6 +231,9 @@ async fn execute(
                     .line("kept running on the cluster: `cargo xtask lab down` removes the lab"),
             }
         }
+    }
+    if let Some(live) = live {
+        live.stop().await;
     }
     platform.close().await;
     Ok(result?)

@@ -4,7 +4,9 @@
 use crate::exit::{Problems, Usage};
 use crate::shell::repo_root;
 use anyhow::Context;
-use lab_core::plan::{Overrides, Plan, PlanError, ProfileName, parse_duration};
+use lab_core::duration::parse_duration;
+use lab_core::limits;
+use lab_core::plan::{Overrides, Plan, PlanError, ProfileName};
 use lab_core::scenario::{Scenario, ScenarioSource};
 use lab_runner::LoadError;
 use std::path::{Path, PathBuf};
@@ -27,27 +29,28 @@ pub struct ScenarioArgs {
     #[arg(long, default_value = "seed", value_parser = parse_profile)]
     pub profile: ProfileName,
 
-    /// Length of every observe phase (e.g. 30s), instead of the profile's and the steps'.
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    /// Length of every observe phase (e.g. 30s), instead of the profile's and the
+    /// steps'; at most 1h.
+    #[arg(long, value_name = "DURATION", value_parser = parse_phase)]
     pub observe: Option<Duration>,
 
-    /// Length of the analyze phase.
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    /// Length of the analyze phase; at most 1h.
+    #[arg(long, value_name = "DURATION", value_parser = parse_phase)]
     pub analyze: Option<Duration>,
 
-    /// How often the gates are checked during the analyze phase.
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    /// How often the gates are checked during the analyze phase; at least 100ms.
+    #[arg(long, value_name = "DURATION", value_parser = parse_interval)]
     pub interval: Option<Duration>,
 
-    /// Timeout of every wait step.
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    /// Timeout of every wait step; at most 1h.
+    #[arg(long, value_name = "DURATION", value_parser = parse_wait)]
     pub wait_timeout: Option<Duration>,
 
-    /// Prometheus's scrape interval.
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    /// Prometheus's scrape interval, from 100ms to 1m.
+    #[arg(long, value_name = "DURATION", value_parser = parse_scrape_interval)]
     pub scrape_interval: Option<Duration>,
 
-    /// Traffic sent through the Service, in requests per second.
+    /// Traffic sent through the Service, in requests per second; at most 5000.
     #[arg(long, value_name = "REQUESTS_PER_SECOND", value_parser = parse_rate,
           allow_negative_numbers = true)]
     pub rate: Option<f64>,
@@ -73,11 +76,42 @@ fn parse_profile(text: &str) -> Result<ProfileName, String> {
 
 fn parse_rate(text: &str) -> Result<f64, String> {
     match text.parse::<f64>() {
-        Ok(rate) if rate.is_finite() && rate > 0.0 => Ok(rate),
+        Ok(rate) if rate.is_finite() && rate > 0.0 => limits::rate(rate).map(|()| rate),
         _ => Err(format!(
             "`{text}` is not a positive number of requests per second"
         )),
     }
+}
+
+/// A duration flag within a limit (`lab_core::limits`).
+fn limited(text: &str, limit: fn(Duration) -> Result<(), String>) -> Result<Duration, String> {
+    let duration = parse_duration(text)?;
+    limit(duration).map(|()| duration)
+}
+
+fn parse_phase(text: &str) -> Result<Duration, String> {
+    limited(text, limits::phase)
+}
+
+fn parse_interval(text: &str) -> Result<Duration, String> {
+    limited(text, limits::interval)
+}
+
+fn parse_wait(text: &str) -> Result<Duration, String> {
+    limited(text, limits::wait)
+}
+
+fn parse_scrape_interval(text: &str) -> Result<Duration, String> {
+    limited(text, limits::scrape_interval)
+}
+
+/// `--keep-alive`: a number of connections within the lab's limit.
+pub fn parse_connections(text: &str) -> Result<u16, String> {
+    let connections: u64 = text
+        .parse()
+        .map_err(|_| format!("`{text}` is not a number of connections"))?;
+    limits::connections(connections)?;
+    u16::try_from(connections).map_err(|_| format!("`{text}` is too many connections"))
 }
 
 /// A scenario folder found from a command-line argument.
@@ -166,6 +200,7 @@ fn load_error(error: LoadError) -> anyhow::Error {
     match error {
         LoadError::Invalid(problems) => problems_of(&problems).into(),
         error @ LoadError::NotText { .. } => Problems(vec![error.to_string()]).into(),
+        error @ LoadError::TooLarge { .. } => Problems(vec![format!("error: {error}")]).into(),
         error @ LoadError::Io { .. } => error.into(),
     }
 }
@@ -187,6 +222,7 @@ pub fn load_plan(args: &ScenarioArgs) -> anyhow::Result<Plan> {
 fn plan_error(error: PlanError) -> Usage {
     Usage(match error {
         PlanError::ZeroDuration { what } => format!("{what}: must be longer than zero"),
+        PlanError::OverLimit { what, problem } => format!("{what}: {problem}"),
         PlanError::Rate(rate) => {
             format!("--rate: must be a positive number of requests per second, not {rate}")
         }

@@ -2,6 +2,9 @@
 
 use super::scenario_args::{find_scenario, problems_of, read_scenario, shipped_scenarios};
 use crate::exit::{Problems, Usage};
+use lab_core::replay::scenario_peak_pods;
+use lab_core::scenario::DEFINITION_FILE;
+use lab_session::PlatformChoice;
 use std::process::ExitCode;
 
 /// Options of `lab validate`.
@@ -14,7 +17,8 @@ pub struct Args {
 }
 
 /// Run `lab validate`: print `ok <path>` for each valid folder, and every problem
-/// of the others on stderr, one per line (exit status 2).
+/// of the others on stderr, one per line (exit status 2). A valid folder that
+/// runs more pods at once than the local platform does gets a warning.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let dirs = if args.paths.is_empty() {
         shipped_scenarios()?
@@ -46,7 +50,16 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             },
         };
         match lab_core::scenario::parse(&source) {
-            Ok(_) => println!("ok {}", dir.display),
+            Ok(scenario) => {
+                // Without a platform, a plan too big for the local one is a warning.
+                let definition = format!("{}/{DEFINITION_FILE}", dir.display);
+                if let Some(peak) = scenario_peak_pods(&scenario)
+                    && let Err(problem) = PlatformChoice::Local.check_pods(&peak, &definition)
+                {
+                    eprintln!("warning: {problem}");
+                }
+                println!("ok {}", dir.display);
+            }
             Err(found) => problems.extend(problems_of(&found).0),
         }
     }

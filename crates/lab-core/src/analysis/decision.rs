@@ -1,6 +1,7 @@
 //! From gate verdicts to a decision: promote the candidate or roll it back.
 
-use super::gates::{GateName, GateVerdict, Gates};
+use super::gates::{GateName, GateVerdict};
+use super::thresholds::Gates;
 use super::verdict::Verdict;
 use serde::{Deserialize, Serialize};
 use std::fmt;

@@ -1,6 +1,15 @@
 //! The longest stretch of a window without a successful answer.
 
-use super::observation::Downtime;
+use serde::{Deserialize, Serialize};
+
+/// The longest stretch of a window without a successful answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Downtime {
+    /// Its length in milliseconds.
+    pub longest_ms: u64,
+    /// When it began.
+    pub start_ms: u64,
+}
 
 /// Follows successful answers through a window and keeps the longest gap.
 ///

@@ -2,6 +2,7 @@
 //!
 //! Times are milliseconds since the run started; the runner owns the clock.
 
+use super::downtime::Downtime;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -52,7 +53,7 @@ pub struct LatencySummary {
     /// (see [`relative_p99_limit`]); counted for the candidate only, when the
     /// window has a baseline with answers, and `None` otherwise.
     ///
-    /// [`relative_p99_limit`]: crate::analysis::relative_p99_limit
+    /// [`relative_p99_limit`]: super::thresholds::relative_p99_limit
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub slower_than_baseline_limit: Option<u64>,
 }
@@ -128,15 +129,6 @@ pub struct ServerObservation {
     pub partial: bool,
 }
 
-/// The longest stretch of a window without a successful answer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub struct Downtime {
-    /// Its length in milliseconds.
-    pub longest_ms: u64,
-    /// When it began.
-    pub start_ms: u64,
-}
-
 /// Everything the runner measured during one window.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WindowObservation {
@@ -161,7 +153,7 @@ pub struct WindowObservation {
     pub server: Option<ServerObservation>,
     /// The longest stretch without a successful answer (see [`DowntimeTracker`]).
     ///
-    /// [`DowntimeTracker`]: crate::analysis::DowntimeTracker
+    /// [`DowntimeTracker`]: super::downtime::DowntimeTracker
     pub downtime: Downtime,
 }
 

@@ -1,9 +1,9 @@
 //! The traffic split: the share of requests each version answered against the
 //! share its ready endpoints should have drawn.
 
-use super::gates::confidence_label;
 use super::observation::{ReadySample, WindowKind, WindowObservation};
 use super::stats::{Interval, wilson_interval};
+use super::thresholds::confidence_label;
 use super::verdict::{Comparison, Verdict, percent};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};

@@ -3,7 +3,7 @@
 //! cores), kube-proxy follows endpoint changes after a delay, and the kubectl
 //! lines a learner pastes next to the lab must name its namespace.
 
-use super::{duration_text, text};
+use crate::duration::{as_text as duration_text, format_duration as text};
 use std::time::Duration;
 
 /// The shortest wait on a cluster unless `--wait-timeout` says otherwise: ten

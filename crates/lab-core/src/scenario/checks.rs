@@ -6,6 +6,8 @@ use super::manifest::{ParsedFile, ParsedObject};
 use super::yaml::Position;
 use super::{DEFINITION_FILE, Manifest, Problems, Scenario, ScenarioSource, ScenarioStep};
 use crate::object::{Object, ObjectKind, format_labels, format_selector, labels_match};
+use crate::replay::{self, Applied, Change, Cluster};
+use crate::report::Section;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Check the definition against the manifests and build the scenario, or `None`
@@ -20,11 +22,12 @@ pub(crate) fn check(
         files,
         problems,
         incomplete: files.iter().any(|file| file.incomplete),
-        steps_complete: definition
-            .steps
-            .iter()
-            .chain(&definition.rollback)
-            .all(|entry| entry.step.is_some()),
+        steps_complete: !definition.steps_unread
+            && definition
+                .steps
+                .iter()
+                .chain(&definition.rollback)
+                .all(|entry| entry.step.is_some()),
     };
     checker.across_files();
     checker.versions(&definition);
@@ -78,18 +81,6 @@ struct Checker<'a> {
     /// Every step is well formed; otherwise what exists at a given step is
     /// unknowable, and order problems are not reported.
     steps_complete: bool,
-}
-
-/// What exists at a point of the run.
-#[derive(Debug, Clone, Default)]
-struct State {
-    /// Deployments and Services present, with the pod labels of a Deployment's
-    /// current template.
-    present: BTreeMap<(ObjectKind, String), Option<BTreeMap<String, String>>>,
-    /// Objects deleted, with the label of the step that deleted them.
-    deleted: BTreeMap<(ObjectKind, String), String>,
-    /// Each present Service's current selector.
-    selectors: BTreeMap<String, BTreeMap<String, String>>,
 }
 
 impl Checker<'_> {
@@ -297,25 +288,45 @@ impl Checker<'_> {
         }
     }
 
-    /// Walk the steps in order, following which objects exist, and report steps
-    /// that use an object that is not there. Rollback steps start from the state
-    /// at the decision point.
+    /// Walk the steps in order on the replayed cluster, and report steps that
+    /// use an object that is not there. Rollback steps start from the state at
+    /// the decision point.
     fn walk(&mut self, definition: &Definition) {
-        let mut state = State::default();
-        let mut at_decision: Option<State> = None;
-        for entry in &definition.steps {
-            if entry.analyzes && at_decision.is_none() {
-                at_decision = Some(state.clone());
-            }
-            self.step(entry, &mut state, definition);
-        }
-        let mut state = at_decision.unwrap_or(state);
-        for entry in &definition.rollback {
-            self.step(entry, &mut state, definition);
-        }
+        let files = self.files;
+        let decision = definition
+            .steps
+            .iter()
+            .position(|entry| entry.analyzes)
+            .unwrap_or(definition.steps.len());
+        // Which step deleted an object, on the path walked so far.
+        let mut deleted: BTreeMap<(ObjectKind, String), String> = BTreeMap::new();
+        let mut deleted_at_decision = None;
+        replay::walk(
+            &definition.steps,
+            &definition.rollback,
+            decision,
+            |entry| change(entry, files),
+            |section, index, entry, before, _| {
+                if section == Section::Main && index == decision {
+                    deleted_at_decision = Some(deleted.clone());
+                }
+                if section == Section::Rollback && index == 0 {
+                    deleted = deleted_at_decision
+                        .take()
+                        .unwrap_or_else(|| deleted.clone());
+                }
+                self.step(entry, before, &mut deleted, definition);
+            },
+        );
     }
 
-    fn step(&mut self, entry: &StepEntry, state: &mut State, definition: &Definition) {
+    fn step(
+        &mut self,
+        entry: &StepEntry,
+        before: &Cluster<'_>,
+        deleted: &mut BTreeMap<(ObjectKind, String), String>,
+        definition: &Definition,
+    ) {
         let Some(step) = &entry.step else { return };
         let label = &entry.label;
         match step {
@@ -334,44 +345,27 @@ impl Checker<'_> {
                     self.definition_problem(entry.at, message);
                     return;
                 };
-                for object in &parsed.objects {
-                    if let Some(selector) = object.object.service_selector() {
-                        state
-                            .selectors
-                            .insert(object.object.name().to_owned(), selector.clone());
-                    }
-                    let key = (object.object.kind(), object.object.name().to_owned());
-                    state.deleted.remove(&key);
-                    state
-                        .present
-                        .insert(key, object.object.pod_labels().cloned());
-                }
-                // Objects that did not parse still exist after the apply.
                 for (kind, name, _) in &parsed.declared {
-                    state.present.entry((*kind, name.clone())).or_insert(None);
+                    deleted.remove(&(*kind, name.clone()));
                 }
             }
             ScenarioStep::Wait { deployments, .. } => {
                 for deployment in deployments {
-                    self.require(entry, state, ObjectKind::Deployment, deployment);
+                    self.require(entry, before, deleted, ObjectKind::Deployment, deployment);
                 }
             }
             ScenarioStep::Scale { deployment, .. } => {
-                self.require(entry, state, ObjectKind::Deployment, deployment);
+                self.require(entry, before, deleted, ObjectKind::Deployment, deployment);
             }
             ScenarioStep::Delete { kind, name } => {
-                if self.require(entry, state, *kind, name) {
-                    state.present.remove(&(*kind, name.clone()));
-                    if *kind == ObjectKind::Service {
-                        state.selectors.remove(name);
-                    }
-                    state.deleted.insert((*kind, name.clone()), label.clone());
+                if self.require(entry, before, deleted, *kind, name) {
+                    deleted.insert((*kind, name.clone()), label.clone());
                 }
             }
             ScenarioStep::Switch { service, selector } => {
-                self.require(entry, state, ObjectKind::Service, service);
+                self.require(entry, before, deleted, ObjectKind::Service, service);
                 // `kubectl patch` merges selectors: a label left out would stay.
-                let current = state.selectors.get(service).cloned().unwrap_or_default();
+                let current = before.selector(service).cloned().unwrap_or_default();
                 let dropped: Vec<&str> = current
                     .keys()
                     .filter(|key| !selector.contains_key(*key))
@@ -385,11 +379,9 @@ impl Checker<'_> {
                     );
                     self.definition_problem(entry.at, message);
                 }
-                state.selectors.insert(service.clone(), selector.clone());
-                let selects_something = state
-                    .present
-                    .values()
-                    .flatten()
+                let selects_something = before
+                    .deployments()
+                    .filter_map(|(_, deployment)| deployment.labels())
                     .any(|labels| labels_match(selector, labels));
                 if !selects_something && !self.incomplete && self.steps_complete {
                     let message = format!(
@@ -400,18 +392,16 @@ impl Checker<'_> {
                 }
             }
             ScenarioStep::Observe { .. } | ScenarioStep::Analyze { .. } => {
-                if let Some(service) = &definition.service {
-                    let key = (ObjectKind::Service, service.value.clone());
-                    if !state.present.contains_key(&key)
-                        && self.steps_complete
-                        && self.is_declared(ObjectKind::Service, &service.value)
-                    {
-                        let message = format!(
-                            "{label}: traffic goes through service {}, which is not applied at this step",
-                            service.value
-                        );
-                        self.definition_problem(entry.at, message);
-                    }
+                if let Some(service) = &definition.service
+                    && !before.contains(ObjectKind::Service, &service.value)
+                    && self.steps_complete
+                    && self.is_declared(ObjectKind::Service, &service.value)
+                {
+                    let message = format!(
+                        "{label}: traffic goes through service {}, which is not applied at this step",
+                        service.value
+                    );
+                    self.definition_problem(entry.at, message);
                 }
             }
         }
@@ -419,11 +409,18 @@ impl Checker<'_> {
 
     /// Report when an object a step uses does not exist at that point; returns
     /// whether it exists.
-    fn require(&mut self, entry: &StepEntry, state: &State, kind: ObjectKind, name: &str) -> bool {
-        let key = (kind, name.to_owned());
-        if state.present.contains_key(&key) {
+    fn require(
+        &mut self,
+        entry: &StepEntry,
+        before: &Cluster<'_>,
+        deleted: &BTreeMap<(ObjectKind, String), String>,
+        kind: ObjectKind,
+        name: &str,
+    ) -> bool {
+        if before.contains(kind, name) {
             return true;
         }
+        let key = (kind, name.to_owned());
         let kind_name = kind.kubectl_name();
         let message = if !self.is_declared(kind, name) {
             if self.incomplete {
@@ -432,7 +429,7 @@ impl Checker<'_> {
             format!("{}: no manifest defines {kind_name} {name}", entry.label)
         } else if !self.steps_complete {
             return false;
-        } else if let Some(deleter) = state.deleted.get(&key) {
+        } else if let Some(deleter) = deleted.get(&key) {
             format!(
                 "{}: {kind_name} {name} no longer exists here: {deleter} deleted it",
                 entry.label
@@ -445,5 +442,36 @@ impl Checker<'_> {
         };
         self.definition_problem(entry.at, message);
         false
+    }
+}
+
+/// What a step does to the cluster, its manifest looked up among the parsed
+/// files: objects that did not parse still exist after the apply.
+fn change<'a>(entry: &'a StepEntry, files: &'a [ParsedFile]) -> Change<'a> {
+    let Some(step) = &entry.step else {
+        return Change::Nothing;
+    };
+    match step {
+        ScenarioStep::Apply { file } => {
+            let Some(parsed) = files.iter().find(|parsed| &parsed.name == file) else {
+                return Change::Nothing;
+            };
+            let read = parsed
+                .objects
+                .iter()
+                .map(|parsed| Applied::Object(&parsed.object));
+            let unread = parsed
+                .declared
+                .iter()
+                .filter(|(kind, name, _)| {
+                    !parsed
+                        .objects
+                        .iter()
+                        .any(|p| p.object.kind() == *kind && p.object.name() == name)
+                })
+                .map(|(kind, name, _)| Applied::Unread { kind: *kind, name });
+            Change::Apply(read.chain(unread).collect())
+        }
+        other => Change::of_scenario_step(other, &[]),
     }
 }

@@ -5,6 +5,8 @@
 use super::yaml::Position;
 use super::{DEFINITION_FILE, Problems, ScenarioStep};
 use crate::analysis::{Gates, Outcome};
+use crate::duration::parse_duration;
+use crate::limits;
 use crate::object::ObjectKind;
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -44,6 +46,9 @@ pub(crate) struct Definition {
     pub(crate) gates: Gates,
     pub(crate) steps: Vec<StepEntry>,
     pub(crate) rollback: Vec<StepEntry>,
+    /// A step list over the limit was not read: which steps there are is
+    /// unknown.
+    pub(crate) steps_unread: bool,
 }
 
 const TOP_KEYS: [&str; 8] = [
@@ -168,6 +173,7 @@ impl Reader<'_> {
             gates: Gates::default(),
             steps: Vec::new(),
             rollback: Vec::new(),
+            steps_unread: false,
         };
         let mut seen_steps = false;
         let mut seen_rollback = false;
@@ -186,10 +192,12 @@ impl Reader<'_> {
                 "steps" => {
                     seen_steps = true;
                     definition.steps = self.steps(key, value, "step");
+                    definition.steps_unread |= self.over_step_limit(value);
                 }
                 "rollback" => {
                     seen_rollback = true;
                     definition.rollback = self.steps(key, value, "rollback step");
+                    definition.steps_unread |= self.over_step_limit(value);
                 }
                 other => {
                     let message = format!(
@@ -353,6 +361,16 @@ impl Reader<'_> {
             self.report(value.span(), message);
             return Vec::new();
         };
+        if let Some(first_extra) = items.get(limits::MAX_STEPS) {
+            let message = format!(
+                "[[{}]] has {} steps, more than the lab's limit ({}): split the scenario",
+                key.get_ref(),
+                items.len(),
+                limits::MAX_STEPS
+            );
+            self.report(first_extra.span(), message);
+            return Vec::new();
+        }
         let mut entries = Vec::new();
         for (index, item) in items.iter().enumerate() {
             let label = format!("{label} {}", index + 1);
@@ -371,6 +389,11 @@ impl Reader<'_> {
             }
         }
         entries
+    }
+
+    /// Whether a step list is over the limit (and so was not read).
+    fn over_step_limit(&self, value: &Spanned<DeValue<'_>>) -> bool {
+        matches!(value.get_ref(), DeValue::Array(items) if items.len() > limits::MAX_STEPS)
     }
 
     fn step(&mut self, table: &DeTable<'_>, header: Range<usize>, label: String) -> StepEntry {
@@ -449,9 +472,20 @@ impl Reader<'_> {
         modifiers: &BTreeMap<&str, &Spanned<DeValue<'_>>>,
     ) -> Option<ScenarioStep> {
         let optional_duration = |reader: &mut Self, name: &str| -> Result<Option<Duration>, ()> {
-            match modifiers.get(name) {
-                Some(value) => reader.duration_value(name, value).map(Some).ok_or(()),
-                None => Ok(None),
+            let Some(value) = modifiers.get(name) else {
+                return Ok(None);
+            };
+            let duration = reader.duration_value(name, value).ok_or(())?;
+            let within = match name {
+                "timeout" => limits::wait(duration),
+                _ => limits::phase(duration),
+            };
+            match within {
+                Ok(()) => Ok(Some(duration)),
+                Err(problem) => {
+                    reader.report(value.span(), format!("`{name}`: {problem}"));
+                    Err(())
+                }
             }
         };
         match key.get_ref().as_ref() {
@@ -696,7 +730,13 @@ impl Reader<'_> {
         };
         let number = i64::from_str_radix(integer.as_str(), integer.radix()).ok();
         match number.map(i32::try_from) {
-            Some(Ok(replicas)) if replicas >= 0 => Some(replicas),
+            Some(Ok(replicas)) if replicas >= 0 => match limits::replicas(i64::from(replicas)) {
+                Ok(()) => Some(replicas),
+                Err(problem) => {
+                    self.report(value.span(), format!("`replicas`: {problem}"));
+                    None
+                }
+            },
             Some(Ok(replicas)) => {
                 self.report(
                     value.span(),
@@ -821,19 +861,6 @@ impl Reader<'_> {
     }
 }
 
-/// Parse a duration such as `30s`, `500ms` or `2m`; zero is refused.
-pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
-    match humantime::parse_duration(text) {
-        Ok(duration) if duration.is_zero() => {
-            Err(format!("duration `{text}` must be longer than zero"))
-        }
-        Ok(duration) => Ok(duration),
-        Err(_) => Err(format!(
-            "bad duration `{text}`: expected a number and a unit, such as 30s, 500ms or 2m"
-        )),
-    }
-}
-
 /// A table's entries in the order they were written.
 fn sorted<'v, 'i>(table: &'v DeTable<'i>) -> Vec<Entry<'v>>
 where
@@ -886,23 +913,5 @@ mod tests {
         check(7, "3:1");
         check(8, "4:1");
         check(99, "4:2");
-    }
-
-    #[test]
-    fn durations_need_a_unit_and_a_length() {
-        assert_eq!(parse_duration("30s"), Ok(Duration::from_secs(30)));
-        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
-        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
-        assert_eq!(
-            parse_duration("0s"),
-            Err("duration `0s` must be longer than zero".to_owned())
-        );
-        assert_eq!(
-            parse_duration("30"),
-            Err(
-                "bad duration `30`: expected a number and a unit, such as 30s, 500ms or 2m"
-                    .to_owned()
-            )
-        );
     }
 }

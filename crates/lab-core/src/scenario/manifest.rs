@@ -2,8 +2,9 @@
 
 use super::Problems;
 use super::yaml::{self, Position, YamlDocument, pointer_child};
+use crate::limits;
 use crate::object::{
-    Object, ObjectKind, VERSION_LABEL, format_labels, format_selector, selector_matches,
+    Object, ObjectKind, Strategy, VERSION_LABEL, format_labels, format_selector, selector_matches,
 };
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{Container, Probe, Service};
@@ -37,9 +38,7 @@ pub(crate) struct ParsedFile {
 /// Parse one manifest file, reporting its problems.
 pub(crate) fn parse_file(name: &str, text: &str, problems: &mut Problems) -> ParsedFile {
     let (documents, errors) = yaml::parse_documents(text);
-    let incomplete = errors
-        .iter()
-        .any(|error| error.message.starts_with("yaml syntax"));
+    let incomplete = errors.iter().any(|error| error.cuts_short);
     for error in errors {
         problems.at(name, error.position, error.message);
     }
@@ -55,6 +54,19 @@ pub(crate) fn parse_file(name: &str, text: &str, problems: &mut Problems) -> Par
             Position::new(1, 1),
             "no Kubernetes objects in this file".to_owned(),
         );
+    }
+    let mut documents = documents;
+    if let Some(first_extra) = documents.get(limits::MAX_OBJECTS_PER_FILE) {
+        let message = format!(
+            "{} objects in this file, more than the lab's limit ({})",
+            documents.len(),
+            limits::MAX_OBJECTS_PER_FILE
+        );
+        problems.at(name, first_extra.start, message);
+        // Not read at all: checking some of its objects would only report
+        // what the others might have defined.
+        documents.clear();
+        file.incomplete = true;
     }
     for (index, document) in documents.into_iter().enumerate() {
         let object = {
@@ -319,6 +331,9 @@ impl DocumentReader<'_> {
                 format!("{label}: replicas must not be negative ({replicas})"),
             );
         }
+        if let Some(Err(problem)) = spec.replicas.map(|n| limits::replicas(i64::from(n))) {
+            self.report("/spec/replicas", format!("{label}: {problem}"));
+        }
         let labels = spec
             .template
             .metadata
@@ -351,23 +366,8 @@ impl DocumentReader<'_> {
             );
             self.report("/spec/template/metadata/labels", message);
         }
-        if let Some(strategy) = &spec.strategy {
-            match strategy.type_.as_deref() {
-                None | Some("RollingUpdate") => {}
-                Some("Recreate") if strategy.rolling_update.is_some() => {
-                    let message = format!(
-                        "{label}: rollingUpdate applies only to the RollingUpdate strategy"
-                    );
-                    self.report("/spec/strategy/rollingUpdate", message);
-                }
-                Some("Recreate") => {}
-                Some(other) => {
-                    let message = format!(
-                        "{label}: unknown strategy `{other}`: expected RollingUpdate or Recreate"
-                    );
-                    self.report("/spec/strategy/type", message);
-                }
-            }
+        if let Err(problem) = Strategy::of(spec.strategy.as_ref()) {
+            self.report(problem.pointer, format!("{label}: {}", problem.message));
         }
         let containers = spec
             .template

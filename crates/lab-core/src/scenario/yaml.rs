@@ -7,6 +7,10 @@
 //! anything quoted stays a string). Plain scalars that kubectl's YAML 1.1 reader
 //! would resolve differently (`yes`, `off`, `0644`) are reported, because the same
 //! file would mean something else on a cluster.
+//!
+//! Anchors and aliases (`&a`, `*a`) are refused, at the first one and before
+//! anything is expanded: Kubernetes manifests need none, and a few hundred bytes
+//! of nested aliases expand to gigabytes (a "billion laughs").
 
 use serde_json::{Map, Number, Value};
 use std::collections::HashMap;
@@ -50,7 +54,13 @@ pub struct YamlError {
     pub position: Position,
     /// What is wrong, lower case, no trailing period.
     pub message: String,
+    /// The file was not read past this problem, so it may hold more objects
+    /// than the documents returned.
+    pub cuts_short: bool,
 }
+
+/// Why an anchor or alias is refused.
+const ANCHORS_REFUSED: &str = "yaml anchors and aliases are not supported: write the value out (Kubernetes manifests need none)";
 
 /// One YAML document as JSON, with the position of every node.
 #[derive(Debug, Clone, PartialEq)]
@@ -68,8 +78,8 @@ pub struct YamlDocument {
 impl YamlDocument {
     /// Where the node at `pointer` is: the position of its key when it is a mapping
     /// member, else the node's own position. A pointer with no recorded position (a
-    /// node inside an alias, or a node that does not exist) falls back to its
-    /// nearest ancestor, so every pointer gets a useful place.
+    /// node that does not exist) falls back to its nearest ancestor, so every
+    /// pointer gets a useful place.
     pub fn position(&self, pointer: &str) -> Position {
         let mut current = pointer;
         loop {
@@ -110,20 +120,53 @@ pub fn pointer_child(parent: &str, token: &str) -> String {
 }
 
 /// Parse a YAML stream into its documents. Empty documents (only comments, or
-/// nothing between two `---`) are skipped, as kubectl does. A syntax error ends the
-/// stream: the documents completed before it are returned with the error, so they
-/// can still be checked.
+/// nothing between two `---`) are skipped, as kubectl does. A syntax error, or an
+/// anchor or alias, ends the stream: the documents completed before it are
+/// returned with the error, so they can still be checked.
 pub fn parse_documents(text: &str) -> (Vec<YamlDocument>, Vec<YamlError>) {
     let mut builder = Builder::default();
-    let result = Parser::new_from_str(text).load(&mut builder, true);
-    let mut errors = builder.errors;
-    if let Err(error) = result {
-        errors.push(YamlError {
-            position: Position::from_marker(error.marker()),
-            message: format!("yaml syntax: {}", error.info()),
-        });
+    let mut parser = Parser::new_from_str(text);
+    loop {
+        match parser.next_token() {
+            Ok((Event::StreamEnd, _)) => break,
+            Ok((event, marker)) => {
+                let at = marker.index();
+                builder.on_event(event, marker);
+                if builder.stopped {
+                    point_at_anchor(text, at, &mut builder.errors);
+                    break;
+                }
+            }
+            Err(error) => {
+                builder.errors.push(YamlError {
+                    position: Position::from_marker(error.marker()),
+                    message: format!("yaml syntax: {}", error.info()),
+                    cuts_short: true,
+                });
+                break;
+            }
+        }
     }
-    (builder.documents, errors)
+    (builder.documents, builder.errors)
+}
+
+/// The parser marks an anchored node after its anchor (`&a {…}` at `{`): point
+/// the refusal at the `&` or `*` before it on the same line instead.
+fn point_at_anchor(text: &str, at: usize, errors: &mut [YamlError]) {
+    let Some(error) = errors.last_mut() else {
+        return;
+    };
+    let line: Vec<char> = text
+        .chars()
+        .take(at + 1)
+        .collect::<Vec<_>>()
+        .rsplit(|c| *c == '\n')
+        .next()
+        .map(<[char]>::to_vec)
+        .unwrap_or_default();
+    if let Some(column) = line.iter().rposition(|c| *c == '&' || *c == '*') {
+        error.position.column = u32::try_from(column + 1).unwrap_or(u32::MAX);
+    }
 }
 
 /// Resolve a plain (unquoted, untagged) scalar with the YAML 1.2 core schema.
@@ -295,13 +338,11 @@ enum Frame {
         items: Vec<Value>,
         pointer: String,
         start: Position,
-        anchor: usize,
     },
     Mapping {
         members: Map<String, Value>,
         pointer: String,
         start: Position,
-        anchor: usize,
         /// The key read, waiting for its value (`None` for a key that was rejected).
         key: Option<Option<String>>,
     },
@@ -313,11 +354,12 @@ struct Builder {
     documents: Vec<YamlDocument>,
     errors: Vec<YamlError>,
     stack: Vec<Frame>,
-    anchors: HashMap<usize, Value>,
     keys: HashMap<String, Position>,
     values: HashMap<String, Position>,
     /// Nesting depth of a complex mapping key being skipped (0: none).
     skipping: usize,
+    /// An anchor or alias was met: nothing more is read.
+    stopped: bool,
 }
 
 /// Where a new node goes.
@@ -331,7 +373,21 @@ enum Slot {
 
 impl Builder {
     fn error(&mut self, position: Position, message: String) {
-        self.errors.push(YamlError { position, message });
+        self.errors.push(YamlError {
+            position,
+            message,
+            cuts_short: false,
+        });
+    }
+
+    /// Refuse an anchor or alias and stop reading.
+    fn refuse_anchor(&mut self, position: Position) {
+        self.errors.push(YamlError {
+            position,
+            message: ANCHORS_REFUSED.to_owned(),
+            cuts_short: true,
+        });
+        self.stopped = true;
     }
 
     /// Decide where the node starting now belongs.
@@ -367,10 +423,7 @@ impl Builder {
     }
 
     /// Put a finished node in its parent (or finish the document).
-    fn place(&mut self, value: Value, anchor: usize, start: Position) {
-        if anchor != 0 {
-            self.anchors.insert(anchor, value.clone());
-        }
+    fn place(&mut self, value: Value, start: Position) {
         match self.stack.last_mut() {
             None => {
                 let keys = std::mem::take(&mut self.keys);
@@ -407,7 +460,11 @@ impl Builder {
         let accepted = match key {
             Some(name) if members.contains_key(&name) => {
                 let message = format!("duplicate key `{name}`");
-                self.errors.push(YamlError { position, message });
+                self.errors.push(YamlError {
+                    position,
+                    message,
+                    cuts_short: false,
+                });
                 None
             }
             Some(name) => {
@@ -421,7 +478,7 @@ impl Builder {
     }
 
     /// The start of a mapping or sequence.
-    fn open(&mut self, sequence: bool, anchor: usize, tag: Option<&Tag>, position: Position) {
+    fn open(&mut self, sequence: bool, tag: Option<&Tag>, position: Position) {
         let slot = self.slot();
         if let Slot::Key = slot {
             self.error(position, "a mapping key must be a plain value".to_owned());
@@ -442,14 +499,12 @@ impl Builder {
                 items: Vec::new(),
                 pointer,
                 start: position,
-                anchor,
             }
         } else {
             Frame::Mapping {
                 members: Map::new(),
                 pointer,
                 start: position,
-                anchor,
                 key: None,
             }
         });
@@ -460,20 +515,18 @@ impl Builder {
         let Some(frame) = self.stack.pop() else {
             return;
         };
-        let (value, pointer, mut start, anchor) = match frame {
+        let (value, pointer, mut start) = match frame {
             Frame::Sequence {
                 items,
                 pointer,
                 start,
-                anchor,
-            } => (Value::Array(items), pointer, start, anchor),
+            } => (Value::Array(items), pointer, start),
             Frame::Mapping {
                 members,
                 pointer,
                 start,
-                anchor,
                 ..
-            } => (Value::Object(members), pointer, start, anchor),
+            } => (Value::Object(members), pointer, start),
         };
         // The parser marks a block mapping at the end of its first key; the node
         // really starts where its first child does.
@@ -493,13 +546,24 @@ impl Builder {
         if self.values.contains_key(&pointer) {
             self.values.insert(pointer, start);
         }
-        self.place(value, anchor, start);
+        self.place(value, start);
     }
 }
 
 impl MarkedEventReceiver for Builder {
     fn on_event(&mut self, event: Event, marker: Marker) {
         let position = Position::from_marker(&marker);
+        let anchored = match &event {
+            Event::Alias(_) => true,
+            Event::Scalar(_, _, anchor, _)
+            | Event::SequenceStart(anchor, _)
+            | Event::MappingStart(anchor, _) => *anchor != 0,
+            _ => false,
+        };
+        if anchored {
+            self.refuse_anchor(position);
+            return;
+        }
         if self.skipping > 0 {
             match event {
                 Event::SequenceStart(..) | Event::MappingStart(..) => self.skipping += 1,
@@ -515,11 +579,10 @@ impl MarkedEventReceiver for Builder {
         }
         match event {
             Event::DocumentStart => {
-                self.anchors.clear();
                 self.keys.clear();
                 self.values.clear();
             }
-            Event::Scalar(text, style, anchor, tag) => {
+            Event::Scalar(text, style, _, tag) => {
                 let slot = self.slot();
                 if let Slot::Key = slot {
                     self.key(Some(text), position);
@@ -540,31 +603,13 @@ impl MarkedEventReceiver for Builder {
                     Value::String(text)
                 });
                 self.record(&slot, position);
-                self.place(value, anchor, position);
+                self.place(value, position);
             }
-            Event::Alias(anchor) => {
-                let slot = self.slot();
-                let value = self.anchors.get(&anchor).cloned();
-                if let Slot::Key = slot {
-                    match value {
-                        Some(Value::String(key)) => self.key(Some(key), position),
-                        _ => {
-                            self.error(position, "a mapping key must be a plain value".to_owned());
-                            self.key(None, position);
-                        }
-                    }
-                    return;
-                }
-                let value = value.unwrap_or_else(|| {
-                    self.error(position, "alias to an unknown anchor".to_owned());
-                    Value::Null
-                });
-                self.record(&slot, position);
-                self.place(value, 0, position);
-            }
-            Event::SequenceStart(anchor, tag) => self.open(true, anchor, tag.as_ref(), position),
-            Event::MappingStart(anchor, tag) => self.open(false, anchor, tag.as_ref(), position),
+            Event::SequenceStart(_, tag) => self.open(true, tag.as_ref(), position),
+            Event::MappingStart(_, tag) => self.open(false, tag.as_ref(), position),
             Event::SequenceEnd | Event::MappingEnd => self.close(),
+            // Refused above.
+            Event::Alias(_) => {}
             Event::Nothing | Event::StreamStart | Event::StreamEnd | Event::DocumentEnd => {}
         }
     }
@@ -804,11 +849,36 @@ spec:
     }
 
     #[test]
-    fn anchors_and_aliases_copy_values() {
-        check_value(
-            "a: &labels {app: my-app}\nb: *labels\nc: &n 3\nd: *n\n",
-            json!({"a": {"app": "my-app"}, "b": {"app": "my-app"}, "c": 3, "d": 3}),
+    fn anchors_and_aliases_are_refused_before_they_expand() {
+        let refused = "yaml anchors and aliases are not supported: write the value out (Kubernetes manifests need none)";
+        check_errors(
+            "a: &labels {app: my-app}\nb: *labels\n",
+            &[&format!("1:4: {refused}")],
         );
+        check_errors(
+            "a: 1\nb: *x\n",
+            &["2:4: yaml syntax: while parsing node, found unknown anchor"],
+        );
+        check_errors("- &n 3\n", &[&format!("1:3: {refused}")]);
+        // Nine levels of nine-fold aliases: refused at the first anchor, and
+        // only the documents before it are kept.
+        let mut bomb = String::from(
+            "kind: Service\n---\na: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n",
+        );
+        for level in b'b'..=b'i' {
+            let previous = char::from(level - 1);
+            let items = vec![format!("*{previous}"); 9].join(",");
+            bomb.push_str(&format!(
+                "{}: &{} [{items}]\n",
+                char::from(level),
+                char::from(level)
+            ));
+        }
+        let (documents, errors) = parse_documents(&bomb);
+        assert_eq!(documents.len(), 1);
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(errors[0].cuts_short);
+        assert_eq!(errors[0].position, Position::new(3, 4));
     }
 
     #[test]

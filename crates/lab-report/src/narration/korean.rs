@@ -1,0 +1,191 @@
+//! The narration's Korean table, in the tutorial's language.
+
+use super::messages::{After, Heading, Line, Pods, split};
+use lab_core::plan::OnTimeout;
+
+/// What the pause asks of the reader.
+pub(crate) const PROMPT: &str = "Enter를 누르면 실행합니다 (읽는 동안에도 트래픽은 계속 흐릅니다)";
+
+/// What is said when the input ends and the pauses stop.
+pub(crate) const NO_MORE_PAUSES: &str = "입력이 닫혀서 더 멈추지 않고 계속 진행합니다";
+
+pub(crate) fn heading(heading: &Heading) -> String {
+    match heading {
+        Heading::Main { n, total } => format!("{n}/{total}단계"),
+        Heading::Rollback { n, total } => format!("롤백 {n}/{total}단계"),
+    }
+}
+
+fn pods(n: i32) -> String {
+    format!("pod {n}개")
+}
+
+fn after(after: &After) -> String {
+    match after {
+        After::Nobody => "이후에는 응답할 pod가 하나도 남지 않습니다.".to_string(),
+        After::All { version, pods: n } => {
+            format!(
+                "이후에는 모든 트래픽이 {version} 버전({})으로 갑니다.",
+                pods(*n)
+            )
+        }
+        After::Split(shares) => {
+            format!("이후 트래픽 비율은 이렇게 됩니다: {}.", split(shares, pods))
+        }
+    }
+}
+
+fn target(target: &Pods) -> String {
+    target
+        .iter()
+        .map(|(v, n)| format!("{v} 버전({})", pods(*n)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+pub(crate) fn line(line: &Line) -> String {
+    match line {
+        Line::Create {
+            service,
+            deployments,
+        } => {
+            let made: Vec<String> = deployments
+                .iter()
+                .map(|d| {
+                    format!(
+                        "{} Deployment({} 버전 {})",
+                        d.name,
+                        d.version,
+                        pods(d.replicas)
+                    )
+                })
+                .collect();
+            match service {
+                Some(s) if made.is_empty() => format!("{s} Service를 만듭니다."),
+                Some(s) => format!("{s} Service와 {}를 만듭니다.", made.join(", ")),
+                None => format!("{}를 만듭니다.", made.join(", ")),
+            }
+        }
+        Line::ChangeTemplate {
+            deployment,
+            from,
+            to,
+            replicas,
+        } => format!(
+            "{deployment} Deployment의 pod 템플릿을 {from} 버전에서 {to} 버전으로 바꿉니다({}).",
+            pods(*replicas)
+        ),
+        Line::RollingUpdate {
+            max_surge,
+            max_unavailable,
+        } => format!(
+            "RollingUpdate 전략(maxSurge {max_surge}, maxUnavailable {max_unavailable})이라 pod를 몇 개씩 차례로 교체하므로, 교체되는 동안에는 두 버전이 준비된 pod 수에 비례해 함께 응답합니다."
+        ),
+        Line::Recreate => "Recreate 전략이라 기존 pod를 모두 종료한 뒤에 새 pod를 띄웁니다. 그 사이에는 Service에 준비된 endpoint가 없으므로 다운타임이 생깁니다.".to_string(),
+        Line::Probe { probe: Some(p) } => {
+            format!("새 pod는 readiness probe({p})를 통과한 뒤에야 트래픽을 받습니다.")
+        }
+        Line::Probe { probe: None } => {
+            "새 pod는 준비(ready)된 뒤에야 트래픽을 받습니다.".to_string()
+        }
+        Line::SelectsAnyVersion { selector } => format!(
+            "Service는 버전이 아니라 `{selector}` 라벨만 보고 pod를 고릅니다. 이 라벨이 붙은 준비된 pod라면 어느 버전이든 새 연결을 같은 확률로 받습니다."
+        ),
+        Line::SelectsVersion { selector } => format!(
+            "Service 셀렉터에 version 라벨(`{selector}`)이 들어 있어서, 다른 버전이 떠 있어도 이 pod들만 트래픽을 받습니다."
+        ),
+        Line::NotSelected { selector } => format!(
+            "Service 셀렉터(`{selector}`)와 맞지 않으므로 이 pod들은 아직 트래픽을 받지 않습니다."
+        ),
+        Line::JoinsSplit { selector, split: shares } => format!(
+            "이 pod들도 `{selector}` 라벨을 달고 있어서, 준비되는 대로 Service가 함께 트래픽을 보냅니다: {}.",
+            split(shares, pods)
+        ),
+        Line::TakesAll => "준비되는 대로 Service가 모든 트래픽을 이 pod들로 보냅니다.".to_string(),
+        Line::NoService { service } => {
+            format!("아직 {service} Service가 없으므로 이 pod들은 트래픽을 받지 않습니다.")
+        }
+        Line::Reapplied { file } => format!("{file} 파일의 내용 그대로 다시 적용합니다."),
+        Line::Scale {
+            deployment,
+            version,
+            from,
+            to,
+        } => format!(
+            "{deployment} Deployment({version})의 replicas를 {from}개에서 {to}개로 바꿉니다."
+        ),
+        Line::RandomPick { split: shares } => format!(
+            "Service는 새 연결마다 준비된 pod 하나를 무작위로 고르므로 pod 수가 곧 트래픽 비율이 됩니다: {}.",
+            split(shares, pods)
+        ),
+        Line::After(then) => after(then),
+        Line::PodsLeave => "줄어드는 pod는 먼저 Service endpoint에서 빠진 뒤 종료됩니다.".to_string(),
+        Line::DeleteDeployment {
+            name,
+            version,
+            replicas,
+        } => format!(
+            "{name} Deployment({version} 버전, {})를 삭제합니다.",
+            pods(*replicas)
+        ),
+        Line::LeaveEndpoints { after: then } => format!(
+            "pod는 먼저 Service endpoint에서 빠지고 나서 종료되므로 처리 중인 요청은 끝까지 응답을 받습니다. {}",
+            after(then)
+        ),
+        Line::DeleteService { name } => format!("{name} Service를 삭제합니다."),
+        Line::ServiceGone => {
+            "이 Service로 들어오던 트래픽은 더 이상 pod에 전달되지 않습니다.".to_string()
+        }
+        Line::Switch { service, selector } => {
+            format!("{service} Service의 셀렉터를 바꿉니다: `{selector}`.")
+        }
+        Line::SwitchAtOnce { target: to } => format!(
+            "이제 모든 새 연결이 한꺼번에 {}으로 갑니다. Blue/Green은 pod 수가 아니라 셀렉터로 트래픽을 한 번에 옮깁니다.",
+            target(to)
+        ),
+        Line::SwitchBack => {
+            "이전 버전 pod는 그대로 떠 있으므로, 되돌릴 때도 셀렉터만 다시 바꾸면 됩니다."
+                .to_string()
+        }
+        Line::Wait {
+            deployments,
+            timeout,
+        } => format!(
+            "{} Deployment의 모든 pod가 준비될 때까지 기다립니다(`kubectl rollout status`와 같으며, 최대 {timeout}).",
+            deployments.join(", ")
+        ),
+        Line::ReadyIsEndpoint => "readiness probe를 통과한 pod만 Service endpoint가 되므로, 트래픽 비율은 pod가 생성될 때가 아니라 준비될 때 바뀝니다.".to_string(),
+        Line::WaitTimeout(OnTimeout::RollBack) => "그 안에 준비되지 않으면 새 버전이 진행 기한(progress deadline)을 넘긴 것으로 보고 롤백합니다.".to_string(),
+        Line::WaitTimeout(OnTimeout::Fail) => "그 안에 준비되지 않으면 실습 환경 자체가 올라오지 않은 것이므로 실행을 멈춥니다.".to_string(),
+        Line::Watch { phase, length } => {
+            format!("아무것도 바꾸지 않고 {length} 동안 `{phase}` 구간의 트래픽을 지켜봅니다.")
+        }
+        Line::DrawShare { split: shares } => format!(
+            "각 버전은 준비된 pod 비율만큼 요청을 받아야 합니다: {}.",
+            split(shares, pods)
+        ),
+        Line::Grafana { query } => {
+            format!("튜토리얼에서는 같은 모습을 Grafana의 `{query}` 패널로 확인합니다.")
+        }
+        Line::Judge {
+            candidate,
+            phase,
+            length,
+            interval,
+            share,
+        } => format!(
+            "{length} 동안 실제 트래픽으로 {candidate} 버전을 평가하며(`{phase}` 구간), {interval}마다 게이트를 확인합니다. {candidate} 버전은 요청의 약 {share}를 받습니다."
+        ),
+        Line::Gates {
+            success,
+            max_p99_ms,
+            max_p99_ratio,
+            baseline,
+            max_restarts,
+            min_samples,
+        } => format!(
+            "게이트: 성공률 ≥ {success}%, p99 ≤ {max_p99_ms} ms, p99가 {baseline} 버전의 {max_p99_ratio}배 이하, 재시작 {max_restarts}회 이하. 요청이 {min_samples}개 미만이면 어떤 게이트도 통과하지 않습니다."
+        ),
+        Line::DecisionRule => "명확한 실패가 보이면 즉시 롤백하고, 그렇지 않으면 끝에서 모든 게이트를 통과해야 승격(promote)합니다.".to_string(),
+    }
+}
