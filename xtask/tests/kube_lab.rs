@@ -192,3 +192,46 @@ fn down_dry_run_of_kind_deletes_the_cluster() {
         "{stdout}"
     );
 }
+
+#[test]
+fn plan_on_kind_shows_the_cluster_wait_settle_and_namespace() {
+    let out = xtask(
+        &[
+            "lab",
+            "plan",
+            "canary",
+            "--platform",
+            "kind",
+            "--profile",
+            "quick",
+        ],
+        None,
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("wait timeout 2m"), "{stdout}");
+    assert!(
+        stdout.contains("platform   kind: waits last at least 2m"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("opens 2s after the step before it"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("kubectl -n canary-lab apply -f app-v1.yaml"),
+        "{stdout}"
+    );
+    // Locally, the quick profile's own wait stands and no namespace is named.
+    let out = xtask(&["lab", "plan", "canary", "--profile", "quick"], None);
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(!stdout.contains("wait timeout 2m"), "{stdout}");
+    assert!(
+        stdout.contains("  1. kubectl apply -f app-v1.yaml"),
+        "{stdout}"
+    );
+}

@@ -384,7 +384,7 @@ pub fn prometheus_manifests(
 /// A duration as Prometheus writes it: `5s`, `800ms`.
 pub fn prometheus_duration(duration: Duration) -> String {
     let millis = duration.as_millis();
-    if millis % 1000 == 0 {
+    if millis.is_multiple_of(1000) {
         format!("{}s", millis / 1000)
     } else {
         format!("{millis}ms")
