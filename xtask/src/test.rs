@@ -6,7 +6,7 @@ use std::process::ExitCode;
 /// Options of `cargo xtask test`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// Also run the tests that need a Kubernetes cluster (the current kubectl context).
+    /// Also run the tests that need a Kubernetes cluster (the lab's own context, after `lab up`).
     #[arg(long)]
     cluster: bool,
     /// Skip `cargo fmt --check` and `cargo clippy`.

@@ -449,6 +449,14 @@ pub fn run_lines(plan: &UpPlan) -> Vec<String> {
     ]
 }
 
+/// Connect to the cluster of the lab `lab up` recorded, through its own
+/// kubeconfig context (`kind-canary-lab`, minikube's `canary-lab` profile, the
+/// `--context` given), never the context that happens to be current, so the
+/// cluster tests cannot run against another cluster on the machine.
+pub async fn connect_lab(state: &LabState) -> Result<kube::Client, LabError> {
+    Ok(connect(Some(&state.context), CONNECT_TIMEOUT).await?)
+}
+
 /// The placement of a run on the lab of `provider`.
 pub fn run_placement(provider: &Provider) -> lab_core::plan::Placement {
     lab_core::plan::Placement::cluster(&provider.name(), LAB_NAMESPACE)

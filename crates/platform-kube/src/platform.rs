@@ -823,6 +823,23 @@ pub async fn connect_with(
     // Several TLS backends may be linked in (kube's ring, reqwest's aws-lc);
     // rustls then needs to be told which one to use.
     let _ = rustls::crypto::ring::default_provider().install_default();
+    let which = match context {
+        Some(name) => format!("context {name}"),
+        None => "the current context".to_string(),
+    };
+    let config = context_config(kubeconfig, context).await?;
+    let client = Client::try_from(config)
+        .map_err(|e| PlatformError::Unavailable(format!("{which}: {}", describe(&e))))?;
+    check_reachable(&client, &which, timeout).await?;
+    Ok(client)
+}
+
+/// The client configuration of a kubeconfig's context `context` (its current
+/// one when `None`), whatever context is current.
+pub async fn context_config(
+    kubeconfig: kube::config::Kubeconfig,
+    context: Option<&str>,
+) -> Result<kube::Config, PlatformError> {
     let options = kube::config::KubeConfigOptions {
         context: context.map(str::to_string),
         ..Default::default()
@@ -831,13 +848,9 @@ pub async fn connect_with(
         Some(name) => format!("context {name}"),
         None => "the current context".to_string(),
     };
-    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &options)
+    kube::Config::from_custom_kubeconfig(kubeconfig, &options)
         .await
-        .map_err(|e| PlatformError::Unavailable(format!("kubeconfig {which}: {e}")))?;
-    let client = Client::try_from(config)
-        .map_err(|e| PlatformError::Unavailable(format!("{which}: {}", describe(&e))))?;
-    check_reachable(&client, &which, timeout).await?;
-    Ok(client)
+        .map_err(|e| PlatformError::Unavailable(format!("kubeconfig {which}: {e}")))
 }
 
 /// Connect with a kubeconfig given as YAML text (a K3s container's), optionally
@@ -912,6 +925,49 @@ pub async fn check_reachable(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A kubeconfig whose current context is someone else's cluster, beside
+    /// the lab's.
+    fn two_clusters() -> kube::config::Kubeconfig {
+        kube::config::Kubeconfig::from_yaml(
+            r#"
+apiVersion: v1
+kind: Config
+current-context: prod
+clusters:
+  - name: prod
+    cluster: {server: "https://10.9.9.9:6443"}
+  - name: kind-canary-lab
+    cluster: {server: "https://127.0.0.1:40001"}
+contexts:
+  - name: prod
+    context: {cluster: prod, user: prod}
+  - name: kind-canary-lab
+    context: {cluster: kind-canary-lab, user: kind-canary-lab, namespace: default}
+users:
+  - name: prod
+    user: {token: prod-token}
+  - name: kind-canary-lab
+    user: {token: lab-token}
+"#,
+        )
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_named_context_is_used_whatever_context_is_current() {
+        let lab = context_config(two_clusters(), Some("kind-canary-lab"))
+            .await
+            .unwrap();
+        assert_eq!(lab.cluster_url.to_string(), "https://127.0.0.1:40001/");
+        let current = context_config(two_clusters(), None).await.unwrap();
+        assert_eq!(current.cluster_url.to_string(), "https://10.9.9.9:6443/");
+        let missing = context_config(two_clusters(), Some("minikube")).await;
+        assert!(
+            missing.is_err(),
+            "an unknown context is refused, not replaced"
+        );
+    }
 
     fn deployment(spec_replicas: i32, status: serde_json::Value) -> Deployment {
         serde_json::from_value(json!({
