@@ -2,6 +2,8 @@
 //! scripts the requests it expects, asserting method, path, query, content type
 //! and body, and answers with canned responses.
 
+mod schema;
+
 use http::{Method, Request, Response, StatusCode};
 use kube::Client;
 use kube::client::Body;
@@ -118,6 +120,8 @@ fn serve(script: Vec<Exchange>) -> (Client, JoinHandle<()>) {
     let task = tokio::spawn(async move {
         let mut handle = pin!(handle);
         let mut held = Vec::new();
+        // Every object body sent, for the schema check at the end.
+        let mut sent = Vec::new();
         let total = script.len();
         for (index, step) in script.into_iter().enumerate() {
             let Some((request, send)) = handle.next_request().await else {
@@ -155,7 +159,17 @@ fn serve(script: Vec<Exchange>) -> (Client, JoinHandle<()>) {
                     "{at}"
                 );
             }
+            let sends_object = matches!(
+                *request.method(),
+                Method::POST | Method::PUT | Method::PATCH
+            );
             let bytes = request.into_body().collect_bytes().await.unwrap();
+            if sends_object
+                && let Ok(body) = serde_json::from_slice::<Value>(&bytes)
+                && schema::is_object(&body)
+            {
+                sent.push(body);
+            }
             if let Some(expected) = &step.body {
                 let actual: Value = serde_json::from_slice(&bytes)
                     .unwrap_or_else(|e| panic!("{at}: body is not JSON: {e}"));
@@ -183,6 +197,9 @@ fn serve(script: Vec<Exchange>) -> (Client, JoinHandle<()>) {
             panic!("unexpected request {} {}", request.method(), request.uri());
         }
         drop(held);
+        if let Err(problems) = schema::check(&sent) {
+            panic!("a body the API server would reject was sent:\n{problems}");
+        }
     });
     (Client::new(service, NS), task)
 }
@@ -1016,4 +1033,64 @@ async fn a_run_reconfigures_prometheus_to_the_plans_scrape_interval() {
     );
     drop(client);
     task.await.unwrap();
+}
+
+/// A Deployment as the lab applies it, made invalid in two ways a real API
+/// server refuses: a string where the schema wants an integer, and a field
+/// that does not exist.
+fn invalid_deployment() -> Value {
+    let mut body = as_applied(deployment_manifest("v2.0.0", 1));
+    body["spec"]["replicas"] = json!("one");
+    body["spec"]["template"]["spec"]["containers"][0]["readinessProbe"]["httpGett"] =
+        json!({"path": "/ready", "port": "probe"});
+    body
+}
+
+#[test]
+fn the_schema_check_passes_what_the_lab_applies_and_rejects_an_invalid_body() {
+    let valid = as_applied(deployment_manifest("v2.0.0", 1));
+    assert_eq!(schema::check(std::slice::from_ref(&valid)), Ok(()));
+    let problems = schema::check(&[valid, invalid_deployment()]).unwrap_err();
+    assert!(problems.contains("01-deployment.json"), "{problems}");
+    assert!(!problems.contains("00-deployment.json"), "{problems}");
+
+    let mut unknown_field = as_applied(service_manifest());
+    unknown_field["spec"]["nodeport"] = json!(30080);
+    let problems = schema::check(&[unknown_field]).unwrap_err();
+    assert!(problems.contains("'nodeport' was unexpected"), "{problems}");
+}
+
+#[tokio::test]
+async fn a_mocked_api_that_receives_an_invalid_object_fails_the_test() {
+    use k8s_openapi::api::apps::v1::Deployment;
+    use kube::api::{Api, Patch, PatchParams};
+    let script = vec![
+        expect(
+            Method::PATCH,
+            "/apis/apps/v1/namespaces/canary-lab/deployments/my-app-v2",
+        )
+        .applied()
+        .answer(200, as_applied(deployment_manifest("v2.0.0", 1))),
+    ];
+    let (client, task) = serve(script);
+    let api: Api<Deployment> = Api::namespaced(client, NS);
+    api.patch(
+        "my-app-v2",
+        &PatchParams::apply("canary-lab").force(),
+        &Patch::Apply(invalid_deployment()),
+    )
+    .await
+    .unwrap();
+    drop(api);
+    let failed = task.await.unwrap_err();
+    let message = failed
+        .into_panic()
+        .downcast::<String>()
+        .map(|m| *m)
+        .unwrap_or_default();
+    assert!(
+        message.contains("a body the API server would reject was sent")
+            && message.contains("replicas"),
+        "{message}"
+    );
 }
