@@ -2,6 +2,9 @@
 //! strictly into k8s-openapi types and is hardened, Prometheus's config passes
 //! `promtool check config`, and every dashboard query passes `promtool check rules`.
 
+#[path = "schema/mod.rs"]
+mod schema;
+
 use platform_kube::monitoring::{self, MONITORING_NAMESPACE, Manifest};
 use platform_kube::yaml::parse_documents;
 use serde_json::Value;
@@ -726,4 +729,14 @@ fn the_scrape_interval_is_templated_into_a_valid_config() {
         hash(std::time::Duration::from_secs(5)),
         "a new interval restarts Prometheus"
     );
+}
+
+#[test]
+fn the_whole_monitoring_stack_passes_the_kubernetes_schema() {
+    let bodies: Vec<Value> = stack().iter().map(Manifest::to_value).collect();
+    assert!(bodies.len() > 10, "{} objects", bodies.len());
+    assert!(bodies.iter().all(schema::is_object));
+    if let Err(problems) = schema::check(&bodies) {
+        panic!("lab up would apply a body the API server rejects:\n{problems}");
+    }
 }
