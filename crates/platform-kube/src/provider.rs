@@ -138,6 +138,10 @@ impl Provider {
                         "start",
                         "--profile",
                         CLUSTER_NAME,
+                        // The tutorial's driver; also what the lab's image
+                        // loading and NodePort access assume.
+                        "--driver",
+                        "docker",
                         "--kubernetes-version",
                         MINIKUBE_KUBERNETES_VERSION,
                         "--wait",
