@@ -214,6 +214,14 @@ pub async fn open_run(
         PlatformChoice::Cluster(_) => {
             let root = home.repo_root();
             let mut platform = lab::lab_platform(root).await?;
+            // The plan's scrape interval must be the cluster's, or its
+            // cross-check tolerance, final settle and report would be wrong.
+            if let Some(note) =
+                lab::ensure_scrape_interval(platform.client(), root, plan.profile.scrape_interval)
+                    .await?
+            {
+                notes.push(note);
+            }
             if let Some(url) = platform.urls().grafana
                 && let Ok(password) = std::fs::read_to_string(root.join(PASSWORD_FILE))
             {
