@@ -7,6 +7,8 @@
 //! 3. the [`Profile`] (`quick` for tests, `seed` for the tutorial's pace).
 
 use crate::analysis::{Gates, Outcome};
+/// Serde for durations as text; kept here under its old name for callers.
+pub use crate::duration::as_text as duration_text;
 use crate::limits;
 use crate::object::{Object, ObjectKind, VERSION_LABEL};
 use crate::scenario::model::{Manifest, Scenario, ScenarioStep};
@@ -14,6 +16,10 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
+
+mod placement;
+
+pub use placement::{CLUSTER_ENDPOINT_SETTLE, CLUSTER_MIN_WAIT_TIMEOUT, Placement};
 
 /// The named profiles.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -307,20 +313,32 @@ impl Step {
     }
 
     /// The `kubectl` command a person would type for this step, run from the
-    /// scenario folder.
+    /// scenario folder (in the current namespace).
     pub fn kubectl(&self) -> String {
+        self.kubectl_in(None)
+    }
+
+    /// The `kubectl` command for this step in `namespace` (every command of the
+    /// line names it), or in the current namespace when `None`.
+    pub fn kubectl_in(&self, namespace: Option<&str>) -> String {
+        let kubectl = match namespace {
+            Some(namespace) => format!("kubectl -n {namespace}"),
+            None => "kubectl".to_string(),
+        };
         match self {
-            Step::Apply { file, .. } => format!("kubectl apply -f {file}"),
+            Step::Apply { file, .. } => format!("{kubectl} apply -f {file}"),
             Step::Scale {
                 deployment,
                 replicas,
             } => {
-                format!("kubectl scale --replicas={replicas} deployment/{deployment}")
+                format!("{kubectl} scale --replicas={replicas} deployment/{deployment}")
             }
-            Step::Delete { kind, name } => format!("kubectl delete {} {name}", kind.kubectl_name()),
+            Step::Delete { kind, name } => {
+                format!("{kubectl} delete {} {name}", kind.kubectl_name())
+            }
             Step::SwitchSelector { service, selector } => {
                 let patch = serde_json::json!({ "spec": { "selector": selector } });
-                format!("kubectl patch service {service} -p '{patch}'")
+                format!("{kubectl} patch service {service} -p '{patch}'")
             }
             Step::WaitReady {
                 deployments,
@@ -330,7 +348,7 @@ impl Step {
                 .iter()
                 .map(|deployment| {
                     format!(
-                        "kubectl rollout status deployment/{deployment} --timeout={}s",
+                        "{kubectl} rollout status deployment/{deployment} --timeout={}s",
                         timeout.as_secs_f64().ceil()
                     )
                 })
@@ -338,7 +356,7 @@ impl Step {
                 .join(" && "),
             Step::Observe { pods, .. } | Step::Analyze { pods, .. } => {
                 format!(
-                    "kubectl get pods -l {} -L {VERSION_LABEL}",
+                    "{kubectl} get pods -l {} -L {VERSION_LABEL}",
                     selector_text(pods)
                 )
             }
@@ -373,16 +391,38 @@ pub struct Plan {
     pub steps: Vec<Step>,
     /// The steps run instead of those after `analyze` when the decision is to roll back.
     pub rollback: Vec<Step>,
+    /// Where the plan runs, as far as its waits, windows and kubectl lines depend on it.
+    #[serde(
+        default = "Placement::local",
+        skip_serializing_if = "Placement::is_local"
+    )]
+    pub placement: Placement,
 }
 
 impl Plan {
-    /// Resolve a scenario's durations from a profile and overrides.
+    /// Resolve a scenario's durations from a profile and overrides, for the
+    /// local platform.
     pub fn build(
         scenario: &Scenario,
         profile: ProfileName,
         overrides: &Overrides,
     ) -> Result<Plan, PlanError> {
-        let profile = resolve_profile(profile, overrides)?;
+        Plan::build_on(scenario, profile, overrides, Placement::local())
+    }
+
+    /// Resolve a scenario's durations from a profile and overrides, for the
+    /// platform `placement` describes: on a cluster, waits last at least its
+    /// minimum unless `--wait-timeout` says otherwise.
+    pub fn build_on(
+        scenario: &Scenario,
+        profile: ProfileName,
+        overrides: &Overrides,
+        placement: Placement,
+    ) -> Result<Plan, PlanError> {
+        let mut profile = resolve_profile(profile, overrides)?;
+        if overrides.wait_timeout.is_none() {
+            profile.wait_timeout = profile.wait_timeout.max(placement.min_wait_timeout);
+        }
         let pods = pod_selector(scenario);
         let decision = scenario.decision_index();
         let touched = candidate_touched_at(scenario);
@@ -415,10 +455,11 @@ impl Plan {
                     timeout,
                 } => Step::WaitReady {
                     deployments: deployments.clone(),
-                    timeout: overrides
-                        .wait_timeout
-                        .or(*timeout)
-                        .unwrap_or(profile.wait_timeout),
+                    timeout: overrides.wait_timeout.unwrap_or_else(|| {
+                        timeout
+                            .unwrap_or(profile.wait_timeout)
+                            .max(placement.min_wait_timeout)
+                    }),
                     on_timeout,
                 },
                 ScenarioStep::Observe { phase, duration } => Step::Observe {
@@ -481,7 +522,15 @@ impl Plan {
             manifests: scenario.manifests.clone(),
             steps,
             rollback,
+            placement,
         })
+    }
+
+    /// The `kubectl` command a person would type for a step of this plan, run
+    /// from the scenario folder next to the lab (with the lab's namespace on a
+    /// cluster).
+    pub fn kubectl(&self, step: &Step) -> String {
+        step.kubectl_in(self.placement.namespace.as_deref())
     }
 
     /// The index in [`Plan::steps`] of the `analyze` step.
@@ -548,6 +597,9 @@ impl fmt::Display for Plan {
                 "restart"
             )
         )?;
+        if !self.placement.is_local() {
+            writeln!(f, "platform   {}", self.placement.describe())?;
+        }
         let numbered: Vec<(String, &Step)> = self
             .steps
             .iter()
@@ -562,7 +614,7 @@ impl fmt::Display for Plan {
             .collect();
         let width = numbered
             .iter()
-            .map(|(_, step)| step.kubectl().chars().count())
+            .map(|(_, step)| self.kubectl(step).chars().count())
             .filter(|width| *width <= 60)
             .max()
             .unwrap_or(0);
@@ -570,7 +622,7 @@ impl fmt::Display for Plan {
             writeln!(
                 f,
                 "{number:>4} {:<width$}  # {}",
-                step.kubectl(),
+                self.kubectl(step),
                 step.describe()
             )
         };
@@ -765,23 +817,6 @@ fn text(duration: Duration) -> String {
 fn number(value: f64) -> String {
     let text = format!("{value:.3}");
     text.trim_end_matches('0').trim_end_matches('.').to_owned()
-}
-
-/// Serde for durations as text (`"6s"`, `"500ms"`), so plans read well as JSON.
-pub mod duration_text {
-    use serde::{Deserialize, Deserializer, Serializer};
-    use std::time::Duration;
-
-    /// Write a duration as `6s`, `500ms`, `2m`.
-    pub fn serialize<S: Serializer>(duration: &Duration, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(&humantime::format_duration(*duration))
-    }
-
-    /// Read a duration written as `6s`, `500ms`, `2m`.
-    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {
-        let text = String::deserialize(deserializer)?;
-        humantime::parse_duration(&text).map_err(serde::de::Error::custom)
-    }
 }
 
 #[cfg(test)]

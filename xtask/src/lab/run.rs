@@ -4,7 +4,7 @@ use super::console::{Console, Teaching};
 use super::local;
 use super::platform_args::PlatformArgs;
 use super::runtime::runtime;
-use super::scenario_args::{ScenarioArgs, load_plan, parse_connections};
+use super::scenario_args::{ScenarioArgs, load_plan_on, parse_connections};
 use crate::exit::from_session;
 use lab_core::analysis::Outcome;
 use lab_core::plan::Plan;
@@ -82,16 +82,17 @@ impl From<TrafficFrom> for lab_session::TrafficFrom {
 
 /// Run `lab run`.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let plan = load_plan(&args.scenario)?;
     let (chosen, reason) = args.platform.choose()?;
+    let plan = load_plan_on(&args.scenario, chosen.placement())?;
     let spec = LabSpec::new(chosen, args.traffic.into()).map_err(from_session)?;
     spec.check_plan(&plan).map_err(from_session)?;
+    let home = local::home();
+    spec.check_recorded(&home).map_err(from_session)?;
     let teaching = (args.step || args.explain).then_some(Teaching { pause: args.step });
     let console = Console::new(args.quiet, teaching, args.lang);
     if let Some(reason) = reason {
         console.line(&reason);
     }
-    let home = local::home();
     if let PlatformChoice::Cluster(provider) = spec.platform()
         && spec.needs_cluster_up(&home).map_err(from_session)?
     {
