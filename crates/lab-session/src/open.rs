@@ -115,6 +115,10 @@ pub struct Supplies {
     /// it, the lab's own Prometheus (`lab up --platform local`) or the one
     /// installed on this machine.
     pub prometheus: Option<PathBuf>,
+    /// Images mapped to local programs (the local platform's pods).
+    pub images: platform_local::image_map::ImageMap,
+    /// Whether a container's `command` in a manifest may name its program.
+    pub allow_pod_commands: bool,
 }
 
 /// A lab opened for a run: the platform, and the run's configuration (its id,
@@ -164,6 +168,8 @@ pub async fn open_run(
                 namespace: "canary-lab".to_string(),
                 state_file: Some(home.run_state_file()),
                 max_grace: None,
+                images: supplies.images,
+                allow_pod_commands: supplies.allow_pod_commands,
             })
             .await
             .map_err(|error| {

@@ -44,7 +44,9 @@ mod admission;
 mod config;
 mod controllers;
 mod error;
+mod expansion;
 mod image;
+pub mod image_map;
 mod node;
 mod probe;
 mod process;
@@ -96,6 +98,14 @@ impl LocalPlatform {
             node,
             controllers,
         })
+    }
+
+    /// What may run here besides the demo app.
+    fn programs(&self) -> image::Programs<'_> {
+        image::Programs {
+            images: &self.node.config.images,
+            allow_pod_commands: self.node.config.allow_pod_commands,
+        }
     }
 
     /// The loopback block's second octet (pods are 127.B.x.y).
@@ -174,7 +184,7 @@ impl LocalPlatform {
     async fn apply_one(&self, object: &Object) -> Result<(), PlatformError> {
         match object {
             Object::Deployment(deployment) => {
-                let (name, spec) = admission::deployment(deployment)?;
+                let (name, spec) = admission::deployment(deployment, &self.programs())?;
                 let replicas = spec.replicas;
                 let hash = spec.template_hash.clone();
                 // The event goes in before the write is published, so that it
@@ -285,7 +295,7 @@ impl Platform for LocalPlatform {
 
     async fn apply(&self, objects: &[Object]) -> Result<(), PlatformError> {
         for object in objects {
-            admission::check(object)?;
+            admission::check(object, &self.programs())?;
         }
         for object in objects {
             self.apply_one(object).await?;

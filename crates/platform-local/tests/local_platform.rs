@@ -51,6 +51,8 @@ async fn lab(prometheus: bool) -> Lab {
         namespace: "canary-lab".into(),
         state_file: Some(dir.path().join("state.json")),
         max_grace: Some(Duration::from_secs(5)),
+        images: Default::default(),
+        allow_pod_commands: false,
     };
     let platform = LocalPlatform::start(config).await.unwrap();
     Lab {
