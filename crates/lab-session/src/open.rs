@@ -119,6 +119,9 @@ pub struct Supplies {
     pub images: platform_local::image_map::ImageMap,
     /// Whether a container's `command` in a manifest may name its program.
     pub allow_pod_commands: bool,
+    /// Why the local platform runs without Prometheus (the pods expose no
+    /// metrics), said in the report; `None` starts it.
+    pub no_metrics: Option<String>,
 }
 
 /// A lab opened for a run: the platform, and the run's configuration (its id,
@@ -146,16 +149,18 @@ pub async fn open_run(
     let mut notes = Vec::new();
     let platform = match &spec.platform {
         PlatformChoice::Local => {
-            let prometheus = match prometheus_for_run(
+            // Found (and a bad --prometheus refused) even when it is not started.
+            let found = prometheus_for_run(
                 home,
                 supplies.prometheus.as_deref(),
                 plan.profile.scrape_interval,
-            )? {
-                Ok(config) => Some(config),
-                Err(missing) => {
-                    notes.push(missing);
+            )?;
+            let prometheus = match (supplies.no_metrics, found) {
+                (Some(reason), _) | (None, Err(reason)) => {
+                    notes.push(reason);
                     None
                 }
+                (None, Ok(config)) => Some(config),
             };
             let demo_app = supplies.demo_app.ok_or_else(|| {
                 SessionError::Missing("the local platform needs the demo-app binary".into())

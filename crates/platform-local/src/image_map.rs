@@ -83,8 +83,8 @@ struct Entry {
 pub struct MappingAt {
     /// The mapped image pattern.
     pub image: String,
-    /// Its line, from 1.
-    pub line: usize,
+    /// Its `line:column`, from 1.
+    pub line: String,
 }
 
 impl ImageMap {
@@ -95,7 +95,7 @@ impl ImageMap {
         check_size(&shown, text)?;
         let file: MappingFile =
             toml::from_str(text).map_err(|error| toml_problem(&shown, text, &error))?;
-        let dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
+        let dir = directory_of(path);
         Self::from_entries(&shown, text, &dir, file.images)
     }
 
@@ -124,7 +124,7 @@ impl ImageMap {
         check_size(&shown, text)?;
         let file: ScenarioImages =
             toml::from_str(text).map_err(|error| toml_problem(&shown, text, &error))?;
-        let dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
+        let dir = directory_of(path);
         Self::from_entries(&shown, text, &dir, file.images)
     }
 
@@ -136,7 +136,7 @@ impl ImageMap {
     ) -> Result<Self, String> {
         if entries.len() > limits::MAX_IMAGE_MAPPINGS {
             return Err(format!(
-                "{shown}: {} image mappings, more than the lab's limit of {}",
+                "{shown}:1:1: {} image mappings, more than the lab's limit of {}",
                 entries.len(),
                 limits::MAX_IMAGE_MAPPINGS
             ));
@@ -200,10 +200,20 @@ impl ImageMap {
     }
 }
 
+/// The directory a mapped program runs in: the mapping file's, made absolute
+/// so that it does not depend on where the lab runs.
+fn directory_of(path: &Path) -> PathBuf {
+    let parent = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    std::path::absolute(parent).unwrap_or_else(|_| parent.to_path_buf())
+}
+
 fn check_size(shown: &str, text: &str) -> Result<(), String> {
     if text.len() as u64 > MAX_FILE_BYTES {
         return Err(format!(
-            "{shown}: {} is more than the lab's limit for a mapping file ({})",
+            "{shown}:1:1: {} is more than the lab's limit for a mapping file ({})",
             limits::format_bytes(text.len() as u64),
             limits::format_bytes(MAX_FILE_BYTES)
         ));
@@ -215,17 +225,16 @@ fn toml_problem(shown: &str, text: &str, error: &toml::de::Error) -> String {
     let message = error.message().trim().replace('\n', " ");
     match error.span() {
         Some(span) => format!("{shown}:{}: {message}", line_of(text, span.start)),
-        None => format!("{shown}: {message}"),
+        None => format!("{shown}:1:1: {message}"),
     }
 }
 
-/// The line (from 1) of byte `offset` in `text`.
-fn line_of(text: &str, offset: usize) -> usize {
-    text.as_bytes()[..offset.min(text.len())]
-        .iter()
-        .filter(|&&b| b == b'\n')
-        .count()
-        + 1
+/// `line:column` (from 1) of byte `offset` in `text`.
+fn line_of(text: &str, offset: usize) -> String {
+    let before = &text.as_bytes()[..offset.min(text.len())];
+    let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+    let column = before.iter().rev().take_while(|&&b| b != b'\n').count() + 1;
+    format!("{line}:{column}")
 }
 
 /// `docker.io/crisis513/strategies-test:v1@sha256:…` → `crisis513/strategies-test`.
@@ -263,11 +272,11 @@ mod tests {
         let hello = map.find("docker.io/example/hello:v2").unwrap();
         assert_eq!(hello.command, ["python3", "app.py"]);
         assert_eq!(hello.dir, Path::new("/p/.canary-lab"));
-        assert_eq!(hello.source, "/p/.canary-lab/images.toml:1");
+        assert_eq!(hello.source, "/p/.canary-lab/images.toml:1:1");
         let team = map.find("registry.example.com/team/api@sha256:00").unwrap();
         assert_eq!(team.command, ["/p/.canary-lab/bin/server"]);
         assert_eq!(team.args, ["-v"]);
-        assert_eq!(team.source, "/p/.canary-lab/images.toml:5");
+        assert_eq!(team.source, "/p/.canary-lab/images.toml:5:1");
         assert!(map.find("example/hello-other").is_none());
         assert!(map.find("nginx").is_none());
     }
@@ -296,7 +305,7 @@ mod tests {
             "prefix",
         );
         check("[[images]]\nimage = \"*\"\ncommand = [\"x\"]\n", "prefix");
-        check("images = 3\n", "images.toml:1");
+        check("images = 3\n", "images.toml:1:");
         let many = "[[images]]\nimage = \"a\"\ncommand = [\"x\"]\n".repeat(65);
         check(&many, "limit of 64");
     }
@@ -309,7 +318,7 @@ mod tests {
             found,
             [MappingAt {
                 image: "a/b".into(),
-                line: 3
+                line: "3:1".into()
             }]
         );
     }

@@ -1,7 +1,8 @@
 //! The local platform: a scenario's Deployments and Services run as processes on
 //! this machine, with the Kubernetes semantics the lab depends on.
 //!
-//! - A pod is a `demo-app` process with its container's env and args; each pod gets
+//! - A pod is a `demo-app` process, or the program the user mapped its image to
+//!   ([`image_map`]), with its container's env and args; each pod gets
 //!   its own loopback address (127.B.x.y) so container ports stay as declared.
 //! - Readiness and liveness probes are polled as declared; only ready pods are
 //!   endpoints; an exit or a failing liveness probe restarts the pod with back-off.
@@ -31,9 +32,9 @@
 //! - [`LocalPlatform`] is a facade: the `Platform` calls write to the store,
 //!   read from it, and wait for the controllers to catch up.
 //!
-//! Which module may import which: helpers (`addr`, `config`, `error`, `image`,
-//! `probe`, `process`, `prometheus`, `statefile`) import only helpers; `store`
-//! and `node` import helpers; `admission` imports the store and helpers; a
+//! Which module may import which: helpers (`addr`, `config`, `error`,
+//! `expansion`, `image`, `image_map`, `probe`, `process`, `prometheus`,
+//! `statefile`) import only helpers; `store` and `node` import helpers; `admission` imports the store and helpers; a
 //! controller imports the store, the node and helpers, never another
 //! controller; `controllers` (the list that starts them) imports the
 //! controllers; `lib.rs` imports anything. No import cycles

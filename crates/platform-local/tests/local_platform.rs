@@ -431,7 +431,7 @@ async fn a_pod_that_never_gets_ready_times_out_naming_it() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn images_without_a_local_binary_are_refused_before_anything_starts() {
+async fn unmapped_images_are_refused_before_anything_starts() {
     let lab = lab(false).await;
     let p = &lab.platform;
     let mut object = deployment("web", "v1", 1, &[], rolling(1, 0));
@@ -453,7 +453,7 @@ async fn images_without_a_local_binary_are_refused_before_anything_starts() {
     assert!(
         error
             .to_string()
-            .starts_with("Deployment web: image \"nginx:1.27\" has no local binary"),
+            .starts_with("Deployment web: image \"nginx:1.27\" is not mapped to a local program; map it in .canary-lab/images.toml"),
         "{error}"
     );
     // Nothing was applied: not even the Service that came first.

@@ -40,7 +40,7 @@ pub fn programs(args: &ImageArgs, plan: &Plan) -> anyhow::Result<ImageMap> {
     let dir = Path::new(&plan.dir);
     let definition = dir.join(DEFINITION_FILE);
     let text = read_limited(&definition)?;
-    let found = ImageMap::scenario_mappings(&definition, &text).map_err(Usage)?;
+    let found = ImageMap::scenario_mappings(&definition, &text).map_err(|p| Problems(vec![p]))?;
     if let Some(first) = found.first() {
         if !args.allow_scenario_commands {
             return Err(Problems(vec![format!(
@@ -51,7 +51,7 @@ pub fn programs(args: &ImageArgs, plan: &Plan) -> anyhow::Result<ImageMap> {
             )])
             .into());
         }
-        map.extend(ImageMap::parse_scenario(&definition, &text).map_err(Usage)?);
+        map.extend(ImageMap::parse_scenario(&definition, &text).map_err(|p| Problems(vec![p]))?);
     }
     let mut problems = Vec::new();
     for manifest in &plan.manifests {
@@ -70,7 +70,7 @@ pub fn programs(args: &ImageArgs, plan: &Plan) -> anyhow::Result<ImageMap> {
                 let image = container.image.as_deref().unwrap_or("");
                 let repository = image_repository(image);
                 let line = image_line(&text, image);
-                let at = format!("{}:{line}", path.display());
+                let at = format!("{}:{line}:{}", path.display(), column(&text, line, image));
                 if DEMO_APP_IMAGES.contains(&repository) {
                     continue;
                 }
@@ -81,8 +81,9 @@ pub fn programs(args: &ImageArgs, plan: &Plan) -> anyhow::Result<ImageMap> {
                 } else if container.command.is_some() && !args.allow_scenario_commands {
                     let line = command_line(&text, line);
                     problems.push(format!(
-                        "{}:{line}: container command names a program from the scenario: leave it out to run the program {repository} is mapped to, or pass {ALLOW_FLAG} if you trust this scenario",
-                        path.display()
+                        "{}:{line}:{}: container command names a program from the scenario: leave it out to run the program {repository} is mapped to, or pass {ALLOW_FLAG} if you trust this scenario",
+                        path.display(),
+                        column(&text, line, "command")
                     ));
                 }
             }
@@ -130,9 +131,8 @@ fn user_map(args: &ImageArgs) -> anyhow::Result<ImageMap> {
             path
         }
     };
-    let path = std::path::absolute(&path).unwrap_or(path);
     let text = read_limited(&path)?;
-    Ok(ImageMap::parse(&path, &text).map_err(Usage)?)
+    Ok(ImageMap::parse(&path, &text).map_err(|problem| Problems(vec![problem]))?)
 }
 
 /// A file's text, refused past the lab's file size limit before it is read.
@@ -159,6 +159,14 @@ fn image_line(text: &str, image: &str) -> usize {
             let line = line.trim_start().trim_start_matches("- ").trim_start();
             line.starts_with("image:") && line.contains(image)
         })
+        .map_or(1, |index| index + 1)
+}
+
+/// The column (from 1) of `needle` on line `line` of `text`, 1 when not there.
+fn column(text: &str, line: usize, needle: &str) -> usize {
+    text.lines()
+        .nth(line - 1)
+        .and_then(|text| text.find(needle))
         .map_or(1, |index| index + 1)
 }
 
@@ -197,5 +205,7 @@ mod tests {
         assert_eq!(image_line(MANIFEST, "example/other"), 16);
         assert_eq!(command_line(MANIFEST, 16), 17);
         assert_eq!(image_line(MANIFEST, "absent"), 1);
+        assert_eq!(column(MANIFEST, 8, "example/hello"), 16);
+        assert_eq!(column(MANIFEST, 9, "command"), 9);
     }
 }

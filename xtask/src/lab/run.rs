@@ -115,6 +115,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         prometheus: args.prometheus.clone(),
         images,
         allow_pod_commands: args.images.allow_scenario_commands,
+        no_metrics: local.then(|| images::metrics_note(&plan)).flatten(),
     };
     let runtime = runtime()?;
     let report = runtime.block_on(execute(&args, &spec, &home, &plan, supplies, console))?;
@@ -199,7 +200,6 @@ async fn execute(
     config.keep = args.keep;
     config.observer = Some(events);
     config.before_step = console.teaching_hook();
-    config.notes.extend(images::metrics_note(plan));
     for note in &config.notes {
         console.note(note);
     }
