@@ -151,6 +151,13 @@ pub struct Supplies {
     /// it, the lab's own Prometheus (`lab up --platform local`) or the one
     /// installed on this machine.
     pub prometheus: Option<PathBuf>,
+    /// Images mapped to local programs (the local platform's pods).
+    pub images: platform_local::image_map::ImageMap,
+    /// Whether a container's `command` in a manifest may name its program.
+    pub allow_pod_commands: bool,
+    /// Why the local platform runs without Prometheus (the pods expose no
+    /// metrics), said in the report; `None` starts it.
+    pub no_metrics: Option<String>,
 }
 
 /// A lab opened for a run: the platform, and the run's configuration (its id,
@@ -179,16 +186,18 @@ pub async fn open_run(
     let mut notes = Vec::new();
     let platform = match &spec.platform {
         PlatformChoice::Local => {
-            let prometheus = match prometheus_for_run(
+            // Found (and a bad --prometheus refused) even when it is not started.
+            let found = prometheus_for_run(
                 home,
                 supplies.prometheus.as_deref(),
                 plan.profile.scrape_interval,
-            )? {
-                Ok(config) => Some(config),
-                Err(missing) => {
-                    notes.push(missing);
+            )?;
+            let prometheus = match (supplies.no_metrics, found) {
+                (Some(reason), _) | (None, Err(reason)) => {
+                    notes.push(reason);
                     None
                 }
+                (None, Ok(config)) => Some(config),
             };
             let demo_app = supplies.demo_app.ok_or_else(|| {
                 SessionError::Missing("the local platform needs the demo-app binary".into())
@@ -201,6 +210,8 @@ pub async fn open_run(
                 namespace: "canary-lab".to_string(),
                 state_file: Some(home.run_state_file()),
                 max_grace: None,
+                images: supplies.images,
+                allow_pod_commands: supplies.allow_pod_commands,
             })
             .await
             .map_err(|error| {

@@ -23,6 +23,7 @@ mod local_canary;
 mod local_ramped;
 mod local_recreate;
 mod local_remote_traffic;
+mod own_app;
 mod rollback_bad_canary;
 mod rollback_crashing_canary;
 mod rollback_slow_canary;

@@ -5,6 +5,7 @@
 mod cluster;
 mod console;
 mod down;
+mod images;
 mod live;
 pub(crate) mod local;
 mod plan;

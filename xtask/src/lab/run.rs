@@ -1,6 +1,7 @@
 //! `cargo xtask lab run`: a scenario end to end under traffic, judged, reported.
 
 use super::console::{Console, Teaching};
+use super::images::{self, ImageArgs};
 use super::local;
 use super::platform_args::PlatformArgs;
 use super::runtime::runtime;
@@ -24,6 +25,8 @@ pub struct Args {
     scenario: ScenarioArgs,
     #[command(flatten)]
     platform: PlatformArgs,
+    #[command(flatten)]
+    images: ImageArgs,
     /// Leave the last state running (pods, Service, Prometheus) until Ctrl-C or
     /// `cargo xtask lab down`, to poke at it.
     #[arg(long)]
@@ -102,9 +105,18 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             anyhow::bail!("lab up failed");
         }
     }
+    let local = spec.needs_demo_app();
+    let images = if local {
+        images::programs(&args.images, &plan)?
+    } else {
+        Default::default()
+    };
     let supplies = Supplies {
-        demo_app: spec.needs_demo_app().then(local::demo_app).transpose()?,
+        demo_app: local.then(local::demo_app).transpose()?,
         prometheus: args.prometheus.clone(),
+        images,
+        allow_pod_commands: args.images.allow_scenario_commands,
+        no_metrics: local.then(|| images::metrics_note(&plan)).flatten(),
     };
     let runtime = runtime()?;
     let report = runtime.block_on(execute(&args, &spec, &home, &plan, supplies, console))?;
