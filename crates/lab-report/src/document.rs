@@ -427,6 +427,13 @@ fn gate_details(gates: &[GateVerdict]) -> Block {
                         e.limit * 100.0
                     )));
                 }
+                if let Some(s) = &g.sensitivity {
+                    line.push(text(format!(
+                        " (what the sample can detect: {}{})",
+                        s.describe(),
+                        if s.resolved { "" } else { "; not enough to resolve the threshold" }
+                    )));
+                }
                 line
             })
             .collect(),
