@@ -8,12 +8,16 @@
 
 use crate::analysis::{Gates, Outcome};
 use crate::limits;
-use crate::object::{Object, ObjectKind, VERSION_LABEL};
+use crate::object::{Object, ObjectKind, VERSION_LABEL, labels_match};
 use crate::scenario::model::{Manifest, Scenario, ScenarioStep};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
+
+mod sample;
+
+pub use sample::SampleEstimate;
 
 /// The named profiles.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -574,6 +578,12 @@ impl fmt::Display for Plan {
                 step.describe()
             )
         };
+        if let Some(sample) = self.sample_estimate() {
+            writeln!(f, "sample     {sample}")?;
+            if let Some(warning) = sample.warning() {
+                writeln!(f, "warning    {warning}")?;
+            }
+        }
         let decision = self.decision_index();
         writeln!(f)?;
         writeln!(f, "steps")?;
@@ -765,6 +775,81 @@ fn text(duration: Duration) -> String {
 fn number(value: f64) -> String {
     let text = format!("{value:.3}");
     text.trim_end_matches('0').trim_end_matches('.').to_owned()
+}
+
+/// The candidate's expected sample (see [`SampleEstimate`] for the method).
+impl Plan {
+    /// The candidate's expected sample in the analyze phase; `None` without one.
+    pub fn sample_estimate(&self) -> Option<SampleEstimate> {
+        let decision = self.decision_index();
+        let Some(Step::Analyze { duration, .. }) = self.steps.get(decision) else {
+            return None;
+        };
+        // Deployment name -> (pod labels, replicas).
+        let mut deployments: BTreeMap<String, (BTreeMap<String, String>, i32)> = BTreeMap::new();
+        let mut selector: Option<BTreeMap<String, String>> = None;
+        for step in &self.steps[..decision] {
+            match step {
+                Step::Apply { objects, .. } => {
+                    for object in objects {
+                        if let (Some(labels), Some(replicas)) =
+                            (object.pod_labels(), object.replicas())
+                        {
+                            deployments
+                                .insert(object.name().to_owned(), (labels.clone(), replicas));
+                        } else if object.name() == self.service
+                            && let Some(s) = object.service_selector()
+                        {
+                            selector = Some(s.clone());
+                        }
+                    }
+                }
+                Step::Scale {
+                    deployment,
+                    replicas,
+                } => {
+                    if let Some(d) = deployments.get_mut(deployment) {
+                        d.1 = *replicas;
+                    }
+                }
+                Step::Delete { kind, name } => match kind {
+                    ObjectKind::Deployment => {
+                        deployments.remove(name);
+                    }
+                    ObjectKind::Service if *name == self.service => selector = None,
+                    _ => {}
+                },
+                Step::SwitchSelector {
+                    service,
+                    selector: new,
+                } if *service == self.service => selector = Some(new.clone()),
+                _ => {}
+            }
+        }
+        let selector = selector?;
+        let (mut candidate, mut all) = (0i64, 0i64);
+        for (labels, replicas) in deployments.values() {
+            if !labels_match(&selector, labels) {
+                continue;
+            }
+            let replicas = i64::from((*replicas).max(0));
+            all += replicas;
+            if labels.get(VERSION_LABEL) == Some(&self.candidate) {
+                candidate += replicas;
+            }
+        }
+        let share = if all == 0 {
+            0.0
+        } else {
+            candidate as f64 / all as f64
+        };
+        Some(SampleEstimate::new(
+            self.profile.rate,
+            share,
+            duration.as_secs_f64(),
+            &self.gates,
+        ))
+    }
 }
 
 /// Serde for durations as text (`"6s"`, `"500ms"`), so plans read well as JSON.
