@@ -777,6 +777,64 @@ fn number(value: f64) -> String {
     text.trim_end_matches('0').trim_end_matches('.').to_owned()
 }
 
+/// Pods the plan asks for, on paper.
+impl Plan {
+    /// The most pods the promotion path holds at once above the steady state
+    /// (the replicas at the first observe phase), counted where the scenario
+    /// dwells (each wait, observe and analyze step): the desired replicas of
+    /// every Deployment, plus the surge a rolling update adds while it replaces
+    /// a Deployment's pods before the next wait. Steps run back to back (a scale
+    /// then a delete) are not a state anyone waits in, so they do not count.
+    /// `None` without an observe phase.
+    pub fn peak_pods_above_steady(&self) -> Option<i32> {
+        let mut replicas: BTreeMap<String, i32> = BTreeMap::new();
+        let mut steady = None;
+        let mut peak = 0;
+        let mut surge = 0;
+        for step in &self.steps {
+            match step {
+                Step::Apply { objects, .. } => {
+                    for object in objects {
+                        let Some(count) = object.replicas() else {
+                            continue;
+                        };
+                        if replicas.contains_key(object.name())
+                            && let Some(Ok(strategy)) = object.strategy()
+                        {
+                            surge += strategy.surge(count);
+                        }
+                        replicas.insert(object.name().to_owned(), count);
+                    }
+                }
+                Step::Scale {
+                    deployment,
+                    replicas: count,
+                } => {
+                    replicas.insert(deployment.clone(), *count);
+                }
+                Step::Delete {
+                    kind: ObjectKind::Deployment,
+                    name,
+                } => {
+                    replicas.remove(name);
+                }
+                Step::WaitReady { .. } | Step::Observe { .. } | Step::Analyze { .. } => {
+                    let held = replicas.values().sum::<i32>();
+                    if steady.is_none() && !matches!(step, Step::WaitReady { .. }) {
+                        steady = Some(held);
+                    }
+                    if steady.is_some() {
+                        peak = peak.max(held + surge);
+                    }
+                    surge = 0;
+                }
+                _ => {}
+            }
+        }
+        steady.map(|steady| (peak - steady).max(0))
+    }
+}
+
 /// The candidate's expected sample (see [`SampleEstimate`] for the method).
 impl Plan {
     /// The candidate's expected sample in the analyze phase; `None` without one.

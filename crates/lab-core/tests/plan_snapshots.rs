@@ -268,3 +268,13 @@ fn the_seed_canary_expects_120_candidate_requests_and_says_they_cannot_resolve()
         "{warning}"
     );
 }
+
+#[test]
+fn blue_green_asks_for_a_second_fleet_and_recreate_for_none() {
+    let peak =
+        |name| plan(name, ProfileName::Quick, &Overrides::default()).peak_pods_above_steady();
+    let blue_green = peak("blue-green").expect("an observe phase");
+    assert_eq!(peak("recreate"), Some(0));
+    assert!(blue_green > peak("ramped").unwrap(), "{blue_green}");
+    assert!(blue_green > peak("canary").unwrap(), "{blue_green}");
+}

@@ -28,7 +28,7 @@ pub struct Chart {
 /// The SVG namespace; inline SVG in HTML goes without it.
 pub(crate) const SVG_NAMESPACE: &str = r#" xmlns="http://www.w3.org/2000/svg""#;
 
-const WIDTH: f64 = 960.0;
+pub(crate) const WIDTH: f64 = 960.0;
 const HEIGHT: f64 = 360.0;
 /// Room for the y axis's tick labels and title.
 const LEFT: f64 = 72.0;
@@ -42,19 +42,19 @@ const HEADER: f64 = 52.0;
 const LABEL_ROW: f64 = 14.0;
 /// An estimate of the width of one character of 11 px text, to keep labels apart.
 const CHAR_WIDTH: f64 = 6.4;
-const FONT: &str =
+pub(crate) const FONT: &str =
     "system-ui, -apple-system, 'Segoe UI', 'DejaVu Sans', Helvetica, Arial, sans-serif";
 
 /// Version colours in order: v1 blue, v2 orange, then green, red, purple, brown,
 /// pink, olive.
-const COLOURS: [&str; 8] = [
+pub(crate) const COLOURS: [&str; 8] = [
     "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#bcbd22",
 ];
 const OBSERVE_SHADE: &str = "#e8f0fb";
 const ANALYZE_SHADE: &str = "#fdf0d9";
-const TEXT: &str = "#222222";
-const MUTED: &str = "#666666";
-const GRID: &str = "#e2e2e2";
+pub(crate) const TEXT: &str = "#222222";
+pub(crate) const MUTED: &str = "#666666";
+pub(crate) const GRID: &str = "#e2e2e2";
 const PROMOTED: &str = "#1a7f37";
 const ROLLED_BACK: &str = "#cf222e";
 const UNATTRIBUTED: &str = "#555555";
