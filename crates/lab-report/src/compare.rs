@@ -3,6 +3,7 @@
 //! self-contained `compare.html` with one bar chart per measure.
 
 use crate::charts::{COLOURS, FONT, GRID, MUTED, TEXT, WIDTH};
+use crate::i18n::Language;
 use crate::xml;
 use lab_core::analysis::Outcome;
 use lab_core::report::{Report, RunStatus};
@@ -25,6 +26,9 @@ pub struct Comparison {
     pub platform: String,
     /// The rows.
     pub rows: Vec<Row>,
+    /// The language of `compare.md` and `compare.html` (not part of the JSON).
+    #[serde(skip)]
+    pub language: Language,
 }
 
 /// One scenario's measures, or why it did not run.
@@ -240,6 +244,7 @@ impl Row {
 /// One measure across scenarios: its title, unit and value per row.
 struct Measure {
     title: &'static str,
+    title_ko: &'static str,
     unit: &'static str,
     value: fn(&Measures) -> Option<f64>,
 }
@@ -247,31 +252,37 @@ struct Measure {
 const MEASURES: &[Measure] = &[
     Measure {
         title: "Downtime during the rollout",
+        title_ko: "롤아웃 중 다운타임",
         unit: "ms",
         value: |m| Some(m.downtime_ms as f64),
     },
     Measure {
         title: "Failed requests during the rollout",
+        title_ko: "롤아웃 중 실패한 요청",
         unit: "requests",
         value: |m| Some(m.failed_requests as f64),
     },
     Measure {
         title: "p99 during the rollout",
+        title_ko: "롤아웃 중 p99",
         unit: "ms",
         value: |m| m.p99_rollout_ms,
     },
     Measure {
         title: "First change to full rollout or rollback",
+        title_ko: "첫 변경부터 전체 롤아웃 또는 롤백까지",
         unit: "s",
         value: |m| m.rollout_ms.map(|v| v as f64 / 1000.0),
     },
     Measure {
         title: "Candidate requests before the decision",
+        title_ko: "결정 전 후보 버전 요청",
         unit: "requests",
         value: |m| Some(m.exposure_requests as f64),
     },
     Measure {
         title: "Peak pods above the steady state",
+        title_ko: "평상시보다 많은 최대 파드 수",
         unit: "pods",
         value: |m| m.peak_pods_above_steady.map(f64::from),
     },
@@ -296,9 +307,36 @@ impl Comparison {
         serde_json::to_string_pretty(self).expect("a comparison serializes")
     }
 
+    /// `en` or `ko`, in the comparison's language.
+    fn say<'a>(&self, en: &'a str, ko: &'a str) -> &'a str {
+        match self.language {
+            Language::English => en,
+            Language::Korean => ko,
+        }
+    }
+
     /// The table as Markdown rows: header, then one row per scenario.
     fn table(&self) -> (Vec<&'static str>, Vec<Vec<String>>) {
-        let header = vec![
+        let header_ko = vec![
+            "시나리오",
+            "결과",
+            "다운타임 (ms)",
+            "롤아웃 중 실패한 요청",
+            "롤아웃 / 기준 p99 (ms)",
+            "첫 변경부터 완료까지 (s)",
+            "노출 (후보 버전 요청)",
+            "평상시보다 많은 최대 파드",
+            "결정부터 마지막 후보 요청까지 (ms)",
+            "사용자가 본 실패한 요청",
+            "무중단",
+            "실제 트래픽 테스트",
+            "대상 사용자 지정",
+            "클라우드 비용",
+            "롤백 소요 시간",
+            "사용자 영향",
+            "복잡도",
+        ];
+        let header_en = vec![
             "scenario",
             "outcome",
             "downtime (ms)",
@@ -317,6 +355,10 @@ impl Comparison {
             "impact on users",
             "complexity",
         ];
+        let header = match self.language {
+            Language::English => header_en,
+            Language::Korean => header_ko,
+        };
         let rows = self
             .rows
             .iter()
@@ -340,7 +382,8 @@ impl Comparison {
                     ]),
                     None => {
                         cells.push(format!(
-                            "did not run: {}",
+                            "{}: {}",
+                            self.say("did not run", "실행되지 않음"),
                             row.error.as_deref().unwrap_or("unknown")
                         ));
                         cells.extend(std::iter::repeat_n("–".to_owned(), 8));
@@ -385,29 +428,42 @@ impl Comparison {
         };
         let down = names(&|m| m.failed_requests > 0 && m.downtime_ms > 1000);
         if !down.is_empty() {
-            lines.push(format!(
-                "Users saw the service down for over a second during the rollout of: {down}."
-            ));
+            lines.push(match self.language {
+                Language::English => format!(
+                    "Users saw the service down for over a second during the rollout of: {down}."
+                ),
+                Language::Korean => format!("롤아웃 중 1초 넘게 서비스가 중단된 시나리오: {down}."),
+            });
         }
         let up = names(&|m| m.failed_requests == 0);
         if !up.is_empty() {
-            lines.push(format!("No request failed during the rollout of: {up}."));
+            lines.push(match self.language {
+                Language::English => format!("No request failed during the rollout of: {up}."),
+                Language::Korean => format!("롤아웃 중 실패한 요청이 없는 시나리오: {up}."),
+            });
         }
         if let Some((s, m)) = measured
             .iter()
             .filter(|(_, m)| m.peak_pods_above_steady.is_some())
             .max_by_key(|(_, m)| m.peak_pods_above_steady)
         {
-            lines.push(format!(
-                "{s} asks for the most pods above the steady state: {} more.",
-                cell(m.peak_pods_above_steady)
-            ));
+            lines.push(match self.language {
+                Language::English => format!(
+                    "{s} asks for the most pods above the steady state: {} more.",
+                    cell(m.peak_pods_above_steady)
+                ),
+                Language::Korean => format!(
+                    "평상시보다 파드를 가장 많이 쓰는 시나리오: {s} ({}개 더).",
+                    cell(m.peak_pods_above_steady)
+                ),
+            });
         }
         let rolled = names(&|m| m.outcome == Some(Outcome::RolledBack));
         if !rolled.is_empty() {
-            lines.push(format!(
-                "Rolled back before full rollout: {rolled}; the exposure column is what the bad candidate served before the decision."
-            ));
+            lines.push(match self.language {
+                Language::English => format!("Rolled back before full rollout: {rolled}; the exposure column is what the bad candidate served before the decision."),
+                Language::Korean => format!("전체 롤아웃 전에 롤백된 시나리오: {rolled}. 노출 열은 결정 전에 잘못된 후보 버전이 처리한 요청입니다."),
+            });
         }
         let failed: Vec<&str> = self
             .rows
@@ -416,17 +472,27 @@ impl Comparison {
             .map(|r| r.scenario.as_str())
             .collect();
         if !failed.is_empty() {
-            lines.push(format!("Did not run: {}.", failed.join(", ")));
+            lines.push(format!(
+                "{}: {}.",
+                self.say("Did not run", "실행되지 않음"),
+                failed.join(", ")
+            ));
         }
         lines
     }
 
     /// The comparison as Markdown (`compare.md`).
     pub fn markdown(&self) -> String {
-        let mut out = format!(
-            "# Strategies compared\n\nProfile `{}` on the `{}` platform, comparison `{}`.\n\n",
-            self.profile, self.platform, self.id
-        );
+        let mut out = match self.language {
+            Language::English => format!(
+                "# Strategies compared\n\nProfile `{}` on the `{}` platform, comparison `{}`.\n\n",
+                self.profile, self.platform, self.id
+            ),
+            Language::Korean => format!(
+                "# 배포 전략 비교\n\n프로필 `{}`, 플랫폼 `{}`, 비교 `{}`.\n\n",
+                self.profile, self.platform, self.id
+            ),
+        };
         for line in self.summary() {
             let _ = writeln!(out, "{line}");
         }
@@ -437,18 +503,35 @@ impl Comparison {
         for row in rows {
             let _ = writeln!(out, "| {} |", row.join(" | ").replace('\n', " "));
         }
-        out.push_str("\nThe last seven columns are the reference README's opinions, not measures.\n\n## Runs\n\n");
+        let _ = write!(
+            out,
+            "\n{}\n\n## {}\n\n",
+            self.note(),
+            self.say("Runs", "실행")
+        );
         for row in &self.rows {
             match &row.run {
                 Some(run) => {
                     let _ = writeln!(out, "- {}: [{}]({})", row.scenario, run.run_id, run.report);
                 }
                 None => {
-                    let _ = writeln!(out, "- {}: did not run", row.scenario);
+                    let _ = writeln!(
+                        out,
+                        "- {}: {}",
+                        row.scenario,
+                        self.say("did not run", "실행되지 않음")
+                    );
                 }
             }
         }
         out
+    }
+
+    fn note(&self) -> &'static str {
+        self.say(
+            "The last seven columns are the reference README's opinions, not measures.",
+            "마지막 일곱 열은 참고 README의 의견이며 측정값이 아닙니다.",
+        )
     }
 
     /// One bar chart per measure, as standalone SVG documents.
@@ -466,21 +549,27 @@ impl Comparison {
                         )
                     })
                     .collect();
-                (measure.title.to_owned(), bar_chart(measure, &bars))
+                let title = self.say(measure.title, measure.title_ko);
+                (title.to_owned(), bar_chart(title, measure.unit, &bars))
             })
             .collect()
     }
 
     /// The comparison as one self-contained HTML page (`compare.html`).
     pub fn html(&self) -> String {
-        let mut out = String::from(
-            "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Strategies compared</title><style>body{font-family:system-ui,sans-serif;margin:2em;color:#222}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}</style></head><body>\n<h1>Strategies compared</h1>\n",
+        let title = self.say("Strategies compared", "배포 전략 비교");
+        let mut out = format!(
+            "<!DOCTYPE html>\n<html lang=\"{}\"><head><meta charset=\"utf-8\"><title>{title}</title><style>body{{font-family:system-ui,sans-serif;margin:2em;color:#222}}table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:4px 8px;text-align:left}}</style></head><body>\n<h1>{title}</h1>\n",
+            self.language.code()
         );
         let _ = writeln!(
             out,
-            "<p>Profile <code>{}</code> on the <code>{}</code> platform, comparison <code>{}</code>.</p>",
+            "<p>{} <code>{}</code>, {} <code>{}</code>, {} <code>{}</code>.</p>",
+            self.say("Profile", "프로필"),
             xml::text(&self.profile),
+            self.say("platform", "플랫폼"),
             xml::text(&self.platform),
+            self.say("comparison", "비교"),
             xml::text(&self.id)
         );
         for line in self.summary() {
@@ -511,7 +600,7 @@ impl Comparison {
             }
             out.push_str("</tr>\n");
         }
-        out.push_str("</table>\n<p>The last seven columns are the reference README's opinions, not measures.</p>\n");
+        let _ = writeln!(out, "</table>\n<p>{}</p>", xml::text(self.note()));
         for (title, svg) in self.charts() {
             let _ = writeln!(
                 out,
@@ -527,7 +616,7 @@ impl Comparison {
 
 /// A horizontal bar chart, one bar per scenario, in the reports' fonts and
 /// colours.
-fn bar_chart(measure: &Measure, bars: &[(&str, Option<f64>)]) -> String {
+fn bar_chart(title: &str, unit: &str, bars: &[(&str, Option<f64>)]) -> String {
     const ROW: f64 = 24.0;
     const LABEL: f64 = 160.0;
     const TOP: f64 = 30.0;
@@ -546,8 +635,8 @@ fn bar_chart(measure: &Measure, bars: &[(&str, Option<f64>)]) -> String {
     let _ = write!(
         svg,
         "<text x=\"4\" y=\"18\" fill=\"{TEXT}\" font-size=\"14\">{} ({})</text>",
-        xml::text(measure.title),
-        measure.unit
+        xml::text(title),
+        unit
     );
     for (i, (name, value)) in bars.iter().enumerate() {
         let y = TOP + ROW * i as f64;
@@ -576,7 +665,7 @@ fn bar_chart(measure: &Measure, bars: &[(&str, Option<f64>)]) -> String {
             None => {
                 let _ = write!(
                     svg,
-                    "<text x=\"{}\" y=\"{}\" fill=\"{MUTED}\">no value</text>",
+                    "<text x=\"{}\" y=\"{}\" fill=\"{MUTED}\">–</text>",
                     LABEL + 6.0,
                     y + 16.0
                 );

@@ -11,6 +11,7 @@ fn comparison() -> Comparison {
         id: "compare-1".to_owned(),
         profile: "quick".to_owned(),
         platform: "local".to_owned(),
+        language: lab_report::Language::English,
         rows: vec![
             Row::ran(
                 &fixtures::promoted(true),
@@ -53,6 +54,12 @@ fn the_files_show_every_row_and_one_chart_per_measure() {
     let html = c.html();
     assert_eq!(html.matches("<svg").count(), 6, "{html}");
     assert!(!html.contains("<script"), "self-contained and static");
+    let korean = Comparison {
+        language: lab_report::Language::Korean,
+        ..c.clone()
+    };
+    assert!(korean.markdown().starts_with("# 배포 전략 비교"));
+    assert!(korean.html().contains("<html lang=\"ko\">"));
     let back: Comparison = serde_json::from_str(&c.to_json_pretty()).expect("round trip");
     assert_eq!(back, c);
 }

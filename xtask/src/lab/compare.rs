@@ -10,6 +10,7 @@ use super::scenario_args::{find_scenario, load_scenario, shipped_scenarios};
 use anyhow::Context as _;
 use lab_core::plan::{Overrides, Plan, ProfileName};
 use lab_core::report::Report;
+use lab_report::Language;
 use lab_report::compare::{COMPARE_SCHEMA_VERSION, Comparison, Row};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -27,6 +28,9 @@ pub struct Args {
     /// The platform every scenario runs on (passed to `lab run`).
     #[arg(long, default_value = "local")]
     platform: String,
+    /// Language of every run's report and of the comparison's pages: en or ko.
+    #[arg(long, value_name = "LANG", default_value = "en")]
+    lang: Language,
 }
 
 /// Run `lab compare`.
@@ -48,6 +52,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         id: id.clone(),
         profile: args.profile.as_str().to_owned(),
         platform: args.platform.clone(),
+        language: args.lang,
         rows: Vec::new(),
     };
     let runs = root.join("runs");
@@ -93,6 +98,7 @@ fn run_one(
         .arg(scenario)
         .args(["--profile", args.profile.as_str()])
         .args(["--platform", &args.platform, "--no-live", "--quiet"])
+        .args(["--lang", args.lang.code()])
         .stdin(Stdio::null())
         .stdout(log.try_clone()?)
         .stderr(log)
