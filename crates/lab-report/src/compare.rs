@@ -444,7 +444,7 @@ impl Comparison {
         }
         if let Some((s, m)) = measured
             .iter()
-            .filter(|(_, m)| m.peak_pods_above_steady.is_some())
+            .filter(|(_, m)| m.peak_pods_above_steady.is_some_and(|p| p > 0))
             .max_by_key(|(_, m)| m.peak_pods_above_steady)
         {
             lines.push(match self.language {
