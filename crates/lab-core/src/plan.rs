@@ -10,7 +10,7 @@ use crate::analysis::{Gates, Outcome};
 /// Serde for durations as text; kept here under its old name for callers.
 pub use crate::duration::as_text as duration_text;
 use crate::limits;
-use crate::object::{Object, ObjectKind, VERSION_LABEL};
+use crate::object::{Object, ObjectKind, VERSION_LABEL, labels_match};
 use crate::scenario::model::{Manifest, Scenario, ScenarioStep};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -18,8 +18,10 @@ use std::str::FromStr;
 use std::time::Duration;
 
 mod placement;
+mod sample;
 
 pub use placement::{CLUSTER_ENDPOINT_SETTLE, CLUSTER_MIN_WAIT_TIMEOUT, Placement};
+pub use sample::SampleEstimate;
 
 /// The named profiles.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -626,6 +628,12 @@ impl fmt::Display for Plan {
                 step.describe()
             )
         };
+        if let Some(sample) = self.sample_estimate() {
+            writeln!(f, "sample     {sample}")?;
+            if let Some(warning) = sample.warning() {
+                writeln!(f, "warning    {warning}")?;
+            }
+        }
         let decision = self.decision_index();
         writeln!(f)?;
         writeln!(f, "steps")?;
@@ -817,6 +825,139 @@ fn text(duration: Duration) -> String {
 fn number(value: f64) -> String {
     let text = format!("{value:.3}");
     text.trim_end_matches('0').trim_end_matches('.').to_owned()
+}
+
+/// Pods the plan asks for, on paper.
+impl Plan {
+    /// The most pods the promotion path holds at once above the steady state
+    /// (the replicas at the first observe phase), counted where the scenario
+    /// dwells (each wait, observe and analyze step): the desired replicas of
+    /// every Deployment, plus the surge a rolling update adds while it replaces
+    /// a Deployment's pods before the next wait. Steps run back to back (a scale
+    /// then a delete) are not a state anyone waits in, so they do not count.
+    /// `None` without an observe phase.
+    pub fn peak_pods_above_steady(&self) -> Option<i32> {
+        let mut replicas: BTreeMap<String, i32> = BTreeMap::new();
+        let mut steady = None;
+        let mut peak = 0;
+        let mut surge = 0;
+        for step in &self.steps {
+            match step {
+                Step::Apply { objects, .. } => {
+                    for object in objects {
+                        let Some(count) = object.replicas() else {
+                            continue;
+                        };
+                        if replicas.contains_key(object.name())
+                            && let Some(Ok(strategy)) = object.strategy()
+                        {
+                            surge += strategy.surge(count);
+                        }
+                        replicas.insert(object.name().to_owned(), count);
+                    }
+                }
+                Step::Scale {
+                    deployment,
+                    replicas: count,
+                } => {
+                    replicas.insert(deployment.clone(), *count);
+                }
+                Step::Delete {
+                    kind: ObjectKind::Deployment,
+                    name,
+                } => {
+                    replicas.remove(name);
+                }
+                Step::WaitReady { .. } | Step::Observe { .. } | Step::Analyze { .. } => {
+                    let held = replicas.values().sum::<i32>();
+                    if steady.is_none() && !matches!(step, Step::WaitReady { .. }) {
+                        steady = Some(held);
+                    }
+                    if steady.is_some() {
+                        peak = peak.max(held + surge);
+                    }
+                    surge = 0;
+                }
+                _ => {}
+            }
+        }
+        steady.map(|steady| (peak - steady).max(0))
+    }
+}
+
+/// The candidate's expected sample (see [`SampleEstimate`] for the method).
+impl Plan {
+    /// The candidate's expected sample in the analyze phase; `None` without one.
+    pub fn sample_estimate(&self) -> Option<SampleEstimate> {
+        let decision = self.decision_index();
+        let Some(Step::Analyze { duration, .. }) = self.steps.get(decision) else {
+            return None;
+        };
+        // Deployment name -> (pod labels, replicas).
+        let mut deployments: BTreeMap<String, (BTreeMap<String, String>, i32)> = BTreeMap::new();
+        let mut selector: Option<BTreeMap<String, String>> = None;
+        for step in &self.steps[..decision] {
+            match step {
+                Step::Apply { objects, .. } => {
+                    for object in objects {
+                        if let (Some(labels), Some(replicas)) =
+                            (object.pod_labels(), object.replicas())
+                        {
+                            deployments
+                                .insert(object.name().to_owned(), (labels.clone(), replicas));
+                        } else if object.name() == self.service
+                            && let Some(s) = object.service_selector()
+                        {
+                            selector = Some(s.clone());
+                        }
+                    }
+                }
+                Step::Scale {
+                    deployment,
+                    replicas,
+                } => {
+                    if let Some(d) = deployments.get_mut(deployment) {
+                        d.1 = *replicas;
+                    }
+                }
+                Step::Delete { kind, name } => match kind {
+                    ObjectKind::Deployment => {
+                        deployments.remove(name);
+                    }
+                    ObjectKind::Service if *name == self.service => selector = None,
+                    _ => {}
+                },
+                Step::SwitchSelector {
+                    service,
+                    selector: new,
+                } if *service == self.service => selector = Some(new.clone()),
+                _ => {}
+            }
+        }
+        let selector = selector?;
+        let (mut candidate, mut all) = (0i64, 0i64);
+        for (labels, replicas) in deployments.values() {
+            if !labels_match(&selector, labels) {
+                continue;
+            }
+            let replicas = i64::from((*replicas).max(0));
+            all += replicas;
+            if labels.get(VERSION_LABEL) == Some(&self.candidate) {
+                candidate += replicas;
+            }
+        }
+        let share = if all == 0 {
+            0.0
+        } else {
+            candidate as f64 / all as f64
+        };
+        Some(SampleEstimate::new(
+            self.profile.rate,
+            share,
+            duration.as_secs_f64(),
+            &self.gates,
+        ))
+    }
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ mod bad_input;
 mod capabilities_everywhere;
 mod cluster_context;
 mod cluster_k3s;
+mod compare;
 mod fault_harness_killed;
 mod fault_interrupt;
 mod fault_pod_killed;

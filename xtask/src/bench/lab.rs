@@ -218,6 +218,55 @@ fn in_intervals(ms: u64, interval: Duration) -> f64 {
     ms as f64 / (interval.as_secs_f64() * 1000.0)
 }
 
+/// The plan of `lab-compare-quick`.
+pub fn compare_plan(bench: &Bench) -> Vec<String> {
+    let mut command = Command::new(bench.binary("xtask"));
+    command.args(["lab", "compare", "--profile", PROFILE.as_str()]);
+    vec![
+        format!(
+            "# needs {} on PATH (Debian package prometheus)",
+            prereq::PROMETHEUS.binary
+        ),
+        "cargo build -p demo-app   # built beforehand, so no compilation is timed".to_string(),
+        "# one round, timed from start to exit, every scenario under lab/scenarios:".to_string(),
+        shell::display(&command),
+    ]
+}
+
+/// Wall time of `lab compare --profile quick` over every shipped scenario.
+pub fn compare(bench: &Bench) -> anyhow::Result<Outcome> {
+    prebuild_demo_app()?;
+    let rounds = bench.rounds_or(1);
+    let mut samples = Vec::new();
+    let mut notes = Vec::new();
+    for round in 1..=rounds {
+        let mut command = Command::new(bench.binary("xtask"));
+        command.args(["lab", "compare", "--profile", PROFILE.as_str()]);
+        command.stdin(Stdio::null());
+        let started = Instant::now();
+        let status = command
+            .status()
+            .with_context(|| format!("starting {}", shell::display(&command)))?;
+        let wall = started.elapsed().as_secs_f64();
+        if !status.success() {
+            bail!("{} exited with {status}", shell::display(&command));
+        }
+        samples.push(wall);
+        notes.push(format!("round {round}: {wall:.1} s"));
+    }
+    Ok(Outcome {
+        setup: format!(
+            "the xtask binary, `lab compare --profile {}` over every folder under lab/scenarios, \
+             one after another, from start to exit",
+            PROFILE.as_str()
+        ),
+        metric: "s".to_string(),
+        sides: vec![Side::new("lab compare", samples)],
+        goal: Goal::AtMost { limit: 600.0 },
+        notes,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

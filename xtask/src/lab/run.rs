@@ -207,6 +207,9 @@ async fn execute(
     }
     let run_dir = config.run_dir.clone();
     console.header(plan, &platform.name(), &run_dir);
+    if let Some(warning) = plan.sample_estimate().and_then(|s| s.warning()) {
+        console.note(&warning);
+    }
     let live = if args.no_live {
         None
     } else {

@@ -70,7 +70,7 @@ impl ScenarioArgs {
     }
 }
 
-fn parse_profile(text: &str) -> Result<ProfileName, String> {
+pub(super) fn parse_profile(text: &str) -> Result<ProfileName, String> {
     text.parse()
 }
 
