@@ -3,12 +3,12 @@
 
 use super::setup::Bench;
 use super::statistics::{Goal, Outcome, Side};
+use crate::lab::local::run_dirs;
 use crate::{prereq, shell};
 use anyhow::{Context as _, bail};
 use lab_core::plan::{Profile, ProfileName};
 use lab_core::report::Report;
-use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -50,19 +50,6 @@ pub fn bad_canary_plan(bench: &Bench) -> Vec<String> {
         "bad-canary",
         "each read back from target/lab/runs/<run>/report.json: decision.time_to_decision_ms",
     )
-}
-
-/// The run directories under `target/lab/runs` (or `$CANARY_LAB_HOME/runs`) now.
-fn run_dirs(runs: &Path) -> BTreeSet<PathBuf> {
-    std::fs::read_dir(runs)
-        .map(|entries| {
-            entries
-                .filter_map(Result::ok)
-                .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
-                .map(|e| e.path())
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 /// One timed `lab run`: its wall time, exit status and report.
@@ -282,17 +269,5 @@ mod tests {
         check(4_000, 2_000, 2.0);
         check(5_000, 2_000, 2.5);
         check(0, 2_000, 0.0);
-    }
-
-    #[test]
-    fn new_run_directories_are_found() {
-        let dir = tempfile::tempdir().unwrap();
-        assert!(run_dirs(&dir.path().join("missing")).is_empty());
-        std::fs::create_dir(dir.path().join("a")).unwrap();
-        std::fs::write(dir.path().join("file"), "").unwrap();
-        let before = run_dirs(dir.path());
-        std::fs::create_dir(dir.path().join("b")).unwrap();
-        let new: Vec<PathBuf> = run_dirs(dir.path()).difference(&before).cloned().collect();
-        assert_eq!(new, [dir.path().join("b")]);
     }
 }

@@ -6,13 +6,13 @@
 //! rewritten after every row, so an interrupted comparison keeps its finished
 //! rows, and a scenario that fails to run is a row saying why.
 
+use super::local::run_dirs;
 use super::scenario_args::{find_scenario, load_scenario, shipped_scenarios};
 use anyhow::Context as _;
 use lab_core::plan::{Overrides, Plan, ProfileName};
 use lab_core::report::Report;
 use lab_report::Language;
 use lab_report::compare::{COMPARE_SCHEMA_VERSION, Comparison, Row};
-use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
 
@@ -129,19 +129,6 @@ fn write(out: &Path, comparison: &Comparison) -> anyhow::Result<()> {
         std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
     }
     Ok(())
-}
-
-/// The run directories under `runs` now.
-fn run_dirs(runs: &Path) -> BTreeSet<PathBuf> {
-    std::fs::read_dir(runs)
-        .map(|entries| {
-            entries
-                .filter_map(Result::ok)
-                .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
-                .map(|e| e.path())
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 /// `../../runs/<id>/report.html` from the comparison's directory.
