@@ -4,10 +4,15 @@
 //! in a terminal (`terminal`) and the live page a browser shows while a run
 //! goes (`live`).
 //!
+//! Every text people read in more than one language is a typed message
+//! rendered by one table per language through [`i18n`], in the one
+//! [`Language`] type.
+//!
 //! Pure: it takes a report (or a plan) and returns text. Nothing here reads or
 //! writes files, opens sockets or looks at the clock.
 
 mod charts;
+pub mod compare;
 mod document;
 mod html;
 pub mod i18n;
@@ -15,14 +20,17 @@ mod junit;
 pub mod live;
 mod markdown;
 pub mod narration;
+mod reasons;
 pub mod terminal;
+mod terms;
 mod xml;
 
 pub use charts::{
-    Chart, charts, errors_chart, ready_chart, requests_chart, server_requests_chart, share_chart,
-    version_colours,
+    Chart, charts, charts_in, errors_chart, ready_chart, requests_chart, server_requests_chart,
+    share_chart, version_colours,
 };
-pub use html::html;
+pub use html::{html, html_in};
+pub use i18n::Language;
 pub use junit::junit;
-pub use markdown::markdown;
-pub use narration::{Language, Narration, narrate};
+pub use markdown::{markdown, markdown_in};
+pub use narration::{Narration, narrate};

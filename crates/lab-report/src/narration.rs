@@ -13,8 +13,7 @@ mod english;
 mod korean;
 mod messages;
 
-pub use crate::i18n::Language;
-use crate::i18n::Localized;
+use crate::i18n::{Language, Localized};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use lab_core::object::{Object, ObjectKind, RollingUpdate, Strategy, VERSION_LABEL, labels_match};
 use lab_core::plan::{OnTimeout, Plan, Step};
@@ -88,7 +87,7 @@ pub fn narrate(
             .iter()
             .map(|line| line.render(language))
             .collect(),
-        kubectl: step.kubectl(),
+        kubectl: plan.kubectl(step),
     })
 }
 

@@ -1,5 +1,6 @@
 //! How to run the local platform.
 
+use crate::image_map::ImageMap;
 use crate::prometheus::PrometheusConfig;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -24,6 +25,11 @@ pub struct LocalConfig {
     /// How long a Service keeps sending new connections to a pod that left its
     /// endpoints: kube-proxy's sync delay ([`DEFAULT_PROXY_SYNC_DELAY`]).
     pub proxy_sync_delay: Duration,
+    /// Images mapped to local programs, besides the demo app's.
+    pub images: ImageMap,
+    /// Whether a container's `command` may name the program it runs (the
+    /// manifest comes from the scenario folder, so only when the user allows it).
+    pub allow_pod_commands: bool,
 }
 
 /// The default proxy sync delay: about what an EndpointSlice change takes to

@@ -107,6 +107,8 @@ impl LocalService {
             state_file: None,
             max_grace: Some(Duration::from_secs(2)),
             proxy_sync_delay: platform_local::DEFAULT_PROXY_SYNC_DELAY,
+            images: Default::default(),
+            allow_pod_commands: false,
         }))?;
         // From here on, dropping `service` shuts the platform down.
         let mut service = LocalService {

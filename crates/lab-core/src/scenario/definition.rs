@@ -51,7 +51,7 @@ pub(crate) struct Definition {
     pub(crate) steps_unread: bool,
 }
 
-const TOP_KEYS: [&str; 8] = [
+const TOP_KEYS: [&str; 9] = [
     "description",
     "service",
     "baseline",
@@ -60,6 +60,7 @@ const TOP_KEYS: [&str; 8] = [
     "gates",
     "steps",
     "rollback",
+    "images",
 ];
 const GATE_KEYS: [&str; 7] = [
     "min_success_rate",
@@ -199,6 +200,9 @@ impl Reader<'_> {
                     definition.rollback = self.steps(key, value, "rollback step");
                     definition.steps_unread |= self.over_step_limit(value);
                 }
+                // Images mapped to local programs: read, and refused unless the
+                // user allows it, where a lab is opened.
+                "images" => {}
                 other => {
                     let message = format!(
                         "unknown key `{other}`: expected one of {}",

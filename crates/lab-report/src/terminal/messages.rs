@@ -2,6 +2,7 @@
 //! language tables (`english`, `korean`) turn them into text.
 
 use lab_core::analysis::{Outcome, Verdict, WindowKind};
+use lab_core::plan::Step;
 use lab_core::report::Section;
 use lab_core::run_event::InterimVerdict;
 use std::time::Duration;
@@ -44,10 +45,12 @@ pub(crate) enum Message<'a> {
     },
     /// Where the run's files go.
     RunDirectory(&'a str),
-    /// A step began.
+    /// A step began: the runner's description (the plan's own words) and
+    /// the plan's step, for the languages that tell it again.
     StepStarted {
         number: StepNumber,
         description: &'a str,
+        step: Option<&'a Step>,
         kubectl: &'a str,
     },
     /// A step failed.
@@ -107,12 +110,14 @@ pub(crate) enum Message<'a> {
         verdict: Verdict,
         explanation: &'a str,
     },
-    /// The result line, when not the report's own title.
+    /// The result line, from the facts or, in English, the report's own
+    /// title block (`report_title`) when it has one.
     Title {
         scenario: &'a str,
         reached: Option<Outcome>,
         expected: Outcome,
         passed: bool,
+        report_title: Option<&'a str>,
     },
     /// How soon the decision came.
     Decided {
@@ -124,6 +129,11 @@ pub(crate) enum Message<'a> {
     /// Where the Markdown report is, with the rest.
     ReportMdAt(&'a str),
 }
+
+/// What a step does, as each language tells it: the plan's own words in
+/// English.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct StepDescription<'a>(pub(crate) &'a Step);
 
 /// A duration as people write it (`8s`, `2m`), as the plan does.
 pub(crate) fn duration(ms: u64) -> String {

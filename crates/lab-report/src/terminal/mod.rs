@@ -3,34 +3,46 @@
 //! Pure: events, progress and the report in, lines out; the caller does the
 //! terminal's I/O (colours, redraws, pauses).
 //!
-//! Every text is a typed [`Message`] rendered by one table per language
-//! (`english`, `korean`), so the languages say the same things and a new one
-//! is one more table. The summary's result line is the report's own title
-//! block in English, so the terminal and `report.md`/`report.html` agree.
+//! Every text is a typed message (`messages`) rendered by one table per
+//! language (`english`, `korean`; see [`crate::i18n`]), so the languages say
+//! the same things and a new one is one more table. The summary's result line
+//! is the report's own title block in English, so the terminal and
+//! `report.md`/`report.html` agree.
 
 mod columns;
 mod english;
-pub(crate) mod korean;
+mod korean;
 mod messages;
 
-use crate::document::{Block, document};
-use crate::narration::Language;
+use crate::document::messages::Message as ReportMessage;
+use crate::i18n::{Language, Localized};
+use crate::reasons::Why;
 use columns::pad;
 pub use columns::{CONTINUATION, display_width, fit};
 use lab_core::analysis::WindowKind;
 use lab_core::plan::{Plan, Step};
 use lab_core::report::{Report, Section, StepResult};
 use lab_core::run_event::{Progress, RunEvent, Timed};
-use messages::{Answered, Message, ShareLine, StepNumber};
+use messages::{Answered, Message, ShareLine, StepDescription, StepNumber};
 use std::path::Path;
 
-impl Message<'_> {
-    /// The message in words.
-    pub(crate) fn render(&self, language: Language) -> String {
-        match language {
-            Language::English => english::say(self),
-            Language::Korean => korean::say(self),
-        }
+impl Localized for Message<'_> {
+    fn english(&self) -> String {
+        english::say(self)
+    }
+
+    fn korean(&self) -> String {
+        korean::say(self)
+    }
+}
+
+impl Localized for StepDescription<'_> {
+    fn english(&self) -> String {
+        english::describe_step(self.0)
+    }
+
+    fn korean(&self) -> String {
+        korean::describe_step(self.0)
     }
 }
 
@@ -93,18 +105,12 @@ fn plan_step(plan: &Plan, section: Section, index: u32) -> Option<&Step> {
 
 /// What a step does, in `language`; the plan's own words in English.
 pub fn describe_step(step: &Step, language: Language) -> String {
-    match language {
-        Language::English => step.describe(),
-        Language::Korean => korean::describe_step(step),
-    }
+    StepDescription(step).render(language)
 }
 
 /// A step description from the runner (`Progress::step`) in `language`: the
 /// plan's step it names, told again; as it is when the plan does not know it.
-fn step_text(description: &str, plan: Option<&Plan>, language: Language) -> String {
-    if language == Language::English {
-        return description.to_string();
-    }
+pub(crate) fn step_text(description: &str, plan: Option<&Plan>, language: Language) -> String {
     plan.and_then(|plan| {
         plan.steps
             .iter()
@@ -136,31 +142,22 @@ pub fn header(plan: &Plan, platform: &str, run_dir: &str, language: Language) ->
 /// An event as a line with its time (`  12.0s step 4: …`), or `None` for
 /// events the terminal does not print. `plan` tells steps in `language`.
 pub fn event_line(timed: &Timed, plan: Option<&Plan>, language: Language) -> Option<String> {
+    let told: String;
     let message = match &timed.event {
         RunEvent::StepStarted {
             index,
             section,
             description,
             kubectl,
-        } => {
-            let told = match (language, plan.and_then(|p| plan_step(p, *section, *index))) {
-                (Language::English, _) | (_, None) => None,
-                (_, Some(step)) => Some(describe_step(step, language)),
-            };
-            return Some(format!(
-                "{} {}",
-                seconds(timed.t_ms),
-                Message::StepStarted {
-                    number: StepNumber {
-                        section: *section,
-                        index: *index,
-                    },
-                    description: told.as_deref().unwrap_or(description),
-                    kubectl,
-                }
-                .render(language)
-            ));
-        }
+        } => Message::StepStarted {
+            number: StepNumber {
+                section: *section,
+                index: *index,
+            },
+            description,
+            step: plan.and_then(|p| plan_step(p, *section, *index)),
+            kubectl,
+        },
         RunEvent::StepFinished {
             result: StepResult::Failed { message },
             ..
@@ -205,10 +202,26 @@ pub fn event_line(timed: &Timed, plan: Option<&Plan>, language: Language) -> Opt
             }
         }
         RunEvent::Interim { verdict, .. } => Message::Interim(*verdict),
-        RunEvent::Decision { outcome, reason } => Message::Decision {
-            outcome: *outcome,
+        RunEvent::Decision {
+            outcome,
             reason,
-        },
+            decision,
+        } => {
+            // Told from the decision's cause and gates where the plan gives
+            // the thresholds; lab-core's English sentence otherwise.
+            told = match (decision, plan) {
+                (Some(decision), Some(plan)) => Why::Decision {
+                    decision,
+                    thresholds: &plan.gates,
+                }
+                .render(language),
+                _ => reason.clone(),
+            };
+            Message::Decision {
+                outcome: *outcome,
+                reason: &told,
+            }
+        }
         RunEvent::Note { message } => Message::Note(message),
         // Scale-downs stop pods all the time; faults and restarts are news.
         RunEvent::Platform {
@@ -364,31 +377,42 @@ pub fn summary(report: &Report, run_dir: &Path, language: Language) -> Summary {
                 Message::SummaryGate {
                     gate: gate.gate.as_str(),
                     verdict: gate.verdict,
-                    explanation: &gate.explanation,
+                    explanation: &Why::Gate {
+                        gate,
+                        thresholds: &report.thresholds,
+                    }
+                    .render(language),
                 }
                 .render(language),
             );
         }
     }
-    let title = match language {
-        // The report's own title block, so the terminal and the report agree.
-        Language::English => document(report).into_iter().find_map(|block| match block {
-            Block::Title { text, .. } => Some(text),
-            _ => None,
-        }),
-        Language::Korean => None,
-    };
-    let mut result = vec![title.unwrap_or_else(|| {
+    let report_title = ReportMessage::Title {
+        scenario: &report.scenario,
+        reached: report.outcome,
+        expected: report.expected,
+        passed: report.passed,
+    }
+    .english();
+    let mut result = vec![
         Message::Title {
             scenario: &report.scenario,
             reached: report.outcome,
             expected: report.expected,
             passed: report.passed,
+            report_title: Some(&report_title),
         }
-        .render(language)
-    })];
+        .render(language),
+    ];
     if let Some(decision) = &report.decision {
-        result.push(format!("  {}", decision.reason));
+        result.push(format!(
+            "  {}",
+            Why::Decision {
+                decision,
+                thresholds: &report.thresholds,
+            }
+            .render(language)
+        ));
         result.push(
             Message::Decided {
                 time_to_decision_ms: decision.time_to_decision_ms,

@@ -26,11 +26,11 @@ mod write;
 
 #[cfg(test)]
 pub(crate) use objects::Deletion;
+pub use objects::{AcceptFaults, NO_ENDPOINT, ServiceStats};
 pub(crate) use objects::{
     ConnectionStats, DeploymentSpec, Listeners, Objects, PodRecord, PodSpec, ServicePort,
     ServiceRecord, ServiceSpec, Target,
 };
-pub use objects::{NO_ENDPOINT, ServiceStats};
 pub(crate) use write::{Applied, Write};
 
 use lab_core::platform::PlatformEvent;

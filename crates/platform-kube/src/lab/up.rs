@@ -1,11 +1,10 @@
-//! `lab up`, `lab down` and `lab status` on a cluster, and the platform the
-//! runner uses afterwards.
-//!
-//! `lab up` is a list of [`Step`]s, built first and then either printed
-//! (`--dry-run`: every command and every object, nothing run or written) or
-//! carried out. Each step that can be skipped says how it knows (a probe), so a
-//! second `lab up` only does what is missing.
+//! `lab up`: the plan of steps, printed for `--dry-run` or carried out.
 
+use super::connect::{read_kind_access, run_placement, settings_for};
+use super::state::{
+    CONNECT_TIMEOUT, CreatedObject, LabState, MONITORING_TIMEOUT, PASSWORD_FILE, STATE_FILE,
+    write_file,
+};
 use crate::command::{ExternalCommand, on_path};
 use crate::error::{LabError, api_error};
 use crate::images::{ImageSpec, LAB_IMAGES};
@@ -13,97 +12,18 @@ use crate::monitoring::{
     self, GRAFANA_USER, MONITORING_DEPLOYMENTS, MONITORING_NAMESPACE, Manifest, apply_manifest,
 };
 use crate::platform::{
-    APP_NODE_PORT, GRAFANA_NODE_PORT, KubePlatform, KubeSettings, LAB_NAMESPACE, NodeAccess,
-    PROMETHEUS_NODE_PORT, connect, lab_namespace, node_address,
+    APP_NODE_PORT, GRAFANA_NODE_PORT, KubePlatform, LAB_NAMESPACE, NodeAccess,
+    PROMETHEUS_NODE_PORT, connect, lab_namespace,
 };
-use crate::provider::{KIND_CONFIG, Probe, Provider, Requirement, kind_port_mappings};
-use k8s_openapi::api::core::v1::{Namespace, Service};
+use crate::provider::{Probe, Provider, Requirement};
+use k8s_openapi::api::core::v1::Namespace;
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding};
 use kube::Client;
-use kube::api::{Api, DeleteParams};
-use lab_core::platform::{Platform, PlatformError};
-use serde::{Deserialize, Serialize};
+use kube::api::Api;
+use lab_core::platform::Platform;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
-
-/// Where the lab keeps what it needs between commands, relative to the root.
-pub const LAB_DIR: &str = "target/lab";
-
-/// What `lab up` recorded, relative to the root.
-pub const STATE_FILE: &str = "target/lab/kube-state.json";
-
-/// Grafana's admin password (mode 0600), relative to the root.
-pub const PASSWORD_FILE: &str = "target/lab/grafana-admin-password";
-
-/// How long an API server may take to answer the first request.
-pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// How long `lab up` waits for Prometheus and Grafana.
-pub const MONITORING_TIMEOUT: Duration = Duration::from_secs(300);
-
-/// An object the lab created on a cluster it does not own, to remove on `lab down`.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct CreatedObject {
-    /// `Namespace`, `ClusterRole` or `ClusterRoleBinding`.
-    pub kind: String,
-    /// Its name.
-    pub name: String,
-}
-
-/// What `lab up` recorded in [`STATE_FILE`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LabState {
-    /// Where the lab runs.
-    pub provider: Provider,
-    /// The kubeconfig context of its cluster.
-    pub context: String,
-    /// The demo-app image loaded into the cluster.
-    pub demo_app_image: String,
-    /// The loadgen image loaded into the cluster.
-    pub loadgen_image: String,
-    /// What the lab created that existed not before (cluster-wide objects and
-    /// namespaces), removed by `lab down` on a cluster the lab does not own.
-    pub created: Vec<CreatedObject>,
-}
-
-impl LabState {
-    /// The state `lab up` left, if a lab is up.
-    pub fn load(root: &Path) -> Result<Option<LabState>, LabError> {
-        let path = root.join(STATE_FILE);
-        match std::fs::read_to_string(&path) {
-            Ok(text) => serde_json::from_str(&text)
-                .map(Some)
-                .map_err(|e| LabError::BadFile {
-                    path,
-                    message: e.to_string(),
-                }),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(LabError::io(path, e)),
-        }
-    }
-
-    fn save(&self, root: &Path) -> Result<(), LabError> {
-        let path = root.join(STATE_FILE);
-        let text = serde_json::to_string_pretty(self).expect("the state serializes");
-        write_file(&path, text.as_bytes(), 0o644)
-    }
-}
-
-fn write_file(path: &Path, bytes: &[u8], mode: u32) -> Result<(), LabError> {
-    use std::os::unix::fs::OpenOptionsExt;
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| LabError::io(dir, e))?;
-    }
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(mode)
-        .open(path)
-        .map_err(|e| LabError::io(path, e))?;
-    file.write_all(bytes).map_err(|e| LabError::io(path, e))
-}
 
 /// One thing `lab up` does.
 #[derive(Debug, Clone, PartialEq)]
@@ -155,15 +75,53 @@ pub struct UpPlan {
     pub demo_app_image: String,
     /// The loadgen image reference.
     pub loadgen_image: String,
+    /// How often the cluster's Prometheus scrapes.
+    pub scrape_interval: Duration,
 }
 
-/// Build the plan of `lab up`. Reads the repository (manifests, dashboards, the
-/// image inputs) and whether a password exists; changes nothing.
+/// What `lab up` may be told.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpOptions {
+    /// How often the cluster's Prometheus scrapes (a run whose plan says
+    /// otherwise reconfigures it).
+    pub scrape_interval: Duration,
+}
+
+impl Default for UpOptions {
+    /// The tutorial's 5 s scrapes.
+    fn default() -> Self {
+        UpOptions {
+            scrape_interval: monitoring::DEFAULT_SCRAPE_INTERVAL,
+        }
+    }
+}
+
+/// Build the plan of `lab up` with the default options. Reads the repository
+/// (manifests, dashboards, the image inputs) and whether a password exists;
+/// changes nothing.
 pub fn plan_up(
     root: &Path,
     provider: &Provider,
     password: &str,
     password_is_new: bool,
+) -> Result<UpPlan, LabError> {
+    plan_up_with(
+        root,
+        provider,
+        password,
+        password_is_new,
+        &UpOptions::default(),
+    )
+}
+
+/// Build the plan of `lab up`. Reads the repository (manifests, dashboards, the
+/// image inputs) and whether a password exists; changes nothing.
+pub fn plan_up_with(
+    root: &Path,
+    provider: &Provider,
+    password: &str,
+    password_is_new: bool,
+    options: &UpOptions,
 ) -> Result<UpPlan, LabError> {
     let mut steps: Vec<Step> = provider
         .requirements()
@@ -186,14 +144,32 @@ pub fn plan_up(
     for image in LAB_IMAGES {
         let tag = image.content_tag(root)?;
         let reference = image.reference(&tag);
-        steps.push(build_step(&image, &reference));
-        match provider.load_image(&image, &tag) {
-            Some((command, fallback)) => steps.push(Step::Run {
-                what: format!("load {reference} into the cluster"),
-                command,
+        steps.push(build_step(&image, &reference, &image.bases(root)?));
+        if let Some(name) = image.manifest_name {
+            steps.push(Step::Run {
+                what: format!(
+                    "tag {reference} as {name}, the image the scenarios' manifests name, so `kubectl apply -f` by hand runs it too"
+                ),
+                command: ExternalCommand::new("docker", &["tag", &reference, name]),
                 skip_if: None,
-                fallback,
-            }),
+                fallback: vec![],
+            });
+        }
+        let loaded = match image.manifest_name {
+            Some(name) => format!("{reference} (and {name})"),
+            None => reference.clone(),
+        };
+        match provider.load_image(&image, &tag) {
+            Some(commands) => {
+                for (command, fallback) in commands {
+                    steps.push(Step::Run {
+                        what: format!("load {loaded} into the cluster"),
+                        command,
+                        skip_if: None,
+                        fallback,
+                    });
+                }
+            }
             None => steps.push(Step::Note(format!(
                 "{reference} is not loaded: context {} must see the local Docker images (as Docker Desktop's cluster does)",
                 provider.kube_context()
@@ -205,7 +181,11 @@ pub fn plan_up(
         new: password_is_new,
     });
     let mut objects = vec![Manifest::Namespace(Box::new(lab_namespace(LAB_NAMESPACE)))];
-    objects.extend(monitoring::monitoring_stack(root, password)?);
+    objects.extend(monitoring::monitoring_stack(
+        root,
+        password,
+        options.scrape_interval,
+    )?);
     steps.push(Step::Apply(objects));
     steps.push(Step::WaitReady {
         namespace: MONITORING_NAMESPACE.into(),
@@ -221,12 +201,13 @@ pub fn plan_up(
         steps,
         demo_app_image: references[0].clone(),
         loadgen_image: references[1].clone(),
+        scrape_interval: options.scrape_interval,
     })
 }
 
-fn build_step(image: &ImageSpec, reference: &str) -> Step {
+fn build_step(image: &ImageSpec, reference: &str, bases: &[String]) -> Step {
     Step::Run {
-        what: format!("build {reference}"),
+        what: format!("build {reference} from {}", bases.join(" and ")),
         command: ExternalCommand::new(
             "docker",
             &["build", "-f", image.dockerfile, "-t", reference, "."],
@@ -264,12 +245,6 @@ fn url_hint(provider: &Provider, node_port: i32, root: &Path) -> String {
         Provider::Minikube => format!("http://$(minikube ip --profile canary-lab):{node_port}"),
         Provider::Context(_) => format!("http://<a node's ExternalIP or InternalIP>:{node_port}"),
     }
-}
-
-fn read_kind_access(root: &Path) -> Result<NodeAccess, LabError> {
-    let path = root.join(KIND_CONFIG);
-    let text = std::fs::read_to_string(&path).map_err(|e| LabError::io(&path, e))?;
-    kind_port_mappings(Path::new(KIND_CONFIG), &text)
 }
 
 /// Write the plan for people: every command (`$ ...`) and every object (YAML)
@@ -352,7 +327,40 @@ pub fn print_plan(plan: &UpPlan, root: &Path, out: &mut dyn Write) -> std::io::R
     for line in url_lines(&plan.provider, root) {
         writeln!(out, "{line}")?;
     }
+    writeln!(
+        out,
+        "\n# runs on this lab (cargo xtask lab run <scenario> --platform {}):",
+        plan.provider.name()
+    )?;
+    for line in run_lines(plan) {
+        writeln!(out, "#   {line}")?;
+    }
     Ok(())
+}
+
+/// What a run on this lab does differently from the local platform: longer
+/// waits, the endpoint settle, kubectl lines in the lab's namespace, and
+/// Prometheus scraping at the plan's interval.
+pub fn run_lines(plan: &UpPlan) -> Vec<String> {
+    let placement = run_placement(&plan.provider);
+    vec![
+        format!(
+            "waits last at least {}s unless --wait-timeout says otherwise",
+            placement.min_wait_timeout.as_secs()
+        ),
+        format!(
+            "each phase opens {}s after the step before it, once kube-proxy follows the endpoint change (the endpoint settle)",
+            placement.endpoint_settle.as_secs_f64()
+        ),
+        format!(
+            "kubectl lines name namespace {}",
+            placement.namespace.as_deref().unwrap_or_default()
+        ),
+        format!(
+            "Prometheus scrapes every {} until a run's plan says otherwise; then the run reconfigures and restarts it",
+            monitoring::prometheus_duration(plan.scrape_interval)
+        ),
+    ]
 }
 
 /// The lines `lab up` ends with: where Grafana, Prometheus and the app are.
@@ -559,268 +567,13 @@ async fn remember_created(
     Ok(())
 }
 
-fn settings_for(state: &LabState, namespace: &str, access: NodeAccess) -> KubeSettings {
-    KubeSettings {
-        name: state.provider.name(),
-        namespace: namespace.to_string(),
-        demo_app_image: state.demo_app_image.clone(),
-        loadgen_image: state.loadgen_image.clone(),
-        access,
-        app_node_port: Some(APP_NODE_PORT),
-    }
-}
-
-/// The platform a run uses on the lab `lab up` brought up: the recorded context
-/// and images, and NodePorts reached as the provider allows.
-pub async fn lab_platform(root: &Path) -> Result<KubePlatform, LabError> {
-    let state = LabState::load(root)?.ok_or_else(|| {
-        LabError::Prerequisite(
-            "no lab is up on a cluster: run `cargo xtask lab up --platform kind` first".into(),
-        )
-    })?;
-    let client = connect(Some(&state.context), CONNECT_TIMEOUT).await?;
-    let access = node_access(&state.provider, &client, root).await?;
-    Ok(KubePlatform::new(
-        client,
-        settings_for(&state, LAB_NAMESPACE, access),
-    ))
-}
-
-async fn node_access(
-    provider: &Provider,
-    client: &Client,
-    root: &Path,
-) -> Result<NodeAccess, LabError> {
-    match provider {
-        Provider::Kind => read_kind_access(root),
-        Provider::Minikube => {
-            let command = provider.node_ip_command().expect("minikube has a node IP");
-            let out = command.capture(root).await?;
-            let ip = out.stdout.trim().to_string();
-            if !out.success || ip.is_empty() {
-                return Err(LabError::Command {
-                    command: command.to_string(),
-                    message: format!("printed no address: {}", out.stderr.trim()),
-                });
-            }
-            Ok(NodeAccess::Node(ip))
-        }
-        Provider::Context(_) => Ok(NodeAccess::Node(node_address(client).await?)),
-    }
-}
-
-/// What `lab down` will do, for `--dry-run` and for the record.
-pub fn plan_down(state: &LabState) -> Vec<String> {
-    let mut lines = Vec::new();
-    match state.provider.delete_cluster() {
-        Some(command) => lines.push(format!("$ {command}")),
-        None => {
-            for object in state.created.iter().rev() {
-                lines.push(format!(
-                    "# delete {} {} through context {}",
-                    object.kind, object.name, state.context
-                ));
-            }
-            if state.created.is_empty() {
-                lines.push(format!(
-                    "# nothing to delete: the lab created nothing on context {}",
-                    state.context
-                ));
-            }
-        }
-    }
-    lines.push(format!("# remove {STATE_FILE} and {PASSWORD_FILE}"));
-    lines
-}
-
-/// Take the lab down: delete the cluster the lab created, or on an existing
-/// context only what the lab created there; then forget the lab.
-pub async fn run_down(
-    state: &LabState,
-    root: &Path,
-    progress: &mut dyn Write,
-) -> Result<(), LabError> {
-    match state.provider.delete_cluster() {
-        Some(command) => {
-            let _ = writeln!(progress, "$ {command}");
-            if on_path(&command.program) {
-                command.run(root).await?;
-            } else {
-                return Err(LabError::Prerequisite(format!(
-                    "{} is not installed: it is needed to delete the lab's cluster",
-                    command.program
-                )));
-            }
-        }
-        None => {
-            let client = connect(Some(&state.context), CONNECT_TIMEOUT).await?;
-            // Bindings before roles before namespaces: the reverse of creation.
-            let mut objects = state.created.clone();
-            objects.sort_by_key(|o| match o.kind.as_str() {
-                "ClusterRoleBinding" => 0,
-                "ClusterRole" => 1,
-                _ => 2,
-            });
-            for object in &objects {
-                let _ = writeln!(progress, "deleting {} {}", object.kind, object.name);
-                delete_cluster_object(&client, object).await?;
-            }
-        }
-    }
-    for file in [STATE_FILE, PASSWORD_FILE] {
-        match std::fs::remove_file(root.join(file)) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(LabError::io(root.join(file), e)),
-        }
-    }
-    Ok(())
-}
-
-async fn delete_cluster_object(client: &Client, object: &CreatedObject) -> Result<(), LabError> {
-    let params = DeleteParams::foreground();
-    let result = match object.kind.as_str() {
-        "Namespace" => Api::<Namespace>::all(client.clone())
-            .delete(&object.name, &params)
-            .await
-            .map(|_| ()),
-        "ClusterRole" => Api::<ClusterRole>::all(client.clone())
-            .delete(&object.name, &params)
-            .await
-            .map(|_| ()),
-        "ClusterRoleBinding" => Api::<ClusterRoleBinding>::all(client.clone())
-            .delete(&object.name, &params)
-            .await
-            .map(|_| ()),
-        other => {
-            return Err(LabError::BadFile {
-                path: PathBuf::from(STATE_FILE),
-                message: format!("unknown kind {other} in created objects"),
-            });
-        }
-    };
-    match result {
-        Ok(()) => Ok(()),
-        Err(e) if crate::namespace::is_not_found(&e) => Ok(()),
-        Err(e) => Err(api_error(e, &format!("deleting {} {}", object.kind, object.name)).into()),
-    }
-}
-
-/// What `lab status` reports.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct LabStatus {
-    /// Where the lab runs (`kind`, `minikube`, `context NAME`).
-    pub platform: String,
-    /// The kubeconfig context.
-    pub context: String,
-    /// Each monitoring Deployment and how ready it is (`ready` or what is missing).
-    pub monitoring: Vec<(String, String)>,
-    /// Grafana's URL.
-    pub grafana: Option<String>,
-    /// Prometheus's URL.
-    pub prometheus: Option<String>,
-    /// Where the app's Service is reached (its NodePort, or the lab's app
-    /// NodePort before a scenario created it).
-    pub app: Option<String>,
-    /// Whether the app's Service (my-app in the lab namespace) exists.
-    pub app_deployed: bool,
-    /// The demo-app image in use.
-    pub demo_app_image: String,
-}
-
-/// Ask the cluster how the lab is doing (every request bounded).
-pub async fn status(state: &LabState, root: &Path) -> Result<LabStatus, LabError> {
-    let client = connect(Some(&state.context), CONNECT_TIMEOUT).await?;
-    let access = node_access(&state.provider, &client, root).await?;
-    let deployments: Api<k8s_openapi::api::apps::v1::Deployment> =
-        Api::namespaced(client.clone(), MONITORING_NAMESPACE);
-    let mut monitoring = Vec::new();
-    for name in MONITORING_DEPLOYMENTS {
-        let found = tokio::time::timeout(CONNECT_TIMEOUT, deployments.get_opt(name))
-            .await
-            .map_err(|_| {
-                PlatformError::Unavailable(format!("deployment {name} did not answer in time"))
-            })?
-            .map_err(|e| api_error(e, &format!("reading deployment {name}")))?;
-        let state = match found {
-            None => "missing".to_string(),
-            Some(d) => crate::platform::rollout_progress(&d).unwrap_or_else(|| "ready".into()),
-        };
-        monitoring.push((name.to_string(), state));
-    }
-    let services: Api<Service> = Api::namespaced(client.clone(), LAB_NAMESPACE);
-    let service = tokio::time::timeout(CONNECT_TIMEOUT, services.get_opt("my-app"))
-        .await
-        .map_err(|_| PlatformError::Unavailable("service my-app did not answer in time".into()))?
-        .map_err(|e| api_error(e, "reading service my-app"))?;
-    let app_deployed = service.is_some();
-    let node_port = service
-        .and_then(|s| s.spec?.ports?.iter().find_map(|p| p.node_port))
-        .unwrap_or(APP_NODE_PORT);
-    let app = access.url(node_port).ok();
-    Ok(LabStatus {
-        platform: state.provider.name(),
-        context: state.context.clone(),
-        monitoring,
-        grafana: access.url(GRAFANA_NODE_PORT).ok(),
-        prometheus: access.url(PROMETHEUS_NODE_PORT).ok(),
-        app,
-        app_deployed,
-        demo_app_image: state.demo_app_image.clone(),
-    })
-}
-
-/// Whether a lab state and a requested provider disagree (a lab is up elsewhere).
-pub fn conflicting_lab(state: &LabState, provider: &Provider) -> Option<String> {
-    (state.provider != *provider).then(|| {
-        format!(
-            "a lab is up on {} already: run `cargo xtask lab down` first",
-            state.provider.name()
-        )
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::PathBuf;
 
     fn root() -> PathBuf {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-    }
-
-    #[test]
-    fn state_round_trips() {
-        let dir = tempfile::tempdir().unwrap();
-        assert_eq!(LabState::load(dir.path()).unwrap(), None);
-        let state = LabState {
-            provider: Provider::Context("dev".into()),
-            context: "dev".into(),
-            demo_app_image: "canary-lab/demo-app:1".into(),
-            loadgen_image: "canary-lab/loadgen:2".into(),
-            created: vec![CreatedObject {
-                kind: "Namespace".into(),
-                name: "canary-lab".into(),
-            }],
-        };
-        state.save(dir.path()).unwrap();
-        assert_eq!(LabState::load(dir.path()).unwrap(), Some(state.clone()));
-        let text = std::fs::read_to_string(dir.path().join(STATE_FILE)).unwrap();
-        assert!(text.contains("\"context\": \"dev\""), "{text}");
-        assert_eq!(
-            conflicting_lab(&state, &Provider::Context("dev".into())),
-            None
-        );
-        assert_eq!(
-            conflicting_lab(&state, &Provider::Kind).as_deref(),
-            Some("a lab is up on context dev already: run `cargo xtask lab down` first")
-        );
-        assert_eq!(
-            plan_down(&state),
-            [
-                "# delete Namespace canary-lab through context dev",
-                "# remove target/lab/kube-state.json and target/lab/grafana-admin-password"
-            ]
-        );
     }
 
     #[test]
@@ -874,6 +627,7 @@ mod tests {
             ],
             demo_app_image: "canary-lab/demo-app:1".into(),
             loadgen_image: "canary-lab/loadgen:2".into(),
+            scrape_interval: Duration::from_secs(5),
         };
         let mut progress = Vec::new();
         let state = run_up(&plan, dir.path(), "unused", &mut progress)
@@ -909,6 +663,7 @@ mod tests {
             ],
             demo_app_image: String::new(),
             loadgen_image: String::new(),
+            scrape_interval: Duration::from_secs(5),
         };
         let error = run_up(&plan, dir.path(), "unused", &mut Vec::new())
             .await

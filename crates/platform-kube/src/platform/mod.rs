@@ -2,13 +2,18 @@
 //! with the cluster lab's capabilities: step annotations in its Grafana, and
 //! traffic from a loadgen Job inside the cluster when the lab was opened so.
 
-use crate::error::{api_error, describe, object_error};
+mod access;
+mod client;
+mod observe;
+
+use crate::diagnosis::{self, event_time};
+use crate::error::{api_error, object_error};
 use crate::grafana::Grafana;
 use crate::images;
-use crate::namespace::{LabNamespace, is_not_found};
+use crate::namespace::LabNamespace;
 use crate::traffic::{self, FollowedJob, JobTraffic};
 use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::core::v1::{Event as CoreEvent, Namespace, Node, Pod, Service};
+use k8s_openapi::api::core::v1::{Event as CoreEvent, Pod, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use kube::Client;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams};
@@ -27,65 +32,15 @@ use tokio::time::Instant;
 pub use crate::namespace::{
     FIELD_MANAGER, LAB_NAMESPACE, MANAGED_BY, MANAGED_BY_LABEL, apply_params, lab_namespace,
 };
-
-/// The NodePort a scenario's NodePort Service gets when it names none, so the
-/// host port mapped by `lab/kind.yaml` reaches it.
-pub const APP_NODE_PORT: i32 = 30080;
-
-/// Prometheus's NodePort (see `lab/monitoring/prometheus.yaml`).
-pub const PROMETHEUS_NODE_PORT: i32 = 30090;
-
-/// Grafana's NodePort (see `lab/monitoring/grafana.yaml`).
-pub const GRAFANA_NODE_PORT: i32 = 30030;
-
-/// How NodePorts are reached from this machine.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum NodeAccess {
-    /// The cluster maps some NodePorts to ports on a host address (kind's
-    /// `extraPortMappings` in `lab/kind.yaml`): nodePort → host port.
-    HostPorts {
-        /// The host address (`127.0.0.1`).
-        host: String,
-        /// nodePort → port on the host.
-        ports: BTreeMap<i32, u16>,
-    },
-    /// Every NodePort is open on this node address (`minikube ip`, or a node's
-    /// ExternalIP/InternalIP for an existing context).
-    Node(String),
-}
-
-impl NodeAccess {
-    /// kind with `lab/kind.yaml`: the app, Prometheus and Grafana NodePorts on
-    /// 127.0.0.1 under the same numbers.
-    pub fn kind() -> Self {
-        let ports = [APP_NODE_PORT, PROMETHEUS_NODE_PORT, GRAFANA_NODE_PORT]
-            .into_iter()
-            .map(|p| (p, p as u16))
-            .collect();
-        NodeAccess::HostPorts {
-            host: "127.0.0.1".into(),
-            ports,
-        }
-    }
-
-    /// The base URL of a NodePort, or why it cannot be reached from here.
-    pub fn url(&self, node_port: i32) -> Result<String, String> {
-        match self {
-            NodeAccess::HostPorts { host, ports } => match ports.get(&node_port) {
-                Some(port) => Ok(format!("http://{host}:{port}")),
-                None => Err(format!(
-                    "nodePort {node_port} is not mapped to the host (mapped: {})",
-                    ports
-                        .keys()
-                        .map(|p| p.to_string())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )),
-            },
-            NodeAccess::Node(address) => Ok(format!("http://{address}:{node_port}")),
-        }
-    }
-}
+pub use access::{
+    APP_NODE_PORT, GRAFANA_NODE_PORT, NodeAccess, PROMETHEUS_NODE_PORT, node_address,
+};
+pub use client::{
+    check_reachable, connect, connect_kubeconfig_yaml, connect_with, context_config,
+    delete_namespace,
+};
+pub use observe::rollout_progress;
+use observe::{Seen, describe_seen, pod_state};
 
 /// Everything [`KubePlatform`] needs to know besides the client.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -390,148 +345,6 @@ fn give_node_port(service: &mut Service, node_port: i32) {
     }
 }
 
-/// What a wait last saw of a Deployment.
-enum Seen {
-    Deployment(Box<Deployment>),
-    Missing,
-    Error(String),
-}
-
-/// `None` once a Deployment has rolled out completely with every desired replica
-/// ready (what `kubectl rollout status` waits for); otherwise what is missing, as
-/// `0/1 ready, 1 updated`.
-pub fn rollout_progress(deployment: &Deployment) -> Option<String> {
-    let desired = deployment
-        .spec
-        .as_ref()
-        .and_then(|s| s.replicas)
-        .unwrap_or(1);
-    let status = deployment.status.clone().unwrap_or_default();
-    let ready = status.ready_replicas.unwrap_or(0);
-    let updated = status.updated_replicas.unwrap_or(0);
-    let available = status.available_replicas.unwrap_or(0);
-    let total = status.replicas.unwrap_or(0);
-    let observed = match (deployment.metadata.generation, status.observed_generation) {
-        (Some(generation), Some(observed)) => observed >= generation,
-        (Some(_), None) => false,
-        (None, _) => true,
-    };
-    let done = observed
-        && updated == desired
-        && total == updated
-        && available >= desired
-        && ready >= desired;
-    if done {
-        return None;
-    }
-    let mut text = format!("{ready}/{desired} ready, {updated} updated");
-    if total > updated {
-        text.push_str(&format!(", {} old pending termination", total - updated));
-    }
-    if !observed {
-        text.push_str(", change not yet observed");
-    }
-    let stalled = status.conditions.iter().flatten().any(|c| {
-        c.type_ == "Progressing" && c.reason.as_deref() == Some("ProgressDeadlineExceeded")
-    });
-    if stalled {
-        text.push_str(", progress deadline exceeded");
-    }
-    Some(text)
-}
-
-fn describe_seen(name: &str, seen: Option<&Seen>) -> String {
-    match seen {
-        None => format!("deployment {name}: no answer from the API server"),
-        Some(Seen::Missing) => format!("deployment {name}: not found"),
-        Some(Seen::Error(e)) => format!("deployment {name}: {e}"),
-        Some(Seen::Deployment(d)) => match rollout_progress(d) {
-            Some(progress) => format!("deployment {name}: {progress}"),
-            None => format!("deployment {name}: ready"),
-        },
-    }
-}
-
-fn pod_state(pod: &Pod) -> Option<PodState> {
-    let name = pod.metadata.name.clone()?;
-    let labels = pod.metadata.labels.clone().unwrap_or_default();
-    // Deployment pods are owned by a ReplicaSet named `<deployment>-<pod-template-hash>`.
-    let owner = pod
-        .metadata
-        .owner_references
-        .iter()
-        .flatten()
-        .find(|o| o.kind == "ReplicaSet")?;
-    let deployment = match labels.get("pod-template-hash") {
-        Some(hash) => owner
-            .name
-            .strip_suffix(&format!("-{hash}"))
-            .unwrap_or(&owner.name)
-            .to_string(),
-        None => owner.name.clone(),
-    };
-    let status = pod.status.clone().unwrap_or_default();
-    let ready = status
-        .conditions
-        .iter()
-        .flatten()
-        .any(|c| c.type_ == "Ready" && c.status == "True");
-    let restarts = status
-        .container_statuses
-        .iter()
-        .flatten()
-        .map(|c| c.restart_count.max(0) as u32)
-        .sum();
-    Some(PodState {
-        name,
-        deployment,
-        version: labels.get("version").cloned().unwrap_or_default(),
-        address: status.pod_ip.unwrap_or_default(),
-        ready,
-        restarts,
-        terminating: pod.metadata.deletion_timestamp.is_some(),
-    })
-}
-
-fn event_time(event: &CoreEvent) -> SystemTime {
-    let micro = event.event_time.as_ref().map(|t| t.0);
-    let stamp = event
-        .series
-        .as_ref()
-        .and_then(|s| s.last_observed_time.as_ref().map(|t| t.0))
-        .or(event.last_timestamp.as_ref().map(|t| t.0))
-        .or(micro)
-        .or(event.first_timestamp.as_ref().map(|t| t.0))
-        .or(event.metadata.creation_timestamp.as_ref().map(|t| t.0));
-    stamp
-        .map(SystemTime::from)
-        .unwrap_or(SystemTime::UNIX_EPOCH)
-}
-
-/// The first node address reachable from outside the cluster: an ExternalIP if
-/// a node has one, otherwise an InternalIP (for an existing context, where
-/// NodePorts are reached on a node's address).
-pub async fn node_address(client: &Client) -> Result<String, PlatformError> {
-    let nodes: Api<Node> = Api::all(client.clone());
-    let list = nodes
-        .list(&ListParams::default())
-        .await
-        .map_err(|e| api_error(e, "listing nodes"))?;
-    let addresses: Vec<_> = list
-        .items
-        .iter()
-        .filter_map(|n| n.status.as_ref()?.addresses.clone())
-        .flatten()
-        .collect();
-    ["ExternalIP", "InternalIP"]
-        .iter()
-        .find_map(|wanted| addresses.iter().find(|a| a.type_ == *wanted))
-        .map(|a| a.address.clone())
-        .ok_or_else(|| {
-            PlatformError::Unavailable("no node has an ExternalIP or InternalIP address".into())
-        })
-}
-
 impl Platform for KubePlatform {
     fn name(&self) -> String {
         self.settings.name.clone()
@@ -605,13 +418,34 @@ impl Platform for KubePlatform {
         match tokio::time::timeout(timeout, futures::future::try_join_all(waits)).await {
             Ok(result) => result.map(|_| ()),
             Err(_) => {
-                let seen = lock(&seen);
-                let not_ready = deployments
-                    .iter()
-                    .map(|name| (name, seen.get(name)))
-                    .filter(|(_, s)| !matches!(s, Some(Seen::Deployment(d)) if rollout_progress(d).is_none()))
-                    .map(|(name, s)| describe_seen(name, s))
-                    .collect();
+                let (mut not_ready, unready): (Vec<String>, Vec<Deployment>) = {
+                    let seen = lock(&seen);
+                    let waiting: Vec<(&String, Option<&Seen>)> = deployments
+                        .iter()
+                        .map(|name| (name, seen.get(name)))
+                        .filter(|(_, s)| !matches!(s, Some(Seen::Deployment(d)) if rollout_progress(d).is_none()))
+                        .collect();
+                    let lines = waiting
+                        .iter()
+                        .map(|(name, s)| describe_seen(name, *s))
+                        .collect();
+                    let found = waiting
+                        .iter()
+                        .filter_map(|(_, s)| match s {
+                            Some(Seen::Deployment(d)) => Some(d.as_ref().clone()),
+                            _ => None,
+                        })
+                        .collect();
+                    (lines, found)
+                };
+                // Which pods were not ready, and what the API says of them.
+                let refs: Vec<&Deployment> = unready.iter().collect();
+                let (pod_api, event_api) =
+                    (self.namespaced::<Pod>(), self.namespaced::<CoreEvent>());
+                let pods = diagnosis::unready_pods(&pod_api, &event_api, &refs);
+                if let Ok(lines) = tokio::time::timeout(diagnosis::DIAGNOSIS_LIMIT, pods).await {
+                    not_ready.extend(lines);
+                }
                 Err(PlatformError::Timeout {
                     waited: started.elapsed(),
                     not_ready,
@@ -684,6 +518,11 @@ impl Platform for KubePlatform {
             .get(service)
             .await
             .map_err(|e| object_error(e, ObjectKind::Service, service))?;
+        if self.in_cluster_traffic.is_some() {
+            // Traffic starts inside the cluster and reaches the Service by its
+            // DNS name: a ClusterIP Service or an unmapped nodePort will do.
+            return Ok(self.in_cluster_url(service));
+        }
         let node_port = found
             .spec
             .as_ref()
@@ -789,244 +628,5 @@ impl Platform for KubePlatform {
 
     fn remote_traffic(&self) -> Option<Arc<dyn RemoteTraffic>> {
         self.in_cluster_traffic.clone()
-    }
-}
-
-/// Connect to the cluster of a kubeconfig context (the current one when `None`)
-/// and check, within `timeout`, that its API server answers.
-pub async fn connect(context: Option<&str>, timeout: Duration) -> Result<Client, PlatformError> {
-    let kubeconfig = kube::config::Kubeconfig::read()
-        .map_err(|e| PlatformError::Unavailable(format!("cannot read the kubeconfig: {e}")))?;
-    connect_with(kubeconfig, context, timeout).await
-}
-
-/// Connect with a given kubeconfig (a K3s container's, say) to one of its
-/// contexts (its current one when `None`), checking within `timeout` that the
-/// API server answers.
-pub async fn connect_with(
-    kubeconfig: kube::config::Kubeconfig,
-    context: Option<&str>,
-    timeout: Duration,
-) -> Result<Client, PlatformError> {
-    // Several TLS backends may be linked in (kube's ring, reqwest's aws-lc);
-    // rustls then needs to be told which one to use.
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let options = kube::config::KubeConfigOptions {
-        context: context.map(str::to_string),
-        ..Default::default()
-    };
-    let which = match context {
-        Some(name) => format!("context {name}"),
-        None => "the current context".to_string(),
-    };
-    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &options)
-        .await
-        .map_err(|e| PlatformError::Unavailable(format!("kubeconfig {which}: {e}")))?;
-    let client = Client::try_from(config)
-        .map_err(|e| PlatformError::Unavailable(format!("{which}: {}", describe(&e))))?;
-    check_reachable(&client, &which, timeout).await?;
-    Ok(client)
-}
-
-/// Connect with a kubeconfig given as YAML text (a K3s container's), optionally
-/// pointing its clusters at another server address (the port Docker mapped).
-pub async fn connect_kubeconfig_yaml(
-    yaml: &str,
-    server: Option<&str>,
-    timeout: Duration,
-) -> Result<Client, PlatformError> {
-    let mut kubeconfig = kube::config::Kubeconfig::from_yaml(yaml)
-        .map_err(|e| PlatformError::Unavailable(format!("kubeconfig: {e}")))?;
-    if let Some(server) = server {
-        for cluster in &mut kubeconfig.clusters {
-            if let Some(c) = cluster.cluster.as_mut() {
-                c.server = Some(server.to_string());
-            }
-        }
-    }
-    connect_with(kubeconfig, None, timeout).await
-}
-
-/// Delete a namespace and wait, at most `timeout`, until it is gone; a
-/// namespace that does not exist is fine.
-pub async fn delete_namespace(
-    client: &Client,
-    name: &str,
-    timeout: Duration,
-) -> Result<(), PlatformError> {
-    let api: Api<Namespace> = Api::all(client.clone());
-    match api.delete(name, &DeleteParams::background()).await {
-        Ok(_) => {}
-        Err(e) if is_not_found(&e) => return Ok(()),
-        Err(e) => return Err(api_error(e, &format!("deleting namespace {name}"))),
-    }
-    let gone = |o: Option<&Namespace>| o.is_none();
-    match tokio::time::timeout(
-        timeout,
-        kube::runtime::wait::await_condition(api, name, gone),
-    )
-    .await
-    {
-        Ok(Ok(_)) => Ok(()),
-        Ok(Err(e)) => Err(PlatformError::Unavailable(format!(
-            "waiting for namespace {name} to go: {e}"
-        ))),
-        Err(_) => Err(PlatformError::Timeout {
-            waited: timeout,
-            not_ready: vec![format!("namespace {name}: still being deleted")],
-        }),
-    }
-}
-
-/// Check that the API server answers within `timeout`.
-pub async fn check_reachable(
-    client: &Client,
-    which: &str,
-    timeout: Duration,
-) -> Result<(), PlatformError> {
-    match tokio::time::timeout(timeout, client.apiserver_version()).await {
-        Ok(Ok(_)) => Ok(()),
-        Ok(Err(e)) => Err(PlatformError::Unavailable(format!(
-            "the cluster of {which} does not answer: {}",
-            describe(&e)
-        ))),
-        Err(_) => Err(PlatformError::Unavailable(format!(
-            "the cluster of {which} did not answer within {}s",
-            timeout.as_secs()
-        ))),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn deployment(spec_replicas: i32, status: serde_json::Value) -> Deployment {
-        serde_json::from_value(json!({
-            "metadata": {"name": "my-app-v2", "generation": 2},
-            "spec": {"replicas": spec_replicas, "selector": {}, "template": {}},
-            "status": status,
-        }))
-        .unwrap()
-    }
-
-    fn check(spec_replicas: i32, status: serde_json::Value, expected: Option<&str>) {
-        assert_eq!(
-            rollout_progress(&deployment(spec_replicas, status)).as_deref(),
-            expected
-        );
-    }
-
-    #[test]
-    fn rollout_progress_names_what_is_missing() {
-        check(
-            1,
-            json!({}),
-            Some("0/1 ready, 0 updated, change not yet observed"),
-        );
-        check(
-            1,
-            json!({"observedGeneration": 2, "replicas": 1, "updatedReplicas": 1}),
-            Some("0/1 ready, 1 updated"),
-        );
-        check(
-            10,
-            json!({"observedGeneration": 2, "replicas": 12, "updatedReplicas": 10, "readyReplicas": 12, "availableReplicas": 12}),
-            Some("12/10 ready, 10 updated, 2 old pending termination"),
-        );
-        check(
-            1,
-            json!({"observedGeneration": 1, "replicas": 1, "updatedReplicas": 1, "readyReplicas": 1, "availableReplicas": 1}),
-            Some("1/1 ready, 1 updated, change not yet observed"),
-        );
-        check(
-            1,
-            json!({"observedGeneration": 2, "replicas": 1, "updatedReplicas": 1, "readyReplicas": 0, "availableReplicas": 0,
-                   "conditions": [{"type": "Progressing", "status": "False", "reason": "ProgressDeadlineExceeded"}]}),
-            Some("0/1 ready, 1 updated, progress deadline exceeded"),
-        );
-        check(
-            1,
-            json!({"observedGeneration": 2, "replicas": 1, "updatedReplicas": 1, "readyReplicas": 1, "availableReplicas": 1}),
-            None,
-        );
-        check(0, json!({"observedGeneration": 2}), None);
-    }
-
-    #[tokio::test]
-    async fn an_unreachable_cluster_is_one_message() {
-        let kubeconfig = kube::config::Kubeconfig::from_yaml(
-            "apiVersion: v1\nkind: Config\ncurrent-context: lab\n\
-             clusters: [{name: lab, cluster: {server: 'https://127.0.0.1:9'}}]\n\
-             users: [{name: lab, user: {token: t}}]\n\
-             contexts: [{name: lab, context: {cluster: lab, user: lab}}]\n",
-        )
-        .unwrap();
-        let Err(error) = connect_with(kubeconfig.clone(), None, Duration::from_secs(10)).await
-        else {
-            panic!("connected to nothing");
-        };
-        match error {
-            PlatformError::Unavailable(message) => assert!(
-                message.starts_with(
-                    "the cluster of the current context does not answer: cannot reach the Kubernetes API"
-                ),
-                "{message}"
-            ),
-            other => panic!("{other:?}"),
-        }
-        let Err(error) = connect_with(kubeconfig, Some("other"), Duration::from_secs(10)).await
-        else {
-            panic!("connected to an unknown context");
-        };
-        assert!(
-            matches!(&error, PlatformError::Unavailable(m) if m.starts_with("kubeconfig context other:")),
-            "{error:?}"
-        );
-    }
-
-    #[test]
-    fn node_access_urls() {
-        let kind = NodeAccess::kind();
-        assert_eq!(kind.url(30080).as_deref(), Ok("http://127.0.0.1:30080"));
-        assert_eq!(kind.url(30030).as_deref(), Ok("http://127.0.0.1:30030"));
-        assert_eq!(
-            kind.url(31000).unwrap_err(),
-            "nodePort 31000 is not mapped to the host (mapped: 30030, 30080, 30090)"
-        );
-        let node = NodeAccess::Node("192.168.49.2".into());
-        assert_eq!(node.url(31000).as_deref(), Ok("http://192.168.49.2:31000"));
-    }
-
-    #[test]
-    fn pods_know_their_deployment_and_version() {
-        let pod: Pod = serde_json::from_value(json!({
-            "metadata": {
-                "name": "my-app-v2-5d9c7b-x2x4z",
-                "labels": {"app": "my-app", "version": "v2.0.0", "pod-template-hash": "5d9c7b"},
-                "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "my-app-v2-5d9c7b", "uid": "u"}]
-            },
-            "status": {
-                "podIP": "10.244.0.7",
-                "conditions": [{"type": "Ready", "status": "True"}],
-                "containerStatuses": [{"name": "my-app", "image": "x", "imageID": "", "ready": true, "restartCount": 2}]
-            }
-        }))
-        .unwrap();
-        assert_eq!(
-            pod_state(&pod),
-            Some(PodState {
-                name: "my-app-v2-5d9c7b-x2x4z".into(),
-                deployment: "my-app-v2".into(),
-                version: "v2.0.0".into(),
-                address: "10.244.0.7".into(),
-                ready: true,
-                restarts: 2,
-                terminating: false,
-            })
-        );
-        let job_pod: Pod =
-            serde_json::from_value(json!({"metadata": {"name": "loadgen-abc"}})).unwrap();
-        assert_eq!(pod_state(&job_pod), None);
     }
 }

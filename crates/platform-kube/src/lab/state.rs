@@ -1,0 +1,128 @@
+//! What `lab up` records between commands, and where.
+
+use crate::error::LabError;
+use crate::provider::Provider;
+use serde::{Deserialize, Serialize};
+use std::io::Write;
+use std::path::Path;
+use std::time::Duration;
+
+/// Where the lab keeps what it needs between commands, relative to the root.
+pub const LAB_DIR: &str = "target/lab";
+
+/// What `lab up` recorded, relative to the root.
+pub const STATE_FILE: &str = "target/lab/kube-state.json";
+
+/// Grafana's admin password (mode 0600), relative to the root.
+pub const PASSWORD_FILE: &str = "target/lab/grafana-admin-password";
+
+/// How long an API server may take to answer the first request.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long `lab up` waits for Prometheus and Grafana.
+pub const MONITORING_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// An object the lab created on a cluster it does not own, to remove on `lab down`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct CreatedObject {
+    /// `Namespace`, `ClusterRole` or `ClusterRoleBinding`.
+    pub kind: String,
+    /// Its name.
+    pub name: String,
+}
+
+/// What `lab up` recorded in [`STATE_FILE`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LabState {
+    /// Where the lab runs.
+    pub provider: Provider,
+    /// The kubeconfig context of its cluster.
+    pub context: String,
+    /// The demo-app image loaded into the cluster.
+    pub demo_app_image: String,
+    /// The loadgen image loaded into the cluster.
+    pub loadgen_image: String,
+    /// What the lab created that existed not before (cluster-wide objects and
+    /// namespaces), removed by `lab down` on a cluster the lab does not own.
+    pub created: Vec<CreatedObject>,
+}
+
+impl LabState {
+    /// The state `lab up` left, if a lab is up.
+    pub fn load(root: &Path) -> Result<Option<LabState>, LabError> {
+        let path = root.join(STATE_FILE);
+        match std::fs::read_to_string(&path) {
+            Ok(text) => serde_json::from_str(&text)
+                .map(Some)
+                .map_err(|e| LabError::BadFile {
+                    path,
+                    message: e.to_string(),
+                }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(LabError::io(path, e)),
+        }
+    }
+
+    pub(super) fn save(&self, root: &Path) -> Result<(), LabError> {
+        let path = root.join(STATE_FILE);
+        let text = serde_json::to_string_pretty(self).expect("the state serializes");
+        write_file(&path, text.as_bytes(), 0o644)
+    }
+}
+
+pub(super) fn write_file(path: &Path, bytes: &[u8], mode: u32) -> Result<(), LabError> {
+    use std::os::unix::fs::OpenOptionsExt;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| LabError::io(dir, e))?;
+    }
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(mode)
+        .open(path)
+        .map_err(|e| LabError::io(path, e))?;
+    file.write_all(bytes).map_err(|e| LabError::io(path, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lab::{conflicting_lab, plan_down};
+    use crate::provider::Provider;
+
+    #[test]
+    fn state_round_trips() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(LabState::load(dir.path()).unwrap(), None);
+        let state = LabState {
+            provider: Provider::Context("dev".into()),
+            context: "dev".into(),
+            demo_app_image: "canary-lab/demo-app:1".into(),
+            loadgen_image: "canary-lab/loadgen:2".into(),
+            created: vec![CreatedObject {
+                kind: "Namespace".into(),
+                name: "canary-lab".into(),
+            }],
+        };
+        state.save(dir.path()).unwrap();
+        assert_eq!(LabState::load(dir.path()).unwrap(), Some(state.clone()));
+        let text = std::fs::read_to_string(dir.path().join(STATE_FILE)).unwrap();
+        assert!(text.contains("\"context\": \"dev\""), "{text}");
+        assert_eq!(
+            conflicting_lab(&state, &Provider::Context("dev".into())),
+            None
+        );
+        assert_eq!(
+            conflicting_lab(&state, &Provider::Kind).as_deref(),
+            Some("a lab is up on context dev already: run `cargo xtask lab down` first")
+        );
+        assert_eq!(
+            plan_down(&state),
+            [
+                "# delete Namespace canary-lab through context dev",
+                "# remove target/lab/kube-state.json and target/lab/grafana-admin-password"
+            ]
+        );
+    }
+}
