@@ -206,6 +206,14 @@ pub trait Platform: Send + Sync {
         Vec::new()
     }
 
+    /// How long a Service may still send new connections to a pod after it left
+    /// the endpoints (kube-proxy's sync delay, where the platform models it); the
+    /// runner opens a phase's window only after it, so the window sees the
+    /// current endpoints. By default nothing is known to lag.
+    fn endpoint_propagation(&self) -> Duration {
+        Duration::ZERO
+    }
+
     /// Mark a step of run `run_id` at `at` on the platform's dashboards (a
     /// Grafana annotation). By default there is nothing to annotate. The error
     /// says why the mark is missing, for the report's notes.

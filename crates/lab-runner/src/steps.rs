@@ -430,15 +430,20 @@ impl<'a, P: Platform> Execution<'a, P> {
         }
     }
 
-    /// On a cluster, let kube-proxy follow the last endpoint change before a
-    /// phase opens (the plan's endpoint settle): until then the traffic still
-    /// goes to the pods of before, and it belongs to the transition.
+    /// Let the Service follow the last endpoint change before a phase opens:
+    /// the plan's endpoint settle on a cluster, the platform's own proxy lag
+    /// where it models one ([`Platform::endpoint_propagation`]). Until then new
+    /// connections still go to the pods of before, and they belong to the
+    /// transition.
     async fn settle_endpoints(&mut self) -> Result<(), StepFailure> {
-        let settle = self.cx.plan.placement.endpoint_settle;
+        let placed = self.cx.plan.placement.endpoint_settle;
+        let settle = placed.max(self.cx.platform.endpoint_propagation());
         if settle.is_zero() {
             return Ok(());
         }
-        if !self.settle_noted {
+        // The plan shows a cluster's settle already; the local lag is the
+        // plan's proxy line, so only the cluster's earns a note here.
+        if !placed.is_zero() && !self.settle_noted {
             self.settle_noted = true;
             self.cx.note(format!(
                 "each phase opened {:.1}s after the step before it ({}), so kube-proxy followed the endpoint change first; the split is judged from then",

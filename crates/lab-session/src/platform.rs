@@ -185,6 +185,10 @@ impl Platform for LabPlatform {
         delegate!(self, p => Platform::listener_faults(p))
     }
 
+    fn endpoint_propagation(&self) -> Duration {
+        delegate!(self, p => Platform::endpoint_propagation(p))
+    }
+
     async fn annotate(
         &self,
         at: SystemTime,

@@ -497,6 +497,10 @@ impl Platform for LocalPlatform {
         LocalPlatform::limit_grace(self, limit);
     }
 
+    fn endpoint_propagation(&self) -> Duration {
+        self.node.config.proxy_sync_delay
+    }
+
     fn listener_faults(&self) -> Vec<String> {
         LocalPlatform::listener_faults(self)
     }
