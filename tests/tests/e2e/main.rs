@@ -24,6 +24,7 @@ mod local_canary;
 mod local_ramped;
 mod local_recreate;
 mod local_remote_traffic;
+mod local_termination;
 mod own_app;
 mod rollback_bad_canary;
 mod rollback_crashing_canary;
