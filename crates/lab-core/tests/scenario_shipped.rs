@@ -35,6 +35,8 @@ fn every_shipped_scenario_is_valid() {
             "canary",
             "crashing-canary",
             "ramped",
+            "ramped-no-prestop",
+            "ramped-prestop",
             "recreate",
             "slow-canary",
             "unready-canary"

@@ -155,6 +155,36 @@ fn probe(object: &Object) -> Option<String> {
     })
 }
 
+/// How a Deployment's pods terminate, when its template says so (a grace
+/// period or a preStop hook): `Some(None)` without a hook, `Some(Some("sleep
+/// 3s"))` with one.
+fn termination(object: &Object) -> Option<Option<String>> {
+    let pod = object
+        .as_deployment()?
+        .spec
+        .as_ref()?
+        .template
+        .spec
+        .as_ref()?;
+    let hook = pod.containers.iter().find_map(|container| {
+        let handler = container.lifecycle.as_ref()?.pre_stop.as_ref()?;
+        if let Some(sleep) = &handler.sleep {
+            return Some(format!("sleep {}s", sleep.seconds));
+        }
+        if let Some(exec) = &handler.exec {
+            return Some(format!(
+                "exec {}",
+                exec.command.clone().unwrap_or_default().join(" ")
+            ));
+        }
+        if let Some(get) = &handler.http_get {
+            return Some(format!("GET {}", get.path.as_deref().unwrap_or("/")));
+        }
+        None
+    });
+    (hook.is_some() || pod.termination_grace_period_seconds.is_some()).then_some(hook)
+}
+
 /// `app: my-app, version: v2.0.0`, as in the YAML.
 fn labels(selector: &BTreeMap<String, String>) -> String {
     selector
@@ -263,7 +293,12 @@ impl Say<'_> {
                 },
                 Strategy::Recreate => Line::Recreate,
             });
-            lines.push(Line::Probe { probe: new.probe() });
+            // A template that says how its pods terminate is told how that
+            // races the proxy; others hear about the new pods' probe.
+            lines.push(match termination(new.object) {
+                Some(pre_stop) => Line::Termination { pre_stop },
+                None => Line::Probe { probe: new.probe() },
+            });
             return lines;
         }
         // Who the Service sends traffic to, and why.

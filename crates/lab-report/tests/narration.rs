@@ -280,6 +280,40 @@ fn the_canary_is_told_in_the_tutorials_terms() {
 }
 
 #[test]
+fn the_termination_race_is_told_where_the_template_says_how_pods_stop() {
+    use Language::{English as En, Korean as Ko};
+    use Section::Main;
+    check(
+        "ramped-no-prestop",
+        Main,
+        4,
+        En,
+        &[
+            "SIGTERM at the same moment",
+            "kube-proxy",
+            "no preStop hook",
+        ],
+    );
+    check(
+        "ramped-no-prestop",
+        Main,
+        4,
+        Ko,
+        &["SIGTERM도 함께", "kube-proxy", "preStop 훅 없이"],
+    );
+    check(
+        "ramped-prestop",
+        Main,
+        4,
+        En,
+        &["preStop hook (sleep 3s)", "SIGTERM comes only after it"],
+    );
+    check("ramped-prestop", Main, 4, Ko, &["preStop 훅(sleep 3s)"]);
+    // A template that says nothing of its termination hears of the probe.
+    check("ramped", Main, 4, En, &["readiness probe"]);
+}
+
+#[test]
 fn languages_are_named_by_their_codes() {
     assert_eq!("en".parse(), Ok(Language::English));
     assert_eq!("ko".parse(), Ok(Language::Korean));

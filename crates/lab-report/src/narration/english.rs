@@ -79,6 +79,10 @@ pub(crate) fn line(line: &Line) -> String {
         } => format!(
             "With RollingUpdate (maxSurge {max_surge}, maxUnavailable {max_unavailable}) Kubernetes replaces pods a few at a time, so both versions answer while it rolls, in proportion to their ready pods."
         ),
+        Line::Termination { pre_stop: None } => "Each old pod leaves the endpoints and gets SIGTERM at the same moment, but kube-proxy stops sending it connections only after its sync (about a second): an app that stops accepting at SIGTERM, with no preStop hook, refuses the requests of that gap.".to_string(),
+        Line::Termination { pre_stop: Some(hook) } => format!(
+            "Each old pod leaves the endpoints while its preStop hook ({hook}) runs; SIGTERM comes only after it, once kube-proxy (a sync of about a second) has stopped sending it connections, so no request is refused."
+        ),
         Line::Recreate => "With Recreate, Kubernetes stops every old pod before it starts a new one: the Service has no ready endpoint in between, which is downtime.".to_string(),
         Line::Probe { probe: Some(p) } => {
             format!("A new pod gets traffic only after its readiness probe ({p}) passes.")

@@ -81,6 +81,10 @@ pub(crate) fn line(line: &Line) -> String {
         } => format!(
             "RollingUpdate 전략(maxSurge {max_surge}, maxUnavailable {max_unavailable})이라 pod를 몇 개씩 차례로 교체하므로, 교체되는 동안에는 두 버전이 준비된 pod 수에 비례해 함께 응답합니다."
         ),
+        Line::Termination { pre_stop: None } => "기존 pod는 endpoint에서 빠지는 순간 SIGTERM도 함께 받지만, kube-proxy는 동기화(약 1초)가 끝난 뒤에야 그 pod로 연결을 보내지 않습니다. preStop 훅 없이 SIGTERM을 받자마자 연결을 닫는 앱은 그 사이에 들어온 요청을 거부합니다.".to_string(),
+        Line::Termination { pre_stop: Some(hook) } => format!(
+            "기존 pod는 preStop 훅({hook})이 도는 동안 endpoint에서 빠지고, SIGTERM은 훅이 끝난 뒤에야 받습니다. 그때는 kube-proxy(동기화 약 1초)가 이미 그 pod로 연결을 보내지 않으므로 거부되는 요청이 없습니다."
+        ),
         Line::Recreate => "Recreate 전략이라 기존 pod를 모두 종료한 뒤에 새 pod를 띄웁니다. 그 사이에는 Service에 준비된 endpoint가 없으므로 다운타임이 생깁니다.".to_string(),
         Line::Probe { probe: Some(p) } => {
             format!("새 pod는 readiness probe({p})를 통과한 뒤에야 트래픽을 받습니다.")

@@ -58,6 +58,13 @@ pub(crate) enum Line {
     },
     /// How a Recreate rolls.
     Recreate,
+    /// How an old pod's termination races the proxy: it leaves the endpoints
+    /// and gets SIGTERM (after its preStop hook, when it has one) at once,
+    /// while kube-proxy learns of it only after its sync.
+    Termination {
+        /// The preStop hook, as `sleep 3s`; `None`: none.
+        pre_stop: Option<String>,
+    },
     /// New pods wait for their readiness probe (`GET /ready, port probe`).
     Probe { probe: Option<String> },
     /// A new Service selects by labels without the version.
