@@ -45,6 +45,8 @@ pub struct RunRecord {
     pub platform: String,
     /// The profile's name.
     pub profile: String,
+    /// The local platform's proxy sync delay, in ms; `None` on a cluster.
+    pub proxy_sync_delay_ms: Option<u64>,
     /// When the run started, RFC 3339.
     pub started_at: String,
     /// The outcome the scenario expects.
@@ -112,6 +114,7 @@ pub fn assemble(record: RunRecord) -> Report {
         description: record.description,
         platform: record.platform,
         profile: record.profile,
+        proxy_sync_delay_ms: record.proxy_sync_delay_ms,
         started_at: record.started_at,
         roles: record.analysis.roles,
         thresholds: record.analysis.gates,

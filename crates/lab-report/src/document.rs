@@ -204,6 +204,9 @@ fn facts(report: &Report, language: Language) -> Vec<Line> {
         vec![say(Message::PlatformProfile {
             platform: &report.platform,
             profile: &report.profile,
+            proxy_sync_delay: report.proxy_sync_delay_ms.map(|ms| {
+                humantime::format_duration(std::time::Duration::from_millis(ms)).to_string()
+            }),
         })],
         vec![say(Message::Status(&report.status))],
         vec![say(Message::Versions {

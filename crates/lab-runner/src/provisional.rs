@@ -120,6 +120,11 @@ fn provisional(sources: &Sources<'_>, server: Option<ServerSeries>, now_ms: u64)
         description: sources.plan.description.clone(),
         platform: sources.platform.clone(),
         profile: sources.plan.profile.name.as_str().to_string(),
+        proxy_sync_delay_ms: sources
+            .plan
+            .placement
+            .is_local()
+            .then(|| sources.plan.profile.proxy_sync_delay.as_millis() as u64),
         started_at: sources.started_at.clone(),
         expected: sources.plan.expected,
         analysis: sources.analysis.clone(),

@@ -241,6 +241,11 @@ async fn finish<P: Platform>(
         description: cx.plan.description.clone(),
         platform: cx.platform.name(),
         profile: cx.plan.profile.name.as_str().to_string(),
+        proxy_sync_delay_ms: cx
+            .plan
+            .placement
+            .is_local()
+            .then(|| cx.plan.profile.proxy_sync_delay.as_millis() as u64),
         started_at: started_at(cx.wall_start),
         expected: cx.plan.expected,
         analysis,

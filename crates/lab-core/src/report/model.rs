@@ -279,6 +279,11 @@ pub struct Report {
     pub platform: String,
     /// The timing profile (`quick` or `seed`).
     pub profile: String,
+    /// How long the local Service kept sending new connections to a pod that
+    /// left its endpoints (the proxy sync delay), in ms; absent on a cluster,
+    /// whose kube-proxy the lab does not set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proxy_sync_delay_ms: Option<u64>,
     /// When the run started, RFC 3339; every `*_ms` field counts from here.
     pub started_at: String,
     /// The candidate and the baseline.

@@ -318,6 +318,7 @@ fn build(
         description: "the tutorial's native canary: 10% to v2, then all of it".to_owned(),
         platform: "local".to_owned(),
         profile: "tutorial".to_owned(),
+        proxy_sync_delay_ms: None,
         started_at: format!("2026-11-26T04:02:{:02}Z", run.offset_ms / 1000),
         expected: if rolled_back {
             Outcome::RolledBack

@@ -76,9 +76,16 @@ pub(super) fn say(message: &Message<'_>) -> String {
         ),
         Message::Run => "run ".to_string(),
         Message::Started(at) => format!(", started {at}"),
-        Message::PlatformProfile { platform, profile } => {
-            format!("platform {platform}, profile {profile}")
-        }
+        Message::PlatformProfile {
+            platform,
+            profile,
+            proxy_sync_delay,
+        } => match proxy_sync_delay {
+            Some(delay) => format!(
+                "platform {platform}, profile {profile}, proxy sync delay {delay} (a pod that left the endpoints still got new connections this long)"
+            ),
+            None => format!("platform {platform}, profile {profile}"),
+        },
         Message::Status(status) => format!(
             "status: {}",
             match status {

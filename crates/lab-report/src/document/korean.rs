@@ -79,9 +79,16 @@ pub(super) fn say(message: &Message<'_>) -> String {
         ),
         Message::Run => "실행 ".to_string(),
         Message::Started(at) => format!(", 시작 {at}"),
-        Message::PlatformProfile { platform, profile } => {
-            format!("플랫폼 {platform}, 프로파일 {profile}")
-        }
+        Message::PlatformProfile {
+            platform,
+            profile,
+            proxy_sync_delay,
+        } => match proxy_sync_delay {
+            Some(delay) => format!(
+                "플랫폼 {platform}, 프로파일 {profile}, 프록시 동기화 지연 {delay} (엔드포인트에서 빠진 pod도 이 시간 동안 새 연결을 받았습니다)"
+            ),
+            None => format!("플랫폼 {platform}, 프로파일 {profile}"),
+        },
         Message::Status(status) => format!(
             "상태: {}",
             match status {

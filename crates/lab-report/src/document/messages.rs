@@ -93,6 +93,8 @@ pub(crate) enum Message<'a> {
     PlatformProfile {
         platform: &'a str,
         profile: &'a str,
+        /// The local proxy sync delay, as `1s`; `None` on a cluster.
+        proxy_sync_delay: Option<String>,
     },
     /// How far the run got.
     Status(&'a RunStatus),
