@@ -210,14 +210,11 @@ pub(crate) fn pod_runtime(
         .spec
         .as_ref()
         .ok_or_else(|| unsupported(deployment, "pod template has no spec"))?;
-    let [container] = spec.containers.as_slice() else {
-        return Err(unsupported(
-            deployment,
-            format!(
-                "the local platform runs pods with exactly one container, this one has {}",
-                spec.containers.len()
-            ),
-        ));
+    // The first container is the app; others without ports (a log shipper)
+    // are reported as not modelled before the run, and ones with ports refused
+    // (`template_fit`).
+    let Some(container) = spec.containers.first() else {
+        return Err(unsupported(deployment, "pod template has no container"));
     };
     let program = program(deployment, container, programs)?;
     let ports: BTreeMap<String, u16> = container

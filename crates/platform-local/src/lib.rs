@@ -34,7 +34,7 @@
 //!
 //! Which module may import which: helpers (`addr`, `config`, `error`,
 //! `expansion`, `image`, `image_map`, `probe`, `process`, `prometheus`,
-//! `statefile`) import only helpers; `store` and `node` import helpers; `admission` imports the store and helpers; a
+//! `statefile`, `template_fit`) import only helpers; `store` and `node` import helpers; `admission` imports the store and helpers; a
 //! controller imports the store, the node and helpers, never another
 //! controller; `controllers` (the list that starts them) imports the
 //! controllers; `lib.rs` imports anything. No import cycles
@@ -54,6 +54,7 @@ mod process;
 pub mod prometheus;
 pub mod statefile;
 mod store;
+pub mod template_fit;
 
 use crate::controllers::Controllers;
 use crate::controllers::{deployment, kubelet};

@@ -14,6 +14,8 @@ use lab_core::plan::Plan;
 use lab_core::scenario::DEFINITION_FILE;
 use platform_local::DEMO_APP_IMAGES;
 use platform_local::image_map::{ImageMap, MAPPING_FILE, image_repository};
+use platform_local::template_fit;
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 /// The flag that lets a scenario name the programs the lab runs.
@@ -61,11 +63,25 @@ pub fn programs(args: &ImageArgs, plan: &Plan) -> anyhow::Result<ImageMap> {
             let Object::Deployment(deployment) = object else {
                 continue;
             };
+            let pod_specs = deployment
+                .spec
+                .iter()
+                .filter_map(|spec| spec.template.spec.as_ref());
+            for refusal in pod_specs.flat_map(template_fit::refusals) {
+                let line = key_line(&text, &refusal.container, refusal.key);
+                problems.push(format!(
+                    "{}:{line}:{}: {}",
+                    path.display(),
+                    column(&text, line, refusal.key),
+                    refusal.why
+                ));
+            }
             let containers = deployment
                 .spec
                 .iter()
                 .filter_map(|spec| spec.template.spec.as_ref())
-                .flat_map(|spec| &spec.containers);
+                // Only the first container runs (`template_fit`).
+                .filter_map(|spec| spec.containers.first());
             for container in containers {
                 let image = container.image.as_deref().unwrap_or("");
                 let repository = image_repository(image);
@@ -94,6 +110,49 @@ pub fn programs(args: &ImageArgs, plan: &Plan) -> anyhow::Result<ImageMap> {
     } else {
         Err(Problems(problems).into())
     }
+}
+
+/// What the scenario's pod templates say that the local platform does not
+/// model, in one line for the plan and the report's notes; `None`: nothing.
+pub fn unmodelled_note(plan: &Plan) -> Option<String> {
+    let fields: BTreeSet<String> = plan
+        .manifests
+        .iter()
+        .flat_map(|manifest| &manifest.objects)
+        .filter_map(Object::as_deployment)
+        .filter_map(|deployment| deployment.spec.as_ref())
+        .filter_map(|spec| spec.template.spec.as_ref())
+        .flat_map(template_fit::unmodelled_fields)
+        .collect();
+    (!fields.is_empty()).then(|| {
+        format!(
+            "not modelled here: the local platform runs each pod as one process and ignores these pod template fields: {}",
+            fields.into_iter().collect::<Vec<_>>().join(", ")
+        )
+    })
+}
+
+/// The line (from 1) of `key:` in the container named `container`: the first
+/// one after its `name:` line; that line itself when there is none.
+fn key_line(text: &str, container: &str, key: &str) -> usize {
+    let lines: Vec<&str> = text.lines().collect();
+    let bare = |line: &str| {
+        line.trim_start()
+            .trim_start_matches("- ")
+            .trim_start()
+            .to_string()
+    };
+    let Some(start) = lines.iter().position(|line| {
+        let line = bare(line);
+        line.strip_prefix("name:")
+            .is_some_and(|name| name.trim().trim_matches('"') == container)
+    }) else {
+        return 1;
+    };
+    lines[start..]
+        .iter()
+        .position(|line| bare(line).starts_with(&format!("{key}:")))
+        .map_or(start + 1, |offset| start + offset + 1)
 }
 
 /// The note for a report whose pods expose no Prometheus metrics.
@@ -207,5 +266,13 @@ mod tests {
         assert_eq!(image_line(MANIFEST, "absent"), 1);
         assert_eq!(column(MANIFEST, 8, "example/hello"), 16);
         assert_eq!(column(MANIFEST, 9, "command"), 9);
+    }
+
+    #[test]
+    fn a_containers_key_is_found_after_its_name() {
+        let text = "containers:\n- name: app\n  ports: []\n- name: proxy\n  image: envoy\n  ports:\n  - containerPort: 1\n";
+        assert_eq!(key_line(text, "proxy", "ports"), 6);
+        assert_eq!(key_line(text, "app", "ports"), 3);
+        assert_eq!(key_line(text, "absent", "ports"), 1);
     }
 }

@@ -1,7 +1,9 @@
 //! `cargo xtask lab plan`.
 
+use super::images::{self, ImageArgs};
 use super::platform_args::{PlatformArgs, PlatformName};
 use super::scenario_args::{ScenarioArgs, load_plan_on};
+use lab_session::PlatformChoice;
 use std::process::ExitCode;
 
 /// Options of `lab plan`.
@@ -17,6 +19,8 @@ pub struct Args {
     /// Plan for an existing cluster through this kubeconfig context.
     #[arg(long, value_name = "NAME")]
     context: Option<String>,
+    #[command(flatten)]
+    images: ImageArgs,
 }
 
 /// Run `lab plan`: print the scenario's steps with their kubectl equivalents.
@@ -30,6 +34,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         eprintln!("{reason}");
     }
     let plan = load_plan_on(&args.scenario, chosen.placement())?;
+    // A plan that `lab run` would refuse is refused here too.
+    if chosen == PlatformChoice::Local {
+        images::programs(&args.images, &plan)?;
+    }
     print!("{plan}");
+    if chosen == PlatformChoice::Local
+        && let Some(note) = images::unmodelled_note(&plan)
+    {
+        println!("\n{note}");
+    }
     Ok(ExitCode::SUCCESS)
 }

@@ -202,6 +202,9 @@ async fn execute(
     config.observer = Some(events);
     config.before_step = console.teaching_hook();
     config.language = args.lang;
+    if spec.needs_demo_app() {
+        config.notes.extend(images::unmodelled_note(plan));
+    }
     for note in &config.notes {
         console.note(note);
     }

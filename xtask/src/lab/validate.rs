@@ -1,7 +1,9 @@
 //! `cargo xtask lab validate`.
 
+use super::images::{self, ImageArgs};
 use super::scenario_args::{find_scenario, problems_of, read_scenario, shipped_scenarios};
 use crate::exit::{Problems, Usage};
+use lab_core::plan::{Overrides, Plan, ProfileName};
 use lab_core::replay::scenario_peak_pods;
 use lab_core::scenario::DEFINITION_FILE;
 use lab_session::PlatformChoice;
@@ -14,6 +16,8 @@ pub struct Args {
     /// when none is given.
     #[arg(value_name = "PATH")]
     paths: Vec<String>,
+    #[command(flatten)]
+    images: ImageArgs,
 }
 
 /// Run `lab validate`: print `ok <path>` for each valid folder, and every problem
@@ -57,6 +61,19 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                     && let Err(problem) = PlatformChoice::Local.check_pods(&peak, &definition)
                 {
                     eprintln!("warning: {problem}");
+                }
+                // The programs the local platform would run are checked as
+                // `lab run` checks them, so validate refuses what run refuses.
+                let plan = Plan::build(&scenario, ProfileName::Quick, &Overrides::default())
+                    .map_err(|error| Usage(format!("{definition}: {error}")))?;
+                if let Err(error) = images::programs(&args.images, &plan) {
+                    match error.downcast::<Problems>() {
+                        Ok(Problems(lines)) => {
+                            problems.extend(lines);
+                            continue;
+                        }
+                        Err(error) => return Err(error),
+                    }
                 }
                 println!("ok {}", dir.display);
             }
