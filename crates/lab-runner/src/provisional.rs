@@ -124,7 +124,7 @@ fn provisional(sources: &Sources<'_>, server: Option<ServerSeries>, now_ms: u64)
             .plan
             .placement
             .is_local()
-            .then(|| sources.plan.profile.proxy_sync_delay.as_millis() as u64),
+            .then_some(sources.plan.profile.proxy_sync_delay.as_millis() as u64),
         started_at: sources.started_at.clone(),
         expected: sources.plan.expected,
         analysis: sources.analysis.clone(),

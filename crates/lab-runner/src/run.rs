@@ -245,7 +245,7 @@ async fn finish<P: Platform>(
             .plan
             .placement
             .is_local()
-            .then(|| cx.plan.profile.proxy_sync_delay.as_millis() as u64),
+            .then_some(cx.plan.profile.proxy_sync_delay.as_millis() as u64),
         started_at: started_at(cx.wall_start),
         expected: cx.plan.expected,
         analysis,
