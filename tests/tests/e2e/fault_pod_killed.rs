@@ -10,9 +10,15 @@
 //! busy machine (answers taking 100 ms would still mean about one in flight)
 //! while catching a dead pod left among the endpoints, which would fail about
 //! ten requests a second.
+//!
+//! The run's proxy sync delay is zero: with kube-proxy's lag, the Service
+//! would keep sending the dead pod connections for that long (about ten a
+//! second here), which `local_termination` measures; this test bounds what
+//! the kill itself costs.
 
 use lab_core::analysis::Outcome;
-use lab_tests::{assert_no_process_left, quick_plan, run_local_during, wait_for_event};
+use lab_core::plan::{Overrides, Plan, ProfileName};
+use lab_tests::{assert_no_process_left, repo_root, run_local_during, wait_for_event};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -21,7 +27,13 @@ const IN_FLIGHT_BOUND: u64 = 5;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_pod_is_restarted_and_costs_only_its_requests_in_flight() {
-    let plan = quick_plan("bad-canary");
+    let dir = lab_runner::scenario_dir::shipped(&repo_root(), "bad-canary");
+    let scenario = lab_runner::load_scenario(&dir, "lab/scenarios/bad-canary").unwrap();
+    let overrides = Overrides {
+        proxy_sync_delay: Some(Duration::ZERO),
+        ..Overrides::default()
+    };
+    let plan = Plan::build(&scenario, ProfileName::Quick, &overrides).unwrap();
     let killed = Arc::new(Mutex::new(None::<String>));
     let victim = killed.clone();
     let run = run_local_during(&plan, None, move |platform, events| async move {
