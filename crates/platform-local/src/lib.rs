@@ -48,6 +48,7 @@ mod error;
 mod expansion;
 mod image;
 pub mod image_map;
+mod network;
 mod node;
 mod probe;
 mod process;
@@ -68,6 +69,7 @@ use std::time::Duration;
 pub use crate::config::LocalConfig;
 pub use crate::error::LocalError;
 pub use crate::image::DEMO_APP_IMAGES;
+pub use crate::network::{NAME_PREFIX, PodNetworkMode, present_names, sweep_leftovers};
 pub use crate::prometheus::{LabPrometheus, PrometheusConfig, start_detached};
 pub use crate::store::{NO_ENDPOINT, ServiceStats};
 
@@ -112,6 +114,17 @@ impl LocalPlatform {
     /// The loopback block's second octet (pods are 127.B.x.y).
     pub fn address_block(&self) -> u8 {
         self.node.block.octet()
+    }
+
+    /// What the pods' network is (namespaces or loopback addresses, and what
+    /// an app must do to run there): one line for the run's notes.
+    pub fn pod_network_note(&self) -> &str {
+        &self.node.network_note
+    }
+
+    /// Whether pods run in network namespaces, Services as address translation.
+    pub fn pods_in_namespaces(&self) -> bool {
+        self.node.network.is_some()
     }
 
     /// Kill a pod's process with SIGKILL, as a node failure or OOM kill would; the
@@ -188,6 +201,7 @@ impl LocalPlatform {
         self.delete_all().await;
         self.node.stop_prometheus().await;
         self.controllers.stop();
+        self.node.remove_network();
         if let Some(path) = &self.node.config.state_file {
             let _ = std::fs::remove_file(path);
         }

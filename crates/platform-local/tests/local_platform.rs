@@ -67,6 +67,7 @@ async fn lab_mapping(prometheus: bool, mapping: Option<&str>) -> Lab {
         max_grace: Some(Duration::from_secs(5)),
         images,
         allow_pod_commands: false,
+        pod_network: Default::default(),
     };
     let platform = LocalPlatform::start(config).await.unwrap();
     Lab {

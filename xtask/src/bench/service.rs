@@ -108,6 +108,7 @@ impl LocalService {
             max_grace: Some(Duration::from_secs(2)),
             images: Default::default(),
             allow_pod_commands: false,
+            pod_network: Default::default(),
         }))?;
         // From here on, dropping `service` shuts the platform down.
         let mut service = LocalService {

@@ -8,6 +8,7 @@
 //! Per connection it reads the endpoints from the port's watch channel only;
 //! the store is not touched.
 
+use crate::network::nat::{NatRule, NatTable};
 use crate::node::Node;
 use crate::store::{
     AcceptFaults, ConnectionStats, Listeners, NO_ENDPOINT, ServiceRecord, ServiceStats, Store,
@@ -114,10 +115,17 @@ async fn run(store: Arc<Store>, node: Arc<Node>) {
         };
         for service in to_open {
             opened.remove(&service.name);
-            let address = node.block.service_address(next_address);
-            next_address += 1;
             let (uid, name) = (service.uid, service.name.clone());
-            let (listeners, tasks) = match open(service, address).await {
+            let opening = match &node.network {
+                // Pods in network namespaces: the Service is address translation.
+                Some(network) => {
+                    let address = network.service_address(next_address);
+                    translate(service, address, &network.nat).await
+                }
+                None => open(service, node.block.service_address(next_address)).await,
+            };
+            next_address += 1;
+            let (listeners, tasks) = match opening {
                 Ok((addresses, tasks)) => (Listeners::Open(addresses), tasks),
                 Err(message) => (Listeners::Failed(message), Vec::new()),
             };
@@ -326,6 +334,74 @@ async fn relay(client: TcpStream, upstream: TcpStream) -> bool {
     };
     let ((), sent) = tokio::join!(to_upstream, to_client);
     sent
+}
+
+/// Program a Service's ports as kernel address translation on `address`
+/// (pods in network namespaces), each following its port's endpoints channel
+/// as a listener does; a port's rules go when its Service does.
+async fn translate(
+    service: ToOpen,
+    address: Ipv4Addr,
+    table: &Arc<NatTable>,
+) -> Result<(Vec<SocketAddr>, Vec<JoinHandle<()>>), String> {
+    let mut addresses = Vec::new();
+    let mut tasks: Vec<JoinHandle<()>> = Vec::new();
+    for (port, mut endpoints) in service.ports.into_iter().zip(service.endpoints) {
+        let rule = NatRule {
+            table: table.clone(),
+            service: service.name.clone(),
+            address,
+            port,
+        };
+        let first = endpoint_addresses(&endpoints.borrow_and_update());
+        let programmed = tokio::task::spawn_blocking(move || rule.lead_to(first).map(|()| rule))
+            .await
+            .map_err(|error| error.to_string())
+            .and_then(|result| result);
+        let rule = match programmed {
+            Ok(rule) => rule,
+            Err(error) => {
+                for task in tasks {
+                    task.abort();
+                }
+                return Err(format!(
+                    "service {}: cannot translate {address}:{port}: {error}",
+                    service.name
+                ));
+            }
+        };
+        addresses.push(SocketAddr::from((address, port)));
+        tasks.push(tokio::spawn(follow(
+            rule,
+            endpoints,
+            service.accept_faults.clone(),
+        )));
+    }
+    Ok((addresses, tasks))
+}
+
+/// Keep a port's rules on its endpoints until the Service is gone; a rewrite
+/// that fails is tallied with the listeners' faults, for the report.
+async fn follow(
+    rule: NatRule,
+    mut endpoints: watch::Receiver<Arc<Vec<Target>>>,
+    faults: Arc<Mutex<AcceptFaults>>,
+) {
+    let rule = Arc::new(rule);
+    while endpoints.changed().await.is_ok() {
+        let now = endpoint_addresses(&endpoints.borrow_and_update());
+        let rule = rule.clone();
+        let written = tokio::task::spawn_blocking(move || rule.lead_to(now)).await;
+        if let Ok(Err(error)) = written {
+            let mut faults = faults.lock().unwrap();
+            faults.failures += 1;
+            faults.last_error = Some(error);
+        }
+    }
+}
+
+fn endpoint_addresses(targets: &[Target]) -> Vec<SocketAddr> {
+    targets.iter().map(|target| target.address).collect()
 }
 
 #[cfg(test)]
