@@ -12,6 +12,9 @@
 //!   `terminationGracePeriodSeconds`.
 //! - A Service is a TCP listener that picks a ready endpoint uniformly at random
 //!   for each new connection, as kube-proxy does.
+//! - With `PodNetworkMode::Netns` (root), each pod runs in its own network
+//!   namespace instead, and a Service is nftables address translation with the
+//!   same random choice per connection ([`network`]).
 //! - Prometheus is the real server, started as a child process, scraping the pods
 //!   through a `file_sd_configs` file whose targets carry the in-cluster labels.
 //!
@@ -33,8 +36,8 @@
 //!   read from it, and wait for the controllers to catch up.
 //!
 //! Which module may import which: helpers (`addr`, `config`, `error`,
-//! `expansion`, `image`, `image_map`, `probe`, `process`, `prometheus`,
-//! `statefile`) import only helpers; `store` and `node` import helpers; `admission` imports the store and helpers; a
+//! `expansion`, `image`, `image_map`, `network`, `probe`, `process`,
+//! `prometheus`, `statefile`) import only helpers; `store` and `node` import helpers; `admission` imports the store and helpers; a
 //! controller imports the store, the node and helpers, never another
 //! controller; `controllers` (the list that starts them) imports the
 //! controllers; `lib.rs` imports anything. No import cycles

@@ -71,6 +71,22 @@ pub(crate) const COMPARISONS: &[Comparison] = &[
         run: service::newconn,
     },
     Comparison {
+        name: "service-nat-keepalive",
+        aliases: &[],
+        about: "the local platform's Service as nftables DNAT vs its pod in a network namespace, oha with kept-alive connections (root)",
+        tools: &[prereq::OHA, prereq::NFT],
+        plan: service::nat_keepalive_plan,
+        run: service::nat_keepalive,
+    },
+    Comparison {
+        name: "service-nat-newconn",
+        aliases: &[],
+        about: "the local platform's Service as nftables DNAT vs its pod in a network namespace, oha with a new connection per request (root)",
+        tools: &[prereq::OHA, prereq::NFT],
+        plan: service::nat_newconn_plan,
+        run: service::nat_newconn,
+    },
+    Comparison {
         name: "lab-run-canary",
         aliases: &["scenario"],
         about: "wall time of `lab run canary --platform local --profile quick`, the whole process",
