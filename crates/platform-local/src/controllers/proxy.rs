@@ -349,7 +349,9 @@ async fn translate(
     for (port, mut endpoints) in service.ports.into_iter().zip(service.endpoints) {
         let rule = NatRule {
             table: table.clone(),
-            service: service.name.clone(),
+            // With its uid: a replaced Service's rules, removed when its task
+            // ends, are not its successor's.
+            service: format!("{}#{}", service.name, service.uid),
             address,
             port,
         };
