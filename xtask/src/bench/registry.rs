@@ -242,7 +242,12 @@ mod tests {
             demo_app.iter().map(|c| c.name).collect::<Vec<_>>(),
             ["demo-app-keepalive", "demo-app-newconn", "demo-app-memory"]
         );
-        assert_eq!(groups(), ["loadgen", "demo-app", "service"]);
+        assert_eq!(groups(), ["loadgen", "demo-app", "service", "service-nat"]);
+        let nat = choose(Some("service-nat")).unwrap();
+        assert_eq!(
+            nat.iter().map(|c| c.name).collect::<Vec<_>>(),
+            ["service-nat-keepalive", "service-nat-newconn"]
+        );
         assert!(
             choose(Some("load")).is_err(),
             "a group is a whole first part"
