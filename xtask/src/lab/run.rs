@@ -68,7 +68,7 @@ pub struct Args {
     /// needs root, `ip` and `nft`), `loopback` (each pod on its own 127.x
     /// address; apps must listen on $(POD_IP)) or `auto` (netns when
     /// possible, else loopback).
-    #[arg(long, value_name = "MODE", default_value = "auto", value_parser = parse_pod_network)]
+    #[arg(long, value_name = "MODE", default_value = "loopback", value_parser = parse_pod_network)]
     pod_network: platform_local::PodNetworkMode,
 }
 
