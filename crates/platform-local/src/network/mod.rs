@@ -87,9 +87,15 @@ pub(crate) struct PodNetwork {
     /// The Services' rules.
     pub(crate) nat: Arc<NatTable>,
     /// Last octets of the pod addresses in use (2..=254).
-    in_use: Mutex<BTreeSet<u8>>,
+    in_use: Mutex<PodAddresses>,
     /// Pods whose namespace exists.
     namespaces: Mutex<BTreeSet<u8>>,
+}
+
+/// The pod addresses in use, and the last one given.
+struct PodAddresses {
+    addresses: BTreeSet<u8>,
+    last_given: u8,
 }
 
 /// The tools the pod network runs, when present.
@@ -149,7 +155,10 @@ impl PodNetwork {
             nat: Arc::new(NatTable::new(tools.nft.clone(), lab_name(octet))),
             ip: tools.ip,
             nft: tools.nft,
-            in_use: Mutex::new(BTreeSet::new()),
+            in_use: Mutex::new(PodAddresses {
+                addresses: BTreeSet::new(),
+                last_given: 254,
+            }),
             namespaces: Mutex::new(BTreeSet::new()),
         };
         remove_lab(&network.ip, &network.nft, octet);
@@ -186,14 +195,21 @@ impl PodNetwork {
         format!("10.96.{}.0/24", self.octet)
     }
 
-    /// A new pod's address: the lowest free one after the gateway.
+    /// A new pod's address: the next free one after the last given, so an
+    /// address is reused only after the whole range went round (the kernel
+    /// removes a deleted namespace's veth a moment later).
     pub(crate) fn pod_address(&self) -> Ipv4Addr {
         let mut in_use = self.in_use.lock().unwrap();
+        let after = in_use.last_given;
         // At most 50 pods run at once (the local platform's limit), far
-        // fewer than the range holds; were it full, share the last address
-        // rather than fail.
-        let last = (2..=254u8).find(|n| !in_use.contains(n)).unwrap_or(254);
-        in_use.insert(last);
+        // fewer than the range holds; were it full, share an address rather
+        // than fail.
+        let last = (1..=253u16)
+            .map(|step| 2 + ((u16::from(after) - 2 + step) % 253) as u8)
+            .find(|n| !in_use.addresses.contains(n))
+            .unwrap_or(after);
+        in_use.addresses.insert(last);
+        in_use.last_given = last;
         Ipv4Addr::new(10, 244, self.octet, last)
     }
 
@@ -226,8 +242,10 @@ impl PodNetwork {
         let ip = |args: &[&str]| command::run(&self.ip, args, None).map(drop);
         let cidr = format!("{address}/24");
         let gateway = self.gateway().to_string();
-        // A namespace of the same name left by an earlier pod goes first.
+        // A namespace and veth of the same name left by an earlier pod go
+        // first (a deleted namespace's veth lingers until the kernel cleans up).
         let _ = command::run(&self.ip, &["netns", "del", namespace], None);
+        let _ = command::run(&self.ip, &["link", "del", namespace], None);
         ip(&["netns", "add", namespace])?;
         ip(&[
             "link", "add", namespace, "type", "veth", "peer", "name", "eth0", "netns", namespace,
@@ -246,7 +264,7 @@ impl PodNetwork {
         if self.namespaces.lock().unwrap().remove(&n) {
             remove_namespace(&self.ip, &pod_name(self.octet, n));
         }
-        self.in_use.lock().unwrap().remove(&n);
+        self.in_use.lock().unwrap().addresses.remove(&n);
     }
 
     /// Remove every namespace, link and rule of this lab. Idempotent.
