@@ -48,6 +48,14 @@ pub const CHROMIUM: Tool = Tool {
     needed_for: "the live page's browser test",
 };
 
+/// nft, which programs the kernel's address translation for Services when
+/// the local platform runs pods in network namespaces. Debian's package only.
+pub const NFT: Tool = Tool {
+    binary: "nft",
+    source: Source::Debian("nftables"),
+    needed_for: "the local platform's Services when pods run in network namespaces",
+};
+
 /// oha, the HTTP load generator `cargo xtask bench` compares loadgen with.
 pub const OHA: Tool = Tool {
     binary: "oha",

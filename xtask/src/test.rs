@@ -18,7 +18,12 @@ pub struct Args {
 
 /// Check prerequisites, lint, build the binaries the end-to-end tests start, and test.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    prereq::ensure(&[prereq::PROMETHEUS, prereq::PROMTOOL, prereq::CHROMIUM])?;
+    prereq::ensure(&[
+        prereq::PROMETHEUS,
+        prereq::PROMTOOL,
+        prereq::CHROMIUM,
+        prereq::NFT,
+    ])?;
     let validator = prereq::ensure_kubernetes_validate(&shell::repo_root())?;
     if !args.no_lint {
         prereq::ensure_rust_components()?;

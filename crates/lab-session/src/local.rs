@@ -171,6 +171,15 @@ pub async fn local_down(home: &LabHome) -> Result<Option<Vec<String>>, SessionEr
     if processes > 0 {
         stopped.push(format!("{processes} process(es)"));
     }
+    // What pods in network namespaces left, once nothing of theirs runs.
+    let removed = platform_local::sweep_leftovers();
+    if !removed.is_empty() {
+        stopped.push(format!(
+            "the pod network ({}: {})",
+            removed.len(),
+            removed.join(", ")
+        ));
+    }
     let _ = std::fs::remove_file(home.run_state_file());
     let _ = std::fs::remove_file(home.lab_file());
     if stopped.is_empty() && lab.is_none() {

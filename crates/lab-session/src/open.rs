@@ -155,6 +155,9 @@ pub struct Supplies {
     pub images: platform_local::image_map::ImageMap,
     /// Whether a container's `command` in a manifest may name its program.
     pub allow_pod_commands: bool,
+    /// How the local platform's pods get their network (`--pod-network`),
+    /// said in the report's notes; `None` is loopback, unsaid.
+    pub pod_network: Option<platform_local::PodNetworkMode>,
     /// Why the local platform runs without Prometheus (the pods expose no
     /// metrics), said in the report; `None` starts it.
     pub no_metrics: Option<String>,
@@ -213,11 +216,15 @@ pub async fn open_run(
                 proxy_sync_delay: plan.profile.proxy_sync_delay,
                 images: supplies.images,
                 allow_pod_commands: supplies.allow_pod_commands,
+                pod_network: supplies.pod_network.unwrap_or_default(),
             })
             .await
             .map_err(|error| {
                 SessionError::Local(format!("could not start the local platform: {error}"))
             })?;
+            if supplies.pod_network.is_some() {
+                notes.push(platform.pod_network_note().to_string());
+            }
             return Ok(OpenRun {
                 platform: LabPlatform::local(platform),
                 config: config(run_id, run_dir, interrupt, notes),

@@ -63,6 +63,12 @@ impl Block {
     }
 }
 
+/// Whether a live lab holds block `octet` (its reservation listener is bound).
+pub(crate) fn block_in_use(octet: u8) -> bool {
+    let address = SocketAddr::from((Ipv4Addr::new(127, octet, 0, 1), RESERVATION_PORT));
+    TcpListener::bind(address).is_err()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,6 +1,7 @@
 //! How to run the local platform.
 
 use crate::image_map::ImageMap;
+use crate::network::PodNetworkMode;
 use crate::prometheus::PrometheusConfig;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -30,6 +31,8 @@ pub struct LocalConfig {
     /// Whether a container's `command` may name the program it runs (the
     /// manifest comes from the scenario folder, so only when the user allows it).
     pub allow_pod_commands: bool,
+    /// How pods get their network: namespaces or loopback addresses.
+    pub pod_network: PodNetworkMode,
 }
 
 /// The default proxy sync delay: about what an EndpointSlice change takes to

@@ -20,6 +20,9 @@ pub enum LocalError {
         /// The underlying error.
         source: std::io::Error,
     },
+    /// The pods' network namespaces could not be set up (`--pod-network netns`).
+    #[error("pod network: {0}")]
+    PodNetwork(String),
     /// The demo-app binary is missing.
     #[error("demo-app binary not found at {0} (build it with `cargo build -p demo-app`)")]
     DemoAppMissing(PathBuf),

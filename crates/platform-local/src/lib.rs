@@ -12,6 +12,9 @@
 //!   `terminationGracePeriodSeconds`.
 //! - A Service is a TCP listener that picks a ready endpoint uniformly at random
 //!   for each new connection, as kube-proxy does.
+//! - With `PodNetworkMode::Netns` (root), each pod runs in its own network
+//!   namespace instead, and a Service is nftables address translation with the
+//!   same random choice per connection ([`network`]).
 //! - Prometheus is the real server, started as a child process, scraping the pods
 //!   through a `file_sd_configs` file whose targets carry the in-cluster labels.
 //!
@@ -33,8 +36,8 @@
 //!   read from it, and wait for the controllers to catch up.
 //!
 //! Which module may import which: helpers (`addr`, `config`, `error`,
-//! `expansion`, `image`, `image_map`, `probe`, `process`, `prometheus`,
-//! `statefile`, `template_fit`) import only helpers; `store` and `node` import helpers; `admission` imports the store and helpers; a
+//! `expansion`, `image`, `image_map`, `network`, `probe`, `process`,
+//! `prometheus`, `statefile`, `template_fit`) import only helpers; `store` and `node` import helpers; `admission` imports the store and helpers; a
 //! controller imports the store, the node and helpers, never another
 //! controller; `controllers` (the list that starts them) imports the
 //! controllers; `lib.rs` imports anything. No import cycles
@@ -48,6 +51,7 @@ mod error;
 mod expansion;
 mod image;
 pub mod image_map;
+mod network;
 mod node;
 mod probe;
 mod process;
@@ -69,6 +73,7 @@ use std::time::Duration;
 pub use crate::config::{DEFAULT_PROXY_SYNC_DELAY, LocalConfig};
 pub use crate::error::LocalError;
 pub use crate::image::DEMO_APP_IMAGES;
+pub use crate::network::{NAME_PREFIX, PodNetworkMode, present_names, sweep_leftovers};
 pub use crate::prometheus::{LabPrometheus, PrometheusConfig, start_detached};
 pub use crate::store::{NO_ENDPOINT, ServiceStats};
 
@@ -113,6 +118,17 @@ impl LocalPlatform {
     /// The loopback block's second octet (pods are 127.B.x.y).
     pub fn address_block(&self) -> u8 {
         self.node.block.octet()
+    }
+
+    /// What the pods' network is (namespaces or loopback addresses, and what
+    /// an app must do to run there): one line for the run's notes.
+    pub fn pod_network_note(&self) -> &str {
+        &self.node.network_note
+    }
+
+    /// Whether pods run in network namespaces, Services as address translation.
+    pub fn pods_in_namespaces(&self) -> bool {
+        self.node.network.is_some()
     }
 
     /// Kill a pod's process with SIGKILL, as a node failure or OOM kill would; the
@@ -189,6 +205,7 @@ impl LocalPlatform {
         self.delete_all().await;
         self.node.stop_prometheus().await;
         self.controllers.stop();
+        self.node.remove_network();
         if let Some(path) = &self.node.config.state_file {
             let _ = std::fs::remove_file(path);
         }

@@ -70,6 +70,7 @@ async fn lab_mapping(prometheus: bool, mapping: Option<&str>) -> Lab {
         proxy_sync_delay: PROXY_SYNC_DELAY,
         images,
         allow_pod_commands: false,
+        pod_network: Default::default(),
     };
     let platform = LocalPlatform::start(config).await.unwrap();
     Lab {

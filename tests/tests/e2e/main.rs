@@ -26,6 +26,7 @@ mod local_recreate;
 mod local_remote_traffic;
 mod local_termination;
 mod own_app;
+mod pod_network;
 mod rollback_bad_canary;
 mod rollback_crashing_canary;
 mod rollback_slow_canary;

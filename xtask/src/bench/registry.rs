@@ -71,6 +71,22 @@ pub(crate) const COMPARISONS: &[Comparison] = &[
         run: service::newconn,
     },
     Comparison {
+        name: "service-nat-keepalive",
+        aliases: &[],
+        about: "the local platform's Service as nftables DNAT vs its pod in a network namespace, oha with kept-alive connections (root)",
+        tools: &[prereq::OHA, prereq::NFT],
+        plan: service::nat_keepalive_plan,
+        run: service::nat_keepalive,
+    },
+    Comparison {
+        name: "service-nat-newconn",
+        aliases: &[],
+        about: "the local platform's Service as nftables DNAT vs its pod in a network namespace, oha with a new connection per request (root)",
+        tools: &[prereq::OHA, prereq::NFT],
+        plan: service::nat_newconn_plan,
+        run: service::nat_newconn,
+    },
+    Comparison {
         name: "lab-run-canary",
         aliases: &["scenario"],
         about: "wall time of `lab run canary --platform local --profile quick`, the whole process",
@@ -226,7 +242,12 @@ mod tests {
             demo_app.iter().map(|c| c.name).collect::<Vec<_>>(),
             ["demo-app-keepalive", "demo-app-newconn", "demo-app-memory"]
         );
-        assert_eq!(groups(), ["loadgen", "demo-app", "service"]);
+        assert_eq!(groups(), ["loadgen", "demo-app", "service", "service-nat"]);
+        let nat = choose(Some("service-nat")).unwrap();
+        assert_eq!(
+            nat.iter().map(|c| c.name).collect::<Vec<_>>(),
+            ["service-nat-keepalive", "service-nat-newconn"]
+        );
         assert!(
             choose(Some("load")).is_err(),
             "a group is a whole first part"

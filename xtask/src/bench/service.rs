@@ -1,8 +1,10 @@
-//! The local platform's Service listener against its pod addressed directly.
+//! The local platform's Service against its pod addressed directly: the
+//! userspace listener of loopback pods, or (`service-nat-*`) the kernel's
+//! address translation of pods in network namespaces.
 //!
 //! The platform runs in this process, as under `lab run`: the tutorial's Service
 //! and its v1 Deployment scaled to one pod, so both sides reach the same demo-app
-//! process and the difference is the listener's cost alone.
+//! process and the difference is the Service's cost alone.
 
 use super::load::{self, Connections, CpuPerAnswer, Tool};
 use super::process::{self, CpuTimes};
@@ -12,7 +14,7 @@ use crate::shell;
 use anyhow::Context as _;
 use lab_core::object::Object;
 use lab_core::platform::Platform;
-use platform_local::{LocalConfig, LocalPlatform};
+use platform_local::{LocalConfig, LocalPlatform, PodNetworkMode};
 use std::time::Duration;
 
 /// Length of each throughput run unless `--duration` says otherwise.
@@ -27,10 +29,18 @@ const DEPLOYMENT: &str = "my-app-v1";
 /// How long the pod may take to become ready (its readiness probe runs every 5 s).
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
 
-fn plan(bench: &Bench, connections: Connections) -> Vec<String> {
+fn plan(bench: &Bench, connections: Connections, network: PodNetworkMode) -> Vec<String> {
     let duration = bench.duration_or(THROUGHPUT_RUN);
     let rounds = bench.rounds_or(super::setup::DEFAULT_ROUNDS);
-    vec![
+    let mut lines = vec![format!(
+        "# pod network {network}{}",
+        match network {
+            PodNetworkMode::Netns =>
+                ": the pod in its own network namespace, the Service an nft DNAT rule                  (numgen random over the ready endpoints); needs root",
+            _ => ": the pod on a loopback address, the Service a userspace listener",
+        }
+    )];
+    lines.extend([
         format!(
             "# in this process, on a 2-worker tokio runtime as under `lab run`: the local platform \
              with lab/scenarios/{SCENARIO}/{MANIFEST} (Service {SERVICE}, Deployment {DEPLOYMENT} \
@@ -50,17 +60,28 @@ fn plan(bench: &Bench, connections: Connections) -> Vec<String> {
             connections,
             duration,
         )),
-    ]
+    ]);
+    lines
 }
 
 /// The plan of `service-keepalive`.
 pub fn keepalive_plan(bench: &Bench) -> Vec<String> {
-    plan(bench, Connections::KeepAlive)
+    plan(bench, Connections::KeepAlive, PodNetworkMode::Loopback)
 }
 
 /// The plan of `service-newconn`.
 pub fn newconn_plan(bench: &Bench) -> Vec<String> {
-    plan(bench, Connections::PerRequest)
+    plan(bench, Connections::PerRequest, PodNetworkMode::Loopback)
+}
+
+/// The plan of `service-nat-keepalive`.
+pub fn nat_keepalive_plan(bench: &Bench) -> Vec<String> {
+    plan(bench, Connections::KeepAlive, PodNetworkMode::Netns)
+}
+
+/// The plan of `service-nat-newconn`.
+pub fn nat_newconn_plan(bench: &Bench) -> Vec<String> {
+    plan(bench, Connections::PerRequest, PodNetworkMode::Netns)
 }
 
 /// The Service and the Deployment with one replica.
@@ -91,7 +112,7 @@ struct LocalService {
 }
 
 impl LocalService {
-    fn start(bench: &Bench) -> anyhow::Result<LocalService> {
+    fn start(bench: &Bench, network: PodNetworkMode) -> anyhow::Result<LocalService> {
         let objects = objects()?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -109,6 +130,7 @@ impl LocalService {
             proxy_sync_delay: platform_local::DEFAULT_PROXY_SYNC_DELAY,
             images: Default::default(),
             allow_pod_commands: false,
+            pod_network: network,
         }))?;
         // From here on, dropping `service` shuts the platform down.
         let mut service = LocalService {
@@ -142,10 +164,14 @@ impl Drop for LocalService {
     }
 }
 
-fn throughput(bench: &Bench, connections: Connections) -> anyhow::Result<Outcome> {
+fn throughput(
+    bench: &Bench,
+    connections: Connections,
+    network: PodNetworkMode,
+) -> anyhow::Result<Outcome> {
     let duration = bench.duration_or(THROUGHPUT_RUN);
     let rounds = bench.rounds_or(super::setup::DEFAULT_ROUNDS);
-    let lab = LocalService::start(bench)?;
+    let lab = LocalService::start(bench, network)?;
     let urls = [lab.service_url.clone(), lab.pod_url.clone()];
     let pod_pid = match lab.platform.pids().as_slice() {
         [pid] => pid.to_string(),
@@ -170,7 +196,7 @@ fn throughput(bench: &Bench, connections: Connections) -> anyhow::Result<Outcome
     let stats = lab.platform.service_stats(SERVICE).unwrap_or_default();
     drop(lab);
     let mut notes = vec![format!(
-        "service {} and pod {}",
+        "pod network {network}: service {} and pod {}",
         urls[0].trim_end_matches('/'),
         urls[1].trim_end_matches('/')
     )];
@@ -197,27 +223,47 @@ fn throughput(bench: &Bench, connections: Connections) -> anyhow::Result<Outcome
             ));
         }
     }
+    let (service, goal) = match network {
+        PodNetworkMode::Netns => (
+            "the local platform's Service as nftables DNAT (pods in network namespaces)",
+            0.9,
+        ),
+        _ => (
+            "the local platform's Service (a listener in this process, 2 tokio workers)",
+            0.85,
+        ),
+    };
     Ok(Outcome {
         setup: format!(
-            "{}, closed loop, {}, {} s per run, {rounds} round(s); the local platform's Service \
-             (in this process, 2 tokio workers) in front of one release demo-app pod, vs that pod",
+            "{}, closed loop, {}, {} s per run, {rounds} round(s); {service} in front of one \
+             release demo-app pod, vs that pod",
             TOOL.name(),
             connections.describe(),
             duration.as_secs_f64()
         ),
         metric: "answered requests/s".to_string(),
         sides,
-        goal: Goal::RatioAtLeast { ratio: 0.85 },
+        goal: Goal::RatioAtLeast { ratio: goal },
         notes,
     })
 }
 
 /// Service vs pod with kept-alive connections.
 pub fn keepalive(bench: &Bench) -> anyhow::Result<Outcome> {
-    throughput(bench, Connections::KeepAlive)
+    throughput(bench, Connections::KeepAlive, PodNetworkMode::Loopback)
 }
 
 /// Service vs pod with a new connection per request.
 pub fn newconn(bench: &Bench) -> anyhow::Result<Outcome> {
-    throughput(bench, Connections::PerRequest)
+    throughput(bench, Connections::PerRequest, PodNetworkMode::Loopback)
+}
+
+/// The NAT Service vs its pod in a network namespace, kept-alive connections.
+pub fn nat_keepalive(bench: &Bench) -> anyhow::Result<Outcome> {
+    throughput(bench, Connections::KeepAlive, PodNetworkMode::Netns)
+}
+
+/// The NAT Service vs its pod in a network namespace, a new connection per request.
+pub fn nat_newconn(bench: &Bench) -> anyhow::Result<Outcome> {
+    throughput(bench, Connections::PerRequest, PodNetworkMode::Netns)
 }

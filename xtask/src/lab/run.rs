@@ -63,6 +63,17 @@ pub struct Args {
     /// one pod).
     #[arg(long, value_name = "N", value_parser = parse_connections)]
     keep_alive: Option<u16>,
+    /// How the local platform's pods get their network: `netns` (each pod in
+    /// its own network namespace, Services as kernel address translation;
+    /// needs root, `ip` and `nft`), `loopback` (each pod on its own 127.x
+    /// address; apps must listen on $(POD_IP)) or `auto` (netns when
+    /// possible, else loopback).
+    #[arg(long, value_name = "MODE", default_value = "loopback", value_parser = parse_pod_network)]
+    pod_network: platform_local::PodNetworkMode,
+}
+
+fn parse_pod_network(text: &str) -> Result<platform_local::PodNetworkMode, String> {
+    text.parse()
 }
 
 /// Where traffic is generated.
@@ -117,6 +128,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         images,
         allow_pod_commands: args.images.allow_scenario_commands,
         no_metrics: local.then(|| images::metrics_note(&plan)).flatten(),
+        pod_network: local.then_some(args.pod_network),
     };
     let runtime = runtime()?;
     let report = runtime.block_on(execute(&args, &spec, &home, &plan, supplies, console))?;

@@ -59,3 +59,11 @@ impl Controllers {
         }
     }
 }
+
+/// A platform dropped without a shutdown stops its controllers too, so the
+/// node they hold (and the pod network with it) goes.
+impl Drop for Controllers {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}

@@ -15,6 +15,7 @@
 //! Per connection it reads the endpoints from the port's synced channel only;
 //! the store is not touched.
 
+use crate::network::nat::{NatRule, NatTable};
 use crate::node::Node;
 use crate::store::{
     AcceptFaults, ConnectionStats, Listeners, NO_ENDPOINT, ServiceRecord, ServiceStats, Store,
@@ -123,10 +124,17 @@ async fn run(store: Arc<Store>, node: Arc<Node>) {
         let delay = node.config.proxy_sync_delay;
         for service in to_open {
             opened.remove(&service.name);
-            let address = node.block.service_address(next_address);
-            next_address += 1;
             let (uid, name) = (service.uid, service.name.clone());
-            let (listeners, tasks) = match open(service, address, delay).await {
+            let opening = match &node.network {
+                // Pods in network namespaces: the Service is address translation.
+                Some(network) => {
+                    let address = network.service_address(next_address);
+                    translate(service, address, &network.nat, delay).await
+                }
+                None => open(service, node.block.service_address(next_address), delay).await,
+            };
+            next_address += 1;
+            let (listeners, tasks) = match opening {
                 Ok((addresses, tasks)) => (Listeners::Open(addresses), tasks),
                 Err(message) => (Listeners::Failed(message), Vec::new()),
             };
@@ -416,6 +424,82 @@ async fn relay(client: TcpStream, upstream: TcpStream) -> bool {
     };
     let ((), sent) = tokio::join!(to_upstream, to_client);
     sent
+}
+
+/// Program a Service's ports as kernel address translation on `address`
+/// (pods in network namespaces), each following its port's endpoints channel
+/// as a listener does; a port's rules go when its Service does.
+async fn translate(
+    service: ToOpen,
+    address: Ipv4Addr,
+    table: &Arc<NatTable>,
+    delay: Duration,
+) -> Result<(Vec<SocketAddr>, Vec<JoinHandle<()>>), String> {
+    let mut addresses = Vec::new();
+    let mut tasks: Vec<JoinHandle<()>> = Vec::new();
+    for (port, endpoints) in service.ports.into_iter().zip(service.endpoints) {
+        // The rules follow the endpoints as the proxy has synced them, so a
+        // removed pod keeps new connections for the sync delay here too.
+        let (mut endpoints, sync) = synced(endpoints, delay);
+        let rule = NatRule {
+            table: table.clone(),
+            // With its uid: a replaced Service's rules, removed when its task
+            // ends, are not its successor's.
+            service: format!("{}#{}", service.name, service.uid),
+            address,
+            port,
+        };
+        let first = endpoint_addresses(&endpoints.borrow_and_update());
+        let programmed = tokio::task::spawn_blocking(move || rule.lead_to(first).map(|()| rule))
+            .await
+            .map_err(|error| error.to_string())
+            .and_then(|result| result);
+        let rule = match programmed {
+            Ok(rule) => rule,
+            Err(error) => {
+                sync.abort();
+                for task in tasks {
+                    task.abort();
+                }
+                return Err(format!(
+                    "service {}: cannot translate {address}:{port}: {error}",
+                    service.name
+                ));
+            }
+        };
+        addresses.push(SocketAddr::from((address, port)));
+        tasks.push(sync);
+        tasks.push(tokio::spawn(follow(
+            rule,
+            endpoints,
+            service.accept_faults.clone(),
+        )));
+    }
+    Ok((addresses, tasks))
+}
+
+/// Keep a port's rules on its endpoints until the Service is gone; a rewrite
+/// that fails is tallied with the listeners' faults, for the report.
+async fn follow(
+    rule: NatRule,
+    mut endpoints: watch::Receiver<Arc<Vec<Target>>>,
+    faults: Arc<Mutex<AcceptFaults>>,
+) {
+    let rule = Arc::new(rule);
+    while endpoints.changed().await.is_ok() {
+        let now = endpoint_addresses(&endpoints.borrow_and_update());
+        let rule = rule.clone();
+        let written = tokio::task::spawn_blocking(move || rule.lead_to(now)).await;
+        if let Ok(Err(error)) = written {
+            let mut faults = faults.lock().unwrap();
+            faults.failures += 1;
+            faults.last_error = Some(error);
+        }
+    }
+}
+
+fn endpoint_addresses(targets: &[Target]) -> Vec<SocketAddr> {
+    targets.iter().map(|target| target.address).collect()
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ use crate::node::Node;
 use crate::statefile::MARKER_VAR;
 use std::net::Ipv4Addr;
 use std::process::Stdio;
-use tokio::process::{Child, Command};
+use tokio::process::Child;
 
 /// Start the container of pod `name` at `address`.
 pub(crate) fn spawn(
@@ -30,15 +30,16 @@ pub(crate) fn spawn(
             .map(|arg| expand(arg, |key| lookup(&env, key)))
             .collect()
     };
+    // In the pod's network namespace when the node gives pods one.
     let mut command = match &runtime.program {
         Program::DemoApp => {
-            let mut command = Command::new(&node.config.demo_app);
+            let mut command = node.pod_command(address, node.config.demo_app.as_os_str())?;
             command.args(expanded(&runtime.args_for(address)));
             command
         }
         Program::Mapped { argv, dir } => {
             let argv = expanded(argv);
-            let mut command = Command::new(&argv[0]);
+            let mut command = node.pod_command(address, argv[0].as_ref())?;
             command.args(&argv[1..]).current_dir(dir);
             command
         }

@@ -106,7 +106,12 @@ async fn run(store: Arc<Store>, node: Arc<Node>) {
                         address,
                         runtime,
                     };
-                    tokio::spawn(worker::run(store.clone(), node.clone(), pod, receiver));
+                    let (store, node) = (store.clone(), node.clone());
+                    tokio::spawn(async move {
+                        worker::run(store, node.clone(), pod, receiver).await;
+                        // The pod is gone: its network namespace and address go too.
+                        node.release_pod(address);
+                    });
                     let worker = Worker {
                         commands,
                         terminating: false,
