@@ -89,7 +89,7 @@ impl<P: Platform> Context<'_, P> {
     /// platform does not count them).
     pub(crate) fn failed_connections(&self) -> BTreeMap<String, u64> {
         self.platform
-            .failed_connections(&self.plan.service)
+            .failed_connections(self.plan.entry.name())
             .unwrap_or_default()
     }
 
@@ -107,7 +107,7 @@ impl<P: Platform> Context<'_, P> {
     /// Sample the Service's ready endpoints now, not at the sampler's next tick:
     /// a window that opens or a candidate that becomes ready is timed by it.
     pub(crate) async fn refresh_timeline(&self) {
-        let Ok(endpoints) = self.platform.endpoints(&self.plan.service).await else {
+        let Ok(endpoints) = self.platform.endpoints(self.plan.entry.name()).await else {
             return;
         };
         let now_ms = self.now_ms();

@@ -28,7 +28,7 @@ pub(crate) async fn discovery<P: Platform>(
     let Some(prometheus) = cx.prometheus.clone() else {
         return Ok(Discovery::Unavailable);
     };
-    let wanted: BTreeSet<String> = match cx.platform.endpoints(&cx.plan.service).await {
+    let wanted: BTreeSet<String> = match cx.platform.endpoints(cx.plan.entry.name()).await {
         Ok(endpoints) => endpoints.into_iter().map(|e| e.pod).collect(),
         Err(_) => return Ok(Discovery::Complete),
     };

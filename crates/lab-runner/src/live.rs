@@ -81,7 +81,11 @@ impl Live {
                 Some(s) if no_earlier => s.t_ms.max(now_ms),
                 _ => now_ms,
             };
-            self.timeline.push(ReadySample { t_ms, ready });
+            self.timeline.push(ReadySample {
+                t_ms,
+                ready,
+                route: Default::default(),
+            });
         }
     }
 
@@ -130,7 +134,7 @@ pub(crate) async fn sample<P: Platform>(
             _ = stop.changed() => {}
         }
         let stopping = *stop.borrow();
-        let endpoints = platform.endpoints(&plan.service).await.ok();
+        let endpoints = platform.endpoints(plan.entry.name()).await.ok();
         let pods = platform.pods().await.ok();
         let now_ms = journal.now_ms();
         {

@@ -173,6 +173,7 @@ pub(crate) fn observation(
         restarts: restarts.clone(),
         server: None,
         downtime: downtime(delta, offset_ms),
+        gateway: Default::default(),
     }
 }
 
@@ -210,6 +211,7 @@ mod tests {
         ReadySample {
             t_ms,
             ready: pairs.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
+            route: Default::default(),
         }
     }
 

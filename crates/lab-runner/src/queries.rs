@@ -108,7 +108,7 @@ fn app_label(plan: &Plan) -> String {
     plan.manifests
         .iter()
         .flat_map(|m| &m.objects)
-        .filter(|o| o.name() == plan.service)
+        .filter(|o| o.name() == plan.entry.name())
         .find_map(|o| o.service_selector().and_then(|s| s.get("app").cloned()))
-        .unwrap_or_else(|| plan.service.clone())
+        .unwrap_or_else(|| plan.entry.name().to_owned())
 }

@@ -297,7 +297,9 @@ impl<'a, P: Platform> Execution<'a, P> {
         match step {
             Step::Apply { objects, .. } => objects.iter().any(|object| match object {
                 Object::Deployment(_) => object.version() == Some(candidate),
-                Object::Service(_) => false,
+                // A route can only send to the candidate once its
+                // Deployment, which counts, has been applied.
+                Object::Service(_) | Object::Gateway(_) | Object::HttpRoute(_) => false,
             }),
             Step::SwitchSelector { selector, .. } => {
                 selector.get(VERSION_LABEL).map(String::as_str) == Some(candidate)
@@ -435,7 +437,7 @@ impl<'a, P: Platform> Execution<'a, P> {
             return Ok(());
         }
         let plan = self.cx.plan;
-        let url = match self.cx.platform.service_url(&plan.service).await {
+        let url = match self.cx.platform.service_url(plan.entry.name()).await {
             Ok(url) => url,
             // No Service yet: traffic starts with a later step.
             Err(PlatformError::NotFound { .. }) => return Ok(()),
@@ -459,7 +461,7 @@ impl<'a, P: Platform> Execution<'a, P> {
         let (traffic, url) = match self.cx.platform.remote_traffic() {
             Some(remote) => {
                 let load = RemoteLoad {
-                    service: plan.service.clone(),
+                    service: plan.entry.name().to_owned(),
                     rate: plan.profile.rate,
                     limit,
                     keep_alive,
@@ -472,7 +474,7 @@ impl<'a, P: Platform> Execution<'a, P> {
                     })?;
                 (
                     traffic,
-                    format!("service {} (from inside the cluster)", plan.service),
+                    format!("service {} (from inside the cluster)", plan.entry.name()),
                 )
             }
             None => {

@@ -237,6 +237,13 @@ impl LocalPlatform {
                     }
                 }
             }
+            Object::Gateway(_) | Object::HttpRoute(_) => {
+                return Err(PlatformError::Unsupported {
+                    kind: object.kind(),
+                    name: object.name().to_owned(),
+                    message: "the local platform has no gateway yet".to_owned(),
+                });
+            }
         }
         Ok(())
     }
@@ -316,6 +323,7 @@ impl Platform for LocalPlatform {
             let found = match kind {
                 ObjectKind::Service => write.delete_service(name),
                 ObjectKind::Deployment => write.delete_deployment(name),
+                ObjectKind::Gateway | ObjectKind::HttpRoute => false,
             };
             if !found {
                 return Err(not_found(kind, name));

@@ -3,6 +3,7 @@
 //! Times are milliseconds since the run started; the runner owns the clock.
 
 use super::downtime::Downtime;
+use super::routing::{GatewayTraffic, RouteSample};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -99,12 +100,16 @@ impl FailureTally {
 }
 
 /// The ready endpoints of the Service at one instant.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct ReadySample {
     /// When the sample was taken.
     pub t_ms: u64,
     /// Ready endpoint count per version; a version missing here has none.
     pub ready: BTreeMap<String, u32>,
+    /// Where a Gateway's routes sent each class of requests, and what they
+    /// mirrored; empty when traffic goes through a Service.
+    #[serde(default, skip_serializing_if = "RouteSample::is_empty")]
+    pub route: RouteSample,
 }
 
 /// Prometheus's count of the requests one version served in a window.
@@ -155,6 +160,10 @@ pub struct WindowObservation {
     ///
     /// [`DowntimeTracker`]: super::downtime::DowntimeTracker
     pub downtime: Downtime,
+    /// The traffic as a Gateway handled it (classes, mirrored copies); empty
+    /// when it went through a Service.
+    #[serde(default, skip_serializing_if = "GatewayTraffic::is_empty")]
+    pub gateway: GatewayTraffic,
 }
 
 impl WindowObservation {
