@@ -199,6 +199,13 @@ pub trait Platform: Send + Sync {
         None
     }
 
+    /// What went wrong with the platform's own listeners so far, one line
+    /// each for the report's notes (a Service that could not accept
+    /// connections, say, out of file descriptors). By default nothing.
+    fn listener_faults(&self) -> Vec<String> {
+        Vec::new()
+    }
+
     /// Mark a step of run `run_id` at `at` on the platform's dashboards (a
     /// Grafana annotation). By default there is nothing to annotate. The error
     /// says why the mark is missing, for the report's notes.

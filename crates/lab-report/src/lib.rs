@@ -4,6 +4,10 @@
 //! in a terminal (`terminal`) and the live page a browser shows while a run
 //! goes (`live`).
 //!
+//! Every text people read in more than one language is a typed message
+//! rendered by one table per language through [`i18n`], in the one
+//! [`Language`] type.
+//!
 //! Pure: it takes a report (or a plan) and returns text. Nothing here reads or
 //! writes files, opens sockets or looks at the clock.
 
@@ -16,6 +20,7 @@ pub mod live;
 mod markdown;
 pub mod narration;
 pub mod terminal;
+mod terms;
 mod xml;
 
 pub use charts::{
@@ -23,6 +28,7 @@ pub use charts::{
     version_colours,
 };
 pub use html::html;
+pub use i18n::Language;
 pub use junit::junit;
 pub use markdown::markdown;
-pub use narration::{Language, Narration, narrate};
+pub use narration::{Narration, narrate};

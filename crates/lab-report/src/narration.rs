@@ -13,8 +13,7 @@ mod english;
 mod korean;
 mod messages;
 
-pub use crate::i18n::Language;
-use crate::i18n::Localized;
+use crate::i18n::{Language, Localized};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use lab_core::object::{Object, ObjectKind, RollingUpdate, Strategy, VERSION_LABEL, labels_match};
 use lab_core::plan::{OnTimeout, Plan, Step};

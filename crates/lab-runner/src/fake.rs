@@ -58,6 +58,7 @@ struct State {
     annotations: Vec<String>,
     grace_limit: Option<Duration>,
     teardowns: u32,
+    listener_faults: Vec<String>,
 }
 
 impl State {
@@ -150,6 +151,12 @@ impl FakePlatform {
     /// The bound on termination grace the runner asked for, if any.
     pub fn grace_limit(&self) -> Option<Duration> {
         self.lock().grace_limit
+    }
+
+    /// Say, from now on, that a listener of the platform met `fault`.
+    pub fn listener_fault(&self, fault: &str) -> &Self {
+        self.lock().listener_faults.push(fault.to_string());
+        self
     }
 
     /// How often the lab was torn down.
@@ -328,6 +335,10 @@ impl Platform for FakePlatform {
     fn limit_grace(&self, limit: Duration) {
         let mut state = self.lock();
         state.grace_limit = Some(state.grace_limit.map_or(limit, |l| l.min(limit)));
+    }
+
+    fn listener_faults(&self) -> Vec<String> {
+        self.lock().listener_faults.clone()
     }
 }
 

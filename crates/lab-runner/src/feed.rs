@@ -1,35 +1,24 @@
-//! The live page's feed: while someone asks (a browser on the live page), the
-//! run publishes a provisional report once a second, assembled from what it
-//! recorded so far exactly as the final report is; nobody asking, nothing is
-//! assembled. At the end the final report is published, for good.
+//! The live page's feed: where the run publishes its live view for whoever
+//! asks (a browser on the live page), and where asking is noticed. While
+//! someone asks, `provisional` publishes a provisional report once a second;
+//! at the end the final report is published, for good. The events fill in the
+//! live state and the gates' looks as they pass through the journal.
+//!
+//! It sits below the run's configuration, the journal and the publisher, all
+//! of which hold a [`LiveFeed`], and imports none of them.
 
-use crate::live::Live;
-use crate::measure::{self, WindowSpan};
-use crate::prometheus::Prometheus;
-use crate::queries::tutorial_rate;
-use crate::traffic::Traffic;
-use lab_core::analysis::AnalysisConfig;
-use lab_core::assembly::{Compared, MeasuredWindow, RunRecord, assemble};
-use lab_core::plan::Plan;
-use lab_core::report::{PrometheusInfo, Report, RunStatus, Series, ServerSeries};
+use lab_core::report::Report;
 use lab_core::run_event::{RunEvent, Timed};
 use lab_report::live::{LiveView, Look};
-use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
 /// A view is published while someone asked within this long.
 const WANTED_FOR: Duration = Duration::from_secs(3);
-/// How often a view is published while wanted.
-const PUBLISH_EVERY: Duration = Duration::from_secs(1);
-/// How often the publisher checks whether a view is wanted.
-const CHECK_EVERY: Duration = Duration::from_millis(200);
 /// How long an asker waits for a fresh view.
 const FRESH_WITHIN: Duration = Duration::from_millis(1500);
-/// How long Prometheus may take to answer the live panel's query.
-const PANEL_QUERY_LIMIT: Duration = Duration::from_secs(2);
 
 /// A published view and when it was published.
 #[derive(Clone)]
@@ -50,7 +39,7 @@ struct Shared {
 }
 
 /// Where a run publishes its live view for whoever asks (the live page's
-/// server); cloned freely. Give one to [`crate::RunConfig::live`].
+/// server); cloned freely. A run is given one in `RunConfig::live`.
 #[derive(Clone)]
 pub struct LiveFeed {
     shared: Arc<Shared>,
@@ -103,7 +92,7 @@ impl LiveFeed {
     }
 
     /// Whether someone asked recently.
-    fn wanted(&self) -> bool {
+    pub(crate) fn wanted(&self) -> bool {
         self.shared
             .asked
             .lock()
@@ -125,7 +114,8 @@ impl LiveFeed {
         }
     }
 
-    fn publish(&self, report: Report, parts: &ViewParts, now_ms: u64, finished: bool) {
+    /// Publish a view of `report`.
+    pub(crate) fn publish(&self, report: Report, parts: &ViewParts, now_ms: u64, finished: bool) {
         let view = LiveView {
             report,
             progress: self.shared.progress.lock().unwrap().clone(),
@@ -152,118 +142,4 @@ impl LiveFeed {
 pub(crate) struct ViewParts {
     pub(crate) tutorial_query: String,
     pub(crate) grafana: Option<String>,
-}
-
-/// What the publisher reads the run from.
-pub(crate) struct Sources<'a> {
-    pub(crate) feed: &'a LiveFeed,
-    pub(crate) plan: &'a Plan,
-    pub(crate) run_id: &'a str,
-    pub(crate) platform: String,
-    pub(crate) prometheus: Option<Prometheus>,
-    pub(crate) started_at: String,
-    pub(crate) wall_start: SystemTime,
-    pub(crate) start: Instant,
-    pub(crate) analysis: AnalysisConfig,
-    pub(crate) parts: ViewParts,
-    pub(crate) live: Arc<Mutex<Live>>,
-    pub(crate) traffic: Arc<Mutex<Option<Arc<Traffic>>>>,
-    pub(crate) notes: Vec<String>,
-}
-
-/// Publish a provisional report once a second while someone asks, until told
-/// to stop. The tutorial's panel is asked of Prometheus at most every other
-/// second, and only then.
-pub(crate) async fn publish(sources: &Sources<'_>, mut stop: watch::Receiver<bool>) {
-    let mut last: Option<Instant> = None;
-    let mut panel: Option<(Instant, ServerSeries)> = None;
-    let panel_every = sources
-        .plan
-        .profile
-        .scrape_interval
-        .max(Duration::from_secs(2));
-    loop {
-        tokio::select! {
-            _ = tokio::time::sleep(CHECK_EVERY) => {}
-            _ = stop.changed() => {}
-        }
-        if *stop.borrow() {
-            return;
-        }
-        if !sources.feed.wanted() || last.is_some_and(|at| at.elapsed() < PUBLISH_EVERY) {
-            continue;
-        }
-        last = Some(Instant::now());
-        if let Some(prometheus) = &sources.prometheus
-            && panel
-                .as_ref()
-                .is_none_or(|(at, _)| at.elapsed() >= panel_every)
-        {
-            let asked = tutorial_rate(prometheus, sources.plan, sources.wall_start);
-            if let Ok(Ok(series)) = tokio::time::timeout(PANEL_QUERY_LIMIT, asked).await {
-                panel = Some((Instant::now(), series));
-            }
-        }
-        let now_ms = sources.start.elapsed().as_millis() as u64;
-        let report = provisional(sources, panel.as_ref().map(|(_, s)| s.clone()), now_ms);
-        sources.feed.publish(report, &sources.parts, now_ms, false);
-    }
-}
-
-/// The report of the run so far: the closed windows, the open one up to now,
-/// the steps, the timeline, the clients' series and the decision, assembled
-/// as the final report is.
-fn provisional(sources: &Sources<'_>, server: Option<ServerSeries>, now_ms: u64) -> Report {
-    let traffic = sources.traffic.lock().unwrap().clone();
-    let snapshot = traffic.as_ref().map(|t| (t.snapshot(), t.offset_ms));
-    let live = sources.live.lock().unwrap();
-    let mut windows = live.windows.clone();
-    if let (Some(window), Some((snapshot, offset_ms))) = (&live.window, &snapshot) {
-        let delta = snapshot.since(&window.start);
-        let observation = measure::observation(
-            WindowSpan {
-                name: &window.name,
-                kind: window.kind,
-                start_ms: window.start_ms,
-                end_ms: now_ms,
-            },
-            &delta,
-            *offset_ms,
-            &live.timeline,
-            &live.restarts(),
-            &sources.analysis,
-            &BTreeMap::new(),
-        );
-        windows.push(MeasuredWindow {
-            observation,
-            compared: Compared::NotCompared("the window is still open".to_string()),
-        });
-    }
-    let client = snapshot
-        .as_ref()
-        .map(|(snapshot, offset)| measure::client_series(snapshot, *offset))
-        .unwrap_or_default();
-    assemble(RunRecord {
-        run_id: sources.run_id.to_string(),
-        scenario: sources.plan.scenario.clone(),
-        description: sources.plan.description.clone(),
-        platform: sources.platform.clone(),
-        profile: sources.plan.profile.name.as_str().to_string(),
-        started_at: sources.started_at.clone(),
-        expected: sources.plan.expected,
-        analysis: sources.analysis.clone(),
-        windows,
-        steps: live.steps.clone(),
-        timeline: live.timeline.clone(),
-        series: Series { client, server },
-        prometheus: PrometheusInfo {
-            available: sources.prometheus.is_some(),
-            url: sources.prometheus.as_ref().map(|p| p.url().to_string()),
-            notes: Vec::new(),
-        },
-        events: Vec::new(),
-        notes: sources.notes.clone(),
-        status: RunStatus::Completed,
-        decision: live.decision.clone(),
-    })
 }

@@ -12,8 +12,9 @@
 //! (Prometheus finding new pods), `interim` (the gates every analysis
 //! interval), `queries` (Prometheus's counts after the run), `live` (samples
 //! and the live view), `measure` (traffic to observations), `traffic`, `journal`,
-//! `prometheus` (the HTTP client), `output` (the report's files) and `feed`
-//! (provisional reports for the live page, while someone asks).
+//! `prometheus` (the HTTP client), `output` (the report's files), `feed` (the
+//! [`LiveFeed`] the live page asks) and `provisional` (the reports published
+//! to it once a second, while someone asks).
 //! [`fake`] is an in-memory platform for tests.
 
 mod config;
@@ -27,6 +28,7 @@ mod live;
 mod measure;
 pub mod output;
 pub mod prometheus;
+mod provisional;
 mod queries;
 mod run;
 pub mod scenario_dir;

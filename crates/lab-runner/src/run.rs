@@ -4,12 +4,13 @@
 
 use crate::config::{RunConfig, RunError};
 use crate::context::Context;
-use crate::feed::{Sources, ViewParts, publish};
+use crate::feed::ViewParts;
 use crate::journal::Journal;
 use crate::live::{Live, sample};
 use crate::measure;
 use crate::output;
 use crate::prometheus::{PromError, Prometheus};
+use crate::provisional::{Sources, publish};
 use crate::queries::{query_server, tutorial_query};
 use crate::steps::Execution;
 use crate::traffic::Traffic;
@@ -208,6 +209,10 @@ async fn finish<P: Platform>(
             }
             Err(error) => cx.prometheus_lost(&error),
         }
+    }
+    // Before the teardown, which takes the Services and their tallies away.
+    for note in cx.platform.listener_faults() {
+        cx.note(note);
     }
     if !interrupted {
         tear_down(cx).await;

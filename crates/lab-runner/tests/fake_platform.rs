@@ -49,6 +49,10 @@ fn result_of(report: &Report, section: Section, description: &str) -> StepResult
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_healthy_canary_is_promoted() {
     let platform = FakePlatform::new();
+    // A listener that ran out of descriptors for a while is in the notes and
+    // decides nothing.
+    const FAULT: &str = "service my-app could not accept a connection 3 times";
+    platform.listener_fault(FAULT);
     let plan = plan("canary");
     let (_interrupt, interrupted) = watch::channel(false);
     let report = run(&platform, &plan, interrupted).await;
@@ -61,6 +65,11 @@ async fn a_healthy_canary_is_promoted() {
         report.decision
     );
     assert!(report.passed);
+    assert!(
+        report.notes.iter().any(|n| n == FAULT),
+        "{:#?}",
+        report.notes
+    );
     let decision = report.decision.as_ref().unwrap();
     assert_eq!(decision.cause, DecisionCause::AllGatesPassed);
     // Every step ran and was annotated; no rollback step did.

@@ -181,6 +181,10 @@ impl Platform for LabPlatform {
         delegate!(self, p => Platform::failed_connections(p, service))
     }
 
+    fn listener_faults(&self) -> Vec<String> {
+        delegate!(self, p => Platform::listener_faults(p))
+    }
+
     async fn annotate(
         &self,
         at: SystemTime,

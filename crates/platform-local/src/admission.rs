@@ -1,21 +1,28 @@
 //! Admission: an applied manifest becomes a store record, or is refused before
-//! anything changes (a Deployment whose pods cannot run here).
+//! anything changes (a Deployment whose pods cannot run here, or whose
+//! strategy Kubernetes would refuse).
 //!
-//! The Deployment's `spec.strategy` is read in [`strategy`] alone.
+//! The Deployment's `spec.strategy` is lab-core's [`Strategy`], read in
+//! [`strategy`] alone: Kubernetes' defaults filled in, its checks applied.
 
 use crate::image;
-use crate::store::{DeploymentSpec, ServicePort, ServiceSpec, Strategy};
+use crate::store::{DeploymentSpec, ServicePort, ServiceSpec};
 use k8s_openapi::api::apps::v1::{self as apps, Deployment};
 use k8s_openapi::api::core::v1::{PodTemplateSpec, Service};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
-use lab_core::object::{Object, ObjectKind};
+use lab_core::object::{Object, ObjectKind, Strategy};
 use lab_core::platform::PlatformError;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::Arc;
 
-/// Check before anything changes that `object` can run here.
+/// Check before anything changes that `object` can run here and that a
+/// Deployment's strategy is one Kubernetes accepts.
 pub(crate) fn check(object: &Object) -> Result<(), PlatformError> {
-    image::check_runnable(object)
+    image::check_runnable(object)?;
+    if let Some(spec) = object.as_deployment().and_then(|d| d.spec.as_ref()) {
+        strategy(object.name(), spec)?;
+    }
+    Ok(())
 }
 
 /// A Deployment's name and spec as the store holds it.
@@ -36,28 +43,20 @@ pub(crate) fn deployment(
         replicas: spec.replicas.unwrap_or(1).max(0),
         template_hash: template_hash(&spec.template),
         template,
-        strategy: strategy(spec),
+        strategy: strategy(&name, spec)?,
     };
     Ok((name, record))
 }
 
 /// How the Deployment replaces pods: `Recreate`, or `RollingUpdate` with
-/// Kubernetes' defaults (25% surge, 25% unavailable).
-fn strategy(spec: &apps::DeploymentSpec) -> Strategy {
-    let strategy = spec.strategy.as_ref();
-    if strategy.and_then(|s| s.type_.as_deref()) == Some("Recreate") {
-        return Strategy::Recreate;
-    }
-    let rolling = strategy.and_then(|s| s.rolling_update.as_ref());
-    let percent = || IntOrString::String("25%".to_string());
-    Strategy::RollingUpdate {
-        max_surge: rolling
-            .and_then(|r| r.max_surge.clone())
-            .unwrap_or_else(percent),
-        max_unavailable: rolling
-            .and_then(|r| r.max_unavailable.clone())
-            .unwrap_or_else(percent),
-    }
+/// Kubernetes' defaults (25% surge, 25% unavailable); refused, naming the
+/// field, where the API server would refuse it.
+fn strategy(name: &str, spec: &apps::DeploymentSpec) -> Result<Strategy, PlatformError> {
+    Strategy::of(spec.strategy.as_ref()).map_err(|problem| PlatformError::Unsupported {
+        kind: ObjectKind::Deployment,
+        name: name.to_string(),
+        message: format!("{}: {}", problem.pointer, problem.message),
+    })
 }
 
 /// A Service's name and spec as the store holds it.
@@ -91,6 +90,7 @@ fn template_hash(template: &PodTemplateSpec) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use lab_core::object::{PodCount, RollingUpdate};
     use serde_json::json;
 
     fn spec(strategy: serde_json::Value) -> apps::DeploymentSpec {
@@ -102,33 +102,58 @@ mod tests {
         .unwrap()
     }
 
-    fn rolling(surge: IntOrString, unavailable: IntOrString) -> Strategy {
-        Strategy::RollingUpdate {
+    fn rolling(surge: PodCount, unavailable: PodCount) -> Strategy {
+        Strategy::RollingUpdate(RollingUpdate {
             max_surge: surge,
             max_unavailable: unavailable,
-        }
+        })
     }
 
     #[test]
     fn strategies_read_with_kubernetes_defaults() {
-        let quarter = || IntOrString::String("25%".into());
+        let quarter = PodCount::Percent(25);
         for (manifest, expected) in [
             (json!({"type": "Recreate"}), Strategy::Recreate),
-            (json!({}), rolling(quarter(), quarter())),
-            (
-                json!({"type": "RollingUpdate"}),
-                rolling(quarter(), quarter()),
-            ),
+            (json!({}), rolling(quarter, quarter)),
+            (json!({"type": "RollingUpdate"}), rolling(quarter, quarter)),
             (
                 json!({"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}}),
-                rolling(IntOrString::Int(1), IntOrString::Int(0)),
+                rolling(PodCount::Pods(1), PodCount::Pods(0)),
             ),
             (
                 json!({"rollingUpdate": {"maxUnavailable": "50%"}}),
-                rolling(quarter(), IntOrString::String("50%".into())),
+                rolling(quarter, PodCount::Percent(50)),
             ),
         ] {
-            assert_eq!(strategy(&spec(manifest.clone())), expected, "{manifest}");
+            assert_eq!(
+                strategy("web", &spec(manifest.clone())),
+                Ok(expected),
+                "{manifest}"
+            );
+        }
+    }
+
+    #[test]
+    fn strategies_kubernetes_refuses_are_refused_naming_the_field() {
+        for (manifest, expected) in [
+            (
+                json!({"type": "Blue"}),
+                "/spec/strategy/type: unknown strategy `Blue`: expected RollingUpdate or Recreate",
+            ),
+            (
+                json!({"rollingUpdate": {"maxSurge": 0, "maxUnavailable": 0}}),
+                "/spec/strategy/rollingUpdate: maxSurge and maxUnavailable cannot both be 0: the update could not progress",
+            ),
+        ] {
+            assert_eq!(
+                strategy("web", &spec(manifest.clone())),
+                Err(PlatformError::Unsupported {
+                    kind: ObjectKind::Deployment,
+                    name: "web".into(),
+                    message: expected.into(),
+                }),
+                "{manifest}"
+            );
         }
     }
 

@@ -137,6 +137,27 @@ impl LocalPlatform {
             .collect()
     }
 
+    /// The Services whose listeners could not accept connections, with what
+    /// they met: one line each, for the report.
+    pub fn listener_faults(&self) -> Vec<String> {
+        let objects = self.store.read();
+        objects
+            .services()
+            .iter()
+            .filter_map(|(name, service)| {
+                let faults = service.accept_faults.lock().unwrap().clone();
+                (faults.failures > 0).then(|| {
+                    format!(
+                        "service {name} could not accept a connection {} times ({}); its listener paused up to {} ms between tries",
+                        faults.failures,
+                        faults.last_error.as_deref().unwrap_or("no error given"),
+                        faults.longest_pause.as_millis()
+                    )
+                })
+            })
+            .collect()
+    }
+
     /// Process ids of everything this platform runs now (pods and Prometheus).
     pub fn pids(&self) -> Vec<u32> {
         let mut pids: Vec<u32> = self
@@ -471,6 +492,10 @@ impl Platform for LocalPlatform {
 
     fn limit_grace(&self, limit: Duration) {
         LocalPlatform::limit_grace(self, limit);
+    }
+
+    fn listener_faults(&self) -> Vec<String> {
+        LocalPlatform::listener_faults(self)
     }
 
     async fn shutdown(&self) -> Result<(), PlatformError> {

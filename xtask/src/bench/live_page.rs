@@ -9,7 +9,6 @@
 //! is ended and reaped only after the second reading, so the viewer's own
 //! CPU is not counted: only what serving it costs the lab.
 
-use super::registry::Comparison;
 use super::setup::Bench;
 use super::statistics::{Goal, Outcome, Side};
 use crate::{prereq, shell};
@@ -18,16 +17,6 @@ use std::os::unix::process::CommandExt as _;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-
-/// The comparison, registered in `COMPARISONS`.
-pub(super) const LIVE_PAGE: Comparison = Comparison {
-    name: "live-page-cpu",
-    aliases: &["live-page"],
-    about: "CPU time of `lab run canary --profile quick` with the live page and a browser on it, against --no-live",
-    tools: &[prereq::PROMETHEUS, prereq::CHROMIUM],
-    plan,
-    run,
-};
 
 /// Rounds unless `--rounds` says otherwise; each runs both sides.
 const ROUNDS: usize = 3;
@@ -72,7 +61,8 @@ fn browser(url: &str, profile: &Path) -> Command {
     command
 }
 
-fn plan(bench: &Bench) -> Vec<String> {
+/// The plan of `live-page-cpu`.
+pub fn plan(bench: &Bench) -> Vec<String> {
     let rounds = bench.rounds_or(ROUNDS);
     vec![
         format!(
@@ -196,7 +186,9 @@ fn cpu_of_run(bench: &Bench, round: usize, live: bool) -> anyhow::Result<(f64, S
     Ok((cpu, format!("round {round} {side}: {cpu:.2} s CPU")))
 }
 
-fn run(bench: &Bench) -> anyhow::Result<Outcome> {
+/// CPU time of a quick canary with the live page and a browser on it,
+/// against `--no-live`.
+pub fn run(bench: &Bench) -> anyhow::Result<Outcome> {
     let rounds = bench.rounds_or(ROUNDS);
     shell::run(shell::cargo().args(["build", "--quiet", "-p", "demo-app"]))?;
     let mut without = Vec::new();

@@ -102,7 +102,14 @@ pub(crate) const COMPARISONS: &[Comparison] = &[
         plan: loadgen::memory_plan,
         run: loadgen::memory,
     },
-    live_page::LIVE_PAGE,
+    Comparison {
+        name: "live-page-cpu",
+        aliases: &["live-page"],
+        about: "CPU time of `lab run canary --profile quick` with the live page and a browser on it, against --no-live",
+        tools: &[prereq::PROMETHEUS, prereq::CHROMIUM],
+        plan: live_page::plan,
+        run: live_page::run,
+    },
 ];
 
 /// The comparisons named on the command line (all when none is): one by its name

@@ -14,7 +14,8 @@
 use lab_core::plan::Plan;
 use lab_core::report::Report;
 use lab_core::run_event::{Progress, RunEvent, Timed};
-use lab_report::narration::{self, Language};
+use lab_report::Language;
+use lab_report::narration;
 use lab_report::terminal::{self, CONTINUATION, Style, Styled};
 use lab_runner::BeforeStep;
 use std::io::{BufRead, IsTerminal, Write};

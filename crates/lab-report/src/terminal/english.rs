@@ -1,23 +1,19 @@
 //! The terminal's messages in English.
 
-use super::{CONTINUATION, Message, ShareLine, pad};
+use super::columns::{CONTINUATION, pad};
+use super::messages::{Message, ShareLine};
+use crate::i18n::Localized;
+use crate::terms::Term;
 use lab_core::analysis::{Outcome, Verdict};
+use lab_core::plan::Step;
 use lab_core::report::Section;
 
-pub(super) fn outcome(o: Outcome) -> &'static str {
-    match o {
-        Outcome::Promoted => "promoted",
-        Outcome::RolledBack => "rolled back",
-    }
+fn outcome(o: Outcome) -> String {
+    Term::Outcome(o).english()
 }
 
-fn verdict(v: Verdict) -> &'static str {
-    match v {
-        Verdict::Pass => "pass",
-        Verdict::Fail => "FAIL",
-        Verdict::Inconclusive => "inconclusive",
-        Verdict::NotApplicable => "n/a",
-    }
+fn verdict(v: Verdict) -> String {
+    Term::Verdict(v).english()
 }
 
 fn percent(x: Option<f64>) -> String {
@@ -34,6 +30,11 @@ fn share(s: &ShareLine<'_>) -> String {
     )
 }
 
+/// What a step does: the plan's own words.
+pub(super) fn describe_step(step: &Step) -> String {
+    step.describe()
+}
+
 pub(super) fn say(message: &Message<'_>) -> String {
     match message {
         Message::Header {
@@ -48,9 +49,11 @@ pub(super) fn say(message: &Message<'_>) -> String {
             outcome(*expected)
         ),
         Message::RunDirectory(dir) => format!("run directory {dir}"),
+        // The runner's description is already the plan's own words.
         Message::StepStarted {
             number,
             description,
+            step: _,
             kubectl,
         } => {
             let number = match number.section {
@@ -84,7 +87,7 @@ pub(super) fn say(message: &Message<'_>) -> String {
                 .collect();
             format!("phase {name} done: {}; {failed} failed", split.join(", "))
         }
-        Message::Interim(verdict) => format!("  gates: {}", verdict.as_str()),
+        Message::Interim(look) => format!("  gates: {}", Term::Interim(*look).english()),
         Message::Decision { outcome: o, reason } => {
             format!("decision: {}: {reason}", outcome(*o))
         }
@@ -98,7 +101,7 @@ pub(super) fn say(message: &Message<'_>) -> String {
             planned_ms,
         } => format!(
             "  phase {name} ({})  {:.1}s / {:.0}s",
-            kind.as_str(),
+            Term::WindowKind(*kind).english(),
             *elapsed_ms as f64 / 1000.0,
             *planned_ms as f64 / 1000.0
         ),
@@ -129,16 +132,22 @@ pub(super) fn say(message: &Message<'_>) -> String {
         } => format!(
             "  gate {} {} {explanation}",
             pad(gate, 16),
-            pad(verdict(*v), 12)
+            pad(&verdict(*v), 12)
         ),
+        // The report's own title block, so the terminal and the report agree.
+        Message::Title {
+            report_title: Some(title),
+            ..
+        } => (*title).to_string(),
         Message::Title {
             scenario,
             reached,
             expected,
             passed,
+            report_title: None,
         } => format!(
             "{scenario}: {} (expected {}), {}",
-            reached.map_or("no decision", outcome),
+            reached.map_or_else(|| "no decision".to_string(), outcome),
             outcome(*expected),
             if *passed { "passed" } else { "did not pass" }
         ),

@@ -1,43 +1,21 @@
 //! The terminal's messages in Korean, in the tutorial's words: Kubernetes
 //! terms (Deployment, Service, pod, replicas) stay as the tutorial writes them.
 
-use super::{CONTINUATION, Message, ShareLine, duration, pad};
-use lab_core::analysis::{Outcome, Verdict, WindowKind};
+use super::columns::{CONTINUATION, pad};
+use super::messages::{Message, ShareLine, duration};
+use crate::i18n::Localized;
+use crate::terms::Term;
+use lab_core::analysis::{Outcome, Verdict};
 use lab_core::object::{Object, ObjectKind};
 use lab_core::plan::{OnTimeout, Step};
 use lab_core::report::Section;
-use lab_core::run_event::InterimVerdict;
 
-pub(crate) fn outcome(o: Outcome) -> &'static str {
-    match o {
-        Outcome::Promoted => "승격",
-        Outcome::RolledBack => "롤백",
-    }
+fn outcome(o: Outcome) -> String {
+    Term::Outcome(o).korean()
 }
 
-pub(crate) fn verdict(v: Verdict) -> &'static str {
-    match v {
-        Verdict::Pass => "통과",
-        Verdict::Fail => "실패",
-        Verdict::Inconclusive => "판단 보류",
-        Verdict::NotApplicable => "해당 없음",
-    }
-}
-
-pub(crate) fn window_kind(kind: WindowKind) -> &'static str {
-    match kind {
-        WindowKind::Observe => "관찰",
-        WindowKind::Analyze => "분석",
-        WindowKind::Transition => "전환",
-    }
-}
-
-pub(crate) fn interim(verdict: InterimVerdict) -> &'static str {
-    match verdict {
-        InterimVerdict::FailNow => "즉시 실패",
-        InterimVerdict::KeepObserving => "아직 판단하기 이르므로 계속 관찰",
-        InterimVerdict::PassSoFar => "지금까지 통과",
-    }
+fn verdict(v: Verdict) -> String {
+    Term::Verdict(v).korean()
 }
 
 fn percent(x: Option<f64>) -> String {
@@ -75,7 +53,7 @@ fn object(object: &Object) -> String {
 }
 
 /// What a step does, as the tutorial would say it.
-pub(crate) fn describe_step(step: &Step) -> String {
+pub(super) fn describe_step(step: &Step) -> String {
     match step {
         Step::Apply { file, objects } => {
             let objects: Vec<String> = objects.iter().map(object).collect();
@@ -146,12 +124,14 @@ pub(super) fn say(message: &Message<'_>) -> String {
         Message::StepStarted {
             number,
             description,
+            step,
             kubectl,
         } => {
             let number = match number.section {
                 Section::Main => format!("{}단계", number.index),
                 Section::Rollback => format!("롤백 {}단계", number.index),
             };
+            let description = step.map_or_else(|| description.to_string(), describe_step);
             format!("{number}: {description}\n{CONTINUATION}$ {kubectl}")
         }
         Message::StepFailed(message) => format!("  실패: {message}"),
@@ -179,7 +159,7 @@ pub(super) fn say(message: &Message<'_>) -> String {
                 .collect();
             format!("{name} 구간 끝: {}; 실패 {failed}개", split.join(", "))
         }
-        Message::Interim(v) => format!("  게이트: {}", interim(*v)),
+        Message::Interim(look) => format!("  게이트: {}", Term::Interim(*look).korean()),
         Message::Decision { outcome: o, reason } => {
             format!("결정: {}: {reason}", outcome(*o))
         }
@@ -193,7 +173,7 @@ pub(super) fn say(message: &Message<'_>) -> String {
             planned_ms,
         } => format!(
             "  {name} 구간 ({})  {:.1}초 / {:.0}초",
-            window_kind(*kind),
+            Term::WindowKind(*kind).korean(),
             *elapsed_ms as f64 / 1000.0,
             *planned_ms as f64 / 1000.0
         ),
@@ -224,16 +204,18 @@ pub(super) fn say(message: &Message<'_>) -> String {
         } => format!(
             "  게이트 {} {} {explanation}",
             pad(gate, 16),
-            pad(verdict(*v), 12)
+            pad(&verdict(*v), 12)
         ),
+        // The report's title block is English: the facts are told again.
         Message::Title {
             scenario,
             reached,
             expected,
             passed,
+            report_title: _,
         } => format!(
             "{scenario}: {} (예상 {}), {}",
-            reached.map_or("결정 없음", outcome),
+            reached.map_or_else(|| "결정 없음".to_string(), outcome),
             outcome(*expected),
             if *passed {
                 "통과"

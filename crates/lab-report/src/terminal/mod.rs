@@ -3,149 +3,45 @@
 //! Pure: events, progress and the report in, lines out; the caller does the
 //! terminal's I/O (colours, redraws, pauses).
 //!
-//! Every text is a typed [`Message`] rendered by one table per language
-//! (`english`, `korean`), so the languages say the same things and a new one
-//! is one more table. The summary's result line is the report's own title
-//! block in English, so the terminal and `report.md`/`report.html` agree.
+//! Every text is a typed message (`messages`) rendered by one table per
+//! language (`english`, `korean`; see [`crate::i18n`]), so the languages say
+//! the same things and a new one is one more table. The summary's result line
+//! is the report's own title block in English, so the terminal and
+//! `report.md`/`report.html` agree.
 
+mod columns;
 mod english;
-pub(crate) mod korean;
+mod korean;
+mod messages;
 
 use crate::document::{Block, document};
-use crate::narration::Language;
-use lab_core::analysis::{Outcome, Verdict, WindowKind};
+use crate::i18n::{Language, Localized};
+use columns::pad;
+pub use columns::{CONTINUATION, display_width, fit};
+use lab_core::analysis::WindowKind;
 use lab_core::plan::{Plan, Step};
 use lab_core::report::{Report, Section, StepResult};
-use lab_core::run_event::{InterimVerdict, Progress, RunEvent, Timed};
+use lab_core::run_event::{Progress, RunEvent, Timed};
+use messages::{Answered, Message, ShareLine, StepDescription, StepNumber};
 use std::path::Path;
-use std::time::Duration;
 
-/// A step's number as the terminal shows it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct StepNumber {
-    pub(crate) section: Section,
-    pub(crate) index: u32,
+impl Localized for Message<'_> {
+    fn english(&self) -> String {
+        english::say(self)
+    }
+
+    fn korean(&self) -> String {
+        korean::say(self)
+    }
 }
 
-/// One version's share in a closed phase.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Answered<'a> {
-    pub(crate) version: &'a str,
-    pub(crate) count: u64,
-    pub(crate) percent: f64,
-}
+impl Localized for StepDescription<'_> {
+    fn english(&self) -> String {
+        english::describe_step(self.0)
+    }
 
-/// One version's share in the summary: observed and expected (`None`: none).
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct ShareLine<'a> {
-    pub(crate) version: &'a str,
-    pub(crate) observed: Option<f64>,
-    pub(crate) expected: Option<f64>,
-    pub(crate) verdict: Verdict,
-}
-
-/// Everything the terminal says, before it is put in words.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) enum Message<'a> {
-    /// The line before the run: scenario, platform, profile, expected outcome.
-    Header {
-        scenario: &'a str,
-        description: &'a str,
-        platform: &'a str,
-        profile: &'a str,
-        rate: f64,
-        expected: Outcome,
-    },
-    /// Where the run's files go.
-    RunDirectory(&'a str),
-    /// A step began.
-    StepStarted {
-        number: StepNumber,
-        description: &'a str,
-        kubectl: &'a str,
-    },
-    /// A step failed.
-    StepFailed(&'a str),
-    /// Traffic began to flow.
-    Traffic {
-        rate: f64,
-        url: &'a str,
-        keep_alive: Option<usize>,
-    },
-    /// A phase began, planned to last this long.
-    PhaseOpened { name: &'a str, planned_ms: u64 },
-    /// A phase ended with these answers.
-    PhaseClosed {
-        name: &'a str,
-        answered: Vec<Answered<'a>>,
-        failed: u64,
-    },
-    /// An analysis interval's look at the gates.
-    Interim(InterimVerdict),
-    /// The decision.
-    Decision { outcome: Outcome, reason: &'a str },
-    /// A remark.
-    Note(&'a str),
-    /// A fault or restart the platform reported.
-    PlatformEvent { object: &'a str, message: &'a str },
-    /// The live block's first line: the step running now (`None`: not yet).
-    LiveStep(Option<&'a str>),
-    /// The live block's timer for a phase.
-    PhaseTimer {
-        name: &'a str,
-        kind: WindowKind,
-        elapsed_ms: u64,
-        planned_ms: u64,
-    },
-    /// The live block's timer for a transition.
-    TransitionTimer { name: &'a str, elapsed_ms: u64 },
-    /// The live block before traffic flows.
-    NoTraffic,
-    /// The live block's counts after a version's bar.
-    VersionCounts {
-        share: f64,
-        requests: u64,
-        errors: u64,
-        ready: u32,
-    },
-    /// The live block's last line.
-    Errors { errors: u64, failed: u64 },
-    /// A phase's line in the summary.
-    SummaryPhase {
-        name: &'a str,
-        shares: Vec<ShareLine<'a>>,
-    },
-    /// A gate's line in the summary.
-    SummaryGate {
-        gate: &'a str,
-        verdict: Verdict,
-        explanation: &'a str,
-    },
-    /// The result line, when not the report's own title.
-    Title {
-        scenario: &'a str,
-        reached: Option<Outcome>,
-        expected: Outcome,
-        passed: bool,
-    },
-    /// How soon the decision came.
-    Decided {
-        time_to_decision_ms: u64,
-        intervals: u32,
-    },
-    /// Where the HTML report is.
-    ReportAt(&'a str),
-    /// Where the Markdown report is, with the rest.
-    ReportMdAt(&'a str),
-}
-
-impl Message<'_> {
-    /// The message in words.
-    pub(crate) fn render(&self, language: Language) -> String {
-        match language {
-            Language::English => english::say(self),
-            Language::Korean => korean::say(self),
-        }
+    fn korean(&self) -> String {
+        korean::describe_step(self.0)
     }
 }
 
@@ -188,68 +84,13 @@ pub fn plain(line: &[Styled]) -> String {
     line.iter().map(|s| s.text.as_str()).collect()
 }
 
-/// The indent of the lines that continue an event line (`$ kubectl …`).
-pub const CONTINUATION: &str = "         ";
-
 fn seconds(ms: u64) -> String {
     format!("{:6.1}s", ms as f64 / 1000.0)
-}
-
-/// How many terminal columns a text takes: Hangul and CJK take two.
-pub fn display_width(text: &str) -> usize {
-    text.chars()
-        .map(|c| match u32::from(c) {
-            0x1100..=0x115F
-            | 0x2E80..=0x303E
-            | 0x3041..=0x33FF
-            | 0x3400..=0x4DBF
-            | 0x4E00..=0x9FFF
-            | 0xA960..=0xA97F
-            | 0xAC00..=0xD7A3
-            | 0xF900..=0xFAFF
-            | 0xFF00..=0xFF60
-            | 0xFFE0..=0xFFE6 => 2,
-            _ => 1,
-        })
-        .sum()
-}
-
-/// `text` padded with spaces to `width` columns.
-pub(crate) fn pad(text: &str, width: usize) -> String {
-    let mut out = text.to_string();
-    for _ in display_width(text)..width {
-        out.push(' ');
-    }
-    out
-}
-
-/// Cut a line to fit the terminal, so that it never wraps (a wrapped line would
-/// throw off the redraw).
-pub fn fit(text: &str, width: usize) -> String {
-    if display_width(text) < width {
-        return text.to_string();
-    }
-    let mut cut = String::new();
-    let mut used = 0;
-    for c in text.chars() {
-        let w = display_width(c.encode_utf8(&mut [0; 4]));
-        if used + w > width.saturating_sub(2) {
-            break;
-        }
-        used += w;
-        cut.push(c);
-    }
-    format!("{cut}…")
 }
 
 fn bar(share: f64, cells: usize) -> String {
     let filled = ((share.clamp(0.0, 1.0) * cells as f64).round() as usize).min(cells);
     format!("{}{}", "█".repeat(filled), "░".repeat(cells - filled))
-}
-
-/// A duration as people write it (`8s`, `2m`), as the plan does.
-pub(crate) fn duration(ms: u64) -> String {
-    humantime::format_duration(Duration::from_millis(ms)).to_string()
 }
 
 /// The plan's step `index` (from 1) of `section`.
@@ -263,18 +104,12 @@ fn plan_step(plan: &Plan, section: Section, index: u32) -> Option<&Step> {
 
 /// What a step does, in `language`; the plan's own words in English.
 pub fn describe_step(step: &Step, language: Language) -> String {
-    match language {
-        Language::English => step.describe(),
-        Language::Korean => korean::describe_step(step),
-    }
+    StepDescription(step).render(language)
 }
 
 /// A step description from the runner (`Progress::step`) in `language`: the
 /// plan's step it names, told again; as it is when the plan does not know it.
-fn step_text(description: &str, plan: Option<&Plan>, language: Language) -> String {
-    if language == Language::English {
-        return description.to_string();
-    }
+pub(crate) fn step_text(description: &str, plan: Option<&Plan>, language: Language) -> String {
     plan.and_then(|plan| {
         plan.steps
             .iter()
@@ -312,25 +147,15 @@ pub fn event_line(timed: &Timed, plan: Option<&Plan>, language: Language) -> Opt
             section,
             description,
             kubectl,
-        } => {
-            let told = match (language, plan.and_then(|p| plan_step(p, *section, *index))) {
-                (Language::English, _) | (_, None) => None,
-                (_, Some(step)) => Some(describe_step(step, language)),
-            };
-            return Some(format!(
-                "{} {}",
-                seconds(timed.t_ms),
-                Message::StepStarted {
-                    number: StepNumber {
-                        section: *section,
-                        index: *index,
-                    },
-                    description: told.as_deref().unwrap_or(description),
-                    kubectl,
-                }
-                .render(language)
-            ));
-        }
+        } => Message::StepStarted {
+            number: StepNumber {
+                section: *section,
+                index: *index,
+            },
+            description,
+            step: plan.and_then(|p| plan_step(p, *section, *index)),
+            kubectl,
+        },
         RunEvent::StepFinished {
             result: StepResult::Failed { message },
             ..
@@ -540,23 +365,20 @@ pub fn summary(report: &Report, run_dir: &Path, language: Language) -> Summary {
             );
         }
     }
-    let title = match language {
-        // The report's own title block, so the terminal and the report agree.
-        Language::English => document(report).into_iter().find_map(|block| match block {
-            Block::Title { text, .. } => Some(text),
-            _ => None,
-        }),
-        Language::Korean => None,
-    };
-    let mut result = vec![title.unwrap_or_else(|| {
+    let report_title = document(report).into_iter().find_map(|block| match block {
+        Block::Title { text, .. } => Some(text),
+        _ => None,
+    });
+    let mut result = vec![
         Message::Title {
             scenario: &report.scenario,
             reached: report.outcome,
             expected: report.expected,
             passed: report.passed,
+            report_title: report_title.as_deref(),
         }
-        .render(language)
-    })];
+        .render(language),
+    ];
     if let Some(decision) = &report.decision {
         result.push(format!("  {}", decision.reason));
         result.push(

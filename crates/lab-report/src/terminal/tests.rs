@@ -1,5 +1,6 @@
 use super::*;
-use lab_core::run_event::VersionProgress;
+use lab_core::analysis::Outcome;
+use lab_core::run_event::{InterimVerdict, VersionProgress};
 use std::collections::BTreeMap;
 
 fn progress() -> Progress {

@@ -4,12 +4,13 @@
 //! its address, as scheduling to this one node) and asks for pod deletions; the
 //! kubelet runs and stops them.
 //!
-//! The decisions are pure: [`decide`] from counts, [`plan`] from the pods.
+//! The decisions are pure: [`decide`] from counts, [`plan`] from the pods. A
+//! rolling update's bounds are lab-core's ([`RollingUpdate::bounds`]), with
+//! Kubernetes' rounding.
 
 use crate::node::Node;
-use crate::store::{DeploymentSpec, PodRecord, PodSpec, Store, Strategy};
-use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
-use lab_core::object::ObjectKind;
+use crate::store::{DeploymentSpec, PodRecord, PodSpec, Store};
+use lab_core::object::{ObjectKind, RollingUpdate, Strategy};
 use lab_core::platform::PlatformError;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -220,18 +221,11 @@ pub(crate) fn decide(strategy: &Strategy, counts: Counts) -> Actions {
                 steady()
             }
         }
-        Strategy::RollingUpdate {
-            max_surge,
-            max_unavailable,
-        } => {
+        Strategy::RollingUpdate(rolling) => {
             if old == 0 {
                 return steady();
             }
-            let surge = scaled(max_surge, replicas, true);
-            let mut unavailable = scaled(max_unavailable, replicas, false);
-            if surge == 0 && unavailable == 0 {
-                unavailable = 1;
-            }
+            let (surge, unavailable) = bounds(rolling, replicas);
             let total = new + old;
             let create = (replicas + surge)
                 .saturating_sub(total)
@@ -250,31 +244,25 @@ pub(crate) fn decide(strategy: &Strategy, counts: Counts) -> Actions {
     }
 }
 
-/// `maxSurge` rounds up, `maxUnavailable` rounds down, as in Kubernetes.
-fn scaled(value: &IntOrString, replicas: usize, round_up: bool) -> usize {
-    match value {
-        IntOrString::Int(n) => (*n).max(0) as usize,
-        IntOrString::String(text) => {
-            let percent: usize = text.trim_end_matches('%').parse().unwrap_or(25);
-            let product = replicas * percent;
-            if round_up {
-                product.div_ceil(100)
-            } else {
-                product / 100
-            }
-        }
-    }
+/// A rolling update's surge and unavailable pods for `replicas`, as counts:
+/// `maxSurge` rounds up, `maxUnavailable` down, and one pod may be unavailable
+/// when both come to 0, as in Kubernetes.
+fn bounds(rolling: &RollingUpdate, replicas: usize) -> (usize, usize) {
+    let bounds = rolling.bounds(i32::try_from(replicas).unwrap_or(i32::MAX));
+    let count = |pods: i32| usize::try_from(pods).unwrap_or(0);
+    (count(bounds.surge), count(bounds.unavailable))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use lab_core::object::PodCount;
 
-    fn rolling(surge: IntOrString, unavailable: IntOrString) -> Strategy {
-        Strategy::RollingUpdate {
+    fn rolling(surge: PodCount, unavailable: PodCount) -> Strategy {
+        Strategy::RollingUpdate(RollingUpdate {
             max_surge: surge,
             max_unavailable: unavailable,
-        }
+        })
     }
 
     fn counts(
@@ -305,7 +293,7 @@ mod tests {
 
     #[test]
     fn steady_state_scales_up_and_down() {
-        let s = rolling(IntOrString::Int(1), IntOrString::Int(0));
+        let s = rolling(PodCount::Pods(1), PodCount::Pods(0));
         check(&s, counts(10, 0, 0, 0, 0), (10, 0, 0));
         check(&s, counts(9, 10, 10, 0, 0), (0, 1, 0));
         check(&s, counts(10, 10, 10, 0, 0), (0, 0, 0));
@@ -314,7 +302,7 @@ mod tests {
 
     #[test]
     fn rolling_update_with_surge_one_and_no_unavailability() {
-        let s = rolling(IntOrString::Int(1), IntOrString::Int(0));
+        let s = rolling(PodCount::Pods(1), PodCount::Pods(0));
         // Start: one surge pod, no old pod may go while it is unready.
         check(&s, counts(10, 0, 0, 10, 10), (1, 0, 0));
         check(&s, counts(10, 1, 0, 10, 10), (0, 0, 0));
@@ -328,17 +316,17 @@ mod tests {
 
     #[test]
     fn rolling_update_percentages_round_like_kubernetes() {
-        let s = rolling(
-            IntOrString::String("25%".into()),
-            IntOrString::String("25%".into()),
-        );
+        let s = rolling(PodCount::Percent(25), PodCount::Percent(25));
         // surge ceil(2.5)=3, unavailable floor(2.5)=2 → 2 old may go at once, 3 new start.
         check(&s, counts(10, 0, 0, 10, 10), (3, 0, 2));
-        assert_eq!(scaled(&IntOrString::String("25%".into()), 10, true), 3);
-        assert_eq!(scaled(&IntOrString::String("25%".into()), 10, false), 2);
+        assert_eq!(bounds(&RollingUpdate::DEFAULT, 10), (3, 2));
+        // surge ceil(0.75)=1, unavailable floor(0.75)=0: one new pod, no old one goes.
+        check(&s, counts(3, 0, 0, 3, 3), (1, 0, 0));
+        assert_eq!(bounds(&RollingUpdate::DEFAULT, 3), (1, 0));
         // Both zero is treated as one unavailable, so a rollout can progress.
-        let zero = rolling(IntOrString::Int(0), IntOrString::Int(0));
+        let zero = rolling(PodCount::Pods(0), PodCount::Pods(0));
         check(&zero, counts(2, 0, 0, 2, 2), (0, 0, 1));
+        assert_eq!(bounds(&RollingUpdate::DEFAULT, 0), (0, 1));
     }
 
     #[test]
@@ -390,7 +378,7 @@ mod tests {
 
     #[test]
     fn plans_pick_unready_then_youngest_pods() {
-        let surge = rolling(IntOrString::Int(1), IntOrString::Int(0));
+        let surge = rolling(PodCount::Pods(1), PodCount::Pods(0));
         let check = |spec: &DeploymentSpec,
                      pods: &BTreeMap<String, PodRecord>,
                      create: usize,
@@ -407,10 +395,10 @@ mod tests {
             ("b", "new", false, false, 40),
             ("c", "new", true, false, 10),
         ]);
-        check(&spec(1, surge.clone()), &three, 0, &["b", "c"]);
+        check(&spec(1, surge), &three, 0, &["b", "c"]);
         // Scale up counts only live pods: a terminating pod is replaced.
         let leaving = pods(&[("a", "new", true, false, 30), ("b", "new", false, true, 40)]);
-        check(&spec(2, surge.clone()), &leaving, 1, &[]);
+        check(&spec(2, surge), &leaving, 1, &[]);
         // Rolling update with a ready surge pod: the youngest old pod goes.
         let rolling_out = pods(&[
             ("new-1", "new", true, false, 1),
@@ -436,9 +424,9 @@ mod tests {
 
     #[test]
     fn rollout_status_says_what_is_missing() {
-        let surge = rolling(IntOrString::Int(1), IntOrString::Int(0));
+        let surge = rolling(PodCount::Pods(1), PodCount::Pods(0));
         let check = |replicas: i32, pods: &BTreeMap<String, PodRecord>, expected: Option<&str>| {
-            let status = rollout_status("web", Some(&spec(replicas, surge.clone())), pods).unwrap();
+            let status = rollout_status("web", Some(&spec(replicas, surge)), pods).unwrap();
             assert_eq!(status.as_deref(), expected);
         };
         let done = pods(&[("a", "new", true, false, 5), ("b", "old", true, true, 9)]);

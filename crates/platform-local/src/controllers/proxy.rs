@@ -10,11 +10,13 @@
 
 use crate::node::Node;
 use crate::store::{
-    ConnectionStats, Listeners, NO_ENDPOINT, ServiceRecord, ServiceStats, Store, Target,
+    AcceptFaults, ConnectionStats, Listeners, NO_ENDPOINT, ServiceRecord, ServiceStats, Store,
+    Target,
 };
 use std::collections::BTreeMap;
+use std::future::Future;
 use std::net::{Ipv4Addr, SocketAddr};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -23,6 +25,15 @@ use tokio::task::JoinHandle;
 
 /// How long a connection to a chosen endpoint may take before it counts as failed.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// The pause after a first failed accept. It doubles with each failure in a
+/// row up to [`LONGEST_ACCEPT_PAUSE`] and starts over after a success: a
+/// listener out of file descriptors must not spin on a core while the
+/// descriptors it waits for are being closed.
+const FIRST_ACCEPT_PAUSE: Duration = Duration::from_millis(5);
+
+/// The longest pause between two tries to accept.
+const LONGEST_ACCEPT_PAUSE: Duration = Duration::from_secs(1);
 
 /// Start the proxy.
 pub(crate) fn start(store: &Arc<Store>, node: &Arc<Node>) -> Option<JoinHandle<()>> {
@@ -50,6 +61,7 @@ struct ToOpen {
     ports: Vec<u16>,
     endpoints: Vec<watch::Receiver<Arc<Vec<Target>>>>,
     connections: Arc<ConnectionStats>,
+    accept_faults: Arc<Mutex<AcceptFaults>>,
 }
 
 /// Which Services to close (gone, or replaced) and which to open (new, or
@@ -94,6 +106,7 @@ async fn run(store: Arc<Store>, node: Arc<Node>) {
                         ports: service.spec.ports.iter().map(|p| p.port).collect(),
                         endpoints: service.endpoints.iter().map(|e| e.subscribe()).collect(),
                         connections: service.connections.clone(),
+                        accept_faults: service.accept_faults.clone(),
                         name,
                     })
                 })
@@ -142,6 +155,7 @@ async fn open(
             listener,
             endpoints,
             service.connections.clone(),
+            service.accept_faults.clone(),
         )));
     }
     Ok((addresses, tasks))
@@ -169,10 +183,19 @@ async fn serve(
     listener: TcpListener,
     endpoints: watch::Receiver<Arc<Vec<Target>>>,
     stats: Arc<ConnectionStats>,
+    faults: Arc<Mutex<AcceptFaults>>,
 ) {
     let mut deleted = endpoints.clone();
+    let listener = &listener;
+    let forward_each = |client: TcpStream| {
+        let targets = endpoints.borrow().clone();
+        let stats = stats.clone();
+        tokio::spawn(async move {
+            forward(client, &targets, &stats).await;
+        });
+    };
     tokio::select! {
-        () = accept(listener, endpoints, stats) => {}
+        () = accept(|| async move { listener.accept().await.map(|(client, _)| client) }, &faults, forward_each) => {}
         () = closed(&mut deleted) => {}
     }
 }
@@ -182,21 +205,58 @@ async fn closed(channel: &mut watch::Receiver<Arc<Vec<Target>>>) {
     while channel.changed().await.is_ok() {}
 }
 
-/// Send each accepted connection to an endpoint; never returns.
-async fn accept(
-    listener: TcpListener,
-    endpoints: watch::Receiver<Arc<Vec<Target>>>,
-    stats: Arc<ConnectionStats>,
-) {
+/// The pauses between tries to accept after failures in a row.
+#[derive(Debug)]
+struct AcceptPause {
+    next: Duration,
+}
+
+impl AcceptPause {
+    fn new() -> Self {
+        Self {
+            next: FIRST_ACCEPT_PAUSE,
+        }
+    }
+
+    /// The pause after one more failure.
+    fn after_failure(&mut self) -> Duration {
+        let pause = self.next;
+        self.next = (self.next * 2).min(LONGEST_ACCEPT_PAUSE);
+        pause
+    }
+
+    /// A connection was accepted: the next failure pauses briefly again.
+    fn after_success(&mut self) {
+        self.next = FIRST_ACCEPT_PAUSE;
+    }
+}
+
+/// Hand each accepted connection to `handle`; never returns. A failed accept
+/// is tallied in `faults` and followed by a pause that grows while the
+/// failures go on.
+async fn accept<C, A, F>(mut next: A, faults: &Mutex<AcceptFaults>, mut handle: impl FnMut(C))
+where
+    A: FnMut() -> F,
+    F: Future<Output = std::io::Result<C>>,
+{
+    let mut pause = AcceptPause::new();
     loop {
-        let Ok((client, _)) = listener.accept().await else {
-            continue;
-        };
-        let targets = endpoints.borrow().clone();
-        let stats = stats.clone();
-        tokio::spawn(async move {
-            forward(client, &targets, &stats).await;
-        });
+        match next().await {
+            Ok(connection) => {
+                pause.after_success();
+                handle(connection);
+            }
+            Err(error) => {
+                let wait = pause.after_failure();
+                {
+                    let mut faults = faults.lock().unwrap();
+                    faults.failures += 1;
+                    faults.last_error = Some(error.to_string());
+                    faults.longest_pause = faults.longest_pause.max(wait);
+                }
+                tokio::time::sleep(wait).await;
+            }
+        }
     }
 }
 
@@ -290,6 +350,7 @@ mod tests {
                     listeners: Listeners::Pending,
                     endpoints: vec![watch::channel(Arc::new(Vec::new())).0],
                     connections: Arc::default(),
+                    accept_faults: Arc::default(),
                 };
                 (name.to_string(), record)
             })
@@ -316,5 +377,58 @@ mod tests {
             ]),
         );
         assert!(close.is_empty() && to_open.is_empty());
+    }
+
+    #[test]
+    fn accept_pauses_double_up_to_a_second_and_start_over_after_a_success() {
+        let mut pause = AcceptPause::new();
+        let pauses: Vec<u64> = (0..10)
+            .map(|_| pause.after_failure().as_millis() as u64)
+            .collect();
+        assert_eq!(pauses, [5, 10, 20, 40, 80, 160, 320, 640, 1000, 1000]);
+        pause.after_success();
+        assert_eq!(pause.after_failure(), Duration::from_millis(5));
+    }
+
+    /// A listener that cannot accept (out of file descriptors) is tried
+    /// again after pauses, not at once: over one second of (paused, so
+    /// exact) time it is tried 8 times, where a loop that retried at once
+    /// would have spun through every failure the stand-in has without the
+    /// clock moving.
+    #[tokio::test(start_paused = true)]
+    async fn a_listener_that_cannot_accept_backs_off() {
+        const FAILURES: u32 = 1_000;
+        let tries = Arc::new(std::sync::atomic::AtomicU32::new(0));
+        let faults = Arc::new(Mutex::new(AcceptFaults::default()));
+        let (counted, recorded) = (tries.clone(), faults.clone());
+        let started = tokio::time::Instant::now();
+        let looping = tokio::spawn(async move {
+            let next = || {
+                let tries = counted.clone();
+                async move {
+                    let n = tries.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+                    if n > FAILURES {
+                        std::future::pending::<()>().await;
+                    }
+                    Err::<(), _>(std::io::Error::from_raw_os_error(nix::libc::EMFILE))
+                }
+            };
+            accept(next, &recorded, |()| {}).await;
+        });
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let tried = tries.load(std::sync::atomic::Ordering::SeqCst);
+        // Tries at 0, 5, 15, 35, 75, 155, 315 and 635 ms; the next at 1275 ms.
+        assert_eq!(tried, 8, "tries in the first second");
+        let seen = faults.lock().unwrap().clone();
+        assert_eq!(seen.failures, 8);
+        assert_eq!(seen.longest_pause, Duration::from_millis(640));
+        assert!(
+            seen.last_error
+                .as_deref()
+                .is_some_and(|e| e.contains("Too many open files")),
+            "{seen:?}"
+        );
+        assert_eq!(started.elapsed(), Duration::from_secs(1));
+        looping.abort();
     }
 }

@@ -26,11 +26,11 @@ mod write;
 
 #[cfg(test)]
 pub(crate) use objects::Deletion;
+pub use objects::{AcceptFaults, NO_ENDPOINT, ServiceStats};
 pub(crate) use objects::{
     ConnectionStats, DeploymentSpec, Listeners, Objects, PodRecord, PodSpec, ServicePort,
-    ServiceRecord, ServiceSpec, Strategy, Target,
+    ServiceRecord, ServiceSpec, Target,
 };
-pub use objects::{NO_ENDPOINT, ServiceStats};
 pub(crate) use write::{Applied, Write};
 
 use lab_core::platform::PlatformEvent;
@@ -127,6 +127,7 @@ impl Store {
 mod tests {
     use super::*;
     use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+    use lab_core::object::Strategy;
     use std::collections::BTreeMap;
     use std::net::Ipv4Addr;
     use std::net::SocketAddr;

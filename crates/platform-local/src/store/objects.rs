@@ -3,21 +3,12 @@
 
 use crate::image::PodRuntime;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use lab_core::object::Strategy;
 use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
-
-/// How a Deployment replaces pods when its template changes.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) enum Strategy {
-    Recreate,
-    RollingUpdate {
-        max_surge: IntOrString,
-        max_unavailable: IntOrString,
-    },
-}
 
 /// What a Deployment asks for.
 #[derive(Debug, Clone)]
@@ -27,6 +18,7 @@ pub(crate) struct DeploymentSpec {
     pub(crate) template_hash: String,
     /// The pod template, ready to run.
     pub(crate) template: Arc<PodRuntime>,
+    /// How pods are replaced when the template changes.
     pub(crate) strategy: Strategy,
 }
 
@@ -149,6 +141,18 @@ pub const NO_ENDPOINT: &str = "(none)";
 /// A Service's connection tallies by version, kept by the proxy.
 pub(crate) type ConnectionStats = Mutex<BTreeMap<String, ServiceStats>>;
 
+/// The times a Service's listener could not accept a connection (out of file
+/// descriptors, say), kept by the proxy, which backs off between tries.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AcceptFaults {
+    /// Failed accepts.
+    pub failures: u64,
+    /// The last error, as the system said it.
+    pub last_error: Option<String>,
+    /// The longest pause the listener took before trying again.
+    pub longest_pause: Duration,
+}
+
 /// A Service in the store, with its Endpoints (one channel per port, written
 /// by the endpoints controller) and its listeners' state and tallies (written
 /// by the proxy).
@@ -162,6 +166,7 @@ pub(crate) struct ServiceRecord {
     pub(crate) listeners: Listeners,
     pub(crate) endpoints: Vec<EndpointsChannel>,
     pub(crate) connections: Arc<ConnectionStats>,
+    pub(crate) accept_faults: Arc<Mutex<AcceptFaults>>,
 }
 
 impl ServiceRecord {

@@ -150,6 +150,7 @@ impl<'a> Write<'a> {
             spec,
             listeners: Listeners::Pending,
             connections: Arc::new(ConnectionStats::default()),
+            accept_faults: Arc::default(),
         };
         self.objects.services.insert(name.to_string(), record);
         Applied::Created

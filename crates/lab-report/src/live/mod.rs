@@ -11,18 +11,33 @@
 //! fetches the changing part (`fragment`) every second; no font, library or
 //! address outside the lab's own server.
 
+mod english;
+mod korean;
+mod messages;
+
 use crate::charts::{
     SVG_NAMESPACE, errors_chart, ready_chart, requests_chart, server_requests_chart, share_chart,
     version_colours,
 };
-use crate::narration::Language;
-use crate::terminal::{describe_step, korean};
+use crate::i18n::{Language, Localized};
+use crate::terminal::step_text;
 use crate::xml;
-use lab_core::analysis::{GateVerdict, Outcome, Verdict, WindowKind};
+use lab_core::analysis::{GateVerdict, Verdict, WindowKind};
 use lab_core::plan::Plan;
 use lab_core::report::Report;
 use lab_core::run_event::{InterimVerdict, Progress};
+use messages::Text;
 use std::fmt::Write;
+
+impl Localized for Text<'_> {
+    fn english(&self) -> String {
+        english::say(self)
+    }
+
+    fn korean(&self) -> String {
+        korean::say(self)
+    }
+}
 
 /// The dashboard the cluster lab's Grafana provisions (`grafana/dashboards`).
 pub const GRAFANA_DASHBOARD_UID: &str = "canary-lab";
@@ -55,125 +70,6 @@ pub struct LiveView {
     pub grafana: Option<String>,
     /// The run has ended and its report is written.
     pub finished: bool,
-}
-
-/// The page's words.
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum Text<'a> {
-    Live,
-    Ended,
-    Starting,
-    NoTrafficYet,
-    Phase { name: &'a str, kind: WindowKind },
-    Transition(&'a str),
-    RunTime,
-    Undecided,
-    Outcome(Outcome),
-    Versions,
-    Version,
-    Share,
-    PerSecond,
-    Answers,
-    Errors,
-    ReadyPods,
-    Panel,
-    PanelWaiting,
-    Gates,
-    GatesWaiting,
-    Looks,
-    Interim(InterimVerdict),
-    Verdict(Verdict),
-    Finished,
-    Report,
-    PrometheusGraph,
-    GrafanaDashboard,
-    Offline,
-    Updating,
-}
-
-fn say(text: Text<'_>, language: Language) -> String {
-    match language {
-        Language::English => english(text),
-        Language::Korean => korean_text(text),
-    }
-}
-
-fn english(text: Text<'_>) -> String {
-    match text {
-        Text::Live => "live".into(),
-        Text::Ended => "ended".into(),
-        Text::Starting => "starting".into(),
-        Text::NoTrafficYet => "no traffic yet".into(),
-        Text::Phase { name, kind } => format!("phase {name} ({})", kind.as_str()),
-        Text::Transition(name) => format!("transition {name}"),
-        Text::RunTime => "run time".into(),
-        Text::Undecided => "No decision yet: the gates are judged in the analyze phase.".into(),
-        Text::Outcome(Outcome::Promoted) => "promoted".into(),
-        Text::Outcome(Outcome::RolledBack) => "rolled back".into(),
-        Text::Versions => "Traffic by version (this phase, from the clients)".into(),
-        Text::Version => "version".into(),
-        Text::Share => "share".into(),
-        Text::PerSecond => "requests/s".into(),
-        Text::Answers => "answers".into(),
-        Text::Errors => "errors".into(),
-        Text::ReadyPods => "ready pods".into(),
-        Text::Panel => "The tutorial's Grafana panel, from the lab's Prometheus".into(),
-        Text::PanelWaiting => {
-            "Waiting for Prometheus's first points (it scrapes every few seconds)…".into()
-        }
-        Text::Gates => "Gates".into(),
-        Text::GatesWaiting => "Not judged yet: the analyze phase has not begun.".into(),
-        Text::Looks => "Looks at the gates".into(),
-        Text::Interim(v) => v.as_str().into(),
-        Text::Verdict(Verdict::Pass) => "pass".into(),
-        Text::Verdict(Verdict::Fail) => "FAIL".into(),
-        Text::Verdict(Verdict::Inconclusive) => "inconclusive".into(),
-        Text::Verdict(Verdict::NotApplicable) => "n/a".into(),
-        Text::Finished => "The run has ended.".into(),
-        Text::Report => "the report".into(),
-        Text::PrometheusGraph => "Prometheus graph".into(),
-        Text::GrafanaDashboard => "Grafana dashboard".into(),
-        Text::Offline => "The lab no longer serves this page: this is its last state.".into(),
-        Text::Updating => "updated every second".into(),
-    }
-}
-
-fn korean_text(text: Text<'_>) -> String {
-    match text {
-        Text::Live => "실시간".into(),
-        Text::Ended => "종료".into(),
-        Text::Starting => "시작하는 중".into(),
-        Text::NoTrafficYet => "아직 트래픽 없음".into(),
-        Text::Phase { name, kind } => {
-            format!("{name} 구간 ({})", korean::window_kind(kind))
-        }
-        Text::Transition(name) => format!("전환 {name}"),
-        Text::RunTime => "실행 시간".into(),
-        Text::Undecided => "아직 결정 전: 게이트는 분석 구간에서 판단합니다.".into(),
-        Text::Outcome(o) => korean::outcome(o).into(),
-        Text::Versions => "버전별 트래픽 (현재 구간, 클라이언트 기준)".into(),
-        Text::Version => "버전".into(),
-        Text::Share => "비율".into(),
-        Text::PerSecond => "초당 요청".into(),
-        Text::Answers => "응답".into(),
-        Text::Errors => "오류".into(),
-        Text::ReadyPods => "준비된 pod".into(),
-        Text::Panel => "튜토리얼의 Grafana 패널 (실습 환경의 Prometheus)".into(),
-        Text::PanelWaiting => "Prometheus의 첫 데이터를 기다리는 중 (몇 초마다 수집합니다)…".into(),
-        Text::Gates => "게이트".into(),
-        Text::GatesWaiting => "아직 판단 전: 분석 구간이 시작되지 않았습니다.".into(),
-        Text::Looks => "게이트 확인 기록".into(),
-        Text::Interim(v) => korean::interim(v).into(),
-        Text::Verdict(v) => korean::verdict(v).into(),
-        Text::Finished => "실행이 끝났습니다.".into(),
-        Text::Report => "리포트 보기".into(),
-        Text::PrometheusGraph => "Prometheus 그래프".into(),
-        Text::GrafanaDashboard => "Grafana 대시보드".into(),
-        Text::Offline => {
-            "실습 환경이 이 페이지를 더 이상 제공하지 않습니다: 마지막 상태입니다.".into()
-        }
-        Text::Updating => "1초마다 갱신".into(),
-    }
 }
 
 const STYLE: &str = r#"
@@ -322,7 +218,7 @@ pub fn live_page(
          <title>{} — {}</title><style>{STYLE}</style></head>\n<body class=\"{}\">\n",
         language.code(),
         xml::text(scenario),
-        say(Text::Live, language),
+        Text::Live.render(language),
         if state == "finished" { "finished" } else { "" },
     );
     let badge = if state == "finished" {
@@ -334,7 +230,7 @@ pub fn live_page(
         out,
         "<header><h1>{}</h1><span class=\"badge\">{}</span><span class=\"links\">",
         xml::text(scenario),
-        say(badge, language)
+        badge.render(language)
     );
     if let Some(view) = view {
         links(&mut out, view, language);
@@ -343,7 +239,7 @@ pub fn live_page(
     let _ = writeln!(
         out,
         "<div id=\"offline\">{}</div>",
-        xml::text(&say(Text::Offline, language))
+        xml::text(&Text::Offline.render(language))
     );
     out.push_str("<main id=\"live\">");
     out.push_str(&live_fragment(view, plan, language));
@@ -351,7 +247,7 @@ pub fn live_page(
     let _ = writeln!(
         out,
         "<footer>canary-lab · {}</footer>",
-        xml::text(&say(Text::Updating, language))
+        xml::text(&Text::Updating.render(language))
     );
     let _ = write!(out, "<script>{SCRIPT}</script>\n</body></html>\n");
     out
@@ -363,7 +259,7 @@ fn links(out: &mut String, view: &LiveView, language: Language) {
             out,
             "<a id=\"prometheus-link\" href=\"{}\">{}</a>",
             xml::attr(&prometheus_graph_url(prometheus, &view.tutorial_query)),
-            xml::text(&say(Text::PrometheusGraph, language))
+            xml::text(&Text::PrometheusGraph.render(language))
         );
     }
     if let Some(grafana) = &view.grafana {
@@ -371,7 +267,7 @@ fn links(out: &mut String, view: &LiveView, language: Language) {
             out,
             "<a id=\"grafana-link\" href=\"{}\">{}</a>",
             xml::attr(&grafana_dashboard_url(grafana)),
-            xml::text(&say(Text::GrafanaDashboard, language))
+            xml::text(&Text::GrafanaDashboard.render(language))
         );
     }
 }
@@ -383,7 +279,7 @@ pub fn live_fragment(view: Option<&LiveView>, plan: Option<&Plan>, language: Lan
         let _ = write!(
             out,
             "<div data-state=\"waiting\" class=\"card waiting\">{}</div>",
-            xml::text(&say(Text::Starting, language))
+            xml::text(&Text::Starting.render(language))
         );
         return out;
     };
@@ -415,23 +311,16 @@ pub fn live_fragment(view: Option<&LiveView>, plan: Option<&Plan>, language: Lan
 
 fn status(out: &mut String, view: &LiveView, plan: Option<&Plan>, language: Language) {
     out.push_str("<section class=\"card status\">");
-    let step = view.progress.as_ref().and_then(|p| p.step.as_deref());
-    let step = match (step, plan) {
-        (Some(step), Some(plan)) => plan
-            .steps
-            .iter()
-            .chain(&plan.rollback)
-            .find(|s| s.describe() == step)
-            .map_or_else(|| step.to_string(), |s| describe_step(s, language)),
-        (Some(step), None) => step.to_string(),
-        (None, _) => say(Text::Starting, language),
+    let step = match view.progress.as_ref().and_then(|p| p.step.as_deref()) {
+        Some(step) => step_text(step, plan, language),
+        None => Text::Starting.render(language),
     };
     if view.finished {
         let _ = write!(
             out,
             "<div class=\"step ended\">{} <a id=\"report-link\" href=\"report.html\">{}</a></div>",
-            xml::text(&say(Text::Finished, language)),
-            xml::text(&say(Text::Report, language))
+            xml::text(&Text::Finished.render(language)),
+            xml::text(&Text::Report.render(language))
         );
     } else {
         let _ = write!(out, "<div class=\"step\">▶ {}</div>", xml::text(&step));
@@ -451,7 +340,7 @@ fn status(out: &mut String, view: &LiveView, plan: Option<&Plan>, language: Lang
                  <span class=\"timer\"><span style=\"width:{:.1}%\"></span></span></div>",
                 xml::attr(name),
                 kind.as_str(),
-                xml::text(&say(Text::Phase { name, kind }, language)),
+                xml::text(&Text::Phase { name, kind }.render(language)),
                 seconds(p.window_elapsed_ms),
                 seconds(planned),
                 done * 100.0
@@ -462,7 +351,7 @@ fn status(out: &mut String, view: &LiveView, plan: Option<&Plan>, language: Lang
                 out,
                 "<div class=\"phase\" data-phase=\"{}\" data-kind=\"transition\">{} <strong>{}</strong></div>",
                 xml::attr(name),
-                xml::text(&say(Text::Transition(name), language)),
+                xml::text(&Text::Transition(name).render(language)),
                 seconds(p.window_elapsed_ms)
             );
         }
@@ -470,7 +359,7 @@ fn status(out: &mut String, view: &LiveView, plan: Option<&Plan>, language: Lang
             let _ = write!(
                 out,
                 "<div class=\"phase\">{}</div>",
-                xml::text(&say(Text::NoTrafficYet, language))
+                xml::text(&Text::NoTrafficYet.render(language))
             );
         }
         None => {}
@@ -478,7 +367,7 @@ fn status(out: &mut String, view: &LiveView, plan: Option<&Plan>, language: Lang
     let _ = writeln!(
         out,
         "<div class=\"clock\">{} {}</div></section>",
-        xml::text(&say(Text::RunTime, language)),
+        xml::text(&Text::RunTime.render(language)),
         seconds(view.now_ms)
     );
 }
@@ -491,7 +380,7 @@ fn decision(out: &mut String, view: &LiveView, language: Language) {
                 "<section id=\"decision\" class=\"decision {}\" data-outcome=\"{}\"><strong>{}</strong>: {} <span class=\"clock\">({})</span></section>",
                 decision.outcome.as_str(),
                 decision.outcome.as_str(),
-                xml::text(&say(Text::Outcome(decision.outcome), language)),
+                xml::text(&Text::Outcome(decision.outcome).render(language)),
                 xml::text(&decision.reason),
                 seconds(decision.decided_at_ms)
             );
@@ -500,7 +389,7 @@ fn decision(out: &mut String, view: &LiveView, language: Language) {
             let _ = writeln!(
                 out,
                 "<section id=\"decision\" class=\"decision pending\" data-outcome=\"\">{}</section>",
-                xml::text(&say(Text::Undecided, language))
+                xml::text(&Text::Undecided.render(language))
             );
         }
     }
@@ -531,14 +420,14 @@ fn panel(out: &mut String, view: &LiveView, language: Language) {
             let _ = write!(
                 out,
                 "<div class=\"waiting\">{}</div>",
-                xml::text(&say(Text::PanelWaiting, language))
+                xml::text(&Text::PanelWaiting.render(language))
             );
         }
     }
     let _ = writeln!(
         out,
         "<figcaption>{}: <code>{}</code></figcaption></figure>",
-        xml::text(&say(Text::Panel, language)),
+        xml::text(&Text::Panel.render(language)),
         xml::text(&view.tutorial_query)
     );
 }
@@ -564,13 +453,13 @@ fn versions(out: &mut String, view: &LiveView, language: Language) {
     let _ = writeln!(
         out,
         "<section class=\"card\" id=\"versions\"><h2>{}</h2><table><thead><tr><th>{}</th><th>{}</th><th class=\"num\"></th><th class=\"num\">{}</th><th class=\"num\">{}</th><th class=\"num\">{}</th><th class=\"num\">{}</th></tr></thead><tbody>",
-        xml::text(&say(Text::Versions, language)),
-        xml::text(&say(Text::Version, language)),
-        xml::text(&say(Text::Share, language)),
-        xml::text(&say(Text::PerSecond, language)),
-        xml::text(&say(Text::Answers, language)),
-        xml::text(&say(Text::Errors, language)),
-        xml::text(&say(Text::ReadyPods, language)),
+        xml::text(&Text::Versions.render(language)),
+        xml::text(&Text::Version.render(language)),
+        xml::text(&Text::Share.render(language)),
+        xml::text(&Text::PerSecond.render(language)),
+        xml::text(&Text::Answers.render(language)),
+        xml::text(&Text::Errors.render(language)),
+        xml::text(&Text::ReadyPods.render(language)),
     );
     let progress = view.progress.as_ref();
     for (version, colour) in version_colours(&view.report) {
@@ -620,7 +509,7 @@ fn verdict(v: Verdict, language: Language) -> String {
     format!(
         "<span class=\"verdict {}\">{}</span>",
         v.as_str(),
-        xml::text(&say(Text::Verdict(v), language))
+        xml::text(&Text::Verdict(v).render(language))
     )
 }
 
@@ -628,7 +517,7 @@ fn gates(out: &mut String, view: &LiveView, language: Language) {
     let _ = write!(
         out,
         "<section class=\"card\" id=\"gates\"><h2>{}</h2>",
-        xml::text(&say(Text::Gates, language))
+        xml::text(&Text::Gates.render(language))
     );
     match latest_gates(&view.report) {
         Some((window, gates)) => {
@@ -650,7 +539,7 @@ fn gates(out: &mut String, view: &LiveView, language: Language) {
             let _ = write!(
                 out,
                 "<p>{}</p>",
-                xml::text(&say(Text::GatesWaiting, language))
+                xml::text(&Text::GatesWaiting.render(language))
             );
         }
     }
@@ -658,7 +547,7 @@ fn gates(out: &mut String, view: &LiveView, language: Language) {
         let _ = write!(
             out,
             "<h2 style=\"margin-top:12px\">{}</h2><ol class=\"looks\">",
-            xml::text(&say(Text::Looks, language))
+            xml::text(&Text::Looks.render(language))
         );
         for look in &view.looks {
             let _ = write!(
@@ -666,7 +555,7 @@ fn gates(out: &mut String, view: &LiveView, language: Language) {
                 "<li data-look=\"{}\">{} — {}</li>",
                 look.verdict.as_str(),
                 seconds(look.t_ms),
-                xml::text(&say(Text::Interim(look.verdict), language))
+                xml::text(&Text::Interim(look.verdict).render(language))
             );
         }
         out.push_str("</ol>");
