@@ -39,13 +39,10 @@ pub use gates::{
     p99_gate, p99_vs_baseline_gate, restarts_gate, success_rate_gate,
 };
 pub use observation::{
-    FailureTally, LatencySummary, ReadySample, ServerCount, ServerObservation, VersionTally,
-    WindowKind, WindowObservation,
+    ClassTally, FailureTally, GatewayTraffic, LatencySummary, ReadySample, RouteSample,
+    ServerCount, ServerObservation, VersionTally, WindowKind, WindowObservation,
 };
-pub use routing::{
-    ClassTally, GatewayTraffic, MirrorVerdict, RouteSample, RoutingVerdict, mirror,
-    mirrored_candidate, routing,
-};
+pub use routing::{MirrorVerdict, RoutingVerdict, mirror, mirrored_candidate, routing};
 pub use split::{SplitInput, SplitVerdict, expected_shares, split, split_verdict};
 pub use stats::{Interval, normal_quantile, wilson_interval, z_for_confidence};
 pub use thresholds::{Gates, GatesError, relative_p99_limit};

@@ -65,10 +65,14 @@ pub fn route_problems(route: &HttpRoute) -> Vec<Problem> {
     }
     for (i, parent) in parents.iter().enumerate() {
         let at = format!("/spec/parentRefs/{i}");
-        if parent.group.as_deref().is_some_and(|g| g != super::GROUP) {
+        if parent
+            .group
+            .as_deref()
+            .is_some_and(|g| g != super::types::GROUP)
+        {
             found.add(
                 format!("{at}/group"),
-                format!("parent group must be {}", super::GROUP),
+                format!("parent group must be {}", super::types::GROUP),
             );
         }
         if parent.kind.as_deref().is_some_and(|k| k != "Gateway") {
@@ -441,7 +445,11 @@ pub fn gateway_problems(gateway: &Gateway) -> Vec<Problem> {
             .flatten()
             .enumerate()
         {
-            if kind.kind != "HTTPRoute" || kind.group.as_deref().is_some_and(|g| g != super::GROUP)
+            if kind.kind != "HTTPRoute"
+                || kind
+                    .group
+                    .as_deref()
+                    .is_some_and(|g| g != super::types::GROUP)
             {
                 found.add(
                     format!("{at}/allowedRoutes/kinds/{k}"),
