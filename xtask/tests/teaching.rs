@@ -3,7 +3,8 @@
 //! command before it runs and waits for Enter on stdin (traffic flowing
 //! meanwhile), goes on without pauses at the end of stdin, and completes;
 //! `--explain --lang ko` narrates in Korean without waiting, and its event
-//! lines and summary are Korean too.
+//! lines, summary and report (report.md, report.html, the charts) are Korean
+//! too, while junit.xml stays English for CI.
 //!
 //! Needs Prometheus on PATH, like every local end-to-end test. Each run has its
 //! own lab home (`CANARY_LAB_HOME`), so the tests run side by side and leave
@@ -156,13 +157,21 @@ fn find_after(haystack: &str, needle: &str, from: usize) -> usize {
         .unwrap_or_else(|| panic!("{needle:?} missing after byte {from} in:\n{haystack}"))
 }
 
-/// The run's report, from the path the summary prints.
-fn report(stdout: &str) -> Report {
+/// The run's directory, from the report path the summary prints.
+fn run_dir(stdout: &str) -> PathBuf {
     let html = stdout
         .lines()
-        .find_map(|l| l.trim().strip_prefix("report: "))
+        .find_map(|l| {
+            let l = l.trim();
+            l.strip_prefix("report: ").or(l.strip_prefix("리포트: "))
+        })
         .unwrap_or_else(|| panic!("no report path in {stdout}"));
-    let json = Path::new(html).with_file_name("report.json");
+    Path::new(html).parent().unwrap().to_path_buf()
+}
+
+/// The run's report, from the path the summary prints.
+fn report(stdout: &str) -> Report {
+    let json = run_dir(stdout).join("report.json");
     Report::from_json(&std::fs::read_to_string(json).unwrap()).unwrap()
 }
 
@@ -286,6 +295,25 @@ fn explain_in_korean_narrates_without_waiting() {
         assert!(stderr.contains(korean), "{korean:?} missing:\n{stderr}");
     }
     assert!(!stderr.contains(lab_report::narration::prompt(Language::Korean)));
+    // The report follows --lang; junit.xml stays English for CI.
+    let dir = run_dir(&stdout);
+    let read = |name: &str| std::fs::read_to_string(dir.join(name)).unwrap();
+    let markdown = read("report.md");
+    assert!(
+        markdown.starts_with("# canary: 승격 (예상 승격), 통과\n"),
+        "{markdown}"
+    );
+    for heading in ["## 결정", "## 차트", "## 구간", "## 게이트", "## 단계"] {
+        assert!(markdown.contains(heading), "{heading} missing:\n{markdown}");
+    }
+    assert!(!markdown.contains("## Decision"), "{markdown}");
+    for step in &plan.steps {
+        let told = lab_report::terminal::describe_step(step, Language::Korean);
+        assert!(markdown.contains(&told), "{told:?} missing:\n{markdown}");
+    }
+    assert!(read("report.html").contains("<html lang=\"ko\">"));
+    assert!(read("share.svg").contains("버전별 트래픽 비율"));
+    assert!(read("junit.xml").contains("expected outcome: promoted"));
 }
 
 #[test]

@@ -3,7 +3,7 @@
 //! renderer needs (kinds, names, counts), so a terminal, a live page or another
 //! language renders it without parsing text.
 
-use crate::analysis::{Outcome, WindowKind};
+use crate::analysis::{Decision, Outcome, WindowKind};
 use crate::report::{Section, StatusKind, StepResult};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -160,6 +160,11 @@ pub enum RunEvent {
         outcome: Outcome,
         /// Why.
         reason: String,
+        /// The decision itself, so that its reason can be told again in
+        /// another language from its cause and gates; not written to the
+        /// events file, which has `reason`.
+        #[serde(skip)]
+        decision: Option<Box<Decision>>,
     },
     /// The platform reported something (a pod started, was killed, restarted).
     Platform {

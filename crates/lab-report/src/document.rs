@@ -1,11 +1,35 @@
 //! What a report says, once, as blocks that the Markdown and HTML renderers
 //! both draw: so `report.md` and `report.html` never drift apart.
+//!
+//! Every sentence is a typed message (`messages`) rendered by one table per
+//! language (`english`, `korean`; see [`crate::i18n`]). What comes from the
+//! run as text (names, commands, the platform's events, notes) is shown as
+//! it is.
 
+mod english;
+mod korean;
+pub(crate) mod messages;
+
+use crate::i18n::{Language, Localized};
+use crate::terminal::step_text;
 use lab_core::analysis::{
-    Comparison, Counted, CrossCheckVerdict, GateVerdict, Outcome, Unit, Verdict, WindowKind,
+    Comparison, CrossCheckVerdict, GateVerdict, Gates, Outcome, Unit, Verdict, WindowKind,
 };
-use lab_core::report::{Report, RunStatus, Section, StepResult, WindowReport};
+use lab_core::plan::Plan;
+use lab_core::report::{Report, Section, StepResult, WindowReport};
+use messages::{Column, Message, Section as Part};
+pub(crate) use messages::{seconds, value};
 use std::collections::BTreeMap;
+
+impl Localized for Message<'_> {
+    fn english(&self) -> String {
+        english::say(self)
+    }
+
+    fn korean(&self) -> String {
+        korean::say(self)
+    }
+}
 
 /// A piece of inline text.
 #[derive(Debug, Clone, PartialEq)]
@@ -41,7 +65,7 @@ pub(crate) enum Align {
 /// A table: headers and rows of cells.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Table {
-    pub(crate) columns: Vec<(&'static str, Align)>,
+    pub(crate) columns: Vec<(String, Align)>,
     pub(crate) rows: Vec<Vec<Line>>,
 }
 
@@ -68,24 +92,27 @@ pub(crate) enum Block {
 
 /// The sections of the report, in order, with their anchors (for a table of
 /// contents).
-pub(crate) fn sections(report: &Report) -> Vec<(&'static str, &'static str)> {
+pub(crate) fn sections(report: &Report, language: Language) -> Vec<(&'static str, String)> {
     let mut out = vec![
-        ("decision", "Decision"),
-        ("charts", "Charts"),
-        ("phases", "Phases"),
-        ("gates", "Gates"),
-        ("cross-check", "Client against Prometheus"),
-        ("steps", "Steps"),
+        Part::Decision,
+        Part::Charts,
+        Part::Phases,
+        Part::Gates,
+        Part::CrossCheck,
+        Part::Steps,
     ];
     if !report.events.is_empty() {
-        out.push(("events", "Platform events"));
+        out.push(Part::Events);
     }
-    if !notes(report).is_empty() {
-        out.push(("notes", "Notes"));
+    if !notes(report, language).is_empty() {
+        out.push(Part::Notes);
     }
-    out
+    out.into_iter()
+        .map(|part| (part.id(), Message::Heading(part).render(language)))
+        .collect()
 }
 
+/// An outcome in English, for `junit.xml`, which CI reads.
 pub(crate) fn outcome_text(o: Outcome) -> &'static str {
     match o {
         Outcome::Promoted => "promoted",
@@ -94,35 +121,14 @@ pub(crate) fn outcome_text(o: Outcome) -> &'static str {
 }
 
 /// `canary: promoted (expected promoted), passed`.
-pub(crate) fn title(report: &Report) -> String {
-    let reached = report.outcome.map_or("no decision", outcome_text);
-    let verdict = if report.passed {
-        "passed"
-    } else {
-        "did not pass"
-    };
-    format!(
-        "{}: {reached} (expected {}), {verdict}",
-        report.scenario,
-        outcome_text(report.expected)
-    )
-}
-
-fn status(s: &RunStatus) -> String {
-    match s {
-        RunStatus::Completed => "completed".to_string(),
-        RunStatus::Interrupted => "interrupted".to_string(),
-        RunStatus::Failed { error } => format!("failed: {error}"),
+pub(crate) fn title(report: &Report, language: Language) -> String {
+    Message::Title {
+        scenario: &report.scenario,
+        reached: report.outcome,
+        expected: report.expected,
+        passed: report.passed,
     }
-}
-
-pub(crate) fn value(v: Option<f64>, unit: Unit) -> String {
-    match (v, unit) {
-        (None, _) => "–".to_string(),
-        (Some(v), Unit::Ratio) => format!("{:.2}%", v * 100.0),
-        (Some(v), Unit::Ms) => format!("{v:.1} ms"),
-        (Some(v), Unit::Count) => format!("{v:.0}"),
-    }
+    .render(language)
 }
 
 fn share(v: Option<f64>) -> String {
@@ -137,54 +143,28 @@ fn comparison(c: Comparison) -> &'static str {
     }
 }
 
-pub(crate) fn seconds(ms: u64) -> String {
-    format!("{:.1} s", ms as f64 / 1000.0)
-}
-
-/// A length of time: `21 ms` below a second, else `2.4 s`.
-fn duration_text(ms: u64) -> String {
-    if ms < 1000 {
-        format!("{ms} ms")
-    } else {
-        seconds(ms)
-    }
-}
-
-fn confidence(c: f64) -> String {
-    let text = format!("{:.2}", c * 100.0);
-    format!("{}%", text.trim_end_matches('0').trim_end_matches('.'))
-}
-
-/// Where a gate's numbers came from, for people.
-fn source_text(source: &str) -> String {
-    match source {
-        "client" => "client-side tallies".to_string(),
-        "platform" => "container restarts reported by the platform".to_string(),
-        other => other.to_string(),
-    }
-}
-
-/// The report as blocks.
-pub(crate) fn document(report: &Report) -> Vec<Block> {
+/// The report as blocks, in `language`; the steps are told again from the
+/// run's `plan` when there is one.
+pub(crate) fn document(report: &Report, language: Language, plan: Option<&Plan>) -> Vec<Block> {
     let mut blocks = vec![
         Block::Title {
-            text: title(report),
+            text: title(report, language),
             passed: report.passed,
         },
         Block::Paragraph(vec![text(report.description.clone())]),
     ];
-    blocks.push(Block::List(facts(report)));
-    decision(report, &mut blocks);
-    heading(&mut blocks, 2, "Charts", "charts");
+    blocks.push(Block::List(facts(report, language)));
+    decision(report, language, &mut blocks);
+    heading(&mut blocks, 2, Part::Charts, language);
     blocks.push(Block::Charts);
-    phases(report, &mut blocks);
-    gates(report, &mut blocks);
-    cross_checks(report, &mut blocks);
-    steps(report, &mut blocks);
-    events(report, &mut blocks);
-    let notes = notes(report);
+    phases(report, language, &mut blocks);
+    gates(report, language, &mut blocks);
+    cross_checks(report, language, &mut blocks);
+    steps(report, language, plan, &mut blocks);
+    events(report, language, &mut blocks);
+    let notes = notes(report, language);
     if !notes.is_empty() {
-        heading(&mut blocks, 2, "Notes", "notes");
+        heading(&mut blocks, 2, Part::Notes, language);
         blocks.push(Block::List(
             notes.into_iter().map(|n| vec![text(n)]).collect(),
         ));
@@ -192,113 +172,114 @@ pub(crate) fn document(report: &Report) -> Vec<Block> {
     blocks
 }
 
-fn heading(blocks: &mut Vec<Block>, level: u8, text: &str, id: &str) {
+fn heading(blocks: &mut Vec<Block>, level: u8, part: Part, language: Language) {
     blocks.push(Block::Heading {
         level,
-        text: text.to_string(),
-        id: id.to_string(),
+        text: Message::Heading(part).render(language),
+        id: part.id().to_string(),
     });
 }
 
-fn facts(report: &Report) -> Vec<Line> {
+/// A table's columns in `language`.
+fn columns(columns: &[(Column, Align)], language: Language) -> Vec<(String, Align)> {
+    columns
+        .iter()
+        .map(|(column, align)| (Message::Column(*column).render(language), *align))
+        .collect()
+}
+
+fn facts(report: &Report, language: Language) -> Vec<Line> {
+    let say = |message: Message<'_>| text(message.render(language));
     let prometheus = match (&report.prometheus.available, &report.prometheus.url) {
-        (true, Some(url)) => vec![text("queried at "), code(url.clone())],
-        (true, None) => vec![text("queried")],
-        _ => vec![text("not available: client-side measurements only")],
+        (true, Some(url)) => vec![say(Message::QueriedAt), code(url.clone())],
+        (true, None) => vec![say(Message::Queried)],
+        _ => vec![say(Message::ClientOnly)],
     };
     let mut out = vec![
         vec![
-            text("run "),
+            say(Message::Run),
             code(report.run_id.clone()),
-            text(format!(", started {}", report.started_at)),
+            say(Message::Started(&report.started_at)),
         ],
-        vec![text(format!(
-            "platform {}, profile {}",
-            report.platform, report.profile
-        ))],
-        vec![text(format!("status: {}", status(&report.status)))],
-        vec![text(format!(
-            "versions: baseline {}, candidate {}",
-            report.roles.baseline.as_deref().unwrap_or("–"),
-            report.roles.candidate
-        ))],
+        vec![say(Message::PlatformProfile {
+            platform: &report.platform,
+            profile: &report.profile,
+        })],
+        vec![say(Message::Status(&report.status))],
+        vec![say(Message::Versions {
+            baseline: report.roles.baseline.as_deref(),
+            candidate: &report.roles.candidate,
+        })],
     ];
-    let mut line = vec![text("Prometheus: ")];
+    let mut line = vec![say(Message::Prometheus)];
     line.extend(prometheus);
     out.push(line);
     out
 }
 
-fn decision(report: &Report, blocks: &mut Vec<Block>) {
-    heading(blocks, 2, "Decision", "decision");
+fn decision(report: &Report, language: Language, blocks: &mut Vec<Block>) {
+    heading(blocks, 2, Part::Decision, language);
     let Some(decision) = &report.decision else {
-        blocks.push(Block::Paragraph(vec![text(match &report.status {
-            RunStatus::Completed => "No decision was reached.".to_string(),
-            RunStatus::Interrupted => {
-                "No decision was reached: the run was interrupted.".to_string()
-            }
-            RunStatus::Failed { error } => {
-                format!("No decision was reached: the run failed: {error}.")
-            }
-        })]));
+        blocks.push(Block::Paragraph(vec![text(
+            Message::NoDecision(&report.status).render(language),
+        )]));
         return;
     };
     blocks.push(Block::Paragraph(vec![
-        Span::Strong(outcome_text(decision.outcome).to_string()),
-        text(format!(": {}", decision.reason)),
+        Span::Strong(Message::Outcome(decision.outcome).render(language)),
+        text(
+            Message::Reason {
+                decision,
+                thresholds: &report.thresholds,
+            }
+            .render(language),
+        ),
     ]));
-    let expected = if report.passed {
-        format!(
-            "This is the outcome the scenario expects ({}).",
-            outcome_text(report.expected)
-        )
-    } else {
-        format!("The scenario expects {}.", outcome_text(report.expected))
-    };
-    let intervals = match decision.analysis_intervals_elapsed {
-        1 => "1 analysis interval".to_string(),
-        n => format!("{n} analysis intervals"),
-    };
-    blocks.push(Block::Paragraph(vec![text(format!(
-        "Decided {} into the run, {} after the candidate began serving (or was applied), after {intervals}{}. {expected}",
-        seconds(decision.decided_at_ms),
-        seconds(decision.time_to_decision_ms),
-        decision
-            .window
-            .as_ref()
-            .map_or(String::new(), |w| format!(" of phase {w}")),
-    ))]));
+    blocks.push(Block::Paragraph(vec![text(
+        Message::Decided {
+            decided_at_ms: decision.decided_at_ms,
+            time_to_decision_ms: decision.time_to_decision_ms,
+            intervals: decision.analysis_intervals_elapsed,
+            window: decision.window.as_deref(),
+            passed: report.passed,
+            expected: report.expected,
+        }
+        .render(language),
+    )]));
 }
 
-fn phases(report: &Report, blocks: &mut Vec<Block>) {
-    heading(blocks, 2, "Phases", "phases");
+fn phases(report: &Report, language: Language, blocks: &mut Vec<Block>) {
+    heading(blocks, 2, Part::Phases, language);
     if report.windows.is_empty() {
-        blocks.push(Block::Paragraph(vec![text("No traffic was measured.")]));
+        blocks.push(Block::Paragraph(vec![text(
+            Message::NoTraffic.render(language),
+        )]));
         return;
     }
-    blocks.push(Block::Paragraph(vec![text(format!(
-        "Each version's share of the answers, with its {} Wilson interval, against the share its ready pods predict. Transitions (the steps between phases) are shown, not judged.",
-        confidence(report.thresholds.confidence)
-    ))]));
+    blocks.push(Block::Paragraph(vec![text(
+        Message::PhasesIntro {
+            confidence: report.thresholds.confidence,
+        }
+        .render(language),
+    )]));
     for (i, window) in report.windows.iter().enumerate() {
-        window_section(i, window, blocks);
+        window_section(i, window, language, blocks);
     }
 }
 
-fn window_section(i: usize, window: &WindowReport, blocks: &mut Vec<Block>) {
+fn window_section(i: usize, window: &WindowReport, language: Language, blocks: &mut Vec<Block>) {
     let length = window.end_ms.saturating_sub(window.start_ms);
-    heading(
-        blocks,
-        3,
-        &format!(
-            "{} ({}, {} from {})",
-            window.name,
-            window.kind.as_str(),
-            seconds(length),
-            seconds(window.start_ms)
-        ),
-        &format!("phase-{}", i + 1),
-    );
+    blocks.push(Block::Heading {
+        level: 3,
+        text: Message::Window {
+            name: &window.name,
+            kind: window.kind,
+            length_ms: length,
+            start_ms: window.start_ms,
+        }
+        .render(language),
+        id: format!("phase-{}", i + 1),
+    });
     let mut rows = Vec::new();
     for split in &window.split {
         let tally = window.versions.get(&split.version);
@@ -323,60 +304,73 @@ fn window_section(i: usize, window: &WindowReport, blocks: &mut Vec<Block>) {
         ]);
     }
     blocks.push(Block::Table(Table {
-        columns: vec![
-            ("version", Align::Left),
-            ("requests", Align::Right),
-            ("share", Align::Right),
-            ("interval", Align::Right),
-            ("expected", Align::Right),
-            ("split", Align::Left),
-            ("errors", Align::Right),
-            ("p50", Align::Right),
-            ("p99", Align::Right),
-        ],
+        columns: columns(
+            &[
+                (Column::Version, Align::Left),
+                (Column::Requests, Align::Right),
+                (Column::Share, Align::Right),
+                (Column::Interval, Align::Right),
+                (Column::Expected, Align::Right),
+                (Column::Split, Align::Left),
+                (Column::Errors, Align::Right),
+                (Column::P50, Align::Right),
+                (Column::P99, Align::Right),
+            ],
+            language,
+        ),
         rows,
     }));
     let mut facts = Vec::new();
     facts.push(if window.downtime.longest_ms > 0 {
-        format!(
-            "Downtime: the longest time without a successful answer was {} (from {}).",
-            duration_text(window.downtime.longest_ms),
-            seconds(window.downtime.start_ms)
-        )
+        Message::Downtime {
+            longest_ms: window.downtime.longest_ms,
+            start_ms: window.downtime.start_ms,
+        }
+        .render(language)
     } else {
-        "Downtime: none.".to_string()
+        Message::NoDowntime.render(language)
     });
     let failures = window.connection_failures.total();
     if failures > 0 {
         let f = &window.connection_failures;
-        facts.push(format!(
-            "Requests without an answer: {failures} (refused {}, reset {}, timeout {}, other {}; {} not attributed to a version).",
-            f.refused, f.reset, f.timeout, f.other, window.unattributed
-        ));
+        facts.push(
+            Message::Unanswered {
+                total: failures,
+                refused: f.refused,
+                reset: f.reset,
+                timeout: f.timeout,
+                other: f.other,
+                unattributed: window.unattributed,
+            }
+            .render(language),
+        );
     }
-    let restarted: Vec<String> = window
+    let restarted: Vec<(&str, u32)> = window
         .restarts
         .iter()
         .filter(|(_, n)| **n > 0)
-        .map(|(v, n)| format!("{v}: {n}"))
+        .map(|(v, n)| (v.as_str(), *n))
         .collect();
     if !restarted.is_empty() {
-        facts.push(format!("Container restarts: {}.", restarted.join(", ")));
+        facts.push(Message::Restarts(restarted).render(language));
     }
     blocks.push(Block::Paragraph(vec![text(facts.join(" "))]));
 }
 
-fn gate_table(gates: &[GateVerdict]) -> Block {
+fn gate_table(gates: &[GateVerdict], language: Language) -> Block {
     Block::Table(Table {
-        columns: vec![
-            ("gate", Align::Left),
-            ("version", Align::Left),
-            ("verdict", Align::Left),
-            ("measured", Align::Right),
-            ("threshold", Align::Right),
-            ("samples", Align::Right),
-            ("source", Align::Left),
-        ],
+        columns: columns(
+            &[
+                (Column::Gate, Align::Left),
+                (Column::Version, Align::Left),
+                (Column::Verdict, Align::Left),
+                (Column::Measured, Align::Right),
+                (Column::Threshold, Align::Right),
+                (Column::Samples, Align::Right),
+                (Column::Source, Align::Left),
+            ],
+            language,
+        ),
         rows: gates
             .iter()
             .map(|g| {
@@ -391,14 +385,14 @@ fn gate_table(gates: &[GateVerdict]) -> Block {
                         value(g.threshold, g.unit)
                     ))],
                     vec![text(g.samples.to_string())],
-                    vec![text(source_text(&g.source))],
+                    vec![text(Message::Source(&g.source).render(language))],
                 ]
             })
             .collect(),
     })
 }
 
-fn gate_details(gates: &[GateVerdict]) -> Block {
+fn gate_details(gates: &[GateVerdict], thresholds: &Gates, language: Language) -> Block {
     Block::List(
         gates
             .iter()
@@ -407,25 +401,16 @@ fn gate_details(gates: &[GateVerdict]) -> Block {
                     code(g.gate.as_str()),
                     text(" "),
                     Span::Verdict(g.verdict),
-                    text(format!(": {}", g.explanation)),
+                    text(
+                        Message::Explanation {
+                            gate: g,
+                            thresholds,
+                        }
+                        .render(language),
+                    ),
                 ];
                 if let Some(e) = &g.evidence {
-                    let counted = match e.counted {
-                        Counted::Successes => "successes",
-                        Counted::SlowerThanMaxP99 => "answers slower than the p99 limit",
-                        Counted::SlowerThanBaselineLimit => {
-                            "answers slower than the limit from the baseline's p99"
-                        }
-                    };
-                    line.push(text(format!(
-                        " (evidence: {} {counted} of {}, {} Wilson interval {:.2}–{:.2}%, held against {:.2}%)",
-                        e.count,
-                        e.total,
-                        confidence(e.confidence),
-                        e.interval.low * 100.0,
-                        e.interval.high * 100.0,
-                        e.limit * 100.0
-                    )));
+                    line.push(text(Message::Evidence(e).render(language)));
                 }
                 line
             })
@@ -433,31 +418,27 @@ fn gate_details(gates: &[GateVerdict]) -> Block {
     )
 }
 
-fn gates(report: &Report, blocks: &mut Vec<Block>) {
-    heading(blocks, 2, "Gates", "gates");
+fn gates(report: &Report, language: Language, blocks: &mut Vec<Block>) {
+    heading(blocks, 2, Part::Gates, language);
     let t = &report.thresholds;
-    blocks.push(Block::Paragraph(vec![text(format!(
-        "The candidate is judged in the analyze phase: success rate ≥ {:.2}%, p99 ≤ {:.0} ms, p99 ≤ max({} × the baseline's, the baseline's + {:.0} ms), at most {} restarts; no gate passes on fewer than {} requests.",
-        t.min_success_rate * 100.0,
-        t.max_p99_ms,
-        t.max_p99_ratio,
-        t.p99_ratio_allowance_ms,
-        t.max_restarts,
-        t.min_samples
-    ))]));
+    blocks.push(Block::Paragraph(vec![text(
+        Message::GatesIntro(t).render(language),
+    )]));
     let mut any = false;
     for window in report.windows.iter().filter(|w| !w.gates.is_empty()) {
         any = true;
         blocks.push(Block::Paragraph(vec![
-            text("Phase "),
+            text(Message::PhaseGates.render(language)),
             Span::Strong(window.name.clone()),
-            text(format!(
-                ", over its {} of traffic:",
-                seconds(window.end_ms.saturating_sub(window.start_ms))
-            )),
+            text(
+                Message::OverTraffic {
+                    length_ms: window.end_ms.saturating_sub(window.start_ms),
+                }
+                .render(language),
+            ),
         ]));
-        blocks.push(gate_table(&window.gates));
-        blocks.push(gate_details(&window.gates));
+        blocks.push(gate_table(&window.gates, language));
+        blocks.push(gate_details(&window.gates, t, language));
     }
     if let Some(decision) = &report.decision {
         let same = report
@@ -466,17 +447,19 @@ fn gates(report: &Report, blocks: &mut Vec<Block>) {
             .any(|w| Some(&w.name) == decision.window.as_ref() && w.gates == decision.gates);
         if !same && !decision.gates.is_empty() {
             any = true;
-            blocks.push(Block::Paragraph(vec![text(format!(
-                "At the decision ({} into the run):",
-                seconds(decision.decided_at_ms)
-            ))]));
-            blocks.push(gate_table(&decision.gates));
-            blocks.push(gate_details(&decision.gates));
+            blocks.push(Block::Paragraph(vec![text(
+                Message::AtDecision {
+                    decided_at_ms: decision.decided_at_ms,
+                }
+                .render(language),
+            )]));
+            blocks.push(gate_table(&decision.gates, language));
+            blocks.push(gate_details(&decision.gates, t, language));
         }
     }
     if !any {
         blocks.push(Block::Paragraph(vec![text(
-            "No gate was evaluated: the run did not reach its analyze phase.",
+            Message::NoGates.render(language),
         )]));
     }
 }
@@ -495,8 +478,8 @@ fn cross_check_row(window: &str, c: &CrossCheckVerdict) -> Vec<Line> {
     ]
 }
 
-fn cross_checks(report: &Report, blocks: &mut Vec<Block>) {
-    heading(blocks, 2, "Client against Prometheus", "cross-check");
+fn cross_checks(report: &Report, language: Language, blocks: &mut Vec<Block>) {
+    heading(blocks, 2, Part::CrossCheck, language);
     let rows: Vec<Vec<Line>> = report
         .windows
         .iter()
@@ -508,31 +491,35 @@ fn cross_checks(report: &Report, blocks: &mut Vec<Block>) {
                 .map(|c| cross_check_row(&w.name, c))
         })
         .collect();
-    blocks.push(Block::Paragraph(vec![text(if report.prometheus.available {
-        "Requests each version answered, as the clients counted them and as Prometheus's increase() over the same window saw them."
-    } else {
-        "Prometheus was not available, so the clients' counts could not be checked against the server's."
-    })]));
+    blocks.push(Block::Paragraph(vec![text(
+        Message::CrossCheckIntro {
+            available: report.prometheus.available,
+        }
+        .render(language),
+    )]));
     if rows.is_empty() {
         return;
     }
     blocks.push(Block::Table(Table {
-        columns: vec![
-            ("phase", Align::Left),
-            ("version", Align::Left),
-            ("verdict", Align::Left),
-            ("clients", Align::Right),
-            ("Prometheus", Align::Right),
-            ("difference", Align::Right),
-            ("allowed", Align::Right),
-            ("query", Align::Left),
-        ],
+        columns: columns(
+            &[
+                (Column::Phase, Align::Left),
+                (Column::Version, Align::Left),
+                (Column::Verdict, Align::Left),
+                (Column::Clients, Align::Right),
+                (Column::Prometheus, Align::Right),
+                (Column::Difference, Align::Right),
+                (Column::Allowed, Align::Right),
+                (Column::Query, Align::Left),
+            ],
+            language,
+        ),
         rows,
     }));
 }
 
-fn steps(report: &Report, blocks: &mut Vec<Block>) {
-    heading(blocks, 2, "Steps", "steps");
+fn steps(report: &Report, language: Language, plan: Option<&Plan>, blocks: &mut Vec<Block>) {
+    heading(blocks, 2, Part::Steps, language);
     let rows = report
         .steps
         .iter()
@@ -547,8 +534,8 @@ fn steps(report: &Report, blocks: &mut Vec<Block>) {
                 _ => ("–".to_string(), "–".to_string()),
             };
             let result = match &step.result {
-                StepResult::Ok => vec![text("ok")],
-                StepResult::Skipped => vec![text("skipped")],
+                StepResult::Ok => vec![text(Message::StepOk.render(language))],
+                StepResult::Skipped => vec![text(Message::StepSkipped.render(language))],
                 StepResult::Failed { message } => {
                     vec![Span::Verdict(Verdict::Fail), text(format!(": {message}"))]
                 }
@@ -560,7 +547,7 @@ fn steps(report: &Report, blocks: &mut Vec<Block>) {
             };
             vec![
                 vec![text(number)],
-                vec![text(step.description.clone())],
+                vec![text(step_text(&step.description, plan, language))],
                 kubectl,
                 vec![text(at)],
                 vec![text(took)],
@@ -569,14 +556,17 @@ fn steps(report: &Report, blocks: &mut Vec<Block>) {
         })
         .collect();
     blocks.push(Block::Table(Table {
-        columns: vec![
-            ("#", Align::Right),
-            ("step", Align::Left),
-            ("kubectl", Align::Left),
-            ("at", Align::Right),
-            ("took", Align::Right),
-            ("result", Align::Left),
-        ],
+        columns: columns(
+            &[
+                (Column::Number, Align::Right),
+                (Column::Step, Align::Left),
+                (Column::Kubectl, Align::Left),
+                (Column::At, Align::Right),
+                (Column::Took, Align::Right),
+                (Column::Result, Align::Left),
+            ],
+            language,
+        ),
         rows,
     }));
 }
@@ -593,30 +583,34 @@ fn notable_events(report: &Report) -> Vec<&lab_core::report::EventRecord> {
         .collect()
 }
 
-fn events(report: &Report, blocks: &mut Vec<Block>) {
+fn events(report: &Report, language: Language, blocks: &mut Vec<Block>) {
     if report.events.is_empty() {
         return;
     }
-    heading(blocks, 2, "Platform events", "events");
+    heading(blocks, 2, Part::Events, language);
     let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
     for event in &report.events {
         *counts.entry(event.reason.as_str()).or_default() += 1;
     }
-    let counts: Vec<String> = counts.iter().map(|(r, n)| format!("{r} {n}")).collect();
-    blocks.push(Block::Paragraph(vec![text(format!(
-        "{} events: {}.",
-        report.events.len(),
-        counts.join(", ")
-    ))]));
+    blocks.push(Block::Paragraph(vec![text(
+        Message::EventCounts {
+            total: report.events.len(),
+            counts: counts.into_iter().collect(),
+        }
+        .render(language),
+    )]));
     let notable = notable_events(report);
     if !notable.is_empty() {
         blocks.push(Block::Table(Table {
-            columns: vec![
-                ("at", Align::Right),
-                ("reason", Align::Left),
-                ("object", Align::Left),
-                ("message", Align::Left),
-            ],
+            columns: columns(
+                &[
+                    (Column::At, Align::Right),
+                    (Column::Reason, Align::Left),
+                    (Column::Object, Align::Left),
+                    (Column::Message, Align::Left),
+                ],
+                language,
+            ),
             rows: notable
                 .iter()
                 .map(|e| {
@@ -632,8 +626,9 @@ fn events(report: &Report, blocks: &mut Vec<Block>) {
     }
 }
 
-/// The run's notes, Prometheus's notes, and a word when Prometheus was missing.
-pub(crate) fn notes(report: &Report) -> Vec<String> {
+/// The run's notes, Prometheus's notes (both as the run wrote them), and a
+/// word when Prometheus was missing.
+pub(crate) fn notes(report: &Report, language: Language) -> Vec<String> {
     let mut notes: Vec<String> = report
         .notes
         .iter()
@@ -645,9 +640,7 @@ pub(crate) fn notes(report: &Report) -> Vec<String> {
             .iter()
             .any(|n| n.to_lowercase().contains("prometheus"))
     {
-        notes.push(
-            "Prometheus was not available: the charts and verdicts come from the clients' counts only, and the cross-check is inconclusive".to_string(),
-        );
+        notes.push(Message::PrometheusMissing.render(language));
     }
     notes
 }

@@ -4,10 +4,13 @@
 //! text are shown without their scheme). The markup is well-formed XML, so
 //! the same parser that checks it can read it.
 
-use crate::charts::{SVG_NAMESPACE, charts};
+use crate::charts::{CJK_FONTS, SVG_NAMESPACE, charts_in};
 use crate::document::{Align, Block, Line, Span, Table, document, sections, title};
+use crate::i18n::{Language, Localized};
+use crate::terms::Term;
 use crate::xml;
 use lab_core::analysis::Verdict;
+use lab_core::plan::Plan;
 use lab_core::report::Report;
 use std::fmt::Write;
 
@@ -40,6 +43,19 @@ figure.chart { margin: 12px 0; }
 figure.chart svg { max-width: 100%; height: auto; border: 1px solid #d0d7de; border-radius: 6px; }
 "#;
 
+/// The page's style: Korean adds families with Hangul to the body's fonts,
+/// after the Latin ones, so that Hangul shows where such a font is installed.
+fn style(language: Language) -> String {
+    match language {
+        Language::English => STYLE.to_string(),
+        Language::Korean => STYLE.replacen(
+            "Arial, sans-serif;",
+            &format!("Arial, {}, sans-serif;", CJK_FONTS.replace('\'', "\"")),
+            1,
+        ),
+    }
+}
+
 /// Text as HTML shows it: escaped, and with URL schemes dropped, so that the
 /// page refers to nothing outside itself even in its words.
 fn text(raw: &str) -> String {
@@ -55,17 +71,15 @@ fn unlinked(escaped: &str) -> String {
         .replace("//", "/\u{200B}/")
 }
 
-fn verdict(v: Verdict) -> String {
-    let label = match v {
-        Verdict::Pass => "pass",
-        Verdict::Fail => "FAIL",
-        Verdict::Inconclusive => "inconclusive",
-        Verdict::NotApplicable => "n/a",
-    };
-    format!(r#"<span class="verdict {}">{label}</span>"#, v.as_str())
+fn verdict(v: Verdict, language: Language) -> String {
+    format!(
+        r#"<span class="verdict {}">{}</span>"#,
+        v.as_str(),
+        xml::text(&Term::Verdict(v).render(language))
+    )
 }
 
-fn line(spans: &Line) -> String {
+fn line(spans: &Line, language: Language) -> String {
     let mut out = String::new();
     for span in spans {
         match span {
@@ -76,13 +90,13 @@ fn line(spans: &Line) -> String {
             Span::Strong(t) => {
                 let _ = write!(out, "<strong>{}</strong>", text(t));
             }
-            Span::Verdict(v) => out.push_str(&verdict(*v)),
+            Span::Verdict(v) => out.push_str(&verdict(*v, language)),
         }
     }
     out
 }
 
-fn table(out: &mut String, table: &Table) {
+fn table(out: &mut String, table: &Table, language: Language) {
     let class = |align: Align| match align {
         Align::Left => "",
         Align::Right => r#" class="num""#,
@@ -95,22 +109,31 @@ fn table(out: &mut String, table: &Table) {
     for row in &table.rows {
         out.push_str("<tr>");
         for (cell, (_, align)) in row.iter().zip(&table.columns) {
-            let _ = write!(out, "<td{}>{}</td>", class(*align), line(cell));
+            let _ = write!(out, "<td{}>{}</td>", class(*align), line(cell, language));
         }
         out.push_str("</tr>\n");
     }
     out.push_str("</tbody></table></div>\n");
 }
 
-/// Render a report as one self-contained HTML page.
+/// Render a report as one self-contained HTML page, in English.
 pub fn html(report: &Report) -> String {
+    html_in(report, Language::English, None)
+}
+
+/// Render a report as one self-contained HTML page in `language`; with the
+/// run's `plan`, the steps are told in `language` too (without it, in the
+/// plan's own words).
+pub fn html_in(report: &Report, language: Language, plan: Option<&Plan>) -> String {
     let mut out = String::new();
     let _ = write!(
         out,
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\"/>\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"/>\n<title>{}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<main>\n",
-        text(&title(report))
+        "<!DOCTYPE html>\n<html lang=\"{}\">\n<head>\n<meta charset=\"utf-8\"/>\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"/>\n<title>{}</title>\n<style>{}</style>\n</head>\n<body>\n<main>\n",
+        language.code(),
+        text(&title(report, language)),
+        style(language)
     );
-    for block in document(report) {
+    for block in document(report, language, plan) {
         match block {
             Block::Title {
                 text: title,
@@ -119,8 +142,8 @@ pub fn html(report: &Report) -> String {
                 let class = if passed { "passed" } else { "failed" };
                 let _ = writeln!(out, "<h1 class=\"{class}\">{}</h1>", text(&title));
                 out.push_str("<nav>");
-                for (id, name) in sections(report) {
-                    let _ = write!(out, "<a href=\"#{id}\">{}</a>", text(name));
+                for (id, name) in sections(report, language) {
+                    let _ = write!(out, "<a href=\"#{id}\">{}</a>", text(&name));
                 }
                 out.push_str("</nav>\n");
             }
@@ -133,18 +156,18 @@ pub fn html(report: &Report) -> String {
                 );
             }
             Block::Paragraph(spans) => {
-                let _ = writeln!(out, "<p>{}</p>", line(&spans));
+                let _ = writeln!(out, "<p>{}</p>", line(&spans, language));
             }
             Block::List(items) => {
                 out.push_str("<ul>\n");
                 for item in &items {
-                    let _ = writeln!(out, "<li>{}</li>", line(item));
+                    let _ = writeln!(out, "<li>{}</li>", line(item, language));
                 }
                 out.push_str("</ul>\n");
             }
-            Block::Table(t) => table(&mut out, &t),
+            Block::Table(t) => table(&mut out, &t, language),
             Block::Charts => {
-                for chart in charts(report) {
+                for chart in charts_in(report, language) {
                     // Inline SVG in HTML needs no namespace declaration, and
                     // leaving it out keeps the page free of URLs.
                     let svg = chart.svg.replacen(SVG_NAMESPACE, "", 1);

@@ -19,16 +19,17 @@ mod junit;
 pub mod live;
 mod markdown;
 pub mod narration;
+mod reasons;
 pub mod terminal;
 mod terms;
 mod xml;
 
 pub use charts::{
-    Chart, charts, errors_chart, ready_chart, requests_chart, server_requests_chart, share_chart,
-    version_colours,
+    Chart, charts, charts_in, errors_chart, ready_chart, requests_chart, server_requests_chart,
+    share_chart, version_colours,
 };
-pub use html::html;
+pub use html::{html, html_in};
 pub use i18n::Language;
 pub use junit::junit;
-pub use markdown::markdown;
+pub use markdown::{markdown, markdown_in};
 pub use narration::{Narration, narrate};

@@ -2,19 +2,21 @@
 //! same blocks as the HTML report; the charts are links to the SVG files
 //! written beside it.
 
-use crate::charts::charts;
+use crate::charts::charts_in;
 use crate::document::{Align, Block, Line, Span, Table, document};
+use crate::i18n::{Language, Localized};
+use crate::terms::Term;
 use lab_core::analysis::Verdict;
+use lab_core::plan::Plan;
 use lab_core::report::Report;
 use std::fmt::Write;
 
 /// How a verdict reads in Markdown: failures stand out.
-fn verdict(v: Verdict) -> &'static str {
+fn verdict(v: Verdict, language: Language) -> String {
+    let word = Term::Verdict(v).render(language);
     match v {
-        Verdict::Pass => "pass",
-        Verdict::Fail => "**FAIL**",
-        Verdict::Inconclusive => "inconclusive",
-        Verdict::NotApplicable => "n/a",
+        Verdict::Fail => format!("**{word}**"),
+        _ => word,
     }
 }
 
@@ -31,7 +33,7 @@ fn code(text: &str) -> String {
     }
 }
 
-fn line(spans: &Line) -> String {
+fn line(spans: &Line, language: Language) -> String {
     let mut out = String::new();
     for span in spans {
         match span {
@@ -40,19 +42,21 @@ fn line(spans: &Line) -> String {
             Span::Strong(t) => {
                 let _ = write!(out, "**{t}**");
             }
-            Span::Verdict(v) => out.push_str(verdict(*v)),
+            Span::Verdict(v) => out.push_str(&verdict(*v, language)),
         }
     }
     out
 }
 
 /// A table cell: no pipes or line breaks may escape it.
-fn cell(spans: &Line) -> String {
-    line(spans).replace('|', "\\|").replace(['\n', '\r'], " ")
+fn cell(spans: &Line, language: Language) -> String {
+    line(spans, language)
+        .replace('|', "\\|")
+        .replace(['\n', '\r'], " ")
 }
 
-fn table(out: &mut String, table: &Table) {
-    let headers: Vec<&str> = table.columns.iter().map(|(h, _)| *h).collect();
+fn table(out: &mut String, table: &Table, language: Language) {
+    let headers: Vec<&str> = table.columns.iter().map(|(h, _)| h.as_str()).collect();
     let _ = writeln!(out, "| {} |", headers.join(" | "));
     let rule: Vec<&str> = table
         .columns
@@ -64,16 +68,22 @@ fn table(out: &mut String, table: &Table) {
         .collect();
     let _ = writeln!(out, "|{}|", rule.join("|"));
     for row in &table.rows {
-        let cells: Vec<String> = row.iter().map(cell).collect();
+        let cells: Vec<String> = row.iter().map(|c| cell(c, language)).collect();
         let _ = writeln!(out, "| {} |", cells.join(" | "));
     }
     out.push('\n');
 }
 
-/// Render a report as Markdown.
+/// Render a report as Markdown, in English.
 pub fn markdown(report: &Report) -> String {
+    markdown_in(report, Language::English, None)
+}
+
+/// Render a report as Markdown in `language`; with the run's `plan`, the
+/// steps are told in `language` too (without it, in the plan's own words).
+pub fn markdown_in(report: &Report, language: Language, plan: Option<&Plan>) -> String {
     let mut out = String::new();
-    for block in document(report) {
+    for block in document(report, language, plan) {
         match block {
             Block::Title { text, .. } => {
                 let _ = writeln!(out, "# {text}\n");
@@ -82,17 +92,17 @@ pub fn markdown(report: &Report) -> String {
                 let _ = writeln!(out, "{} {text}\n", "#".repeat(usize::from(level)));
             }
             Block::Paragraph(spans) => {
-                let _ = writeln!(out, "{}\n", line(&spans));
+                let _ = writeln!(out, "{}\n", line(&spans, language));
             }
             Block::List(items) => {
                 for item in &items {
-                    let _ = writeln!(out, "- {}", line(item));
+                    let _ = writeln!(out, "- {}", line(item, language));
                 }
                 out.push('\n');
             }
-            Block::Table(t) => table(&mut out, &t),
+            Block::Table(t) => table(&mut out, &t, language),
             Block::Charts => {
-                for chart in charts(report) {
+                for chart in charts_in(report, language) {
                     let _ = writeln!(out, "![{}]({}.svg)\n", chart.title, chart.name);
                 }
             }

@@ -5,6 +5,7 @@ mod fixtures;
 mod xml_support;
 
 use lab_core::report::Report;
+use lab_report::Language;
 use std::collections::BTreeMap;
 use xml_support::{Element, parse};
 
@@ -97,7 +98,7 @@ fn a_run_without_traffic_or_timeline_still_draws_empty_charts() {
             ("ready", &[]),
         ],
     );
-    let ready = lab_report::ready_chart(&report);
+    let ready = lab_report::ready_chart(&report, Language::English);
     assert!(ready.svg.contains("no ready endpoints were sampled"));
 }
 
@@ -114,7 +115,7 @@ fn an_empty_timeline_alone_does_not_stop_the_other_charts() {
 #[test]
 fn steps_and_the_decision_are_marked_and_phases_shaded() {
     let report = fixtures::promoted(true);
-    let svg = parse(&lab_report::requests_chart(&report).svg);
+    let svg = parse(&lab_report::requests_chart(&report, Language::English).svg);
     let texts = svg.texts();
     for label in [
         "4: apply app-v2.yaml",
@@ -148,7 +149,7 @@ fn steps_and_the_decision_are_marked_and_phases_shaded() {
 #[test]
 fn a_rolled_back_canary_marks_the_rollback_steps() {
     let report = fixtures::rolled_back();
-    let svg = parse(&lab_report::requests_chart(&report).svg);
+    let svg = parse(&lab_report::requests_chart(&report, Language::English).svg);
     let texts = svg.texts();
     for label in [
         "decided: roll back",

@@ -5,6 +5,7 @@ mod fixtures;
 mod xml_support;
 
 use lab_core::report::{Report, StepResult};
+use lab_report::Language;
 use xml_support::{Element, parse};
 
 /// Every way a page can reach outside itself, checked on every attribute and
@@ -161,4 +162,59 @@ fn a_run_without_prometheus_says_so() {
     assert!(text.contains("Prometheus: not available"));
     assert!(text.contains("prometheus is not installed"));
     assert_eq!(root.find_all("svg").len(), 4);
+}
+
+#[test]
+fn a_korean_page_is_marked_korean_and_says_it_in_korean() {
+    let report = fixtures::rolled_back();
+    let html = lab_report::html_in(&report, Language::Korean, Some(&fixtures::canary_plan()));
+    assert_self_contained(&html);
+    let root = parse(html.trim_start_matches("<!DOCTYPE html>"));
+    assert_eq!(root.attr("lang"), Some("ko"));
+    assert_eq!(
+        parse(lab_report::html(&report).trim_start_matches("<!DOCTYPE html>")).attr("lang"),
+        Some("en")
+    );
+    let headings: Vec<String> = root
+        .find_all("h2")
+        .iter()
+        .map(|h| h.texts().concat())
+        .collect();
+    assert_eq!(
+        headings,
+        [
+            "결정",
+            "차트",
+            "구간",
+            "게이트",
+            "클라이언트와 Prometheus 비교",
+            "단계",
+            "플랫폼 이벤트"
+        ]
+    );
+    let title = root.find_all("h1")[0].texts().concat();
+    assert_eq!(title, "canary: 롤백 (예상 롤백), 통과");
+    // The table of contents and the verdicts are Korean too.
+    let nav: Vec<String> = root
+        .find_all("a")
+        .iter()
+        .map(|a| a.texts().concat())
+        .collect();
+    assert_eq!(nav[0], "결정");
+    let text = body(&root);
+    assert!(text.contains("실패: success_rate (성공률 77.27% (17/22)"));
+    // The charts speak Korean, in a font list with Hangul.
+    for svg in root.find_all("svg") {
+        let font = svg.attr("font-family").unwrap();
+        assert!(font.contains("Noto Sans CJK KR"), "{font}");
+    }
+    for expected in [
+        "버전별 초당 요청 (클라이언트)",
+        "실행 시작 후 시간",
+        "결정: 롤백",
+    ] {
+        assert!(text.contains(expected), "{expected:?} missing");
+    }
+    assert!(html.contains("\"Noto Sans CJK KR\""), "the page's fonts");
+    assert!(!text.contains("time since the run started"));
 }

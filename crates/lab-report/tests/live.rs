@@ -111,8 +111,15 @@ fn the_page_speaks_korean() {
         "게이트",
         "리포트 보기",
         "지금까지 통과",
+        // The decision's reason and the gates' explanations, and the charts.
+        "모든 게이트 통과: success_rate",
+        "성공률 100.00% (79/79) ≥ 99.00%",
+        "버전별 트래픽 비율",
+        "실행 시작 후 시간",
     ] {
         assert!(page.contains(korean), "{korean} missing");
     }
     assert!(!page.contains("Traffic by version"));
+    assert!(!page.contains("all gates passed"));
+    assert!(!page.contains("time since the run started"));
 }

@@ -3,6 +3,7 @@
 use crate::feed::LiveFeed;
 use lab_core::report::Section;
 use lab_core::run_event::Timed;
+use lab_report::Language;
 use std::path::PathBuf;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot, watch};
@@ -45,6 +46,9 @@ pub struct RunConfig {
     /// answers (or drops the answer). Traffic keeps flowing meanwhile. For the
     /// teaching mode, which pauses to explain each step.
     pub before_step: Option<mpsc::UnboundedSender<BeforeStep>>,
+    /// The language of `report.md`, `report.html` and the charts (`junit.xml`
+    /// stays English for CI).
+    pub language: Language,
 }
 
 /// A step about to run.
@@ -72,7 +76,7 @@ pub struct BeforeStep {
 
 impl RunConfig {
     /// A configuration with the defaults: new connection per request, teardown at
-    /// the end, no observer.
+    /// the end, no observer, an English report.
     pub fn new(
         run_id: impl Into<String>,
         run_dir: impl Into<PathBuf>,
@@ -89,6 +93,7 @@ impl RunConfig {
             notes: Vec::new(),
             discovery_timeout: Duration::from_secs(20),
             before_step: None,
+            language: Language::English,
         }
     }
 }

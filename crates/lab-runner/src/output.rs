@@ -2,7 +2,9 @@
 //! `report.html`, `junit.xml` and one SVG per chart), and the `latest` link.
 
 use crate::RunError;
+use lab_core::plan::Plan;
 use lab_core::report::Report;
+use lab_report::Language;
 use std::path::{Path, PathBuf};
 
 fn write(path: &Path, contents: &str) -> Result<(), RunError> {
@@ -18,8 +20,14 @@ fn write(path: &Path, contents: &str) -> Result<(), RunError> {
         })
 }
 
-/// Write a report's files into its run directory and point `latest` at it.
-pub fn write_report(run_dir: &Path, report: &Report) -> Result<Vec<PathBuf>, RunError> {
+/// Write a report's files into its run directory, for people in `language`
+/// (with the steps told from the run's `plan`), and point `latest` at it.
+pub fn write_report(
+    run_dir: &Path,
+    report: &Report,
+    language: Language,
+    plan: Option<&Plan>,
+) -> Result<Vec<PathBuf>, RunError> {
     std::fs::create_dir_all(run_dir).map_err(|source| RunError::Io {
         path: run_dir.to_path_buf(),
         source,
@@ -27,21 +35,36 @@ pub fn write_report(run_dir: &Path, report: &Report) -> Result<Vec<PathBuf>, Run
     let json = run_dir.join("report.json");
     write(&json, &report.to_json_pretty())?;
     let mut written = vec![json];
-    written.extend(write_renderings(run_dir, report)?);
+    written.extend(write_renderings(run_dir, report, language, plan)?);
     link_latest(run_dir);
     Ok(written)
 }
 
 /// Render a report for people and CI into its run directory: `report.md`,
-/// `report.html`, `junit.xml` and the charts as SVG. Returns the files written.
-/// Used after a run and to re-render an old run's `report.json`.
-pub fn write_renderings(run_dir: &Path, report: &Report) -> Result<Vec<PathBuf>, RunError> {
+/// `report.html` and the charts as SVG in `language` (the steps told from
+/// `plan` when there is one, else in the plan's own words), and `junit.xml`.
+/// Returns the files written. Used after a run and to re-render an old run's
+/// `report.json`.
+pub fn write_renderings(
+    run_dir: &Path,
+    report: &Report,
+    language: Language,
+    plan: Option<&Plan>,
+) -> Result<Vec<PathBuf>, RunError> {
     let mut files = vec![
-        (run_dir.join("report.md"), lab_report::markdown(report)),
-        (run_dir.join("report.html"), lab_report::html(report)),
+        (
+            run_dir.join("report.md"),
+            lab_report::markdown_in(report, language, plan),
+        ),
+        (
+            run_dir.join("report.html"),
+            lab_report::html_in(report, language, plan),
+        ),
+        // Always English: CI reads its names and messages, whatever the
+        // language of the run.
         (run_dir.join("junit.xml"), lab_report::junit(report)),
     ];
-    for chart in lab_report::charts(report) {
+    for chart in lab_report::charts_in(report, language) {
         files.push((run_dir.join(format!("{}.svg", chart.name)), chart.svg));
     }
     let mut written = Vec::with_capacity(files.len());

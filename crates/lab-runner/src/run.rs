@@ -146,7 +146,7 @@ async fn run_to_report<P: Platform>(
     };
     let (status, events, ()) = tokio::join!(executed, sampler, publisher);
     let report = finish(&mut execution, status, events).await;
-    output::write_report(&config.run_dir, &report)?;
+    output::write_report(&config.run_dir, &report, config.language, Some(plan))?;
     if let Some(feed) = &config.live {
         feed.publish_final(&report, &view_parts, journal.now_ms());
     }

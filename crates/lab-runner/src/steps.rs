@@ -174,6 +174,7 @@ impl<'a, P: Platform> Execution<'a, P> {
         self.cx.journal.emit(RunEvent::Decision {
             outcome: decision.outcome,
             reason: decision.reason.clone(),
+            decision: Some(Box::new(decision.clone())),
         });
         self.cx.live.lock().unwrap().decision = Some(decision.clone());
         self.decision = Some(decision);

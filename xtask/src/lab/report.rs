@@ -1,4 +1,4 @@
-//! `cargo xtask lab report [RUN] [--open] [--png]`: render a run's report again
+//! `cargo xtask lab report [RUN] [--open] [--png] [--lang LANG]`: render a run's report again
 //! from its `report.json` (so old runs get the current renderings), print where
 //! the files are, and optionally open the HTML page or render the charts as PNG.
 
@@ -7,6 +7,7 @@ use crate::exit::Usage;
 use crate::shell;
 use anyhow::Context;
 use lab_core::report::Report;
+use lab_report::Language;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
@@ -23,6 +24,10 @@ pub struct Args {
     /// Also render every chart as PNG, beside its SVG.
     #[arg(long)]
     png: bool,
+    /// The language of report.md, report.html and the charts: en or ko
+    /// (junit.xml stays English).
+    #[arg(long, value_name = "LANG", default_value = "en")]
+    lang: Language,
 }
 
 /// The run directory and report file that `run` names.
@@ -130,7 +135,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     // `latest` is a link: show the run's own directory.
     let dir = dir.canonicalize().unwrap_or(dir);
     let report = read_report(&report_path)?;
-    let written = lab_runner::output::write_renderings(&dir, &report)?;
+    // The plan is not kept with the run: the steps keep the plan's own words.
+    let written = lab_runner::output::write_renderings(&dir, &report, args.lang, None)?;
     for path in &written {
         println!("{}", path.display());
     }

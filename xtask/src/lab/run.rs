@@ -44,8 +44,8 @@ pub struct Args {
     /// Explain each step like `--step`, without pausing.
     #[arg(long, conflicts_with = "step")]
     explain: bool,
-    /// The language of what the run prints, the teaching mode and the live
-    /// page: en or ko.
+    /// The language of what the run prints, the teaching mode, the live page
+    /// and the report (report.md, report.html, the charts): en or ko.
     #[arg(long, value_name = "LANG", default_value = "en")]
     lang: Language,
     /// The Prometheus binary for the local platform (default: from PATH).
@@ -188,6 +188,7 @@ async fn execute(
     config.keep = args.keep;
     config.observer = Some(events);
     config.before_step = console.teaching_hook();
+    config.language = args.lang;
     for note in &config.notes {
         console.note(note);
     }

@@ -3,6 +3,7 @@
 
 use super::context::*;
 use super::style::*;
+use crate::terminal::display_width;
 
 /// `1 s`, `500 ms`, `2 m`.
 pub(super) fn seconds_text(ms: u64) -> String {
@@ -95,7 +96,8 @@ pub(super) fn label_rows(context: &Context<'_>) -> Vec<usize> {
 /// near the right edge.
 pub(super) fn label_span(marker: &Marker, end_ms: f64, plot_width: f64) -> (f64, f64) {
     let x = LEFT + (marker.t_ms as f64 / end_ms).clamp(0.0, 1.0) * plot_width;
-    let width = marker.label.chars().count() as f64 * CHAR_WIDTH;
+    // Hangul is about twice as wide as a Latin letter.
+    let width = display_width(&marker.label) as f64 * CHAR_WIDTH;
     if x + 3.0 + width > WIDTH - 8.0 {
         (x - 3.0 - width, x)
     } else {

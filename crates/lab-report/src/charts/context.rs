@@ -1,7 +1,9 @@
 //! What every chart of a report shares: the versions and their colours, the
 //! time axis's end, the step and decision markers, the client counts per second.
 
+use super::messages::{Message, StepLabel};
 use super::style::*;
+use crate::i18n::{Language, Localized};
 use lab_core::analysis::Outcome;
 use lab_core::report::{ClientSecond, Report, Section, StepRecord};
 use std::collections::BTreeSet;
@@ -9,6 +11,7 @@ use std::collections::BTreeSet;
 /// What every chart of a report shares: the versions, the time axis, the markers.
 pub(super) struct Context<'a> {
     pub(super) report: &'a Report,
+    pub(super) language: Language,
     pub(super) versions: Vec<String>,
     pub(super) end_ms: u64,
     pub(super) markers: Vec<Marker>,
@@ -22,7 +25,7 @@ pub(super) struct Marker {
 }
 
 impl<'a> Context<'a> {
-    pub(super) fn new(report: &'a Report) -> Self {
+    pub(super) fn new(report: &'a Report, language: Language) -> Self {
         let mut versions: BTreeSet<String> = BTreeSet::new();
         versions.insert(report.roles.candidate.clone());
         versions.extend(report.roles.baseline.clone());
@@ -65,20 +68,24 @@ impl<'a> Context<'a> {
             .filter_map(|step| {
                 Some(Marker {
                     t_ms: step.started_ms?,
-                    label: format!("{}: {}", step_number(step), step_label(step)?),
+                    label: format!(
+                        "{}: {}",
+                        step_number(step),
+                        Message::StepLabel(&step_label(step)?).render(language)
+                    ),
                     colour: MUTED,
                     decision: false,
                 })
             })
             .collect();
         if let Some(decision) = &report.decision {
-            let (label, colour) = match decision.outcome {
-                Outcome::Promoted => ("decided: promote", PROMOTED),
-                Outcome::RolledBack => ("decided: roll back", ROLLED_BACK),
+            let colour = match decision.outcome {
+                Outcome::Promoted => PROMOTED,
+                Outcome::RolledBack => ROLLED_BACK,
             };
             markers.push(Marker {
                 t_ms: decision.decided_at_ms,
-                label: label.to_string(),
+                label: Message::Decided(decision.outcome).render(language),
                 colour,
                 decision: true,
             });
@@ -87,6 +94,7 @@ impl<'a> Context<'a> {
         markers.sort_by_key(|m| (m.t_ms, !m.decision));
         Context {
             report,
+            language,
             versions: versions.into_iter().collect(),
             end_ms,
             markers,
@@ -109,7 +117,7 @@ pub(super) fn step_number(step: &StepRecord) -> String {
 
 /// A short label for a step that changes the cluster (`apply app-v2.yaml`,
 /// `scale my-app-v1 to 9`); `None` for waits and phases, which the shading shows.
-pub(crate) fn step_label(step: &StepRecord) -> Option<String> {
+pub(crate) fn step_label(step: &StepRecord) -> Option<StepLabel> {
     let command = step.kubectl.first()?;
     let words: Vec<&str> = command.split_whitespace().collect();
     if words.first() != Some(&"kubectl") {
@@ -121,7 +129,9 @@ pub(crate) fn step_label(step: &StepRecord) -> Option<String> {
                 .iter()
                 .position(|w| *w == "-f")
                 .and_then(|i| words.get(i + 1))?;
-            Some(format!("apply {file}"))
+            Some(StepLabel::Apply {
+                file: file.to_string(),
+            })
         }
         "scale" => {
             let replicas = words.iter().find_map(|w| w.strip_prefix("--replicas="))?;
@@ -130,14 +140,16 @@ pub(crate) fn step_label(step: &StepRecord) -> Option<String> {
                 .skip(2)
                 .find(|w| !w.starts_with('-'))
                 .map(|w| w.rsplit('/').next().unwrap_or(w))?;
-            Some(format!("scale {target} to {replicas}"))
+            Some(StepLabel::Scale {
+                target: target.to_string(),
+                replicas: replicas.to_string(),
+            })
         }
         "delete" => {
             let name = words.last()?;
-            Some(format!(
-                "delete {}",
-                name.rsplit('/').next().unwrap_or(name)
-            ))
+            Some(StepLabel::Delete {
+                name: name.rsplit('/').next().unwrap_or(name).to_string(),
+            })
         }
         "patch" => {
             let service = words.get(3).copied().unwrap_or("service");
@@ -145,9 +157,9 @@ pub(crate) fn step_label(step: &StepRecord) -> Option<String> {
                 .split("\"version\":\"")
                 .nth(1)
                 .and_then(|rest| rest.split('"').next());
-            Some(match version {
-                Some(version) => format!("switch {service} to {version}"),
-                None => format!("switch {service}"),
+            Some(StepLabel::Switch {
+                service: service.to_string(),
+                version: version.map(str::to_string),
             })
         }
         _ => None,

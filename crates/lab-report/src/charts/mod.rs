@@ -7,11 +7,19 @@
 //! short label, and the decision marked. Colours are fixed per version in the
 //! report's version order (blue, orange, green, …), so a version has the same
 //! colour in every chart. Plain SVG 1.1: no script, no external font or image.
+//!
+//! Titles, axis titles, legends and markers are typed messages (`messages`)
+//! in the report's language (`english`, `korean`); Korean adds fonts with
+//! Hangul to the font list.
 
+use crate::i18n::{Language, Localized};
 use lab_core::report::Report;
 
 mod axis;
 mod context;
+mod english;
+mod korean;
+mod messages;
 mod plot;
 mod style;
 #[cfg(test)]
@@ -19,33 +27,45 @@ mod tests;
 
 use axis::*;
 use context::*;
+use messages::Message;
 pub use plot::Chart;
 use plot::Plot;
-pub(crate) use style::SVG_NAMESPACE;
 use style::*;
+pub(crate) use style::{CJK_FONTS, SVG_NAMESPACE};
 
-/// Every chart of a report, in reading order. The Prometheus chart is left out
-/// when the run had no server-side series.
+impl Localized for Message<'_> {
+    fn english(&self) -> String {
+        english::say(self)
+    }
+
+    fn korean(&self) -> String {
+        korean::say(self)
+    }
+}
+
+/// Every chart of a report in English, in reading order.
 pub fn charts(report: &Report) -> Vec<Chart> {
-    let mut charts = vec![requests_chart(report)];
-    charts.extend(server_requests_chart(report));
-    charts.push(share_chart(report));
-    charts.push(errors_chart(report));
-    charts.push(ready_chart(report));
+    charts_in(report, Language::English)
+}
+
+/// Every chart of a report in `language`, in reading order. The Prometheus
+/// chart is left out when the run had no server-side series.
+pub fn charts_in(report: &Report, language: Language) -> Vec<Chart> {
+    let mut charts = vec![requests_chart(report, language)];
+    charts.extend(server_requests_chart(report, language));
+    charts.push(share_chart(report, language));
+    charts.push(errors_chart(report, language));
+    charts.push(ready_chart(report, language));
     charts
 }
 
 /// Requests per second by version, counted by the clients: the tutorial's panel.
-pub fn requests_chart(report: &Report) -> Chart {
-    let context = Context::new(report);
+pub fn requests_chart(report: &Report, language: Language) -> Chart {
+    let context = Context::new(report, language);
     let grid = ClientGrid::new(report);
     let window = grid.smoothing();
-    let title = "Requests per second by version (clients)".to_string();
-    let subtitle = if window > 1 {
-        format!("answers per second as the clients counted them, {window} s moving average")
-    } else {
-        "answers per second as the clients counted them".to_string()
-    };
+    let title = Message::RequestsTitle.render(language);
+    let subtitle = Message::RequestsSubtitle { window }.render(language);
     let mut lines = Vec::new();
     for version in &context.versions {
         if let Some(values) = grid.rates(version, window) {
@@ -53,10 +73,17 @@ pub fn requests_chart(report: &Report) -> Chart {
         }
     }
     let y_max = max_value(lines.iter().flat_map(|(_, s)| s.iter().flatten()));
-    let mut plot = Plot::new("requests", &context, &title, &subtitle, y_max, "requests/s");
+    let mut plot = Plot::new(
+        "requests",
+        &context,
+        &title,
+        &subtitle,
+        y_max,
+        &Message::RequestsPerSecond.render(language),
+    );
     plot.background(&context);
     if lines.is_empty() {
-        plot.empty("no traffic was recorded");
+        plot.empty(&Message::NoTraffic.render(language));
     }
     for (version, values) in &lines {
         let colour = context.colour(version);
@@ -70,11 +97,15 @@ pub fn requests_chart(report: &Report) -> Chart {
 
 /// Requests per second by version from Prometheus: the tutorial's query as a
 /// range query. `None` without a server-side series.
-pub fn server_requests_chart(report: &Report) -> Option<Chart> {
+pub fn server_requests_chart(report: &Report, language: Language) -> Option<Chart> {
     let server = report.series.server.as_ref()?;
-    let context = Context::new(report);
-    let title = "Requests per second by version (Prometheus)".to_string();
-    let mut subtitle = format!("{}, every {}", server.query, seconds_text(server.step_ms));
+    let context = Context::new(report, language);
+    let title = Message::ServerTitle.render(language);
+    let mut subtitle = Message::ServerSubtitle {
+        query: &server.query,
+        every: &seconds_text(server.step_ms),
+    }
+    .render(language);
     // rate() averages over its range: in a run shorter than the range, the
     // early points average over less traffic than they cover, and ramp up.
     let range = server
@@ -85,10 +116,12 @@ pub fn server_requests_chart(report: &Report) -> Option<Chart> {
     if let Some(range) = range
         && (context.end_ms as u128) < range.as_millis()
     {
-        subtitle.push_str(&format!(
-            "; the run is shorter than the {} range, so the rates ramp up",
-            humantime::format_duration(range)
-        ));
+        subtitle.push_str(
+            &Message::RampUp {
+                range: &humantime::format_duration(range).to_string(),
+            }
+            .render(language),
+        );
     }
     let times: Vec<f64> = server.points.iter().map(|p| p.t_ms as f64).collect();
     let mut lines = Vec::new();
@@ -109,11 +142,11 @@ pub fn server_requests_chart(report: &Report) -> Option<Chart> {
         &title,
         &subtitle,
         y_max,
-        "requests/s",
+        &Message::RequestsPerSecond.render(language),
     );
     plot.background(&context);
     if lines.is_empty() {
-        plot.empty("Prometheus returned no points");
+        plot.empty(&Message::NoPrometheusPoints.render(language));
     }
     for (version, values) in &lines {
         plot.line(
@@ -131,23 +164,19 @@ pub fn server_requests_chart(report: &Report) -> Option<Chart> {
 
 /// The share of answers by version, stacked to 100%, with the share the ready
 /// pods predict as dashed lines.
-pub fn share_chart(report: &Report) -> Chart {
-    let context = Context::new(report);
+pub fn share_chart(report: &Report, language: Language) -> Chart {
+    let context = Context::new(report, language);
     let grid = ClientGrid::new(report);
     let window = grid.smoothing();
-    let title = "Share of traffic by version".to_string();
-    let subtitle = if window > 1 {
-        format!("answers by version over all answers, {window} s window; dashed: ready pods' share")
-    } else {
-        "answers by version over all answers, per second; dashed: ready pods' share".to_string()
-    };
+    let title = Message::ShareTitle.render(language);
+    let subtitle = Message::ShareSubtitle { window }.render(language);
     let mut plot = Plot::new(
         "share",
         &context,
         &title,
         &subtitle,
         100.0,
-        "share of answers (%)",
+        &Message::ShareOfAnswers.render(language),
     );
     plot.background(&context);
     let present: Vec<&String> = context
@@ -175,7 +204,7 @@ pub fn share_chart(report: &Report) -> Chart {
         points.push((t_ms, cumulative));
     }
     if points.is_empty() {
-        plot.empty("no traffic was recorded");
+        plot.empty(&Message::NoTraffic.render(language));
     }
     for (k, version) in present.iter().enumerate() {
         let upper: Vec<(f64, f64)> = points.iter().map(|(t, c)| (*t, c[k])).collect();
@@ -193,18 +222,18 @@ pub fn share_chart(report: &Report) -> Chart {
     }
     let mut legend = legend_versions(&context, present.iter().copied());
     if present.len() > 1 {
-        legend.push(LegendItem::Dashed("ready pods' share".to_string()));
+        legend.push(LegendItem::Dashed(Message::ReadyShare.render(language)));
     }
     plot.finish(&context, &legend)
 }
 
 /// Errors per second by version (4xx, 5xx and failures attributed to the
 /// version), and requests without an answer that no version could be blamed for.
-pub fn errors_chart(report: &Report) -> Chart {
-    let context = Context::new(report);
+pub fn errors_chart(report: &Report, language: Language) -> Chart {
+    let context = Context::new(report, language);
     let grid = ClientGrid::new(report);
-    let title = "Errors per second by version".to_string();
-    let subtitle = "4xx and 5xx answers and failed requests, per second".to_string();
+    let title = Message::ErrorsTitle.render(language);
+    let subtitle = Message::ErrorsSubtitle.render(language);
     let mut lines = Vec::new();
     for version in &context.versions {
         if let Some(values) = grid.errors(version) {
@@ -229,16 +258,23 @@ pub fn errors_chart(report: &Report) -> Chart {
             .chain(unattributed.iter().flatten()),
     )
     .max(1.0);
-    let mut plot = Plot::new("errors", &context, &title, &subtitle, y_max, "errors/s");
+    let mut plot = Plot::new(
+        "errors",
+        &context,
+        &title,
+        &subtitle,
+        y_max,
+        &Message::ErrorsPerSecond.render(language),
+    );
     plot.background(&context);
     if lines.is_empty() {
-        plot.empty("no traffic was recorded");
+        plot.empty(&Message::NoTraffic.render(language));
     } else if !any_unattributed
         && lines
             .iter()
             .all(|(_, s)| s.iter().flatten().all(|v| *v == 0.0))
     {
-        plot.note("no errors");
+        plot.note(&Message::NoErrors.render(language));
     }
     let times = grid.mid_times();
     for (version, values) in &lines {
@@ -253,7 +289,7 @@ pub fn errors_chart(report: &Report) -> Chart {
     if any_unattributed {
         plot.extra_line("no answer", UNATTRIBUTED, &segments(&times, &unattributed));
         legend.push(LegendItem::Line(
-            "no answer (no version)".to_string(),
+            Message::NoAnswer.render(language),
             UNATTRIBUTED.to_string(),
         ));
     }
@@ -261,10 +297,10 @@ pub fn errors_chart(report: &Report) -> Chart {
 }
 
 /// Ready endpoints of the Service by version over the run.
-pub fn ready_chart(report: &Report) -> Chart {
-    let context = Context::new(report);
-    let title = "Ready pods by version".to_string();
-    let subtitle = "the Service's ready endpoints, as sampled during the run".to_string();
+pub fn ready_chart(report: &Report, language: Language) -> Chart {
+    let context = Context::new(report, language);
+    let title = Message::ReadyTitle.render(language);
+    let subtitle = Message::ReadySubtitle.render(language);
     let timeline = &report.timeline;
     let mut lines = Vec::new();
     for version in &context.versions {
@@ -284,10 +320,17 @@ pub fn ready_chart(report: &Report) -> Chart {
         lines.push((version.clone(), points));
     }
     let y_max = max_value(lines.iter().flat_map(|(_, p)| p.iter().map(|(_, v)| v))).max(1.0);
-    let mut plot = Plot::new("ready", &context, &title, &subtitle, y_max, "ready pods");
+    let mut plot = Plot::new(
+        "ready",
+        &context,
+        &title,
+        &subtitle,
+        y_max,
+        &Message::ReadyPods.render(language),
+    );
     plot.background(&context);
     if lines.is_empty() {
-        plot.empty("no ready endpoints were sampled");
+        plot.empty(&Message::NoReadyEndpoints.render(language));
     }
     for (version, points) in &lines {
         plot.line(
@@ -305,7 +348,8 @@ pub fn ready_chart(report: &Report) -> Chart {
 
 /// Each version of a report with its colour in the charts, in the charts' order.
 pub fn version_colours(report: &Report) -> Vec<(String, &'static str)> {
-    let context = Context::new(report);
+    // Colours do not depend on the language.
+    let context = Context::new(report, Language::English);
     context
         .versions
         .iter()

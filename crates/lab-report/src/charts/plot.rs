@@ -3,7 +3,10 @@
 
 use super::axis::*;
 use super::context::*;
+use super::messages::Message;
 use super::style::*;
+use crate::i18n::{Language, Localized};
+use crate::terminal::display_width;
 use crate::xml;
 use lab_core::analysis::WindowKind;
 use std::collections::BTreeSet;
@@ -24,6 +27,7 @@ pub struct Chart {
 /// the series, and markers and legend on top.
 pub(super) struct Plot {
     pub(super) name: &'static str,
+    pub(super) language: Language,
     pub(super) title: String,
     pub(super) top: f64,
     pub(super) end_ms: f64,
@@ -60,7 +64,7 @@ impl Plot {
         let _ = write!(
             header,
             r##"<svg{SVG_NAMESPACE} viewBox="0 0 {WIDTH} {HEIGHT}" width="{WIDTH}" height="{HEIGHT}" font-family="{}" font-size="12" role="img" aria-labelledby="{name}-title">"##,
-            xml::attr(FONT)
+            xml::attr(&font(context.language))
         );
         let _ = write!(
             header,
@@ -75,6 +79,7 @@ impl Plot {
         );
         let mut plot = Plot {
             name,
+            language: context.language,
             title: title.to_string(),
             top,
             end_ms: context.end_ms as f64,
@@ -162,9 +167,10 @@ impl Plot {
         );
         let _ = write!(
             out,
-            r##"<text x="{}" y="{}" text-anchor="middle" fill="{TEXT}">time since the run started</text>"##,
+            r##"<text x="{}" y="{}" text-anchor="middle" fill="{TEXT}">{}</text>"##,
             f((left + right) / 2.0),
-            f(HEIGHT - 10.0)
+            f(HEIGHT - 10.0),
+            xml::text(&Message::TimeSinceStart.render(self.language))
         );
         let middle = (top + bottom) / 2.0;
         let _ = write!(
@@ -189,10 +195,11 @@ impl Plot {
     /// Shade the phases and mark the steps and the decision.
     pub(super) fn background(&mut self, context: &Context<'_>) {
         let (top, bottom) = (self.top, self.bottom());
+        let analyze = Message::AnalyzeSuffix.render(self.language);
         for window in &context.report.windows {
             let (shade, suffix) = match window.kind {
                 WindowKind::Observe => (OBSERVE_SHADE, ""),
-                WindowKind::Analyze => (ANALYZE_SHADE, " (analyze)"),
+                WindowKind::Analyze => (ANALYZE_SHADE, analyze.as_str()),
                 WindowKind::Transition => continue,
             };
             let (x0, x1) = (self.x(window.start_ms as f64), self.x(window.end_ms as f64));
@@ -208,9 +215,8 @@ impl Plot {
             let room = ((x1 - x0 - 8.0) / CHAR_WIDTH).floor();
             if room >= 3.0 {
                 let room = room as usize;
-                let label = if label.chars().count() > room {
-                    let cut: String = label.chars().take(room.saturating_sub(1)).collect();
-                    format!("{cut}…")
+                let label = if display_width(&label) > room {
+                    format!("{}…", cut(&label, room.saturating_sub(1)))
                 } else {
                     label
                 };
@@ -419,16 +425,17 @@ impl Plot {
             .collect();
         y += 6.0;
         for (kind, shade, label) in [
-            ("observe", OBSERVE_SHADE, "observed phase"),
-            ("analyze", ANALYZE_SHADE, "analyzed phase"),
+            ("observe", OBSERVE_SHADE, Message::ObservedPhase),
+            ("analyze", ANALYZE_SHADE, Message::AnalyzedPhase),
         ] {
             if kinds.contains(kind) {
+                let label = label.render(self.language);
                 let swatch = format!(
                     r##"<rect x="{}" y="{}" width="20" height="12" fill="{shade}" stroke="{GRID}"/>"##,
                     f(x0),
                     f(y - 6.0)
                 );
-                item(swatch, label, &mut y);
+                item(swatch, &label, &mut y);
             }
         }
         if context.markers.iter().any(|m| !m.decision) {
@@ -439,7 +446,7 @@ impl Plot {
                 f(x0 + 10.0),
                 f(y + 7.0)
             );
-            item(swatch, "step", &mut y);
+            item(swatch, &Message::Step.render(self.language), &mut y);
         }
         if let Some(marker) = context.markers.iter().find(|m| m.decision) {
             let swatch = format!(
@@ -450,7 +457,7 @@ impl Plot {
                 f(y + 7.0),
                 marker.colour
             );
-            item(swatch, "decision", &mut y);
+            item(swatch, &Message::Decision.render(self.language), &mut y);
         }
         let _ = write!(self.over, r##"<g class="legend">{legend_markup}</g>"##);
         let svg = format!(
@@ -462,5 +469,25 @@ impl Plot {
             title: self.title,
             svg,
         }
+    }
+}
+
+/// The longest start of `text` that takes at most `width` columns (Hangul
+/// takes two).
+fn cut(text: &str, width: usize) -> String {
+    let mut used = 0;
+    text.chars()
+        .take_while(|c| {
+            used += display_width(c.encode_utf8(&mut [0; 4]));
+            used <= width
+        })
+        .collect()
+}
+
+/// The font list: Korean adds families with Hangul, where the system has one.
+fn font(language: Language) -> String {
+    match language {
+        Language::English => FONT.to_string(),
+        Language::Korean => FONT.replacen("sans-serif", &format!("{CJK_FONTS}, sans-serif"), 1),
     }
 }

@@ -19,6 +19,10 @@ pub(super) const LABEL_ROW: f64 = 14.0;
 pub(super) const CHAR_WIDTH: f64 = 6.4;
 pub(super) const FONT: &str =
     "system-ui, -apple-system, 'Segoe UI', 'DejaVu Sans', Helvetica, Arial, sans-serif";
+/// Families with Hangul, for Korean text: listed after the Latin ones, so
+/// Latin text looks the same and Hangul falls through to the first installed.
+pub(crate) const CJK_FONTS: &str =
+    "'Noto Sans CJK KR', 'Noto Sans KR', 'Apple SD Gothic Neo', 'Malgun Gothic'";
 
 /// Version colours in order: v1 blue, v2 orange, then green, red, purple, brown,
 /// pink, olive.

@@ -1,6 +1,8 @@
 //! The charts' tests.
 use super::axis::*;
 use super::context::*;
+use super::messages::Message;
+use crate::i18n::Localized;
 use lab_core::report::{Section, StepRecord};
 
 #[test]
@@ -53,7 +55,8 @@ fn steps_get_short_labels_from_their_kubectl_command() {
             finished_ms: Some(1),
             result: lab_core::report::StepResult::Ok,
         };
-        assert_eq!(step_label(&step).as_deref(), expected, "{kubectl}");
+        let label = step_label(&step).map(|label| Message::StepLabel(&label).english());
+        assert_eq!(label.as_deref(), expected, "{kubectl}");
     };
     check("kubectl apply -f app-v2.yaml", Some("apply app-v2.yaml"));
     check(

@@ -20,6 +20,7 @@ use crate::charts::{
     version_colours,
 };
 use crate::i18n::{Language, Localized};
+use crate::reasons::Why;
 use crate::terminal::step_text;
 use crate::xml;
 use lab_core::analysis::{GateVerdict, Verdict, WindowKind};
@@ -293,10 +294,10 @@ pub fn live_fragment(view: Option<&LiveView>, plan: Option<&Plan>, language: Lan
     gates(&mut out, view, language);
     out.push_str("</div>\n<div class=\"charts\">\n");
     for chart in [
-        share_chart(&view.report),
-        requests_chart(&view.report),
-        ready_chart(&view.report),
-        errors_chart(&view.report),
+        share_chart(&view.report, language),
+        requests_chart(&view.report, language),
+        ready_chart(&view.report, language),
+        errors_chart(&view.report, language),
     ] {
         let _ = writeln!(
             out,
@@ -381,7 +382,13 @@ fn decision(out: &mut String, view: &LiveView, language: Language) {
                 decision.outcome.as_str(),
                 decision.outcome.as_str(),
                 xml::text(&Text::Outcome(decision.outcome).render(language)),
-                xml::text(&decision.reason),
+                xml::text(
+                    &Why::Decision {
+                        decision,
+                        thresholds: &view.report.thresholds
+                    }
+                    .render(language)
+                ),
                 seconds(decision.decided_at_ms)
             );
         }
@@ -414,7 +421,7 @@ fn panel(out: &mut String, view: &LiveView, language: Language) {
         "<figure class=\"card\" id=\"panel\" data-versions=\"{}\">",
         xml::attr(&drawn.join(" "))
     );
-    match server_requests_chart(report).filter(|_| !drawn.is_empty()) {
+    match server_requests_chart(report, language).filter(|_| !drawn.is_empty()) {
         Some(chart) => out.push_str(&inline(&chart.svg)),
         None => {
             let _ = write!(
@@ -530,7 +537,13 @@ fn gates(out: &mut String, view: &LiveView, language: Language) {
                     gate.verdict.as_str(),
                     gate.gate.as_str(),
                     verdict(gate.verdict, language),
-                    xml::text(&gate.explanation)
+                    xml::text(
+                        &Why::Gate {
+                            gate,
+                            thresholds: &view.report.thresholds
+                        }
+                        .render(language)
+                    )
                 );
             }
             out.push_str("</tbody></table>");

@@ -206,7 +206,7 @@ pub(super) fn say(message: &Message<'_>) -> String {
             pad(gate, 16),
             pad(&verdict(*v), 12)
         ),
-        // The report's title block is English: the facts are told again.
+        // The facts told again, in the Korean report's title's words.
         Message::Title {
             scenario,
             reached,

@@ -14,8 +14,9 @@ mod english;
 mod korean;
 mod messages;
 
-use crate::document::{Block, document};
+use crate::document::messages::Message as ReportMessage;
 use crate::i18n::{Language, Localized};
+use crate::reasons::Why;
 use columns::pad;
 pub use columns::{CONTINUATION, display_width, fit};
 use lab_core::analysis::WindowKind;
@@ -141,6 +142,7 @@ pub fn header(plan: &Plan, platform: &str, run_dir: &str, language: Language) ->
 /// An event as a line with its time (`  12.0s step 4: …`), or `None` for
 /// events the terminal does not print. `plan` tells steps in `language`.
 pub fn event_line(timed: &Timed, plan: Option<&Plan>, language: Language) -> Option<String> {
+    let told: String;
     let message = match &timed.event {
         RunEvent::StepStarted {
             index,
@@ -200,10 +202,26 @@ pub fn event_line(timed: &Timed, plan: Option<&Plan>, language: Language) -> Opt
             }
         }
         RunEvent::Interim { verdict, .. } => Message::Interim(*verdict),
-        RunEvent::Decision { outcome, reason } => Message::Decision {
-            outcome: *outcome,
+        RunEvent::Decision {
+            outcome,
             reason,
-        },
+            decision,
+        } => {
+            // Told from the decision's cause and gates where the plan gives
+            // the thresholds; lab-core's English sentence otherwise.
+            told = match (decision, plan) {
+                (Some(decision), Some(plan)) => Why::Decision {
+                    decision,
+                    thresholds: &plan.gates,
+                }
+                .render(language),
+                _ => reason.clone(),
+            };
+            Message::Decision {
+                outcome: *outcome,
+                reason: &told,
+            }
+        }
         RunEvent::Note { message } => Message::Note(message),
         // Scale-downs stop pods all the time; faults and restarts are news.
         RunEvent::Platform {
@@ -359,28 +377,42 @@ pub fn summary(report: &Report, run_dir: &Path, language: Language) -> Summary {
                 Message::SummaryGate {
                     gate: gate.gate.as_str(),
                     verdict: gate.verdict,
-                    explanation: &gate.explanation,
+                    explanation: &Why::Gate {
+                        gate,
+                        thresholds: &report.thresholds,
+                    }
+                    .render(language),
                 }
                 .render(language),
             );
         }
     }
-    let report_title = document(report).into_iter().find_map(|block| match block {
-        Block::Title { text, .. } => Some(text),
-        _ => None,
-    });
+    let report_title = ReportMessage::Title {
+        scenario: &report.scenario,
+        reached: report.outcome,
+        expected: report.expected,
+        passed: report.passed,
+    }
+    .english();
     let mut result = vec![
         Message::Title {
             scenario: &report.scenario,
             reached: report.outcome,
             expected: report.expected,
             passed: report.passed,
-            report_title: report_title.as_deref(),
+            report_title: Some(&report_title),
         }
         .render(language),
     ];
     if let Some(decision) = &report.decision {
-        result.push(format!("  {}", decision.reason));
+        result.push(format!(
+            "  {}",
+            Why::Decision {
+                decision,
+                thresholds: &report.thresholds,
+            }
+            .render(language)
+        ));
         result.push(
             Message::Decided {
                 time_to_decision_ms: decision.time_to_decision_ms,

@@ -229,6 +229,7 @@ fn event_lines_in_english_are_as_they_always_were() {
         RunEvent::Decision {
             outcome: Outcome::Promoted,
             reason: "all gates passed".into(),
+            decision: None,
         },
         Some("  12.0s decision: promoted: all gates passed"),
     );
@@ -284,6 +285,7 @@ fn event_lines_in_korean_tell_the_same_things() {
         say(RunEvent::Decision {
             outcome: Outcome::RolledBack,
             reason: "failed: success_rate".into(),
+            decision: None,
         }),
         "   1.0s 결정: 롤백: failed: success_rate"
     );
