@@ -107,6 +107,7 @@ where
     let supplies = Supplies {
         demo_app: Some(binary("demo-app")),
         prometheus: Some(prometheus()),
+        ..Supplies::default()
     };
     let (_interrupt, interrupted) = tokio::sync::watch::channel(false);
     let opened = lab_session::open_run(

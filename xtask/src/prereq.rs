@@ -207,3 +207,89 @@ pub fn ensure_rust_components() -> anyhow::Result<()> {
         "cargo fmt and cargo clippy are needed: install the rustfmt and clippy components of your toolchain"
     )
 }
+
+/// The version of kubernetes-validate, the outside schema check of the object
+/// bodies the mocked-API tests see the kube platform send.
+pub const KUBERNETES_VALIDATE_VERSION: &str = "1.37.0";
+
+/// Where the test command keeps kubernetes-validate: a virtualenv of its own,
+/// so no system Python package is touched.
+pub const KUBERNETES_VALIDATE_VENV: &str = "target/kubernetes-validate";
+
+/// Make sure kubernetes-validate is installed in its virtualenv under the
+/// repository (python3-venv from Debian's packages when missing, the package
+/// from PyPI); returns its executable, which the tests find through
+/// `KUBERNETES_VALIDATE`.
+pub fn ensure_kubernetes_validate(root: &Path) -> anyhow::Result<PathBuf> {
+    let venv = root.join(KUBERNETES_VALIDATE_VENV);
+    let executable = venv.join("bin/kubernetes-validate");
+    let installed = || {
+        Command::new(&executable)
+            .arg("--version")
+            .output()
+            .map(|out| {
+                out.status.success()
+                    && String::from_utf8_lossy(&out.stdout).contains(KUBERNETES_VALIDATE_VERSION)
+            })
+            .unwrap_or(false)
+    };
+    if installed() {
+        eprintln!("prerequisite kubernetes-validate: {}", executable.display());
+        return Ok(executable);
+    }
+    let make_venv = || {
+        Command::new("python3")
+            .args(["-m", "venv", "--clear"])
+            .arg(&venv)
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false)
+    };
+    if !make_venv() {
+        if !can_apt() {
+            bail!(
+                "python3 -m venv {} failed: install python3 and python3-venv (sudo apt-get install python3 python3-venv); needed for the schema check of the kube platform's object bodies",
+                venv.display()
+            );
+        }
+        eprintln!("installing Debian packages: python3 python3-venv");
+        shell::run(Command::new("apt-get").arg("update").arg("-q"))?;
+        shell::run(
+            Command::new("apt-get")
+                .args(["install", "-y", "-q", "--no-install-recommends"])
+                .args(["python3", "python3-venv"])
+                .env("DEBIAN_FRONTEND", "noninteractive"),
+        )?;
+        if !make_venv() {
+            bail!(
+                "python3 -m venv {} failed after installing python3-venv",
+                venv.display()
+            );
+        }
+    }
+    eprintln!(
+        "installing kubernetes-validate=={KUBERNETES_VALIDATE_VERSION} into {}",
+        venv.display()
+    );
+    shell::run(
+        Command::new(venv.join("bin/python3"))
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+            ])
+            .arg(format!(
+                "kubernetes-validate=={KUBERNETES_VALIDATE_VERSION}"
+            )),
+    )?;
+    if !installed() {
+        bail!(
+            "kubernetes-validate {KUBERNETES_VALIDATE_VERSION} is still missing from {} after installing it",
+            venv.display()
+        );
+    }
+    eprintln!("prerequisite kubernetes-validate: {}", executable.display());
+    Ok(executable)
+}

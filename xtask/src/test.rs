@@ -6,7 +6,7 @@ use std::process::ExitCode;
 /// Options of `cargo xtask test`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// Also run the tests that need a Kubernetes cluster (the current kubectl context).
+    /// Also run the tests that need a Kubernetes cluster (the lab's own context, after `lab up`).
     #[arg(long)]
     cluster: bool,
     /// Skip `cargo fmt --check` and `cargo clippy`.
@@ -19,6 +19,7 @@ pub struct Args {
 /// Check prerequisites, lint, build the binaries the end-to-end tests start, and test.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     prereq::ensure(&[prereq::PROMETHEUS, prereq::PROMTOOL, prereq::CHROMIUM])?;
+    let validator = prereq::ensure_kubernetes_validate(&shell::repo_root())?;
     if !args.no_lint {
         prereq::ensure_rust_components()?;
         shell::run(shell::cargo().args(["fmt", "--all", "--", "--check"]))?;
@@ -35,6 +36,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     shell::run(shell::cargo().args(["build", "--workspace", "--bins"]))?;
     let mut test = shell::cargo();
     test.args(["test", "--workspace", "--no-fail-fast"]);
+    // The mocked-API tests check what the kube platform sends with it.
+    test.env("KUBERNETES_VALIDATE", &validator);
     test.arg("--");
     if let Some(filter) = &args.filter {
         test.arg(filter);

@@ -192,3 +192,77 @@ fn down_dry_run_of_kind_deletes_the_cluster() {
         "{stdout}"
     );
 }
+
+#[test]
+fn plan_on_kind_shows_the_cluster_wait_settle_and_namespace() {
+    let out = xtask(
+        &[
+            "lab",
+            "plan",
+            "canary",
+            "--platform",
+            "kind",
+            "--profile",
+            "quick",
+        ],
+        None,
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("wait timeout 2m"), "{stdout}");
+    assert!(
+        stdout.contains("platform   kind: waits last at least 2m"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("opens 2s after the step before it"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("kubectl -n canary-lab apply -f app-v1.yaml"),
+        "{stdout}"
+    );
+    // Locally, the quick profile's own wait stands and no namespace is named.
+    let out = xtask(&["lab", "plan", "canary", "--profile", "quick"], None);
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(!stdout.contains("wait timeout 2m"), "{stdout}");
+    assert!(
+        stdout.contains("  1. kubectl apply -f app-v1.yaml"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn lab_up_dry_runs_show_the_startup_probe_pinned_bases_and_settle() {
+    for platform in ["kind", "minikube"] {
+        let out = xtask(&["lab", "up", "--platform", platform, "--dry-run"], None);
+        let stdout = String::from_utf8(out.stdout).unwrap();
+        assert!(
+            out.status.success(),
+            "{platform}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        for wanted in [
+            "startupProbe:",
+            "GF_PLUGINS_PREINSTALL_DISABLED",
+            "from rust:1.98-slim-bookworm@sha256:",
+            "(the endpoint settle)",
+            "waits last at least 120s",
+        ] {
+            assert!(
+                stdout.contains(wanted),
+                "{platform}: no `{wanted}` in\n{stdout}"
+            );
+        }
+    }
+    let out = xtask(&["lab", "up", "--platform", "minikube", "--dry-run"], None);
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        stdout.contains("$ minikube start --profile canary-lab --driver docker"),
+        "{stdout}"
+    );
+}

@@ -35,8 +35,8 @@ pub use decision::{
 };
 pub use downtime::{Downtime, DowntimeTracker};
 pub use gates::{
-    Counted, Evidence, GateName, GateVerdict, Roles, SLOWER_THAN_P99_LIMIT, evaluate_gates,
-    p99_gate, p99_vs_baseline_gate, restarts_gate, success_rate_gate,
+    Bad, Counted, Evidence, GateName, GateVerdict, Roles, SLOWER_THAN_P99_LIMIT, Sensitivity,
+    evaluate_gates, p99_gate, p99_vs_baseline_gate, restarts_gate, success_rate_gate,
 };
 pub use observation::{
     ClassTally, FailureTally, GatewayTraffic, LatencySummary, ReadySample, RouteSample,
@@ -44,7 +44,10 @@ pub use observation::{
 };
 pub use routing::{MirrorVerdict, RoutingVerdict, mirror, mirrored_candidate, routing};
 pub use split::{SplitInput, SplitVerdict, expected_shares, split, split_verdict};
-pub use stats::{Interval, normal_quantile, wilson_interval, z_for_confidence};
+pub use stats::{
+    Interval, normal_quantile, requests_to_tell_double, wilson_interval, wilson_upper,
+    z_for_confidence,
+};
 pub use thresholds::{Gates, GatesError, relative_p99_limit};
 pub use verdict::{Comparison, Unit, Verdict};
 

@@ -55,6 +55,9 @@ pub const MAX_RATE: f64 = 5000.0;
 /// The most kept-alive connections (`--keep-alive`).
 pub const MAX_CONNECTIONS: u16 = 1000;
 
+/// `[[images]]` mappings of an image to a local program in one file.
+pub const MAX_IMAGE_MAPPINGS: usize = 64;
+
 /// Pods the local platform runs at once: each is a process with its own
 /// probes, and a machine of a few cores runs about this many with Prometheus
 /// and the traffic beside them.

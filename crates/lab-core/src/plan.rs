@@ -7,13 +7,21 @@
 //! 3. the [`Profile`] (`quick` for tests, `seed` for the tutorial's pace).
 
 use crate::analysis::{Gates, Outcome};
+/// Serde for durations as text; kept here under its old name for callers.
+pub use crate::duration::as_text as duration_text;
 use crate::limits;
-use crate::object::{Object, ObjectKind, VERSION_LABEL};
+use crate::object::{Object, ObjectKind, VERSION_LABEL, labels_match};
 use crate::scenario::model::{Entry, Manifest, Scenario, ScenarioStep, TrafficClass};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
+
+mod placement;
+mod sample;
+
+pub use placement::{CLUSTER_ENDPOINT_SETTLE, CLUSTER_MIN_WAIT_TIMEOUT, Placement};
+pub use sample::SampleEstimate;
 
 /// The named profiles.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -307,20 +315,32 @@ impl Step {
     }
 
     /// The `kubectl` command a person would type for this step, run from the
-    /// scenario folder.
+    /// scenario folder (in the current namespace).
     pub fn kubectl(&self) -> String {
+        self.kubectl_in(None)
+    }
+
+    /// The `kubectl` command for this step in `namespace` (every command of the
+    /// line names it), or in the current namespace when `None`.
+    pub fn kubectl_in(&self, namespace: Option<&str>) -> String {
+        let kubectl = match namespace {
+            Some(namespace) => format!("kubectl -n {namespace}"),
+            None => "kubectl".to_string(),
+        };
         match self {
-            Step::Apply { file, .. } => format!("kubectl apply -f {file}"),
+            Step::Apply { file, .. } => format!("{kubectl} apply -f {file}"),
             Step::Scale {
                 deployment,
                 replicas,
             } => {
-                format!("kubectl scale --replicas={replicas} deployment/{deployment}")
+                format!("{kubectl} scale --replicas={replicas} deployment/{deployment}")
             }
-            Step::Delete { kind, name } => format!("kubectl delete {} {name}", kind.kubectl_name()),
+            Step::Delete { kind, name } => {
+                format!("{kubectl} delete {} {name}", kind.kubectl_name())
+            }
             Step::SwitchSelector { service, selector } => {
                 let patch = serde_json::json!({ "spec": { "selector": selector } });
-                format!("kubectl patch service {service} -p '{patch}'")
+                format!("{kubectl} patch service {service} -p '{patch}'")
             }
             Step::WaitReady {
                 deployments,
@@ -330,7 +350,7 @@ impl Step {
                 .iter()
                 .map(|deployment| {
                     format!(
-                        "kubectl rollout status deployment/{deployment} --timeout={}s",
+                        "{kubectl} rollout status deployment/{deployment} --timeout={}s",
                         timeout.as_secs_f64().ceil()
                     )
                 })
@@ -338,7 +358,7 @@ impl Step {
                 .join(" && "),
             Step::Observe { pods, .. } | Step::Analyze { pods, .. } => {
                 format!(
-                    "kubectl get pods -l {} -L {VERSION_LABEL}",
+                    "{kubectl} get pods -l {} -L {VERSION_LABEL}",
                     selector_text(pods)
                 )
             }
@@ -377,16 +397,38 @@ pub struct Plan {
     pub steps: Vec<Step>,
     /// The steps run instead of those after `analyze` when the decision is to roll back.
     pub rollback: Vec<Step>,
+    /// Where the plan runs, as far as its waits, windows and kubectl lines depend on it.
+    #[serde(
+        default = "Placement::local",
+        skip_serializing_if = "Placement::is_local"
+    )]
+    pub placement: Placement,
 }
 
 impl Plan {
-    /// Resolve a scenario's durations from a profile and overrides.
+    /// Resolve a scenario's durations from a profile and overrides, for the
+    /// local platform.
     pub fn build(
         scenario: &Scenario,
         profile: ProfileName,
         overrides: &Overrides,
     ) -> Result<Plan, PlanError> {
-        let profile = resolve_profile(profile, overrides)?;
+        Plan::build_on(scenario, profile, overrides, Placement::local())
+    }
+
+    /// Resolve a scenario's durations from a profile and overrides, for the
+    /// platform `placement` describes: on a cluster, waits last at least its
+    /// minimum unless `--wait-timeout` says otherwise.
+    pub fn build_on(
+        scenario: &Scenario,
+        profile: ProfileName,
+        overrides: &Overrides,
+        placement: Placement,
+    ) -> Result<Plan, PlanError> {
+        let mut profile = resolve_profile(profile, overrides)?;
+        if overrides.wait_timeout.is_none() {
+            profile.wait_timeout = profile.wait_timeout.max(placement.min_wait_timeout);
+        }
         let pods = pod_selector(scenario);
         let decision = scenario.decision_index();
         let touched = candidate_touched_at(scenario);
@@ -419,10 +461,11 @@ impl Plan {
                     timeout,
                 } => Step::WaitReady {
                     deployments: deployments.clone(),
-                    timeout: overrides
-                        .wait_timeout
-                        .or(*timeout)
-                        .unwrap_or(profile.wait_timeout),
+                    timeout: overrides.wait_timeout.unwrap_or_else(|| {
+                        timeout
+                            .unwrap_or(profile.wait_timeout)
+                            .max(placement.min_wait_timeout)
+                    }),
                     on_timeout,
                 },
                 ScenarioStep::Observe { phase, duration } => Step::Observe {
@@ -486,7 +529,15 @@ impl Plan {
             manifests: scenario.manifests.clone(),
             steps,
             rollback,
+            placement,
         })
+    }
+
+    /// The `kubectl` command a person would type for a step of this plan, run
+    /// from the scenario folder next to the lab (with the lab's namespace on a
+    /// cluster).
+    pub fn kubectl(&self, step: &Step) -> String {
+        step.kubectl_in(self.placement.namespace.as_deref())
     }
 
     /// The index in [`Plan::steps`] of the `analyze` step.
@@ -582,6 +633,9 @@ impl fmt::Display for Plan {
                 "restart"
             )
         )?;
+        if !self.placement.is_local() {
+            writeln!(f, "platform   {}", self.placement.describe())?;
+        }
         let numbered: Vec<(String, &Step)> = self
             .steps
             .iter()
@@ -596,7 +650,7 @@ impl fmt::Display for Plan {
             .collect();
         let width = numbered
             .iter()
-            .map(|(_, step)| step.kubectl().chars().count())
+            .map(|(_, step)| self.kubectl(step).chars().count())
             .filter(|width| *width <= 60)
             .max()
             .unwrap_or(0);
@@ -604,10 +658,16 @@ impl fmt::Display for Plan {
             writeln!(
                 f,
                 "{number:>4} {:<width$}  # {}",
-                step.kubectl(),
+                self.kubectl(step),
                 step.describe()
             )
         };
+        if let Some(sample) = self.sample_estimate() {
+            writeln!(f, "sample     {sample}")?;
+            if let Some(warning) = sample.warning() {
+                writeln!(f, "warning    {warning}")?;
+            }
+        }
         let decision = self.decision_index();
         writeln!(f)?;
         writeln!(f, "steps")?;
@@ -915,20 +975,139 @@ fn number(value: f64) -> String {
     text.trim_end_matches('0').trim_end_matches('.').to_owned()
 }
 
-/// Serde for durations as text (`"6s"`, `"500ms"`), so plans read well as JSON.
-pub mod duration_text {
-    use serde::{Deserialize, Deserializer, Serializer};
-    use std::time::Duration;
-
-    /// Write a duration as `6s`, `500ms`, `2m`.
-    pub fn serialize<S: Serializer>(duration: &Duration, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(&humantime::format_duration(*duration))
+/// Pods the plan asks for, on paper.
+impl Plan {
+    /// The most pods the promotion path holds at once above the steady state
+    /// (the replicas at the first observe phase), counted where the scenario
+    /// dwells (each wait, observe and analyze step): the desired replicas of
+    /// every Deployment, plus the surge a rolling update adds while it replaces
+    /// a Deployment's pods before the next wait. Steps run back to back (a scale
+    /// then a delete) are not a state anyone waits in, so they do not count.
+    /// `None` without an observe phase.
+    pub fn peak_pods_above_steady(&self) -> Option<i32> {
+        let mut replicas: BTreeMap<String, i32> = BTreeMap::new();
+        let mut steady = None;
+        let mut peak = 0;
+        let mut surge = 0;
+        for step in &self.steps {
+            match step {
+                Step::Apply { objects, .. } => {
+                    for object in objects {
+                        let Some(count) = object.replicas() else {
+                            continue;
+                        };
+                        if replicas.contains_key(object.name())
+                            && let Some(Ok(strategy)) = object.strategy()
+                        {
+                            surge += strategy.surge(count);
+                        }
+                        replicas.insert(object.name().to_owned(), count);
+                    }
+                }
+                Step::Scale {
+                    deployment,
+                    replicas: count,
+                } => {
+                    replicas.insert(deployment.clone(), *count);
+                }
+                Step::Delete {
+                    kind: ObjectKind::Deployment,
+                    name,
+                } => {
+                    replicas.remove(name);
+                }
+                Step::WaitReady { .. } | Step::Observe { .. } | Step::Analyze { .. } => {
+                    let held = replicas.values().sum::<i32>();
+                    if steady.is_none() && !matches!(step, Step::WaitReady { .. }) {
+                        steady = Some(held);
+                    }
+                    if steady.is_some() {
+                        peak = peak.max(held + surge);
+                    }
+                    surge = 0;
+                }
+                _ => {}
+            }
+        }
+        steady.map(|steady| (peak - steady).max(0))
     }
+}
 
-    /// Read a duration written as `6s`, `500ms`, `2m`.
-    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {
-        let text = String::deserialize(deserializer)?;
-        humantime::parse_duration(&text).map_err(serde::de::Error::custom)
+/// The candidate's expected sample (see [`SampleEstimate`] for the method).
+impl Plan {
+    /// The candidate's expected sample in the analyze phase; `None` without one.
+    pub fn sample_estimate(&self) -> Option<SampleEstimate> {
+        let decision = self.decision_index();
+        let Some(Step::Analyze { duration, .. }) = self.steps.get(decision) else {
+            return None;
+        };
+        // Through a Gateway the routes' weights, not a selector, share the
+        // requests, so the selector-based estimate does not apply.
+        let entry_service = self.entry.service()?;
+        // Deployment name -> (pod labels, replicas).
+        let mut deployments: BTreeMap<String, (BTreeMap<String, String>, i32)> = BTreeMap::new();
+        let mut selector: Option<BTreeMap<String, String>> = None;
+        for step in &self.steps[..decision] {
+            match step {
+                Step::Apply { objects, .. } => {
+                    for object in objects {
+                        if let (Some(labels), Some(replicas)) =
+                            (object.pod_labels(), object.replicas())
+                        {
+                            deployments
+                                .insert(object.name().to_owned(), (labels.clone(), replicas));
+                        } else if object.name() == entry_service
+                            && let Some(s) = object.service_selector()
+                        {
+                            selector = Some(s.clone());
+                        }
+                    }
+                }
+                Step::Scale {
+                    deployment,
+                    replicas,
+                } => {
+                    if let Some(d) = deployments.get_mut(deployment) {
+                        d.1 = *replicas;
+                    }
+                }
+                Step::Delete { kind, name } => match kind {
+                    ObjectKind::Deployment => {
+                        deployments.remove(name);
+                    }
+                    ObjectKind::Service if name == entry_service => selector = None,
+                    _ => {}
+                },
+                Step::SwitchSelector {
+                    service,
+                    selector: new,
+                } if service == entry_service => selector = Some(new.clone()),
+                _ => {}
+            }
+        }
+        let selector = selector?;
+        let (mut candidate, mut all) = (0i64, 0i64);
+        for (labels, replicas) in deployments.values() {
+            if !labels_match(&selector, labels) {
+                continue;
+            }
+            let replicas = i64::from((*replicas).max(0));
+            all += replicas;
+            if labels.get(VERSION_LABEL) == Some(&self.candidate) {
+                candidate += replicas;
+            }
+        }
+        let share = if all == 0 {
+            0.0
+        } else {
+            candidate as f64 / all as f64
+        };
+        Some(SampleEstimate::new(
+            self.profile.rate,
+            share,
+            duration.as_secs_f64(),
+            &self.gates,
+        ))
     }
 }
 

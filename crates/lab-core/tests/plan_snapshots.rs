@@ -251,3 +251,30 @@ fn a_wait_that_times_out_on_the_candidate_means_roll_back() {
         });
     assert_eq!(deadline, Some(OnTimeout::RollBack));
 }
+
+#[test]
+fn the_seed_canary_expects_120_candidate_requests_and_says_they_cannot_resolve() {
+    let plan = plan("canary", ProfileName::Seed, &Overrides::default());
+    let sample = plan.sample_estimate().expect("an analyze step");
+    // 10 requests/s × 1 of 10 replicas × 120 s.
+    assert!((sample.share - 0.1).abs() < 1e-12, "{sample:?}");
+    assert!((sample.requests - 120.0).abs() < 1e-9, "{sample:?}");
+    assert!(sample.reaches_min_samples());
+    assert!(!sample.resolves());
+    // 1301 / (0.1 × 120) = 108.4 requests/s; 1301 / (0.1 × 10) = 1301 s.
+    let warning = sample.warning().expect("a warning");
+    assert!(
+        warning.contains("109 requests/s or an analyze phase of 1301 s"),
+        "{warning}"
+    );
+}
+
+#[test]
+fn blue_green_asks_for_a_second_fleet_and_recreate_for_none() {
+    let peak =
+        |name| plan(name, ProfileName::Quick, &Overrides::default()).peak_pods_above_steady();
+    let blue_green = peak("blue-green").expect("an observe phase");
+    assert_eq!(peak("recreate"), Some(0));
+    assert!(blue_green > peak("ramped").unwrap(), "{blue_green}");
+    assert!(blue_green > peak("canary").unwrap(), "{blue_green}");
+}

@@ -412,6 +412,9 @@ fn gate_details(gates: &[GateVerdict], thresholds: &Gates, language: Language) -
                 if let Some(e) = &g.evidence {
                     line.push(text(Message::Evidence(e).render(language)));
                 }
+                if let Some(s) = &g.sensitivity {
+                    line.push(text(Message::Sensitivity(s).render(language)));
+                }
                 line
             })
             .collect(),

@@ -153,7 +153,11 @@ fn gate_case(
             number(gate.threshold, gate.unit),
             gate.samples,
             gate.source
-        ),
+        ) + &gate
+            .sensitivity
+            .as_ref()
+            .map(|s| format!("\ncan detect: {}", s.describe()))
+            .unwrap_or_default(),
     }
 }
 

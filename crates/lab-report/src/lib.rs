@@ -12,6 +12,7 @@
 //! writes files, opens sockets or looks at the clock.
 
 mod charts;
+pub mod compare;
 mod document;
 mod html;
 pub mod i18n;

@@ -87,7 +87,7 @@ pub fn narrate(
             .iter()
             .map(|line| line.render(language))
             .collect(),
-        kubectl: step.kubectl(),
+        kubectl: plan.kubectl(step),
     })
 }
 

@@ -38,6 +38,8 @@ pub(crate) struct Execution<'a, P: Platform> {
     pub(crate) decision: Option<Decision>,
     /// Whether an annotation already failed (said once in the notes).
     annotation_failed: bool,
+    /// Whether the endpoint settle is in the notes already.
+    settle_noted: bool,
 }
 
 impl<'a, P: Platform> Execution<'a, P> {
@@ -49,6 +51,7 @@ impl<'a, P: Platform> Execution<'a, P> {
             steps: Vec::new(),
             decision: None,
             annotation_failed: false,
+            settle_noted: false,
         }
     }
 
@@ -157,7 +160,7 @@ impl<'a, P: Platform> Execution<'a, P> {
             index,
             section,
             description: step.describe(),
-            kubectl: vec![step.kubectl()],
+            kubectl: vec![self.cx.plan.kubectl(step)],
             started_ms: None,
             finished_ms: None,
             result: StepResult::Skipped,
@@ -202,7 +205,7 @@ impl<'a, P: Platform> Execution<'a, P> {
                 index,
                 section,
                 description: description.clone(),
-                kubectl: vec![step.kubectl()],
+                kubectl: vec![self.cx.plan.kubectl(step)],
                 started_ms: Some(started_ms),
                 finished_ms: None,
                 result: StepResult::Ok,
@@ -212,7 +215,7 @@ impl<'a, P: Platform> Execution<'a, P> {
             index,
             section,
             description: description.clone(),
-            kubectl: step.kubectl(),
+            kubectl: self.cx.plan.kubectl(step),
         });
         let annotated = self
             .cx
@@ -254,7 +257,7 @@ impl<'a, P: Platform> Execution<'a, P> {
             index,
             section,
             description,
-            kubectl: vec![step.kubectl()],
+            kubectl: vec![self.cx.plan.kubectl(step)],
             started_ms: Some(started_ms),
             finished_ms: Some(finished_ms),
             result: recorded,
@@ -278,7 +281,7 @@ impl<'a, P: Platform> Execution<'a, P> {
             index,
             section,
             description: step.describe(),
-            kubectl: step.kubectl(),
+            kubectl: self.cx.plan.kubectl(step),
         };
         if hook
             .send(BeforeStep {
@@ -377,6 +380,7 @@ impl<'a, P: Platform> Execution<'a, P> {
                 phase, duration, ..
             } => {
                 self.start_traffic(traffic_view).await?;
+                self.settle_endpoints().await?;
                 // A phase starts once Prometheus scrapes every ready pod.
                 await_discovery(&mut self.cx).await?;
                 self.cut(Some(NextWindow::phase(
@@ -395,6 +399,7 @@ impl<'a, P: Platform> Execution<'a, P> {
                 ..
             } => {
                 self.start_traffic(traffic_view).await?;
+                self.settle_endpoints().await?;
                 let started = tokio::time::Instant::now();
                 self.cx.guard(tokio::time::sleep(ANALYZE_SETTLE)).await?;
                 // The candidate is judged from its first request, so the window
@@ -425,6 +430,26 @@ impl<'a, P: Platform> Execution<'a, P> {
                 Ok(())
             }
         }
+    }
+
+    /// On a cluster, let kube-proxy follow the last endpoint change before a
+    /// phase opens (the plan's endpoint settle): until then the traffic still
+    /// goes to the pods of before, and it belongs to the transition.
+    async fn settle_endpoints(&mut self) -> Result<(), StepFailure> {
+        let settle = self.cx.plan.placement.endpoint_settle;
+        if settle.is_zero() {
+            return Ok(());
+        }
+        if !self.settle_noted {
+            self.settle_noted = true;
+            self.cx.note(format!(
+                "each phase opened {:.1}s after the step before it ({}), so kube-proxy followed the endpoint change first; the split is judged from then",
+                settle.as_secs_f64(),
+                self.cx.plan.placement.platform
+            ));
+        }
+        self.cx.guard(tokio::time::sleep(settle)).await?;
+        Ok(())
     }
 
     /// Start traffic through the Service once it has endpoints (the first

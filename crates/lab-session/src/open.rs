@@ -8,7 +8,7 @@ use crate::home::LabHome;
 use crate::local::prometheus_for_run;
 use crate::platform::LabPlatform;
 use lab_core::limits;
-use lab_core::plan::Plan;
+use lab_core::plan::{Placement, Plan};
 use lab_core::platform::Platform;
 use lab_core::replay::{self, PeakPods};
 use lab_core::scenario::DEFINITION_FILE;
@@ -30,6 +30,15 @@ pub enum PlatformChoice {
 }
 
 impl PlatformChoice {
+    /// Where a plan for this platform runs: on a cluster, waits of at least
+    /// two minutes, the endpoint settle and kubectl lines in the lab's namespace.
+    pub fn placement(&self) -> Placement {
+        match self {
+            PlatformChoice::Local => Placement::local(),
+            PlatformChoice::Cluster(provider) => lab::run_placement(provider),
+        }
+    }
+
     /// Whether the platform runs `peak` pods at once; `definition` names the
     /// scenario file in the message. The local platform runs each pod as a
     /// process on this machine, so it refuses more than
@@ -100,9 +109,36 @@ impl LabSpec {
         self.platform == PlatformChoice::Local
     }
 
+    /// Whether the lab `lab up` recorded is on this spec's cluster: bad input
+    /// (exit 2) naming both when a run asks for one cluster and the lab is up
+    /// on another, so the recorded lab never silently wins over the flag.
+    pub fn check_recorded(&self, home: &LabHome) -> Result<(), SessionError> {
+        let PlatformChoice::Cluster(asked) = &self.platform else {
+            return Ok(());
+        };
+        match recorded(home)? {
+            Some(state) if state.provider != *asked => Err(SessionError::Usage(format!(
+                "{}: the lab is up on {}, not on {}: run on {} or `cargo xtask lab down` first",
+                flag(asked),
+                state.provider.name(),
+                asked.name(),
+                state.provider.name()
+            ))),
+            _ => Ok(()),
+        }
+    }
+
     /// Whether the lab's cluster must be brought up (`lab up`) before a run.
     pub fn needs_cluster_up(&self, home: &LabHome) -> Result<bool, SessionError> {
         Ok(matches!(self.platform, PlatformChoice::Cluster(_)) && recorded(home)?.is_none())
+    }
+}
+
+/// The flag that asks for `provider`: `--platform kind`, `--context NAME`.
+fn flag(provider: &Provider) -> String {
+    match provider {
+        Provider::Context(name) => format!("--context {name}"),
+        Provider::Kind | Provider::Minikube => format!("--platform {}", provider.name()),
     }
 }
 
@@ -115,6 +151,13 @@ pub struct Supplies {
     /// it, the lab's own Prometheus (`lab up --platform local`) or the one
     /// installed on this machine.
     pub prometheus: Option<PathBuf>,
+    /// Images mapped to local programs (the local platform's pods).
+    pub images: platform_local::image_map::ImageMap,
+    /// Whether a container's `command` in a manifest may name its program.
+    pub allow_pod_commands: bool,
+    /// Why the local platform runs without Prometheus (the pods expose no
+    /// metrics), said in the report; `None` starts it.
+    pub no_metrics: Option<String>,
 }
 
 /// A lab opened for a run: the platform, and the run's configuration (its id,
@@ -139,19 +182,22 @@ pub async fn open_run(
     interrupt: watch::Receiver<bool>,
 ) -> Result<OpenRun, SessionError> {
     spec.check_plan(plan)?;
+    spec.check_recorded(home)?;
     let mut notes = Vec::new();
     let platform = match &spec.platform {
         PlatformChoice::Local => {
-            let prometheus = match prometheus_for_run(
+            // Found (and a bad --prometheus refused) even when it is not started.
+            let found = prometheus_for_run(
                 home,
                 supplies.prometheus.as_deref(),
                 plan.profile.scrape_interval,
-            )? {
-                Ok(config) => Some(config),
-                Err(missing) => {
-                    notes.push(missing);
+            )?;
+            let prometheus = match (supplies.no_metrics, found) {
+                (Some(reason), _) | (None, Err(reason)) => {
+                    notes.push(reason);
                     None
                 }
+                (None, Ok(config)) => Some(config),
             };
             let demo_app = supplies.demo_app.ok_or_else(|| {
                 SessionError::Missing("the local platform needs the demo-app binary".into())
@@ -164,6 +210,8 @@ pub async fn open_run(
                 namespace: "canary-lab".to_string(),
                 state_file: Some(home.run_state_file()),
                 max_grace: None,
+                images: supplies.images,
+                allow_pod_commands: supplies.allow_pod_commands,
             })
             .await
             .map_err(|error| {
@@ -177,6 +225,14 @@ pub async fn open_run(
         PlatformChoice::Cluster(_) => {
             let root = home.repo_root();
             let mut platform = lab::lab_platform(root).await?;
+            // The plan's scrape interval must be the cluster's, or its
+            // cross-check tolerance, final settle and report would be wrong.
+            if let Some(note) =
+                lab::ensure_scrape_interval(platform.client(), root, plan.profile.scrape_interval)
+                    .await?
+            {
+                notes.push(note);
+            }
             if let Some(url) = platform.urls().grafana
                 && let Ok(password) = std::fs::read_to_string(root.join(PASSWORD_FILE))
             {
@@ -226,5 +282,94 @@ mod tests {
         );
         let kind = PlatformChoice::Cluster(Provider::Kind);
         assert_eq!(kind.check_pods(&peak(5000), "s/scenario.toml"), Ok(()));
+    }
+
+    use platform_kube::lab::{LabState, STATE_FILE};
+
+    /// A home whose repository records a cluster lab on `provider`.
+    fn home_with_lab(provider: Option<Provider>) -> (tempfile::TempDir, LabHome) {
+        let dir = tempfile::tempdir().unwrap();
+        if let Some(provider) = provider {
+            let state = LabState {
+                context: provider.kube_context(),
+                provider,
+                demo_app_image: "canary-lab/demo-app:1".into(),
+                loadgen_image: "canary-lab/loadgen:1".into(),
+                created: Vec::new(),
+            };
+            let path = dir.path().join(STATE_FILE);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(&path, serde_json::to_string(&state).unwrap()).unwrap();
+        }
+        let home = LabHome::at(dir.path(), dir.path().join("target/lab"));
+        (dir, home)
+    }
+
+    fn spec(platform: PlatformChoice) -> LabSpec {
+        LabSpec::new(platform, TrafficFrom::Host).unwrap()
+    }
+
+    #[test]
+    fn a_run_on_another_cluster_than_the_recorded_lab_is_refused_naming_both() {
+        let (_dir, home) = home_with_lab(Some(Provider::Kind));
+        let error = spec(PlatformChoice::Cluster(Provider::Minikube))
+            .check_recorded(&home)
+            .unwrap_err();
+        assert!(error.is_usage(), "{error:?}");
+        assert_eq!(
+            error.to_string(),
+            "--platform minikube: the lab is up on kind, not on minikube: run on kind or `cargo xtask lab down` first"
+        );
+        assert!(!error.to_string().contains('\n'));
+
+        let (_dir, home) = home_with_lab(Some(Provider::Minikube));
+        let error = spec(PlatformChoice::Cluster(Provider::Context("dev".into())))
+            .check_recorded(&home)
+            .unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "--context dev: the lab is up on minikube, not on context dev: run on minikube or `cargo xtask lab down` first"
+        );
+    }
+
+    #[test]
+    fn a_run_on_the_recorded_cluster_or_with_none_recorded_or_locally_goes_ahead() {
+        let (_dir, home) = home_with_lab(Some(Provider::Kind));
+        spec(PlatformChoice::Cluster(Provider::Kind))
+            .check_recorded(&home)
+            .unwrap();
+        spec(PlatformChoice::Local).check_recorded(&home).unwrap();
+        let (_dir, home) = home_with_lab(None);
+        spec(PlatformChoice::Cluster(Provider::Minikube))
+            .check_recorded(&home)
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn opening_a_run_on_another_cluster_fails_before_anything_starts() {
+        let (_dir, home) = home_with_lab(Some(Provider::Kind));
+        let dir =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../lab/scenarios/canary");
+        let scenario = lab_runner::load_scenario(&dir, "lab/scenarios/canary").unwrap();
+        let plan = Plan::build(
+            &scenario,
+            lab_core::plan::ProfileName::Quick,
+            &lab_core::plan::Overrides::default(),
+        )
+        .unwrap();
+        let (_tx, interrupt) = watch::channel(false);
+        let result = open_run(
+            &spec(PlatformChoice::Cluster(Provider::Minikube)),
+            &home,
+            &plan,
+            Supplies::default(),
+            interrupt,
+        )
+        .await;
+        let Err(error) = result else {
+            panic!("a run on minikube opened while the lab is up on kind");
+        };
+        assert!(error.is_usage(), "{error:?}");
+        assert!(!home.runs_dir().exists(), "no run directory is made");
     }
 }

@@ -29,6 +29,10 @@ pub struct ImageSpec {
     /// The Dockerfile, relative to the repository root; built with the root as
     /// context.
     pub dockerfile: &'static str,
+    /// The name the scenarios' manifests give the image, if any: it is loaded
+    /// into the cluster under that name too, so `kubectl apply -f` of a
+    /// scenario's file by hand runs the same image the lab applies.
+    pub manifest_name: Option<&'static str>,
 }
 
 /// The demo app, the drop-in for the tutorial's image.
@@ -36,6 +40,7 @@ pub const DEMO_APP: ImageSpec = ImageSpec {
     repository: "canary-lab/demo-app",
     crate_name: "demo-app",
     dockerfile: "crates/demo-app/Dockerfile",
+    manifest_name: Some("canary-lab/demo-app:latest"),
 };
 
 /// The traffic generator, run as a Job for in-cluster traffic.
@@ -43,6 +48,7 @@ pub const LOADGEN: ImageSpec = ImageSpec {
     repository: "canary-lab/loadgen",
     crate_name: "loadgen",
     dockerfile: "crates/loadgen/Dockerfile",
+    manifest_name: None,
 };
 
 /// The images `lab up` builds and loads.
@@ -55,6 +61,14 @@ impl ImageSpec {
     /// The full image reference for a tag.
     pub fn reference(&self, tag: &str) -> String {
         format!("{}:{tag}", self.repository)
+    }
+
+    /// The images its Dockerfile builds from, as its `FROM` lines name them
+    /// (`rust:1.98-slim-bookworm@sha256:…`), without its own stages.
+    pub fn bases(&self, repo_root: &Path) -> Result<Vec<String>, LabError> {
+        let path = repo_root.join(self.dockerfile);
+        let text = std::fs::read_to_string(&path).map_err(|e| LabError::io(&path, e))?;
+        Ok(dockerfile_bases(&text))
     }
 
     /// The files whose content goes into the image: its Dockerfile, the workspace
@@ -90,6 +104,46 @@ impl ImageSpec {
         let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
         Ok(hex[..TAG_LEN].to_string())
     }
+}
+
+/// The images a Dockerfile's `FROM` lines name, in order, leaving out the
+/// Dockerfile's own stages (`FROM build`).
+pub fn dockerfile_bases(text: &str) -> Vec<String> {
+    let mut stages: Vec<String> = Vec::new();
+    let mut bases = Vec::new();
+    for line in text.lines() {
+        let mut words = line.split_whitespace();
+        if !words.next().is_some_and(|w| w.eq_ignore_ascii_case("FROM")) {
+            continue;
+        }
+        let mut words = words.skip_while(|w| w.starts_with("--"));
+        let Some(image) = words.next() else {
+            continue;
+        };
+        if !stages.iter().any(|s| s.eq_ignore_ascii_case(image)) {
+            bases.push(image.to_string());
+        }
+        if words.next().is_some_and(|w| w.eq_ignore_ascii_case("AS"))
+            && let Some(stage) = words.next()
+        {
+            stages.push(stage.to_string());
+        }
+    }
+    bases
+}
+
+/// Whether an image reference is pinned: `name:tag@sha256:<64 hex digits>`
+/// (the tag for people, the digest for Docker).
+pub fn is_pinned(image: &str) -> bool {
+    let Some((named, digest)) = image.split_once("@sha256:") else {
+        return false;
+    };
+    let last = named.rsplit('/').next().unwrap_or(named);
+    last.contains(':')
+        && digest.len() == 64
+        && digest
+            .chars()
+            .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c))
 }
 
 /// The crate and, recursively, the workspace crates it depends on (normal
@@ -251,6 +305,109 @@ mod tests {
         );
         assert_eq!(containers[1].image.as_deref(), Some("busybox:1.36"));
         assert_eq!(containers[1].image_pull_policy, None);
+    }
+
+    #[test]
+    fn dockerfile_bases_leave_out_their_own_stages() {
+        let text = "# syntax is not a base\nFROM --platform=$BUILDPLATFORM rust:1.98@sha256:ab AS build\nRUN x\nfrom build as test\nFROM debian:12-slim\nCOPY --from=build /a /b\n";
+        assert_eq!(
+            dockerfile_bases(text),
+            ["rust:1.98@sha256:ab", "debian:12-slim"]
+        );
+        let digest = "0123456789abcdef".repeat(4);
+        assert!(is_pinned(&format!(
+            "rust:1.98-slim-bookworm@sha256:{digest}"
+        )));
+        assert!(is_pinned(&format!(
+            "registry:5000/team/app:v1@sha256:{digest}"
+        )));
+        assert!(!is_pinned("rust:1.98-slim-bookworm"));
+        assert!(
+            !is_pinned(&format!("rust@sha256:{digest}")),
+            "no tag for people"
+        );
+        assert!(!is_pinned(&format!("registry:5000/app@sha256:{digest}")));
+        assert!(!is_pinned("rust:1.98@sha256:0123"));
+        assert!(!is_pinned(&format!(
+            "rust:1.98@sha256:{}",
+            digest.to_uppercase()
+        )));
+    }
+
+    fn repo_root() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+    }
+
+    #[test]
+    fn the_lab_images_build_from_bases_pinned_by_digest() {
+        for image in LAB_IMAGES {
+            let bases = image.bases(&repo_root()).unwrap();
+            assert_eq!(bases.len(), 2, "{}: {bases:?}", image.dockerfile);
+            for base in &bases {
+                assert!(
+                    is_pinned(base),
+                    "{}: {base} is not pinned by digest",
+                    image.dockerfile
+                );
+            }
+            let text = std::fs::read_to_string(repo_root().join(image.dockerfile)).unwrap();
+            // A `# syntax=` frontend would be fetched at build time, unpinned.
+            assert!(
+                !text
+                    .lines()
+                    .any(|l| l.trim_start().starts_with("# syntax=")),
+                "{}",
+                image.dockerfile
+            );
+        }
+    }
+
+    #[test]
+    fn the_scenarios_name_the_demo_app_by_its_manifest_name() {
+        let alias = DEMO_APP.manifest_name.unwrap();
+        let scenarios = repo_root().join("lab/scenarios");
+        let mut seen = 0;
+        for entry in std::fs::read_dir(&scenarios).unwrap() {
+            let dir = entry.unwrap().path();
+            for file in std::fs::read_dir(&dir).into_iter().flatten() {
+                let file = file.unwrap().path();
+                if file.extension().is_none_or(|e| e != "yaml") {
+                    continue;
+                }
+                let text = std::fs::read_to_string(&file).unwrap();
+                for line in text.lines() {
+                    if let Some(image) = line.trim().strip_prefix("image:") {
+                        assert_eq!(image.trim(), alias, "{}", file.display());
+                        seen += 1;
+                    }
+                }
+            }
+        }
+        assert!(seen >= 16, "{seen} images");
+    }
+
+    #[test]
+    fn a_new_base_is_a_new_content_tag() {
+        let root = tempfile::tempdir().unwrap();
+        let write = |path: &str, text: &str| {
+            let path = root.path().join(path);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        };
+        write("Cargo.toml", "[workspace]\n");
+        write("Cargo.lock", "# lock\n");
+        write("crates/demo-app/Cargo.toml", "[dependencies]\n");
+        let digest = |c: &str| c.repeat(64);
+        write(
+            "crates/demo-app/Dockerfile",
+            &format!("FROM debian:bookworm-slim@sha256:{}\n", digest("a")),
+        );
+        let first = DEMO_APP.content_tag(root.path()).unwrap();
+        write(
+            "crates/demo-app/Dockerfile",
+            &format!("FROM debian:bookworm-slim@sha256:{}\n", digest("b")),
+        );
+        assert_ne!(DEMO_APP.content_tag(root.path()).unwrap(), first);
     }
 
     #[test]

@@ -17,7 +17,7 @@ use crate::platform::{
     PROMETHEUS_NODE_PORT, connect, lab_namespace, node_address,
 };
 use crate::provider::{KIND_CONFIG, Probe, Provider, Requirement, kind_port_mappings};
-use k8s_openapi::api::core::v1::{Namespace, Service};
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Service};
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding};
 use kube::Client;
 use kube::api::{Api, DeleteParams};
@@ -155,15 +155,53 @@ pub struct UpPlan {
     pub demo_app_image: String,
     /// The loadgen image reference.
     pub loadgen_image: String,
+    /// How often the cluster's Prometheus scrapes.
+    pub scrape_interval: Duration,
 }
 
-/// Build the plan of `lab up`. Reads the repository (manifests, dashboards, the
-/// image inputs) and whether a password exists; changes nothing.
+/// What `lab up` may be told.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpOptions {
+    /// How often the cluster's Prometheus scrapes (a run whose plan says
+    /// otherwise reconfigures it).
+    pub scrape_interval: Duration,
+}
+
+impl Default for UpOptions {
+    /// The tutorial's 5 s scrapes.
+    fn default() -> Self {
+        UpOptions {
+            scrape_interval: monitoring::DEFAULT_SCRAPE_INTERVAL,
+        }
+    }
+}
+
+/// Build the plan of `lab up` with the default options. Reads the repository
+/// (manifests, dashboards, the image inputs) and whether a password exists;
+/// changes nothing.
 pub fn plan_up(
     root: &Path,
     provider: &Provider,
     password: &str,
     password_is_new: bool,
+) -> Result<UpPlan, LabError> {
+    plan_up_with(
+        root,
+        provider,
+        password,
+        password_is_new,
+        &UpOptions::default(),
+    )
+}
+
+/// Build the plan of `lab up`. Reads the repository (manifests, dashboards, the
+/// image inputs) and whether a password exists; changes nothing.
+pub fn plan_up_with(
+    root: &Path,
+    provider: &Provider,
+    password: &str,
+    password_is_new: bool,
+    options: &UpOptions,
 ) -> Result<UpPlan, LabError> {
     let mut steps: Vec<Step> = provider
         .requirements()
@@ -186,14 +224,32 @@ pub fn plan_up(
     for image in LAB_IMAGES {
         let tag = image.content_tag(root)?;
         let reference = image.reference(&tag);
-        steps.push(build_step(&image, &reference));
-        match provider.load_image(&image, &tag) {
-            Some((command, fallback)) => steps.push(Step::Run {
-                what: format!("load {reference} into the cluster"),
-                command,
+        steps.push(build_step(&image, &reference, &image.bases(root)?));
+        if let Some(name) = image.manifest_name {
+            steps.push(Step::Run {
+                what: format!(
+                    "tag {reference} as {name}, the image the scenarios' manifests name, so `kubectl apply -f` by hand runs it too"
+                ),
+                command: ExternalCommand::new("docker", &["tag", &reference, name]),
                 skip_if: None,
-                fallback,
-            }),
+                fallback: vec![],
+            });
+        }
+        let loaded = match image.manifest_name {
+            Some(name) => format!("{reference} (and {name})"),
+            None => reference.clone(),
+        };
+        match provider.load_image(&image, &tag) {
+            Some(commands) => {
+                for (command, fallback) in commands {
+                    steps.push(Step::Run {
+                        what: format!("load {loaded} into the cluster"),
+                        command,
+                        skip_if: None,
+                        fallback,
+                    });
+                }
+            }
             None => steps.push(Step::Note(format!(
                 "{reference} is not loaded: context {} must see the local Docker images (as Docker Desktop's cluster does)",
                 provider.kube_context()
@@ -205,7 +261,11 @@ pub fn plan_up(
         new: password_is_new,
     });
     let mut objects = vec![Manifest::Namespace(Box::new(lab_namespace(LAB_NAMESPACE)))];
-    objects.extend(monitoring::monitoring_stack(root, password)?);
+    objects.extend(monitoring::monitoring_stack(
+        root,
+        password,
+        options.scrape_interval,
+    )?);
     steps.push(Step::Apply(objects));
     steps.push(Step::WaitReady {
         namespace: MONITORING_NAMESPACE.into(),
@@ -221,12 +281,13 @@ pub fn plan_up(
         steps,
         demo_app_image: references[0].clone(),
         loadgen_image: references[1].clone(),
+        scrape_interval: options.scrape_interval,
     })
 }
 
-fn build_step(image: &ImageSpec, reference: &str) -> Step {
+fn build_step(image: &ImageSpec, reference: &str, bases: &[String]) -> Step {
     Step::Run {
-        what: format!("build {reference}"),
+        what: format!("build {reference} from {}", bases.join(" and ")),
         command: ExternalCommand::new(
             "docker",
             &["build", "-f", image.dockerfile, "-t", reference, "."],
@@ -352,7 +413,53 @@ pub fn print_plan(plan: &UpPlan, root: &Path, out: &mut dyn Write) -> std::io::R
     for line in url_lines(&plan.provider, root) {
         writeln!(out, "{line}")?;
     }
+    writeln!(
+        out,
+        "\n# runs on this lab (cargo xtask lab run <scenario> --platform {}):",
+        plan.provider.name()
+    )?;
+    for line in run_lines(plan) {
+        writeln!(out, "#   {line}")?;
+    }
     Ok(())
+}
+
+/// What a run on this lab does differently from the local platform: longer
+/// waits, the endpoint settle, kubectl lines in the lab's namespace, and
+/// Prometheus scraping at the plan's interval.
+pub fn run_lines(plan: &UpPlan) -> Vec<String> {
+    let placement = run_placement(&plan.provider);
+    vec![
+        format!(
+            "waits last at least {}s unless --wait-timeout says otherwise",
+            placement.min_wait_timeout.as_secs()
+        ),
+        format!(
+            "each phase opens {}s after the step before it, once kube-proxy follows the endpoint change (the endpoint settle)",
+            placement.endpoint_settle.as_secs_f64()
+        ),
+        format!(
+            "kubectl lines name namespace {}",
+            placement.namespace.as_deref().unwrap_or_default()
+        ),
+        format!(
+            "Prometheus scrapes every {} until a run's plan says otherwise; then the run reconfigures and restarts it",
+            monitoring::prometheus_duration(plan.scrape_interval)
+        ),
+    ]
+}
+
+/// Connect to the cluster of the lab `lab up` recorded, through its own
+/// kubeconfig context (`kind-canary-lab`, minikube's `canary-lab` profile, the
+/// `--context` given), never the context that happens to be current, so the
+/// cluster tests cannot run against another cluster on the machine.
+pub async fn connect_lab(state: &LabState) -> Result<kube::Client, LabError> {
+    Ok(connect(Some(&state.context), CONNECT_TIMEOUT).await?)
+}
+
+/// The placement of a run on the lab of `provider`.
+pub fn run_placement(provider: &Provider) -> lab_core::plan::Placement {
+    lab_core::plan::Placement::cluster(&provider.name(), LAB_NAMESPACE)
 }
 
 /// The lines `lab up` ends with: where Grafana, Prometheus and the app are.
@@ -607,6 +714,64 @@ async fn node_access(
         }
         Provider::Context(_) => Ok(NodeAccess::Node(node_address(client).await?)),
     }
+}
+
+/// Make the cluster's Prometheus scrape every `interval`, the run's plan's, so
+/// the plan's scrape interval (its cross-check tolerance, its final settle,
+/// what the report says) is true. When the running config says otherwise,
+/// apply Prometheus's config with that interval and its Deployment (whose
+/// config hash changes, so the pod restarts: a ConfigMap reaches a running
+/// pod only after the kubelet's sync, up to a minute or more) and wait until
+/// it is ready. Returns what changed, for the report.
+pub async fn ensure_scrape_interval(
+    client: &Client,
+    root: &Path,
+    interval: Duration,
+) -> Result<Option<String>, LabError> {
+    let maps: Api<ConfigMap> = Api::namespaced(client.clone(), MONITORING_NAMESPACE);
+    let found = maps
+        .get_opt(monitoring::PROMETHEUS_CONFIG_MAP)
+        .await
+        .map_err(|e| {
+            api_error(
+                e,
+                &format!("reading configmap {}", monitoring::PROMETHEUS_CONFIG_MAP),
+            )
+        })?;
+    let running = found
+        .as_ref()
+        .and_then(|cm| cm.data.as_ref()?.get(monitoring::PROMETHEUS_CONFIG_KEY))
+        .and_then(|text| monitoring::scrape_interval_of(text));
+    if running == Some(interval) {
+        return Ok(None);
+    }
+    for manifest in monitoring::prometheus_manifests(root, interval)? {
+        apply_manifest(client, &manifest).await?;
+    }
+    let platform = KubePlatform::new(
+        client.clone(),
+        KubeSettings {
+            name: "monitoring".into(),
+            namespace: MONITORING_NAMESPACE.into(),
+            demo_app_image: String::new(),
+            loadgen_image: String::new(),
+            access: NodeAccess::Node(String::new()),
+            app_node_port: None,
+        },
+    );
+    platform
+        .wait_ready(
+            &[monitoring::PROMETHEUS_DEPLOYMENT.to_string()],
+            MONITORING_TIMEOUT,
+        )
+        .await?;
+    let was = running.map_or("at an unknown interval".to_string(), |d| {
+        format!("every {}", monitoring::prometheus_duration(d))
+    });
+    Ok(Some(format!(
+        "the cluster's Prometheus scraped {was}; it was reconfigured and restarted to scrape every {}, as the plan says (metrics of earlier runs are gone from it)",
+        monitoring::prometheus_duration(interval)
+    )))
 }
 
 /// What `lab down` will do, for `--dry-run` and for the record.
@@ -874,6 +1039,7 @@ mod tests {
             ],
             demo_app_image: "canary-lab/demo-app:1".into(),
             loadgen_image: "canary-lab/loadgen:2".into(),
+            scrape_interval: Duration::from_secs(5),
         };
         let mut progress = Vec::new();
         let state = run_up(&plan, dir.path(), "unused", &mut progress)
@@ -909,6 +1075,7 @@ mod tests {
             ],
             demo_app_image: String::new(),
             loadgen_image: String::new(),
+            scrape_interval: Duration::from_secs(5),
         };
         let error = run_up(&plan, dir.path(), "unused", &mut Vec::new())
             .await

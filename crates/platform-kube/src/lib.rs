@@ -5,6 +5,7 @@
 //! content-tagged images, and the in-cluster Prometheus and Grafana.
 
 pub mod command;
+pub mod diagnosis;
 pub mod error;
 pub mod gateway_api;
 pub mod grafana;

@@ -18,6 +18,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::time::Duration;
 
 /// The namespace Prometheus and Grafana run in.
 pub const MONITORING_NAMESPACE: &str = "canary-lab-monitoring";
@@ -36,6 +37,19 @@ pub const GRAFANA_USER: &str = "admin";
 
 /// The Deployments `lab up` waits for.
 pub const MONITORING_DEPLOYMENTS: [&str; 2] = ["prometheus", "grafana"];
+
+/// The ConfigMap holding Prometheus's configuration.
+pub const PROMETHEUS_CONFIG_MAP: &str = "prometheus-config";
+
+/// The key of the configuration in [`PROMETHEUS_CONFIG_MAP`].
+pub const PROMETHEUS_CONFIG_KEY: &str = "prometheus.yml";
+
+/// The Prometheus Deployment.
+pub const PROMETHEUS_DEPLOYMENT: &str = "prometheus";
+
+/// How often the cluster's Prometheus scrapes unless told otherwise: the
+/// tutorial's 5 s.
+pub const DEFAULT_SCRAPE_INTERVAL: Duration = Duration::from_secs(5);
 
 /// The pod-template annotation that changes when a Deployment's mounted config
 /// changes, so `lab up` restarts Prometheus or Grafana only when needed.
@@ -329,18 +343,108 @@ pub fn generate_password() -> String {
     Alphanumeric.sample_string(&mut rand::rng(), 32)
 }
 
-/// The whole stack in apply order: the manifests, the generated ConfigMaps and
-/// Secret, and on each Deployment a hash of the config it mounts.
+/// The whole stack in apply order: the manifests (Prometheus scraping every
+/// `scrape_interval`), the generated ConfigMaps and Secret, and on each
+/// Deployment a hash of the config it mounts.
 pub fn monitoring_stack(
     repo_root: &Path,
     grafana_password: &str,
+    scrape_interval: Duration,
 ) -> Result<Vec<Manifest>, LabError> {
     let mut manifests = monitoring_manifests(repo_root)?;
+    set_scrape_interval(repo_root, &mut manifests, scrape_interval)?;
     manifests.extend(grafana_config_maps(repo_root)?);
     manifests.push(grafana_secret(grafana_password));
     annotate_config_hashes(&mut manifests);
     manifests.sort_by_key(Manifest::order);
     Ok(manifests)
+}
+
+/// Prometheus's ConfigMap (scraping every `scrape_interval`) and Deployment,
+/// with the hash of that config on the Deployment's pod template: applying
+/// them rolls Prometheus onto the new interval.
+pub fn prometheus_manifests(
+    repo_root: &Path,
+    scrape_interval: Duration,
+) -> Result<Vec<Manifest>, LabError> {
+    let mut manifests: Vec<Manifest> = monitoring_manifests(repo_root)?
+        .into_iter()
+        .filter(|m| match m {
+            Manifest::ConfigMap(_) => m.name() == PROMETHEUS_CONFIG_MAP,
+            Manifest::Deployment(_) => m.name() == PROMETHEUS_DEPLOYMENT,
+            _ => false,
+        })
+        .collect();
+    set_scrape_interval(repo_root, &mut manifests, scrape_interval)?;
+    annotate_config_hashes(&mut manifests);
+    manifests.sort_by_key(Manifest::order);
+    Ok(manifests)
+}
+
+/// A duration as Prometheus writes it: `5s`, `800ms`.
+pub fn prometheus_duration(duration: Duration) -> String {
+    let millis = duration.as_millis();
+    if millis.is_multiple_of(1000) {
+        format!("{}s", millis / 1000)
+    } else {
+        format!("{millis}ms")
+    }
+}
+
+/// The global scrape interval of a Prometheus configuration, if it names one
+/// Prometheus and the lab both read.
+pub fn scrape_interval_of(config: &str) -> Option<Duration> {
+    let document = yaml::parse_documents(config).ok()?.into_iter().next()?;
+    let text = document["global"]["scrape_interval"].as_str()?;
+    lab_core::duration::parse_duration(text).ok()
+}
+
+/// Template Prometheus's configuration (on the typed value, never as text):
+/// scrape and evaluate every `interval`, time a scrape out at four fifths of
+/// it (Prometheus refuses a timeout longer than the interval).
+fn set_scrape_interval(
+    repo_root: &Path,
+    manifests: &mut [Manifest],
+    interval: Duration,
+) -> Result<(), LabError> {
+    let bad = |message: String| LabError::BadFile {
+        path: repo_root.join(MONITORING_DIR),
+        message,
+    };
+    if interval < Duration::from_millis(100) {
+        return Err(bad(format!(
+            "a scrape interval of {} is too short for Prometheus",
+            prometheus_duration(interval)
+        )));
+    }
+    let config_map = manifests.iter_mut().find_map(|m| match m {
+        Manifest::ConfigMap(cm) if cm.metadata.name.as_deref() == Some(PROMETHEUS_CONFIG_MAP) => {
+            Some(cm)
+        }
+        _ => None,
+    });
+    let Some(config_map) = config_map else {
+        return Err(bad(format!("no ConfigMap {PROMETHEUS_CONFIG_MAP}")));
+    };
+    let data = config_map.data.get_or_insert_with(BTreeMap::new);
+    let text = data.get(PROMETHEUS_CONFIG_KEY).ok_or_else(|| {
+        bad(format!(
+            "ConfigMap {PROMETHEUS_CONFIG_MAP} has no {PROMETHEUS_CONFIG_KEY}"
+        ))
+    })?;
+    let timeout = Duration::from_millis((interval.as_millis() as u64 * 4 / 5).min(10_000));
+    let text = yaml::set_in_section(
+        text,
+        "global",
+        &[
+            ("scrape_interval", prometheus_duration(interval)),
+            ("scrape_timeout", prometheus_duration(timeout)),
+            ("evaluation_interval", prometheus_duration(interval)),
+        ],
+    )
+    .map_err(|e| bad(format!("{PROMETHEUS_CONFIG_KEY}: {}", e.message)))?;
+    data.insert(PROMETHEUS_CONFIG_KEY.to_string(), text);
+    Ok(())
 }
 
 /// Put on each Deployment's pod template a hash of the ConfigMaps and Secrets it

@@ -2,6 +2,7 @@
 //! with the cluster lab's capabilities: step annotations in its Grafana, and
 //! traffic from a loadgen Job inside the cluster when the lab was opened so.
 
+use crate::diagnosis::{self, event_time};
 use crate::error::{api_error, describe, object_error};
 use crate::grafana::Grafana;
 use crate::images;
@@ -511,21 +512,6 @@ fn pod_state(pod: &Pod) -> Option<PodState> {
     })
 }
 
-fn event_time(event: &CoreEvent) -> SystemTime {
-    let micro = event.event_time.as_ref().map(|t| t.0);
-    let stamp = event
-        .series
-        .as_ref()
-        .and_then(|s| s.last_observed_time.as_ref().map(|t| t.0))
-        .or(event.last_timestamp.as_ref().map(|t| t.0))
-        .or(micro)
-        .or(event.first_timestamp.as_ref().map(|t| t.0))
-        .or(event.metadata.creation_timestamp.as_ref().map(|t| t.0));
-    stamp
-        .map(SystemTime::from)
-        .unwrap_or(SystemTime::UNIX_EPOCH)
-}
-
 /// The first node address reachable from outside the cluster: an ExternalIP if
 /// a node has one, otherwise an InternalIP (for an existing context, where
 /// NodePorts are reached on a node's address).
@@ -628,13 +614,34 @@ impl Platform for KubePlatform {
         match tokio::time::timeout(timeout, futures::future::try_join_all(waits)).await {
             Ok(result) => result.map(|_| ()),
             Err(_) => {
-                let seen = lock(&seen);
-                let not_ready = deployments
-                    .iter()
-                    .map(|name| (name, seen.get(name)))
-                    .filter(|(_, s)| !matches!(s, Some(Seen::Deployment(d)) if rollout_progress(d).is_none()))
-                    .map(|(name, s)| describe_seen(name, s))
-                    .collect();
+                let (mut not_ready, unready): (Vec<String>, Vec<Deployment>) = {
+                    let seen = lock(&seen);
+                    let waiting: Vec<(&String, Option<&Seen>)> = deployments
+                        .iter()
+                        .map(|name| (name, seen.get(name)))
+                        .filter(|(_, s)| !matches!(s, Some(Seen::Deployment(d)) if rollout_progress(d).is_none()))
+                        .collect();
+                    let lines = waiting
+                        .iter()
+                        .map(|(name, s)| describe_seen(name, *s))
+                        .collect();
+                    let found = waiting
+                        .iter()
+                        .filter_map(|(_, s)| match s {
+                            Some(Seen::Deployment(d)) => Some(d.as_ref().clone()),
+                            _ => None,
+                        })
+                        .collect();
+                    (lines, found)
+                };
+                // Which pods were not ready, and what the API says of them.
+                let refs: Vec<&Deployment> = unready.iter().collect();
+                let (pod_api, event_api) =
+                    (self.namespaced::<Pod>(), self.namespaced::<CoreEvent>());
+                let pods = diagnosis::unready_pods(&pod_api, &event_api, &refs);
+                if let Ok(lines) = tokio::time::timeout(diagnosis::DIAGNOSIS_LIMIT, pods).await {
+                    not_ready.extend(lines);
+                }
                 Err(PlatformError::Timeout {
                     waited: started.elapsed(),
                     not_ready,
@@ -707,6 +714,11 @@ impl Platform for KubePlatform {
             .get(service)
             .await
             .map_err(|e| object_error(e, ObjectKind::Service, service))?;
+        if self.in_cluster_traffic.is_some() {
+            // Traffic starts inside the cluster and reaches the Service by its
+            // DNS name: a ClusterIP Service or an unmapped nodePort will do.
+            return Ok(self.in_cluster_url(service));
+        }
         let node_port = found
             .spec
             .as_ref()
@@ -834,6 +846,23 @@ pub async fn connect_with(
     // Several TLS backends may be linked in (kube's ring, reqwest's aws-lc);
     // rustls then needs to be told which one to use.
     let _ = rustls::crypto::ring::default_provider().install_default();
+    let which = match context {
+        Some(name) => format!("context {name}"),
+        None => "the current context".to_string(),
+    };
+    let config = context_config(kubeconfig, context).await?;
+    let client = Client::try_from(config)
+        .map_err(|e| PlatformError::Unavailable(format!("{which}: {}", describe(&e))))?;
+    check_reachable(&client, &which, timeout).await?;
+    Ok(client)
+}
+
+/// The client configuration of a kubeconfig's context `context` (its current
+/// one when `None`), whatever context is current.
+pub async fn context_config(
+    kubeconfig: kube::config::Kubeconfig,
+    context: Option<&str>,
+) -> Result<kube::Config, PlatformError> {
     let options = kube::config::KubeConfigOptions {
         context: context.map(str::to_string),
         ..Default::default()
@@ -842,13 +871,9 @@ pub async fn connect_with(
         Some(name) => format!("context {name}"),
         None => "the current context".to_string(),
     };
-    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &options)
+    kube::Config::from_custom_kubeconfig(kubeconfig, &options)
         .await
-        .map_err(|e| PlatformError::Unavailable(format!("kubeconfig {which}: {e}")))?;
-    let client = Client::try_from(config)
-        .map_err(|e| PlatformError::Unavailable(format!("{which}: {}", describe(&e))))?;
-    check_reachable(&client, &which, timeout).await?;
-    Ok(client)
+        .map_err(|e| PlatformError::Unavailable(format!("kubeconfig {which}: {e}")))
 }
 
 /// Connect with a kubeconfig given as YAML text (a K3s container's), optionally
@@ -923,6 +948,49 @@ pub async fn check_reachable(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A kubeconfig whose current context is someone else's cluster, beside
+    /// the lab's.
+    fn two_clusters() -> kube::config::Kubeconfig {
+        kube::config::Kubeconfig::from_yaml(
+            r#"
+apiVersion: v1
+kind: Config
+current-context: prod
+clusters:
+  - name: prod
+    cluster: {server: "https://10.9.9.9:6443"}
+  - name: kind-canary-lab
+    cluster: {server: "https://127.0.0.1:40001"}
+contexts:
+  - name: prod
+    context: {cluster: prod, user: prod}
+  - name: kind-canary-lab
+    context: {cluster: kind-canary-lab, user: kind-canary-lab, namespace: default}
+users:
+  - name: prod
+    user: {token: prod-token}
+  - name: kind-canary-lab
+    user: {token: lab-token}
+"#,
+        )
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_named_context_is_used_whatever_context_is_current() {
+        let lab = context_config(two_clusters(), Some("kind-canary-lab"))
+            .await
+            .unwrap();
+        assert_eq!(lab.cluster_url.to_string(), "https://127.0.0.1:40001/");
+        let current = context_config(two_clusters(), None).await.unwrap();
+        assert_eq!(current.cluster_url.to_string(), "https://10.9.9.9:6443/");
+        let missing = context_config(two_clusters(), Some("minikube")).await;
+        assert!(
+            missing.is_err(),
+            "an unknown context is refused, not replaced"
+        );
+    }
 
     fn deployment(spec_replicas: i32, status: serde_json::Value) -> Deployment {
         serde_json::from_value(json!({

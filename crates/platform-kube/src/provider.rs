@@ -138,6 +138,10 @@ impl Provider {
                         "start",
                         "--profile",
                         CLUSTER_NAME,
+                        // The tutorial's driver; also what the lab's image
+                        // loading and NodePort access assume.
+                        "--driver",
+                        "docker",
                         "--kubernetes-version",
                         MINIKUBE_KUBERNETES_VERSION,
                         "--wait",
@@ -169,46 +173,58 @@ impl Provider {
         }
     }
 
-    /// How to load a built image into the cluster: the command, and the commands
-    /// to try when it fails. An existing context gets images through kind or
-    /// minikube when its name says it is one of theirs; otherwise the cluster
-    /// must see the local Docker images (Docker Desktop) and nothing is run.
+    /// How to load a built image into the cluster, under its content tag and
+    /// the name the scenarios' manifests give it: each command with the
+    /// commands to try when it fails. An existing context gets images through
+    /// kind or minikube when its name says it is one of theirs; otherwise the
+    /// cluster must see the local Docker images (Docker Desktop) and nothing
+    /// is run (`None`).
     pub fn load_image(
         &self,
         image: &ImageSpec,
         tag: &str,
-    ) -> Option<(ExternalCommand, Vec<ExternalCommand>)> {
-        let reference = image.reference(tag);
+    ) -> Option<Vec<(ExternalCommand, Vec<ExternalCommand>)>> {
+        let mut references = vec![image.reference(tag)];
+        references.extend(image.manifest_name.map(str::to_string));
+        let names: Vec<&str> = references.iter().map(String::as_str).collect();
         let kind_load = |cluster: &str| {
             let archive = format!("{IMAGE_ARCHIVE_DIR}/{}-{tag}.tar", image.crate_name);
-            (
-                ExternalCommand::new(
-                    "kind",
-                    &["load", "docker-image", &reference, "--name", cluster],
-                )
-                .timeout(LONG),
-                // kind's docker-image load fails under Docker's containerd image
-                // store; an archive works there.
+            let mut load = vec!["load", "docker-image"];
+            load.extend(&names);
+            load.extend(["--name", cluster]);
+            // Under Docker's containerd image store, `kind load docker-image`
+            // saves every platform of the image's index while only this
+            // machine's is present, and the node's import fails on the first
+            // missing blob (kind#3795). An archive of this platform alone loads.
+            let platform = format!("linux/{}", docker_arch());
+            let mut save = vec!["image", "save", "--platform", &platform, "-o", &archive];
+            save.extend(&names);
+            vec![(
+                ExternalCommand::new("kind", &load).timeout(LONG),
                 vec![
-                    ExternalCommand::new("docker", &["save", "-o", &archive, &reference])
-                        .timeout(LONG),
+                    ExternalCommand::new("docker", &save).timeout(LONG),
                     ExternalCommand::new(
                         "kind",
                         &["load", "image-archive", &archive, "--name", cluster],
                     )
                     .timeout(LONG),
                 ],
-            )
+            )]
         };
         let minikube_load = |profile: &str| {
-            (
-                ExternalCommand::new(
-                    "minikube",
-                    &["--profile", profile, "image", "load", &reference],
-                )
-                .timeout(LONG),
-                vec![],
-            )
+            names
+                .iter()
+                .map(|name| {
+                    (
+                        ExternalCommand::new(
+                            "minikube",
+                            &["--profile", profile, "image", "load", name],
+                        )
+                        .timeout(LONG),
+                        vec![],
+                    )
+                })
+                .collect()
         };
         match self {
             Provider::Kind => Some(kind_load(CLUSTER_NAME)),
@@ -231,6 +247,17 @@ impl Provider {
             )),
             _ => None,
         }
+    }
+}
+
+/// This machine's architecture as Docker names platforms (`amd64`, `arm64`):
+/// the images are built by the local engine, for it.
+pub fn docker_arch() -> &'static str {
+    match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        "arm" => "arm",
+        other => other,
     }
 }
 
@@ -313,7 +340,7 @@ pub fn kind_port_mappings(path: &Path, text: &str) -> Result<NodeAccess, LabErro
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::images::DEMO_APP;
+    use crate::images::{DEMO_APP, LOADGEN};
 
     #[test]
     fn contexts() {
@@ -329,11 +356,12 @@ mod tests {
         );
     }
 
-    fn loads(provider: Provider) -> Vec<String> {
-        match provider.load_image(&DEMO_APP, "abc") {
+    fn loads(provider: Provider, image: &ImageSpec) -> Vec<String> {
+        match provider.load_image(image, "abc") {
             None => vec![],
-            Some((first, fallback)) => std::iter::once(first)
-                .chain(fallback)
+            Some(commands) => commands
+                .into_iter()
+                .flat_map(|(first, fallback)| std::iter::once(first).chain(fallback))
                 .map(|c| c.to_string())
                 .collect(),
         }
@@ -341,27 +369,35 @@ mod tests {
 
     #[test]
     fn images_are_loaded_the_providers_way() {
+        let arch = docker_arch();
         assert_eq!(
-            loads(Provider::Kind),
+            loads(Provider::Kind, &DEMO_APP),
             [
-                "kind load docker-image canary-lab/demo-app:abc --name canary-lab",
-                "docker save -o target/lab/images/demo-app-abc.tar canary-lab/demo-app:abc",
-                "kind load image-archive target/lab/images/demo-app-abc.tar --name canary-lab",
+                "kind load docker-image canary-lab/demo-app:abc canary-lab/demo-app:latest --name canary-lab".to_string(),
+                format!("docker image save --platform linux/{arch} -o target/lab/images/demo-app-abc.tar canary-lab/demo-app:abc canary-lab/demo-app:latest"),
+                "kind load image-archive target/lab/images/demo-app-abc.tar --name canary-lab".to_string(),
             ]
         );
         assert_eq!(
-            loads(Provider::Minikube),
-            ["minikube --profile canary-lab image load canary-lab/demo-app:abc"]
+            loads(Provider::Kind, &LOADGEN)[0],
+            "kind load docker-image canary-lab/loadgen:abc --name canary-lab"
         );
         assert_eq!(
-            loads(Provider::Context("kind-dev".into()))[0],
-            "kind load docker-image canary-lab/demo-app:abc --name dev"
+            loads(Provider::Minikube, &DEMO_APP),
+            [
+                "minikube --profile canary-lab image load canary-lab/demo-app:abc",
+                "minikube --profile canary-lab image load canary-lab/demo-app:latest"
+            ]
         );
         assert_eq!(
-            loads(Provider::Context("minikube".into())),
-            ["minikube --profile minikube image load canary-lab/demo-app:abc"]
+            loads(Provider::Context("kind-dev".into()), &DEMO_APP)[0],
+            "kind load docker-image canary-lab/demo-app:abc canary-lab/demo-app:latest --name dev"
         );
-        assert!(loads(Provider::Context("docker-desktop".into())).is_empty());
+        assert_eq!(
+            loads(Provider::Context("minikube".into()), &LOADGEN),
+            ["minikube --profile minikube image load canary-lab/loadgen:abc"]
+        );
+        assert!(loads(Provider::Context("docker-desktop".into()), &DEMO_APP).is_empty());
     }
 
     #[test]

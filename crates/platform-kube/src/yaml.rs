@@ -108,6 +108,54 @@ pub fn to_yaml(value: &Value) -> String {
     out
 }
 
+/// Set keys of one mapping (`section`, at the top of the first document) of a
+/// YAML text, keeping every other key where it was, and write it out again
+/// (comments are not kept). For configs held in a ConfigMap, which the lab
+/// adapts on the parsed document, never as text.
+pub fn set_in_section(
+    text: &str,
+    section: &str,
+    values: &[(&str, String)],
+) -> Result<String, YamlError> {
+    let mut docs = YamlLoader::load_from_str(text).map_err(|e| YamlError {
+        message: format!(
+            "line {}, column {}: {}",
+            e.marker().line(),
+            e.marker().col() + 1,
+            e.info()
+        ),
+    })?;
+    let Some(Yaml::Hash(document)) = docs.first_mut() else {
+        return Err(YamlError {
+            message: "the first document is not a mapping".into(),
+        });
+    };
+    let section_key = Yaml::String(section.to_string());
+    if !document.contains_key(&section_key) {
+        document.insert(section_key.clone(), Yaml::Hash(Hash::new()));
+    }
+    let Some(Yaml::Hash(mapping)) = document.get_mut(&section_key) else {
+        return Err(YamlError {
+            message: format!("{section} is not a mapping"),
+        });
+    };
+    for (key, value) in values {
+        let key = Yaml::String((*key).to_string());
+        match mapping.get_mut(&key) {
+            Some(slot) => *slot = Yaml::String(value.clone()),
+            None => {
+                mapping.insert(key, Yaml::String(value.clone()));
+            }
+        }
+    }
+    let mut out = String::new();
+    let mut emitter = YamlEmitter::new(&mut out);
+    emitter.multiline_strings(true);
+    let _ = emitter.dump(&docs[0]);
+    let body = out.strip_prefix("---\n").unwrap_or(&out);
+    Ok(format!("{body}\n"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -143,5 +191,25 @@ mod tests {
         let text = to_yaml(&value);
         assert!(text.contains("prometheus.yml: |"), "{text}");
         assert_eq!(parse_documents(&text).unwrap(), vec![value]);
+    }
+
+    #[test]
+    fn sections_are_set_in_place() {
+        let text = "# a comment\nglobal:\n  scrape_interval: 5s\n  scrape_timeout: 4s\nscrape_configs:\n  - job_name: pods\n    role: pod\n";
+        let set = set_in_section(
+            text,
+            "global",
+            &[
+                ("scrape_interval", "1s".into()),
+                ("evaluation_interval", "1s".into()),
+            ],
+        )
+        .unwrap();
+        assert_eq!(
+            set,
+            "global:\n  scrape_interval: 1s\n  scrape_timeout: 4s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: pods\n    role: pod\n"
+        );
+        assert!(set_in_section("- a\n", "global", &[]).is_err());
+        assert!(set_in_section("global: 3\n", "global", &[]).is_err());
     }
 }

@@ -2,6 +2,8 @@
 //! scripts the requests it expects, asserting method, path, query, content type
 //! and body, and answers with canned responses.
 
+mod schema;
+
 use http::{Method, Request, Response, StatusCode};
 use kube::Client;
 use kube::client::Body;
@@ -100,7 +102,12 @@ fn query_pairs(request: &Request<Body>) -> Vec<(String, String)> {
         .filter(|pair| !pair.is_empty())
         .map(|pair| {
             let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            (k.to_string(), v.replace("%3D", "=").replace("%2F", "/"))
+            (
+                k.to_string(),
+                v.replace("%3D", "=")
+                    .replace("%2F", "/")
+                    .replace("%2C", ","),
+            )
         })
         .collect()
 }
@@ -113,6 +120,8 @@ fn serve(script: Vec<Exchange>) -> (Client, JoinHandle<()>) {
     let task = tokio::spawn(async move {
         let mut handle = pin!(handle);
         let mut held = Vec::new();
+        // Every object body sent, for the schema check at the end.
+        let mut sent = Vec::new();
         let total = script.len();
         for (index, step) in script.into_iter().enumerate() {
             let Some((request, send)) = handle.next_request().await else {
@@ -150,7 +159,17 @@ fn serve(script: Vec<Exchange>) -> (Client, JoinHandle<()>) {
                     "{at}"
                 );
             }
+            let sends_object = matches!(
+                *request.method(),
+                Method::POST | Method::PUT | Method::PATCH
+            );
             let bytes = request.into_body().collect_bytes().await.unwrap();
+            if sends_object
+                && let Ok(body) = serde_json::from_slice::<Value>(&bytes)
+                && schema::is_object(&body)
+            {
+                sent.push(body);
+            }
             if let Some(expected) = &step.body {
                 let actual: Value = serde_json::from_slice(&bytes)
                     .unwrap_or_else(|e| panic!("{at}: body is not JSON: {e}"));
@@ -178,6 +197,9 @@ fn serve(script: Vec<Exchange>) -> (Client, JoinHandle<()>) {
             panic!("unexpected request {} {}", request.method(), request.uri());
         }
         drop(held);
+        if let Err(problems) = schema::check(&sent) {
+            panic!("a body the API server would reject was sent:\n{problems}");
+        }
     });
     (Client::new(service, NS), task)
 }
@@ -534,6 +556,56 @@ async fn wait_ready_timeout_names_what_was_not_ready() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn wait_ready_timeout_names_the_pods_that_were_not_ready() {
+    let mut updating = deployment_with_status(
+        "my-app-v2",
+        2,
+        json!({"observedGeneration": 1, "replicas": 2, "updatedReplicas": 2}),
+    );
+    updating["spec"]["selector"] = json!({"matchLabels": {"app": "my-app", "version": "v2.0.0"}});
+    let pod = |name: &str, status: Value| json!({"metadata": {"name": name, "namespace": NS}, "status": status});
+    let pods = json!({"apiVersion": "v1", "kind": "PodList", "metadata": {}, "items": [
+        pod("my-app-v2-5d9c7b-aaaaa", json!({"phase": "Running", "conditions": [{"type": "Ready", "status": "False"}],
+            "containerStatuses": [{"name": "my-app", "image": "i", "imageID": "", "ready": false, "restartCount": 0, "state": {"running": {}}}]})),
+        pod("my-app-v2-5d9c7b-bbbbb", json!({"phase": "Pending",
+            "containerStatuses": [{"name": "my-app", "image": "i", "imageID": "", "ready": false, "restartCount": 0,
+                                   "state": {"waiting": {"reason": "ErrImageNeverPull", "message": "image not present"}}}]})),
+        pod("my-app-v2-5d9c7b-ccccc", json!({"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}]})),
+    ]});
+    let events = json!({"apiVersion": "v1", "kind": "EventList", "metadata": {}, "items": [
+        {"metadata": {"name": "e1", "namespace": NS}, "reason": "Unhealthy", "lastTimestamp": "2026-01-01T00:00:05Z",
+         "message": "Readiness probe failed: HTTP probe failed with statuscode: 503",
+         "involvedObject": {"kind": "Pod", "name": "my-app-v2-5d9c7b-aaaaa"}}
+    ]});
+    let script = vec![
+        watch_list("my-app-v2").answer(200, deployment_list(vec![updating])),
+        watch("my-app-v2").hang(),
+        expect(Method::GET, "/api/v1/namespaces/canary-lab/pods")
+            .query("labelSelector", "app=my-app,version=v2.0.0")
+            .answer(200, pods),
+        expect(Method::GET, "/api/v1/namespaces/canary-lab/events")
+            .query("fieldSelector", "reason=Unhealthy")
+            .answer(200, events),
+    ];
+    let result = check(script, async |p| {
+        p.wait_ready(&["my-app-v2".to_string()], Duration::from_secs(120))
+            .await
+    })
+    .await;
+    assert_eq!(
+        result,
+        Err(PlatformError::Timeout {
+            waited: Duration::from_secs(120),
+            not_ready: vec![
+                "deployment my-app-v2: 0/2 ready, 2 updated".into(),
+                "pod my-app-v2-5d9c7b-aaaaa: Running, Unhealthy: Readiness probe failed: HTTP probe failed with statuscode: 503".into(),
+                "pod my-app-v2-5d9c7b-bbbbb: Pending, ErrImageNeverPull (image not present)".into(),
+            ],
+        })
+    );
+}
+
+#[tokio::test(start_paused = true)]
 async fn wait_ready_timeout_names_a_missing_deployment() {
     let script = vec![
         watch_list("my-app-v3").answer(200, deployment_list(vec![])),
@@ -663,6 +735,56 @@ async fn service_url_of_an_unmapped_node_port_says_so() {
                 .into(),
         })
     );
+}
+
+fn in_cluster(client: Client) -> KubePlatform {
+    platform(client).with_in_cluster_traffic()
+}
+
+#[tokio::test]
+async fn in_cluster_traffic_needs_no_node_port() {
+    // A ClusterIP Service, and a NodePort Service on a port kind does not map:
+    // traffic from inside the cluster reaches both by their DNS name.
+    let mut cluster_ip = as_applied(service_manifest());
+    cluster_ip["spec"]["type"] = json!("ClusterIP");
+    cluster_ip["spec"]["ports"][0]
+        .as_object_mut()
+        .unwrap()
+        .remove("nodePort");
+    let mut unmapped = as_applied(service_manifest());
+    unmapped["spec"]["ports"][0]["nodePort"] = json!(31111);
+    for service in [cluster_ip, unmapped] {
+        let script = vec![
+            expect(Method::GET, "/api/v1/namespaces/canary-lab/services/my-app")
+                .answer(200, service),
+        ];
+        let (client, task) = serve(script);
+        let p = in_cluster(client);
+        assert_eq!(
+            p.service_url("my-app").await.as_deref(),
+            Ok("http://my-app.canary-lab.svc")
+        );
+        drop(p);
+        task.await.unwrap();
+    }
+    // A Service that is not there yet is still not found.
+    let script = vec![
+        expect(Method::GET, "/api/v1/namespaces/canary-lab/services/my-app").answer(
+            404,
+            status(404, "NotFound", "services \"my-app\" not found"),
+        ),
+    ];
+    let (client, task) = serve(script);
+    let p = in_cluster(client);
+    assert_eq!(
+        p.service_url("my-app").await,
+        Err(PlatformError::NotFound {
+            kind: ObjectKind::Service,
+            name: "my-app".into()
+        })
+    );
+    drop(p);
+    task.await.unwrap();
 }
 
 #[tokio::test]
@@ -825,5 +947,150 @@ async fn followed_loadgen_streams_its_log_until_stopped() {
             "{\"snapshot\":{\"to_ms\":1000}}",
             "{\"snapshot\":{\"to_ms\":2000}}"
         ]
+    );
+}
+
+fn repo_root() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn prometheus_config_map(interval: Duration) -> Value {
+    let manifests =
+        platform_kube::monitoring::prometheus_manifests(&repo_root(), interval).unwrap();
+    manifests[0].to_value()
+}
+
+#[tokio::test]
+async fn a_run_keeps_the_clusters_scrape_interval_when_it_is_the_plans() {
+    let script = vec![
+        expect(
+            Method::GET,
+            "/api/v1/namespaces/canary-lab-monitoring/configmaps/prometheus-config",
+        )
+        .answer(200, prometheus_config_map(Duration::from_secs(1))),
+    ];
+    let (client, task) = serve(script);
+    let note =
+        platform_kube::lab::ensure_scrape_interval(&client, &repo_root(), Duration::from_secs(1))
+            .await
+            .unwrap();
+    assert_eq!(note, None);
+    drop(client);
+    task.await.unwrap();
+}
+
+#[tokio::test]
+async fn a_run_reconfigures_prometheus_to_the_plans_scrape_interval() {
+    let wanted = Duration::from_secs(1);
+    let manifests = platform_kube::monitoring::prometheus_manifests(&repo_root(), wanted).unwrap();
+    let (config_map, deployment) = (manifests[0].to_value(), manifests[1].to_value());
+    assert!(
+        config_map["data"]["prometheus.yml"]
+            .as_str()
+            .unwrap()
+            .contains("scrape_interval: 1s")
+    );
+    let rolled_out = json!({"apiVersion": "apps/v1", "kind": "DeploymentList", "metadata": {"resourceVersion": "8"},
+        "items": [{"metadata": {"name": "prometheus", "namespace": "canary-lab-monitoring", "generation": 2},
+                   "spec": {"replicas": 1, "selector": {}, "template": {}},
+                   "status": {"observedGeneration": 2, "replicas": 1, "updatedReplicas": 1, "readyReplicas": 1, "availableReplicas": 1}}]});
+    let script = vec![
+        expect(
+            Method::GET,
+            "/api/v1/namespaces/canary-lab-monitoring/configmaps/prometheus-config",
+        )
+        .answer(200, prometheus_config_map(Duration::from_secs(5))),
+        expect(
+            Method::PATCH,
+            "/api/v1/namespaces/canary-lab-monitoring/configmaps/prometheus-config",
+        )
+        .applied()
+        .body(config_map.clone())
+        .answer(200, config_map),
+        expect(
+            Method::PATCH,
+            "/apis/apps/v1/namespaces/canary-lab-monitoring/deployments/prometheus",
+        )
+        .applied()
+        .body(deployment.clone())
+        .answer(200, deployment),
+        expect(
+            Method::GET,
+            "/apis/apps/v1/namespaces/canary-lab-monitoring/deployments",
+        )
+        .query("fieldSelector", "metadata.name=prometheus")
+        .answer(200, rolled_out),
+    ];
+    let (client, task) = serve(script);
+    let note = platform_kube::lab::ensure_scrape_interval(&client, &repo_root(), wanted)
+        .await
+        .unwrap();
+    assert_eq!(
+        note.as_deref(),
+        Some(
+            "the cluster's Prometheus scraped every 5s; it was reconfigured and restarted to scrape every 1s, as the plan says (metrics of earlier runs are gone from it)"
+        )
+    );
+    drop(client);
+    task.await.unwrap();
+}
+
+/// A Deployment as the lab applies it, made invalid in two ways a real API
+/// server refuses: a string where the schema wants an integer, and a field
+/// that does not exist.
+fn invalid_deployment() -> Value {
+    let mut body = as_applied(deployment_manifest("v2.0.0", 1));
+    body["spec"]["replicas"] = json!("one");
+    body["spec"]["template"]["spec"]["containers"][0]["readinessProbe"]["httpGett"] =
+        json!({"path": "/ready", "port": "probe"});
+    body
+}
+
+#[test]
+fn the_schema_check_passes_what_the_lab_applies_and_rejects_an_invalid_body() {
+    let valid = as_applied(deployment_manifest("v2.0.0", 1));
+    assert_eq!(schema::check(std::slice::from_ref(&valid)), Ok(()));
+    let problems = schema::check(&[valid, invalid_deployment()]).unwrap_err();
+    assert!(problems.contains("01-deployment.json"), "{problems}");
+    assert!(!problems.contains("00-deployment.json"), "{problems}");
+
+    let mut unknown_field = as_applied(service_manifest());
+    unknown_field["spec"]["nodeport"] = json!(30080);
+    let problems = schema::check(&[unknown_field]).unwrap_err();
+    assert!(problems.contains("'nodeport' was unexpected"), "{problems}");
+}
+
+#[tokio::test]
+async fn a_mocked_api_that_receives_an_invalid_object_fails_the_test() {
+    use k8s_openapi::api::apps::v1::Deployment;
+    use kube::api::{Api, Patch, PatchParams};
+    let script = vec![
+        expect(
+            Method::PATCH,
+            "/apis/apps/v1/namespaces/canary-lab/deployments/my-app-v2",
+        )
+        .applied()
+        .answer(200, as_applied(deployment_manifest("v2.0.0", 1))),
+    ];
+    let (client, task) = serve(script);
+    let api: Api<Deployment> = Api::namespaced(client, NS);
+    api.patch(
+        "my-app-v2",
+        &PatchParams::apply("canary-lab").force(),
+        &Patch::Apply(invalid_deployment()),
+    )
+    .await
+    .unwrap();
+    drop(api);
+    let failed = task.await.unwrap_err();
+    let message = failed
+        .into_panic()
+        .downcast::<String>()
+        .map(|m| *m)
+        .unwrap_or_default();
+    assert!(
+        message.contains("a body the API server would reject was sent")
+            && message.contains("replicas"),
+        "{message}"
     );
 }

@@ -2,6 +2,9 @@
 //! strictly into k8s-openapi types and is hardened, Prometheus's config passes
 //! `promtool check config`, and every dashboard query passes `promtool check rules`.
 
+#[path = "schema/mod.rs"]
+mod schema;
+
 use platform_kube::monitoring::{self, MONITORING_NAMESPACE, Manifest};
 use platform_kube::yaml::parse_documents;
 use serde_json::Value;
@@ -96,7 +99,12 @@ fn every_manifest_parses_strictly_into_typed_objects() {
 }
 
 fn stack() -> Vec<Manifest> {
-    monitoring::monitoring_stack(&root(), "a-password-for-tests-only-0123").unwrap()
+    monitoring::monitoring_stack(
+        &root(),
+        "a-password-for-tests-only-0123",
+        monitoring::DEFAULT_SCRAPE_INTERVAL,
+    )
+    .unwrap()
 }
 
 fn values_of(kind: &str) -> Vec<Value> {
@@ -471,7 +479,7 @@ fn broken_configs_are_rejected() {
         ("action: keep", "action: kep"),
         ("scrape_interval: 5s", "scrape_interval: 5 s"),
         ("- role: pod", "- role: pods"),
-        ("names: [canary-lab]", "name: [canary-lab]"),
+        ("names:\n", "name:\n"),
     ] {
         let broken = prometheus_config().replace(from, to);
         assert_ne!(broken, prometheus_config(), "{from}");
@@ -613,4 +621,122 @@ fn the_dashboard_has_the_lab_panels() {
         exprs.iter().all(|e| e.contains(r#"app="my-app""#)),
         "every query is about the app"
     );
+}
+
+#[test]
+fn the_dashboard_draws_the_step_annotations_posted_to_it() {
+    let (_, dashboard) = dashboards()
+        .into_iter()
+        .find(|(f, _)| f == "canary-lab.json")
+        .unwrap();
+    // Steps are posted with the dashboard's uid and no panel: Grafana's
+    // built-in query of the dashboard's own annotations draws them on every
+    // panel, provided it is there and enabled.
+    assert_eq!(dashboard["uid"], platform_kube::grafana::DASHBOARD_UID);
+    let body = platform_kube::grafana::annotation_body(1, "step 1", "run");
+    assert_eq!(body["dashboardUID"], dashboard["uid"]);
+    assert!(body.get("panelId").is_none());
+    let queries = dashboard["annotations"]["list"].as_array().unwrap();
+    let drawn = queries.iter().any(|q| {
+        q["type"] == "dashboard"
+            && q["builtIn"] == 1
+            && q["enable"] == true
+            && q["datasource"]["uid"] == "-- Grafana --"
+            && q["target"]["type"] == "dashboard"
+    });
+    assert!(
+        drawn,
+        "no enabled query of the dashboard's own annotations: {queries:?}"
+    );
+}
+
+#[test]
+fn grafanas_first_boot_cannot_restart_loop_into_the_lab_up_timeout() {
+    let grafana = values_of("Deployment")
+        .into_iter()
+        .find(|d| d["metadata"]["name"] == "grafana")
+        .unwrap();
+    let container = &grafana["spec"]["template"]["spec"]["containers"][0];
+    let seconds = |probe: &Value, key: &str, default: i64| probe[key].as_i64().unwrap_or(default);
+    let startup = &container["startupProbe"];
+    assert_eq!(startup["httpGet"]["path"], "/api/health", "{container}");
+    // Until the startup probe passes, the kubelet never kills Grafana; it
+    // gives up no earlier than `lab up` does.
+    let budget = seconds(startup, "initialDelaySeconds", 0)
+        + seconds(startup, "periodSeconds", 10) * seconds(startup, "failureThreshold", 3);
+    assert!(
+        budget >= platform_kube::lab::MONITORING_TIMEOUT.as_secs() as i64,
+        "startup probe allows {budget}s"
+    );
+    let env = container["env"].as_array().unwrap();
+    assert!(
+        env.iter()
+            .any(|e| e["name"] == "GF_PLUGINS_PREINSTALL_DISABLED" && e["value"] == "true"),
+        "plugins are preinstalled from the internet at start"
+    );
+    assert!(env.iter().all(|e| e["name"] != "GF_INSTALL_PLUGINS"));
+}
+
+#[test]
+fn the_scrape_interval_is_templated_into_a_valid_config() {
+    for (interval, expected_timeout) in [(1_000, "800ms"), (5_000, "4s"), (30_000, "10s")] {
+        let interval = std::time::Duration::from_millis(interval);
+        let stack =
+            monitoring::monitoring_stack(&root(), "a-password-for-tests-only-0123", interval)
+                .unwrap();
+        let config = stack
+            .iter()
+            .find(|m| m.name() == monitoring::PROMETHEUS_CONFIG_MAP)
+            .unwrap()
+            .to_value()["data"][monitoring::PROMETHEUS_CONFIG_KEY]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert_eq!(monitoring::scrape_interval_of(&config), Some(interval));
+        let parsed = &parse_documents(&config).unwrap()[0];
+        assert_eq!(parsed["global"]["scrape_timeout"], expected_timeout);
+        assert_eq!(
+            parsed["global"]["evaluation_interval"],
+            monitoring::prometheus_duration(interval)
+        );
+        check_config_with_promtool(&config);
+        // Only Prometheus's config changed: the Prometheus-only manifests a run
+        // applies to change the interval carry the same config and hash.
+        let subset = monitoring::prometheus_manifests(&root(), interval).unwrap();
+        let kinds: Vec<String> = subset.iter().map(Manifest::describe).collect();
+        assert_eq!(
+            kinds,
+            [
+                "ConfigMap canary-lab-monitoring/prometheus-config",
+                "Deployment canary-lab-monitoring/prometheus"
+            ]
+        );
+        for manifest in &subset {
+            let same = stack
+                .iter()
+                .find(|m| m.describe() == manifest.describe())
+                .unwrap();
+            assert_eq!(manifest, same);
+        }
+    }
+    let hash = |interval| {
+        monitoring::prometheus_manifests(&root(), interval).unwrap()[1].to_value()["spec"]
+            ["template"]["metadata"]["annotations"][monitoring::CONFIG_HASH_ANNOTATION]
+            .clone()
+    };
+    assert_ne!(
+        hash(std::time::Duration::from_secs(1)),
+        hash(std::time::Duration::from_secs(5)),
+        "a new interval restarts Prometheus"
+    );
+}
+
+#[test]
+fn the_whole_monitoring_stack_passes_the_kubernetes_schema() {
+    let bodies: Vec<Value> = stack().iter().map(Manifest::to_value).collect();
+    assert!(bodies.len() > 10, "{} objects", bodies.len());
+    assert!(bodies.iter().all(schema::is_object));
+    if let Err(problems) = schema::check(&bodies) {
+        panic!("lab up would apply a body the API server rejects:\n{problems}");
+    }
 }

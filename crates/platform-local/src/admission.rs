@@ -5,7 +5,7 @@
 //! The Deployment's `spec.strategy` is lab-core's [`Strategy`], read in
 //! [`strategy`] alone: Kubernetes' defaults filled in, its checks applied.
 
-use crate::image;
+use crate::image::{self, Programs};
 use crate::store::{DeploymentSpec, ServicePort, ServiceSpec};
 use k8s_openapi::api::apps::v1::{self as apps, Deployment};
 use k8s_openapi::api::core::v1::{PodTemplateSpec, Service};
@@ -17,8 +17,8 @@ use std::sync::Arc;
 
 /// Check before anything changes that `object` can run here and that a
 /// Deployment's strategy is one Kubernetes accepts.
-pub(crate) fn check(object: &Object) -> Result<(), PlatformError> {
-    image::check_runnable(object)?;
+pub(crate) fn check(object: &Object, programs: &Programs) -> Result<(), PlatformError> {
+    image::check_runnable(object, programs)?;
     if let Some(spec) = object.as_deployment().and_then(|d| d.spec.as_ref()) {
         strategy(object.name(), spec)?;
     }
@@ -28,6 +28,7 @@ pub(crate) fn check(object: &Object) -> Result<(), PlatformError> {
 /// A Deployment's name and spec as the store holds it.
 pub(crate) fn deployment(
     deployment: &Deployment,
+    programs: &Programs,
 ) -> Result<(String, DeploymentSpec), PlatformError> {
     let name = deployment.metadata.name.clone().unwrap_or_default();
     let spec = deployment
@@ -38,7 +39,7 @@ pub(crate) fn deployment(
             name: name.clone(),
             message: "has no spec".into(),
         })?;
-    let template = Arc::new(image::pod_runtime(&name, &spec.template)?);
+    let template = Arc::new(image::pod_runtime(&name, &spec.template, programs)?);
     let record = DeploymentSpec {
         replicas: spec.replicas.unwrap_or(1).max(0),
         template_hash: template_hash(&spec.template),

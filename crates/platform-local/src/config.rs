@@ -1,5 +1,6 @@
 //! How to run the local platform.
 
+use crate::image_map::ImageMap;
 use crate::prometheus::PrometheusConfig;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -21,4 +22,9 @@ pub struct LocalConfig {
     /// Upper bound on any pod's termination grace period (teardown after an
     /// interrupt uses a short one so nothing outlives the harness for long).
     pub max_grace: Option<Duration>,
+    /// Images mapped to local programs, besides the demo app's.
+    pub images: ImageMap,
+    /// Whether a container's `command` may name the program it runs (the
+    /// manifest comes from the scenario folder, so only when the user allows it).
+    pub allow_pod_commands: bool,
 }

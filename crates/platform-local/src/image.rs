@@ -1,12 +1,15 @@
 //! From a pod template to what a local process needs: program, args, env, ports,
-//! probes. An image maps to a local binary; only the demo app's images run here.
+//! probes. The demo app's images run the demo-app binary; any other image runs
+//! the program the user mapped it to ([`ImageMap`]).
 
+use crate::image_map::{ImageMap, image_repository};
 use k8s_openapi::api::core::v1::{Container, EnvVar, PodTemplateSpec, Probe};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use lab_core::object::{Object, ObjectKind};
 use lab_core::platform::PlatformError;
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 /// Images the local platform runs with the demo-app binary: the lab's own image
@@ -53,9 +56,20 @@ pub(crate) enum EnvValue {
     PodIp,
 }
 
+/// The program a pod's container runs.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Program {
+    /// The demo-app binary, its address flags bound to the pod's address.
+    DemoApp,
+    /// A program the user mapped the image to: the whole command line, before
+    /// `$(VAR)` expansion, and the directory it runs in.
+    Mapped { argv: Vec<String>, dir: PathBuf },
+}
+
 /// Everything needed to start one pod of a template as a local process.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct PodRuntime {
+    pub(crate) program: Program,
     pub(crate) args: Vec<String>,
     pub(crate) env: Vec<(String, EnvValue)>,
     /// Named container ports (`http` → 8080).
@@ -141,7 +155,7 @@ fn port_of(address: &str) -> Option<u16> {
 }
 
 /// Check before anything changes that every Deployment of `object` can run here.
-pub(crate) fn check_runnable(object: &Object) -> Result<(), PlatformError> {
+pub(crate) fn check_runnable(object: &Object, programs: &Programs) -> Result<(), PlatformError> {
     if let Object::Deployment(deployment) = object {
         let name = object.name().to_string();
         let template = deployment
@@ -149,9 +163,18 @@ pub(crate) fn check_runnable(object: &Object) -> Result<(), PlatformError> {
             .as_ref()
             .map(|spec| &spec.template)
             .ok_or_else(|| unsupported(&name, "has no spec"))?;
-        pod_runtime(&name, template)?;
+        pod_runtime(&name, template, programs)?;
     }
     Ok(())
+}
+
+/// What may run here besides the demo app.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Programs<'a> {
+    /// Images mapped to local programs.
+    pub(crate) images: &'a ImageMap,
+    /// Whether a container's own `command` may name the program.
+    pub(crate) allow_pod_commands: bool,
 }
 
 fn unsupported(deployment: &str, message: impl Into<String>) -> PlatformError {
@@ -166,6 +189,7 @@ fn unsupported(deployment: &str, message: impl Into<String>) -> PlatformError {
 pub(crate) fn pod_runtime(
     deployment: &str,
     template: &PodTemplateSpec,
+    programs: &Programs,
 ) -> Result<PodRuntime, PlatformError> {
     let spec = template
         .spec
@@ -180,13 +204,7 @@ pub(crate) fn pod_runtime(
             ),
         ));
     };
-    check_image(deployment, container)?;
-    if let Some(command) = &container.command {
-        return Err(unsupported(
-            deployment,
-            format!("container command {command:?} is not supported locally (use args)"),
-        ));
-    }
+    let program = program(deployment, container, programs)?;
     let ports: BTreeMap<String, u16> = container
         .ports
         .iter()
@@ -210,6 +228,7 @@ pub(crate) fn pod_runtime(
     };
     let metadata = template.metadata.clone().unwrap_or_default();
     Ok(PodRuntime {
+        program,
         args: container.args.clone().unwrap_or_default(),
         env,
         readiness: probe(&container.readiness_probe, "readinessProbe")?,
@@ -225,37 +244,58 @@ pub(crate) fn pod_runtime(
     })
 }
 
-fn check_image(deployment: &str, container: &Container) -> Result<(), PlatformError> {
+/// The program of a container: the demo app for its images, the mapped
+/// program for a mapped image; a container's `command` replaces the image's
+/// entrypoint (and its default args) as on a cluster, when allowed.
+fn program(
+    deployment: &str,
+    container: &Container,
+    programs: &Programs,
+) -> Result<Program, PlatformError> {
     let image = container.image.as_deref().unwrap_or("");
     let repository = image_repository(image);
     if DEMO_APP_IMAGES.contains(&repository) {
-        Ok(())
-    } else {
-        Err(unsupported(
+        if let Some(command) = &container.command {
+            return Err(unsupported(
+                deployment,
+                format!(
+                    "container command {command:?} is not supported for the demo app (use args)"
+                ),
+            ));
+        }
+        return Ok(Program::DemoApp);
+    }
+    let Some(mapped) = programs.images.find(image) else {
+        return Err(unsupported(
             deployment,
             format!(
-                "image {image:?} has no local binary; the local platform runs {}",
-                DEMO_APP_IMAGES.join(", ")
+                "image {image:?} is not mapped to a local program; map it in {} ([[images]] image = \"{repository}\", command = [\"program\", \"arg\"])",
+                crate::image_map::MAPPING_FILE
             ),
-        ))
-    }
-}
-
-/// `docker.io/crisis513/strategies-test:v1@sha256:…` → `crisis513/strategies-test`.
-fn image_repository(image: &str) -> &str {
-    let without_digest = image.split('@').next().unwrap_or(image);
-    // A tag follows the last ':' only when no '/' comes after it (a registry port
-    // like `localhost:5000/x` is not a tag).
-    let without_tag = match without_digest.rfind(':') {
-        Some(colon) if !without_digest[colon..].contains('/') => &without_digest[..colon],
-        _ => without_digest,
+        ));
     };
-    for registry in ["docker.io/library/", "docker.io/", "index.docker.io/"] {
-        if let Some(rest) = without_tag.strip_prefix(registry) {
-            return rest;
+    let argv: Vec<String> = match (&container.command, &container.args) {
+        (Some(_), _) if !programs.allow_pod_commands => {
+            return Err(unsupported(
+                deployment,
+                "container command names a program from the manifest; pass --allow-scenario-commands to allow it, or leave it out to run the mapped program",
+            ));
         }
+        (Some(command), args) => command
+            .iter()
+            .chain(args.iter().flatten())
+            .cloned()
+            .collect(),
+        (None, Some(args)) => mapped.command.iter().chain(args).cloned().collect(),
+        (None, None) => mapped.command.iter().chain(&mapped.args).cloned().collect(),
+    };
+    if argv.first().is_none_or(String::is_empty) {
+        return Err(unsupported(deployment, "container command is empty"));
     }
-    without_tag
+    Ok(Program::Mapped {
+        argv,
+        dir: mapped.dir.clone(),
+    })
 }
 
 fn env_value(deployment: &str, var: &EnvVar) -> Result<(String, EnvValue), PlatformError> {
@@ -335,27 +375,9 @@ fn probe_spec(
 mod tests {
     use super::*;
 
-    #[test]
-    fn image_repositories() {
-        let check =
-            |image: &str, expected: &str| assert_eq!(image_repository(image), expected, "{image}");
-        check("crisis513/strategies-test", "crisis513/strategies-test");
-        check(
-            "crisis513/strategies-test:latest",
-            "crisis513/strategies-test",
-        );
-        check(
-            "docker.io/containersol/k8s-deployment-strategies:v2",
-            "containersol/k8s-deployment-strategies",
-        );
-        check("canary-lab/demo-app:0123abcd", "canary-lab/demo-app");
-        check("canary-lab/demo-app@sha256:00ff", "canary-lab/demo-app");
-        check("localhost:5000/demo", "localhost:5000/demo");
-        check("nginx", "nginx");
-    }
-
     fn runtime(args: &[&str]) -> PodRuntime {
         PodRuntime {
+            program: Program::DemoApp,
             args: args.iter().map(|a| a.to_string()).collect(),
             env: vec![],
             ports: BTreeMap::new(),

@@ -1,7 +1,8 @@
 //! The local platform: a scenario's Deployments and Services run as processes on
 //! this machine, with the Kubernetes semantics the lab depends on.
 //!
-//! - A pod is a `demo-app` process with its container's env and args; each pod gets
+//! - A pod is a `demo-app` process, or the program the user mapped its image to
+//!   ([`image_map`]), with its container's env and args; each pod gets
 //!   its own loopback address (127.B.x.y) so container ports stay as declared.
 //! - Readiness and liveness probes are polled as declared; only ready pods are
 //!   endpoints; an exit or a failing liveness probe restarts the pod with back-off.
@@ -31,9 +32,9 @@
 //! - [`LocalPlatform`] is a facade: the `Platform` calls write to the store,
 //!   read from it, and wait for the controllers to catch up.
 //!
-//! Which module may import which: helpers (`addr`, `config`, `error`, `image`,
-//! `probe`, `process`, `prometheus`, `statefile`) import only helpers; `store`
-//! and `node` import helpers; `admission` imports the store and helpers; a
+//! Which module may import which: helpers (`addr`, `config`, `error`,
+//! `expansion`, `image`, `image_map`, `probe`, `process`, `prometheus`,
+//! `statefile`) import only helpers; `store` and `node` import helpers; `admission` imports the store and helpers; a
 //! controller imports the store, the node and helpers, never another
 //! controller; `controllers` (the list that starts them) imports the
 //! controllers; `lib.rs` imports anything. No import cycles
@@ -44,7 +45,9 @@ mod admission;
 mod config;
 mod controllers;
 mod error;
+mod expansion;
 mod image;
+pub mod image_map;
 mod node;
 mod probe;
 mod process;
@@ -96,6 +99,14 @@ impl LocalPlatform {
             node,
             controllers,
         })
+    }
+
+    /// What may run here besides the demo app.
+    fn programs(&self) -> image::Programs<'_> {
+        image::Programs {
+            images: &self.node.config.images,
+            allow_pod_commands: self.node.config.allow_pod_commands,
+        }
     }
 
     /// The loopback block's second octet (pods are 127.B.x.y).
@@ -195,7 +206,7 @@ impl LocalPlatform {
     async fn apply_one(&self, object: &Object) -> Result<(), PlatformError> {
         match object {
             Object::Deployment(deployment) => {
-                let (name, spec) = admission::deployment(deployment)?;
+                let (name, spec) = admission::deployment(deployment, &self.programs())?;
                 let replicas = spec.replicas;
                 let hash = spec.template_hash.clone();
                 // The event goes in before the write is published, so that it
@@ -313,7 +324,7 @@ impl Platform for LocalPlatform {
 
     async fn apply(&self, objects: &[Object]) -> Result<(), PlatformError> {
         for object in objects {
-            admission::check(object)?;
+            admission::check(object, &self.programs())?;
         }
         for object in objects {
             self.apply_one(object).await?;

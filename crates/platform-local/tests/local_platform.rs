@@ -6,6 +6,7 @@ use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::Service;
 use lab_core::object::{Object, ObjectKind};
 use lab_core::platform::{Platform, PlatformError};
+use platform_local::image_map::ImageMap;
 use platform_local::{LocalConfig, LocalPlatform, PrometheusConfig};
 use serde_json::json;
 use std::collections::{BTreeMap, BTreeSet};
@@ -40,7 +41,20 @@ struct Lab {
 }
 
 async fn lab(prometheus: bool) -> Lab {
+    lab_mapping(prometheus, None).await
+}
+
+/// A lab whose mapping file (written beside it) holds `mapping`.
+async fn lab_mapping(prometheus: bool, mapping: Option<&str>) -> Lab {
     let dir = tempfile::tempdir().unwrap();
+    let images = match mapping {
+        Some(text) => {
+            let path = dir.path().join("images.toml");
+            std::fs::write(&path, text).unwrap();
+            ImageMap::parse(&path, text).unwrap()
+        }
+        None => ImageMap::default(),
+    };
     let config = LocalConfig {
         run_dir: dir.path().join("run"),
         demo_app: binary("demo-app"),
@@ -51,6 +65,8 @@ async fn lab(prometheus: bool) -> Lab {
         namespace: "canary-lab".into(),
         state_file: Some(dir.path().join("state.json")),
         max_grace: Some(Duration::from_secs(5)),
+        images,
+        allow_pod_commands: false,
     };
     let platform = LocalPlatform::start(config).await.unwrap();
     Lab {
@@ -429,7 +445,7 @@ async fn a_pod_that_never_gets_ready_times_out_naming_it() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn images_without_a_local_binary_are_refused_before_anything_starts() {
+async fn unmapped_images_are_refused_before_anything_starts() {
     let lab = lab(false).await;
     let p = &lab.platform;
     let mut object = deployment("web", "v1", 1, &[], rolling(1, 0));
@@ -451,11 +467,84 @@ async fn images_without_a_local_binary_are_refused_before_anything_starts() {
     assert!(
         error
             .to_string()
-            .starts_with("Deployment web: image \"nginx:1.27\" has no local binary"),
+            .starts_with("Deployment web: image \"nginx:1.27\" is not mapped to a local program; map it in .canary-lab/images.toml"),
         "{error}"
     );
     // Nothing was applied: not even the Service that came first.
     assert!(p.service_url("my-app").await.is_err());
+    p.shutdown().await;
+}
+
+/// An HTTP server in Python that answers with its arguments and two env vars.
+const ECHO_SERVER: &str = r#"
+import os, sys
+from http.server import BaseHTTPRequestHandler, HTTPServer
+class H(BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = "|".join(sys.argv[1:] + [os.environ["GREETING"], os.environ["WHERE"], os.getcwd()]).encode()
+        self.send_response(200)
+        self.send_header("X-Version", "v1")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+HTTPServer((os.environ["POD_IP"], 8080), H).serve_forever()
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mapped_image_runs_its_program_with_expanded_args_and_the_downward_api() {
+    let mapping = format!(
+        "[[images]]\nimage = \"example.com/echo\"\ncommand = [\"python3\", \"-c\", {ECHO_SERVER:?}]\n"
+    );
+    let lab = lab_mapping(false, Some(&mapping)).await;
+    let p = &lab.platform;
+    let value = json!({
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "echo"},
+        "spec": {
+            "replicas": 1,
+            "selector": {"matchLabels": {"app": "my-app"}},
+            "template": {
+                "metadata": {"labels": {"app": "my-app", "version": "v1"}},
+                "spec": {"containers": [{
+                    "name": "echo",
+                    "image": "example.com/echo:v1",
+                    "ports": [{"name": "http", "containerPort": 8080}],
+                    "args": ["$(POD_IP)", "$$(POD_IP)", "$(UNDEFINED)"],
+                    "env": [
+                        {"name": "POD_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}},
+                        {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
+                        {"name": "NS", "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}},
+                        {"name": "GREETING", "value": "hello $(POD_NAME)"},
+                        {"name": "WHERE", "value": "$(NS)"}
+                    ],
+                    "readinessProbe": {"tcpSocket": {"port": "http"}, "periodSeconds": 1}
+                }]}
+            }
+        }
+    });
+    let object = Object::Deployment(Box::new(
+        serde_json::from_value::<Deployment>(value).unwrap(),
+    ));
+    p.apply(&[service(json!({"app": "my-app"})), object])
+        .await
+        .unwrap();
+    p.wait_ready(&["echo".into()], TIMEOUT).await.unwrap();
+    let url = p.service_url("my-app").await.unwrap();
+    let body = reqwest::get(&url).await.unwrap().text().await.unwrap();
+    let parts: Vec<&str> = body.split('|').collect();
+    let [ip, escaped, undefined, greeting, namespace, cwd] = parts.as_slice() else {
+        panic!("{body}");
+    };
+    assert!(ip.starts_with("127."), "{body}");
+    assert_eq!((*escaped, *undefined), ("$(POD_IP)", "$(UNDEFINED)"));
+    assert!(greeting.starts_with("hello echo-"), "{body}");
+    assert_eq!(*namespace, "canary-lab");
+    // The program runs in its mapping file's directory.
+    assert_eq!(
+        std::fs::canonicalize(cwd).unwrap(),
+        std::fs::canonicalize(lab._dir.path()).unwrap()
+    );
     p.shutdown().await;
 }
 

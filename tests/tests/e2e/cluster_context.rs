@@ -1,12 +1,15 @@
-//! The kube platform on the cluster of the current kubectl context, as
-//! `cargo xtask test --cluster` runs it after `cargo xtask lab up` (the lab's
-//! images must be in that cluster). Works in its own namespace, deleted at the end.
+//! The kube platform on the lab's own cluster, as `cargo xtask test --cluster`
+//! runs it after `cargo xtask lab up` (the lab's images must be in that
+//! cluster). It connects through the context `lab up` recorded (`kind-canary-lab`,
+//! minikube's `canary-lab`), never the current one, so it cannot touch another
+//! cluster on the machine. Works in its own namespace, deleted at the end.
 
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::Service;
 use lab_core::object::{Object, ObjectKind};
 use lab_core::platform::{Platform, PlatformError};
-use platform_kube::platform::{connect, delete_namespace};
+use platform_kube::lab::connect_lab;
+use platform_kube::platform::delete_namespace;
 use platform_kube::{KubePlatform, KubeSettings, LabState, NodeAccess};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
@@ -56,18 +59,18 @@ fn deployment(version: &str, replicas: i32) -> Object {
 
 #[tokio::test]
 #[ignore = "needs a cluster"]
-async fn current_context_runs_a_canary_with_in_cluster_traffic() {
+async fn lab_context_runs_a_canary_with_in_cluster_traffic() {
     let state = LabState::load(&root()).unwrap().expect(
         "no lab is up: run `cargo xtask lab up` first, so the cluster has the lab's images",
     );
-    let client = connect(None, Duration::from_secs(10)).await.unwrap();
+    let client = connect_lab(&state).await.unwrap();
     delete_namespace(&client, NS, Duration::from_secs(120))
         .await
         .unwrap();
     let p = KubePlatform::new(
         client.clone(),
         KubeSettings {
-            name: "current context".into(),
+            name: state.provider.name(),
             namespace: NS.into(),
             demo_app_image: state.demo_app_image.clone(),
             loadgen_image: state.loadgen_image.clone(),

@@ -3,12 +3,12 @@
 
 use super::setup::Bench;
 use super::statistics::{Goal, Outcome, Side};
+use crate::lab::local::run_dirs;
 use crate::{prereq, shell};
 use anyhow::{Context as _, bail};
 use lab_core::plan::{Profile, ProfileName};
 use lab_core::report::Report;
-use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -50,19 +50,6 @@ pub fn bad_canary_plan(bench: &Bench) -> Vec<String> {
         "bad-canary",
         "each read back from target/lab/runs/<run>/report.json: decision.time_to_decision_ms",
     )
-}
-
-/// The run directories under `target/lab/runs` (or `$CANARY_LAB_HOME/runs`) now.
-fn run_dirs(runs: &Path) -> BTreeSet<PathBuf> {
-    std::fs::read_dir(runs)
-        .map(|entries| {
-            entries
-                .filter_map(Result::ok)
-                .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
-                .map(|e| e.path())
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 /// One timed `lab run`: its wall time, exit status and report.
@@ -218,6 +205,55 @@ fn in_intervals(ms: u64, interval: Duration) -> f64 {
     ms as f64 / (interval.as_secs_f64() * 1000.0)
 }
 
+/// The plan of `lab-compare-quick`.
+pub fn compare_plan(bench: &Bench) -> Vec<String> {
+    let mut command = Command::new(bench.binary("xtask"));
+    command.args(["lab", "compare", "--profile", PROFILE.as_str()]);
+    vec![
+        format!(
+            "# needs {} on PATH (Debian package prometheus)",
+            prereq::PROMETHEUS.binary
+        ),
+        "cargo build -p demo-app   # built beforehand, so no compilation is timed".to_string(),
+        "# one round, timed from start to exit, every scenario under lab/scenarios:".to_string(),
+        shell::display(&command),
+    ]
+}
+
+/// Wall time of `lab compare --profile quick` over every shipped scenario.
+pub fn compare(bench: &Bench) -> anyhow::Result<Outcome> {
+    prebuild_demo_app()?;
+    let rounds = bench.rounds_or(1);
+    let mut samples = Vec::new();
+    let mut notes = Vec::new();
+    for round in 1..=rounds {
+        let mut command = Command::new(bench.binary("xtask"));
+        command.args(["lab", "compare", "--profile", PROFILE.as_str()]);
+        command.stdin(Stdio::null());
+        let started = Instant::now();
+        let status = command
+            .status()
+            .with_context(|| format!("starting {}", shell::display(&command)))?;
+        let wall = started.elapsed().as_secs_f64();
+        if !status.success() {
+            bail!("{} exited with {status}", shell::display(&command));
+        }
+        samples.push(wall);
+        notes.push(format!("round {round}: {wall:.1} s"));
+    }
+    Ok(Outcome {
+        setup: format!(
+            "the xtask binary, `lab compare --profile {}` over every folder under lab/scenarios, \
+             one after another, from start to exit",
+            PROFILE.as_str()
+        ),
+        metric: "s".to_string(),
+        sides: vec![Side::new("lab compare", samples)],
+        goal: Goal::AtMost { limit: 600.0 },
+        notes,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -233,17 +269,5 @@ mod tests {
         check(4_000, 2_000, 2.0);
         check(5_000, 2_000, 2.5);
         check(0, 2_000, 0.0);
-    }
-
-    #[test]
-    fn new_run_directories_are_found() {
-        let dir = tempfile::tempdir().unwrap();
-        assert!(run_dirs(&dir.path().join("missing")).is_empty());
-        std::fs::create_dir(dir.path().join("a")).unwrap();
-        std::fs::write(dir.path().join("file"), "").unwrap();
-        let before = run_dirs(dir.path());
-        std::fs::create_dir(dir.path().join("b")).unwrap();
-        let new: Vec<PathBuf> = run_dirs(dir.path()).difference(&before).cloned().collect();
-        assert_eq!(new, [dir.path().join("b")]);
     }
 }

@@ -79,6 +79,14 @@ pub(crate) const COMPARISONS: &[Comparison] = &[
         run: lab::canary,
     },
     Comparison {
+        name: "lab-compare-quick",
+        aliases: &[],
+        about: "wall time of `lab compare --profile quick` over every shipped scenario",
+        tools: &[prereq::PROMETHEUS],
+        plan: lab::compare_plan,
+        run: lab::compare,
+    },
+    Comparison {
         name: "bad-canary-decision",
         aliases: &[],
         about: "time from v2 ready to the roll-back decision of `lab run bad-canary --profile quick`",

@@ -106,6 +106,8 @@ impl LocalService {
             namespace: "canary-lab".to_string(),
             state_file: None,
             max_grace: Some(Duration::from_secs(2)),
+            images: Default::default(),
+            allow_pod_commands: false,
         }))?;
         // From here on, dropping `service` shuts the platform down.
         let mut service = LocalService {

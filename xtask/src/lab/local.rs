@@ -6,7 +6,8 @@ use crate::exit::Usage;
 use crate::shell;
 use anyhow::{Context, bail};
 use lab_session::LabHome;
-use std::path::PathBuf;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
 
 /// The environment variable naming the demo-app binary pods run; without it,
 /// `lab run` builds demo-app with cargo and takes the one next to xtask.
@@ -45,4 +46,35 @@ pub fn demo_app() -> anyhow::Result<PathBuf> {
         bail!("demo-app was built but is not at {}", path.display());
     }
     Ok(path)
+}
+
+/// The run directories under `runs` (the lab home's `runs`) now: the runs a
+/// child `lab run` made are the ones that appear between two looks.
+pub(crate) fn run_dirs(runs: &Path) -> BTreeSet<PathBuf> {
+    std::fs::read_dir(runs)
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+                .map(|e| e.path())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn new_run_directories_are_found() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(run_dirs(&dir.path().join("missing")).is_empty());
+        std::fs::create_dir(dir.path().join("a")).unwrap();
+        std::fs::write(dir.path().join("file"), "").unwrap();
+        let before = run_dirs(dir.path());
+        std::fs::create_dir(dir.path().join("b")).unwrap();
+        let new: Vec<PathBuf> = run_dirs(dir.path()).difference(&before).cloned().collect();
+        assert_eq!(new, [dir.path().join("b")]);
+    }
 }

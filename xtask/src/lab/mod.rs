@@ -3,8 +3,10 @@
 //! Each subcommand lives in its own file; this one only wires them together.
 
 mod cluster;
+mod compare;
 mod console;
 mod down;
+mod images;
 mod live;
 pub(crate) mod local;
 mod plan;
@@ -37,6 +39,8 @@ pub enum Command {
     Validate(validate::Args),
     /// Render or open the report of a run.
     Report(report::Args),
+    /// Run scenarios one after another and compare their measures side by side.
+    Compare(compare::Args),
 }
 
 /// Dispatch a lab subcommand.
@@ -49,5 +53,6 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Plan(args) => plan::run(args),
         Command::Validate(args) => validate::run(args),
         Command::Report(args) => report::run(args),
+        Command::Compare(args) => compare::run(args),
     }
 }

@@ -1,6 +1,7 @@
 //! `cargo xtask lab plan`.
 
-use super::scenario_args::{ScenarioArgs, load_plan};
+use super::platform_args::{PlatformArgs, PlatformName};
+use super::scenario_args::{ScenarioArgs, load_plan_on};
 use std::process::ExitCode;
 
 /// Options of `lab plan`.
@@ -8,11 +9,27 @@ use std::process::ExitCode;
 pub struct Args {
     #[command(flatten)]
     scenario: ScenarioArgs,
+    /// The platform the plan is for: a cluster's waits last longer, its phases
+    /// open after the endpoint settle and its kubectl lines name the lab's
+    /// namespace.
+    #[arg(long, value_enum, default_value = "local")]
+    platform: PlatformName,
+    /// Plan for an existing cluster through this kubeconfig context.
+    #[arg(long, value_name = "NAME")]
+    context: Option<String>,
 }
 
 /// Run `lab plan`: print the scenario's steps with their kubectl equivalents.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let plan = load_plan(&args.scenario)?;
+    let platform = PlatformArgs {
+        platform: args.platform,
+        context: args.context,
+    };
+    let (chosen, reason) = platform.choose()?;
+    if let Some(reason) = reason {
+        eprintln!("{reason}");
+    }
+    let plan = load_plan_on(&args.scenario, chosen.placement())?;
     print!("{plan}");
     Ok(ExitCode::SUCCESS)
 }

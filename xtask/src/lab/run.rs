@@ -1,10 +1,11 @@
 //! `cargo xtask lab run`: a scenario end to end under traffic, judged, reported.
 
 use super::console::{Console, Teaching};
+use super::images::{self, ImageArgs};
 use super::local;
 use super::platform_args::PlatformArgs;
 use super::runtime::runtime;
-use super::scenario_args::{ScenarioArgs, load_plan, parse_connections};
+use super::scenario_args::{ScenarioArgs, load_plan_on, parse_connections};
 use crate::exit::from_session;
 use lab_core::analysis::Outcome;
 use lab_core::plan::Plan;
@@ -24,6 +25,8 @@ pub struct Args {
     scenario: ScenarioArgs,
     #[command(flatten)]
     platform: PlatformArgs,
+    #[command(flatten)]
+    images: ImageArgs,
     /// Leave the last state running (pods, Service, Prometheus) until Ctrl-C or
     /// `cargo xtask lab down`, to poke at it.
     #[arg(long)]
@@ -82,16 +85,17 @@ impl From<TrafficFrom> for lab_session::TrafficFrom {
 
 /// Run `lab run`.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let plan = load_plan(&args.scenario)?;
     let (chosen, reason) = args.platform.choose()?;
+    let plan = load_plan_on(&args.scenario, chosen.placement())?;
     let spec = LabSpec::new(chosen, args.traffic.into()).map_err(from_session)?;
     spec.check_plan(&plan).map_err(from_session)?;
+    let home = local::home();
+    spec.check_recorded(&home).map_err(from_session)?;
     let teaching = (args.step || args.explain).then_some(Teaching { pause: args.step });
     let console = Console::new(args.quiet, teaching, args.lang);
     if let Some(reason) = reason {
         console.line(&reason);
     }
-    let home = local::home();
     if let PlatformChoice::Cluster(provider) = spec.platform()
         && spec.needs_cluster_up(&home).map_err(from_session)?
     {
@@ -101,9 +105,18 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             anyhow::bail!("lab up failed");
         }
     }
+    let local = spec.needs_demo_app();
+    let images = if local {
+        images::programs(&args.images, &plan)?
+    } else {
+        Default::default()
+    };
     let supplies = Supplies {
-        demo_app: spec.needs_demo_app().then(local::demo_app).transpose()?,
+        demo_app: local.then(local::demo_app).transpose()?,
         prometheus: args.prometheus.clone(),
+        images,
+        allow_pod_commands: args.images.allow_scenario_commands,
+        no_metrics: local.then(|| images::metrics_note(&plan)).flatten(),
     };
     let runtime = runtime()?;
     let report = runtime.block_on(execute(&args, &spec, &home, &plan, supplies, console))?;
@@ -194,6 +207,9 @@ async fn execute(
     }
     let run_dir = config.run_dir.clone();
     console.header(plan, &platform.name(), &run_dir);
+    if let Some(warning) = plan.sample_estimate().and_then(|s| s.warning()) {
+        console.note(&warning);
+    }
     let live = if args.no_live {
         None
     } else {

@@ -6,7 +6,7 @@ use crate::shell::repo_root;
 use anyhow::Context;
 use lab_core::duration::parse_duration;
 use lab_core::limits;
-use lab_core::plan::{Overrides, Plan, PlanError, ProfileName};
+use lab_core::plan::{Overrides, Placement, Plan, PlanError, ProfileName};
 use lab_core::scenario::{Scenario, ScenarioSource};
 use lab_runner::LoadError;
 use std::path::{Path, PathBuf};
@@ -70,7 +70,7 @@ impl ScenarioArgs {
     }
 }
 
-fn parse_profile(text: &str) -> Result<ProfileName, String> {
+pub(super) fn parse_profile(text: &str) -> Result<ProfileName, String> {
     text.parse()
 }
 
@@ -210,11 +210,12 @@ pub fn problems_of(problems: &lab_core::scenario::ScenarioErrors) -> Problems {
     Problems(problems.errors().iter().map(ToString::to_string).collect())
 }
 
-/// Load the scenario and build its plan; bad input is a usage error (exit 2).
-pub fn load_plan(args: &ScenarioArgs) -> anyhow::Result<Plan> {
+/// Load the scenario and build its plan for the platform `placement`
+/// describes; bad input is a usage error (exit 2).
+pub fn load_plan_on(args: &ScenarioArgs, placement: Placement) -> anyhow::Result<Plan> {
     let dir = find_scenario(&args.scenario)?;
     let scenario = load_scenario(&dir)?;
-    Plan::build(&scenario, args.profile, &args.overrides())
+    Plan::build_on(&scenario, args.profile, &args.overrides(), placement)
         .map_err(|error| plan_error(error).into())
 }
 

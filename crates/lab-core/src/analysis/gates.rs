@@ -1,7 +1,7 @@
 //! The gates a candidate version must pass in the analyze window.
 
 use super::observation::{VersionTally, WindowObservation};
-use super::stats::{Interval, wilson_interval};
+use super::stats::{Interval, requests_to_tell_double, wilson_interval};
 use super::thresholds::{Gates, confidence_label, relative_p99_limit};
 use super::verdict::{Comparison, Unit, Verdict, millis, percent};
 use serde::{Deserialize, Serialize};
@@ -83,6 +83,87 @@ pub struct Evidence {
     pub limit: f64,
 }
 
+/// What a gate's sample could detect, beside its verdict.
+///
+/// Method: every sampled gate holds a bad share against a limit (failed requests
+/// against `1 - min_success_rate`; requests slower than the latency limit against
+/// the 1% a p99 allows). With `bad` of `total` requests seen, the highest bad share
+/// the sample cannot rule out is the upper end of the same Wilson interval the
+/// gate uses, at its confidence (for the success rate, one minus the lower bound
+/// of the success interval). The requests needed are the fewest whose Wilson
+/// interval, centred on a share observed exactly at the limit, excludes twice the
+/// limit ([`requests_to_tell_double`]). The sample resolves the threshold when the
+/// share it cannot rule out is at most twice the limit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Sensitivity {
+    /// What the share counts.
+    pub counted: Bad,
+    /// Requests behind the figure.
+    pub total: u64,
+    /// The highest bad share the sample cannot rule out at the gate's confidence.
+    pub cannot_rule_out: f64,
+    /// The bad share the gate allows (0.01 for a 99% success rate or a p99).
+    pub allowed: f64,
+    /// Requests needed to tell `allowed` apart from twice it; `None` when the
+    /// allowed share is 0 or at least one half.
+    pub requests_needed: Option<u64>,
+    /// Whether `cannot_rule_out` is at most twice `allowed`.
+    pub resolved: bool,
+}
+
+/// The bad requests a [`Sensitivity`] counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Bad {
+    /// Failed requests (the success-rate gate).
+    Errors,
+    /// Requests slower than the gate's latency limit.
+    Slow,
+}
+
+impl Sensitivity {
+    /// The sensitivity of `bad` of `total` requests held against the `allowed`
+    /// share at `z`; `None` without requests.
+    pub fn of(counted: Bad, bad: u64, total: u64, allowed: f64, z: f64) -> Option<Sensitivity> {
+        let interval = wilson_interval(bad.min(total), total, z)?;
+        let cannot_rule_out = interval.high;
+        // 1 - 0.99 is 0.010000000000000009 in floating point; the reports show
+        // the setting, not the rounding.
+        let allowed = (allowed * 1e12).round() / 1e12;
+        Some(Sensitivity {
+            counted,
+            total,
+            cannot_rule_out,
+            allowed,
+            requests_needed: requests_to_tell_double(allowed, z),
+            resolved: cannot_rule_out <= 2.0 * allowed + 1e-12,
+        })
+    }
+
+    /// One line for people: what the sample can and cannot rule out.
+    pub fn describe(&self) -> String {
+        let what = match self.counted {
+            Bad::Errors => "an error rate",
+            Bad::Slow => "a share of slow requests",
+        };
+        let needed = self
+            .requests_needed
+            .map(|n| {
+                format!(
+                    "; {n} requests tell {} from {}",
+                    percent(self.allowed),
+                    percent(2.0 * self.allowed)
+                )
+            })
+            .unwrap_or_default();
+        format!(
+            "{} requests cannot rule out {what} up to {}{needed}",
+            self.total,
+            percent(self.cannot_rule_out)
+        )
+    }
+}
+
 /// One gate's verdict on the candidate.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GateVerdict {
@@ -109,6 +190,10 @@ pub struct GateVerdict {
     pub samples: u64,
     /// The Wilson interval used to fail early, where the gate has one.
     pub evidence: Option<Evidence>,
+    /// What the gate's sample could detect; `None` for gates without a sample
+    /// (restarts) or without requests.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sensitivity: Option<Sensitivity>,
     /// Where the measurement came from (`client`, `platform`).
     pub source: String,
     /// One line for people: why this verdict.
@@ -140,6 +225,7 @@ pub fn success_rate_gate(
         comparison: Comparison::AtLeast,
         samples: total,
         evidence: None,
+        sensitivity: None,
         source: "client".to_owned(),
         explanation: format!("no requests reached {version}"),
     };
@@ -150,6 +236,13 @@ pub fn success_rate_gate(
     let conf = confidence_label(gates.confidence);
     let measured = format!("success rate {} ({successes}/{total})", percent(rate));
     verdict.measured = Some(rate);
+    verdict.sensitivity = Sensitivity::of(
+        Bad::Errors,
+        total - successes.min(total),
+        total,
+        1.0 - limit,
+        gates.z(),
+    );
     verdict.evidence = Some(Evidence {
         counted: Counted::Successes,
         count: successes,
@@ -176,7 +269,14 @@ pub fn success_rate_gate(
             ),
         )
     } else if rate >= limit {
-        (Verdict::Pass, format!("{measured} >= {}", percent(limit)))
+        (
+            Verdict::Pass,
+            format!(
+                "{measured} >= {}{}",
+                percent(limit),
+                unresolved_note(verdict.sensitivity.as_ref())
+            ),
+        )
     } else {
         (Verdict::Fail, format!("{measured} < {}", percent(limit)))
     };
@@ -203,6 +303,7 @@ pub fn p99_gate(version: &str, tally: Option<&VersionTally>, gates: &Gates) -> G
         comparison: Comparison::AtMost,
         samples: total,
         evidence: None,
+        sensitivity: None,
         source: "client".to_owned(),
         explanation: format!("no requests reached {version}"),
     };
@@ -224,6 +325,7 @@ pub fn p99_gate(version: &str, tally: Option<&VersionTally>, gates: &Gates) -> G
     let (slow, interval) = (evidence.count, evidence.interval);
     let conf = confidence_label(gates.confidence);
     verdict.measured = Some(latency.p99_ms);
+    verdict.sensitivity = Sensitivity::of(Bad::Slow, slow, total, SLOWER_THAN_P99_LIMIT, gates.z());
     verdict.evidence = Some(evidence);
     let measured = format!("p99 {}", millis(latency.p99_ms));
     (verdict.verdict, verdict.explanation) = if interval.low > SLOWER_THAN_P99_LIMIT {
@@ -245,11 +347,27 @@ pub fn p99_gate(version: &str, tally: Option<&VersionTally>, gates: &Gates) -> G
             ),
         )
     } else if latency.p99_ms <= limit {
-        (Verdict::Pass, format!("{measured} <= {}", millis(limit)))
+        (
+            Verdict::Pass,
+            format!(
+                "{measured} <= {}{}",
+                millis(limit),
+                unresolved_note(verdict.sensitivity.as_ref())
+            ),
+        )
     } else {
         (Verdict::Fail, format!("{measured} > {}", millis(limit)))
     };
     verdict
+}
+
+/// The words a passing gate adds when its sample cannot resolve its threshold:
+/// "; passed, but 120 requests cannot rule out an error rate up to 5.24%".
+fn unresolved_note(sensitivity: Option<&Sensitivity>) -> String {
+    match sensitivity {
+        Some(s) if !s.resolved => format!("; passed, but {}", s.describe()),
+        _ => String::new(),
+    }
 }
 
 /// The share of `total` requests slower than a latency gate's limit, with its
@@ -300,6 +418,7 @@ pub fn p99_vs_baseline_gate(
         comparison: Comparison::AtMost,
         samples: candidate_requests,
         evidence: None,
+        sensitivity: None,
         source: "client".to_owned(),
         explanation: "no baseline version to compare with".to_owned(),
     };
@@ -368,7 +487,24 @@ pub fn p99_vs_baseline_gate(
             ),
         )
     } else if ours.p99_ms <= threshold {
-        (Verdict::Pass, format!("{comparison}: within"))
+        (
+            Verdict::Pass,
+            format!(
+                "{comparison}: within{}",
+                unresolved_note(
+                    evidence
+                        .as_ref()
+                        .and_then(|e| Sensitivity::of(
+                            Bad::Slow,
+                            e.count,
+                            e.total,
+                            SLOWER_THAN_P99_LIMIT,
+                            gates.z()
+                        ))
+                        .as_ref()
+                )
+            ),
+        )
     } else if let Some(e) = &evidence {
         (
             Verdict::Pass,
@@ -383,6 +519,15 @@ pub fn p99_vs_baseline_gate(
     } else {
         (Verdict::Fail, format!("{comparison}: above"))
     };
+    verdict.sensitivity = evidence.as_ref().and_then(|e| {
+        Sensitivity::of(
+            Bad::Slow,
+            e.count,
+            e.total,
+            SLOWER_THAN_P99_LIMIT,
+            gates.z(),
+        )
+    });
     verdict.evidence = evidence;
     verdict
 }
@@ -409,6 +554,7 @@ pub fn restarts_gate(version: &str, restarts: u32, requests: u64, gates: &Gates)
         comparison: Comparison::AtMost,
         samples: requests,
         evidence: None,
+        sensitivity: None,
         source: "platform".to_owned(),
         explanation: format!("{restarts} restarts of {version} {relation} {limit} allowed"),
     }

@@ -122,3 +122,27 @@ pub fn wilson_interval(count: u64, total: u64, z: f64) -> Option<Interval> {
     };
     Some(Interval { low, high })
 }
+
+/// The highest proportion a Wilson interval of `count` out of `total` at `z`
+/// cannot rule out; `None` when there are no trials.
+pub fn wilson_upper(count: u64, total: u64, z: f64) -> Option<f64> {
+    wilson_interval(count, total, z).map(|i| i.high)
+}
+
+/// The fewest trials whose Wilson interval, centred on a proportion observed at
+/// exactly `rate`, excludes `2 × rate`: the sample that tells `rate` apart from a
+/// rate twice as high at `z`.
+///
+/// The Wilson bound `b` solves `(p - b)² n = z² b (1 - b)`; setting `p = rate` and
+/// `b = 2 rate` gives `n = z² · 2r (1 - 2r) / r²`, rounded up. `None` when `rate`
+/// is not inside `(0, 0.5)` (twice it would not be a proportion below 1).
+pub fn requests_to_tell_double(rate: f64, z: f64) -> Option<u64> {
+    if !(rate > 0.0 && rate < 0.5 && z.is_finite()) {
+        return None;
+    }
+    let double = 2.0 * rate;
+    let n = z * z * double * (1.0 - double) / (rate * rate);
+    // A hair of slack so that a figure that is whole in exact arithmetic is not
+    // pushed up by rounding.
+    Some((n - 1e-9).ceil().max(1.0) as u64)
+}

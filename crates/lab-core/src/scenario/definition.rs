@@ -55,7 +55,7 @@ pub(crate) struct Definition {
     pub(crate) steps_unread: bool,
 }
 
-const TOP_KEYS: [&str; 10] = [
+const TOP_KEYS: [&str; 11] = [
     "description",
     "service",
     "gateway",
@@ -66,6 +66,7 @@ const TOP_KEYS: [&str; 10] = [
     "gates",
     "steps",
     "rollback",
+    "images",
 ];
 const GATE_KEYS: [&str; 7] = [
     "min_success_rate",
@@ -213,6 +214,9 @@ impl Reader<'_> {
                     definition.rollback = self.steps(key, value, "rollback step");
                     definition.steps_unread |= self.over_step_limit(value);
                 }
+                // Images mapped to local programs: read, and refused unless the
+                // user allows it, where a lab is opened.
+                "images" => {}
                 other => {
                     let message = format!(
                         "unknown key `{other}`: expected one of {}",

@@ -21,7 +21,7 @@ mod english;
 mod korean;
 mod messages;
 mod plot;
-mod style;
+pub(crate) mod style;
 #[cfg(test)]
 mod tests;
 

@@ -181,6 +181,15 @@ pub(super) fn say(message: &Message<'_>) -> String {
             other => other.to_string(),
         },
         Message::Explanation { gate, .. } => format!(": {}", gate.explanation),
+        Message::Sensitivity(s) => format!(
+            " (what the sample can detect: {}{})",
+            s.describe(),
+            if s.resolved {
+                ""
+            } else {
+                "; not enough to resolve the threshold"
+            }
+        ),
         Message::Evidence(e) => {
             let counted = match e.counted {
                 Counted::Successes => "successes",

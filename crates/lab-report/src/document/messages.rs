@@ -2,7 +2,9 @@
 //! tables (`english`, `korean`) turn them into text. Numbers are written the
 //! same way in every language, by the functions here.
 
-use lab_core::analysis::{Decision, Evidence, GateVerdict, Gates, Outcome, Unit, WindowKind};
+use lab_core::analysis::{
+    Decision, Evidence, GateVerdict, Gates, Outcome, Sensitivity, Unit, WindowKind,
+};
 use lab_core::report::RunStatus;
 
 /// The report's sections, in order; each has an anchor and a heading.
@@ -165,6 +167,8 @@ pub(crate) enum Message<'a> {
     },
     /// The Wilson interval behind a gate.
     Evidence(&'a Evidence),
+    /// What a gate's sample could detect.
+    Sensitivity(&'a Sensitivity),
     /// The gates' thresholds.
     GatesIntro(&'a Gates),
     /// Before a phase's name, above its gates.

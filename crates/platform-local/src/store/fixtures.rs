@@ -1,7 +1,7 @@
 //! Records built by hand for unit tests.
 
 use super::objects::{PodRecord, PodSpec, PodStatus};
-use crate::image::PodRuntime;
+use crate::image::{PodRuntime, Program};
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 use std::sync::Arc;
@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 /// scraped on 9101.
 pub(crate) fn template(labels: &[(&str, &str)]) -> Arc<PodRuntime> {
     Arc::new(PodRuntime {
+        program: Program::DemoApp,
         args: Vec::new(),
         env: Vec::new(),
         ports: BTreeMap::from([("http".to_string(), 8080), ("probe".to_string(), 8086)]),

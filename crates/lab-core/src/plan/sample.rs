@@ -1,0 +1,119 @@
+//! How many requests the candidate will get in the analyze phase, and whether
+//! that is enough for its gates.
+
+use crate::analysis::{Gates, SLOWER_THAN_P99_LIMIT, requests_to_tell_double};
+use std::fmt;
+
+/// The candidate's expected sample in the analyze phase.
+///
+/// Method: the steps before `analyze` are replayed on paper (applied
+/// Deployments and their replicas, scales, deletions, the Service's selector);
+/// the candidate's share is its replicas over all replicas the Service selects,
+/// as the platform splits traffic by ready endpoints. The requests are
+/// `rate × share × analyze duration`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SampleEstimate {
+    /// Requests per second through the Service.
+    pub rate: f64,
+    /// The candidate's expected share of them in the analyze phase.
+    pub share: f64,
+    /// The analyze phase's length in seconds.
+    pub seconds: f64,
+    /// The candidate's expected requests in the phase.
+    pub requests: f64,
+    /// The requests a gate needs before it may pass.
+    pub min_samples: u64,
+    /// The requests that tell the gates' allowed bad share from twice it (the
+    /// larger of the success rate's and the p99's); `None` when neither has one.
+    pub to_resolve: Option<u64>,
+}
+
+impl SampleEstimate {
+    /// The estimate for `rate` requests/s, a candidate `share` and an analyze
+    /// phase of `seconds`, judged by `gates`.
+    pub fn new(rate: f64, share: f64, seconds: f64, gates: &Gates) -> SampleEstimate {
+        let z = gates.z();
+        let to_resolve = [
+            requests_to_tell_double(1.0 - gates.min_success_rate, z),
+            requests_to_tell_double(SLOWER_THAN_P99_LIMIT, z),
+        ]
+        .into_iter()
+        .flatten()
+        .max();
+        SampleEstimate {
+            rate,
+            share,
+            seconds,
+            requests: rate * share * seconds,
+            min_samples: gates.min_samples,
+            to_resolve,
+        }
+    }
+
+    /// Whether the gates can reach `min_samples`.
+    pub fn reaches_min_samples(&self) -> bool {
+        self.requests >= self.min_samples as f64
+    }
+
+    /// Whether the gates can resolve their thresholds.
+    pub fn resolves(&self) -> bool {
+        self.to_resolve.is_none_or(|n| self.requests >= n as f64)
+    }
+
+    /// One warning line when the sample falls short, with the rate or duration
+    /// that would do; `None` when it is enough.
+    pub fn warning(&self) -> Option<String> {
+        let (needed, what) = if !self.reaches_min_samples() {
+            (
+                self.min_samples,
+                format!("min_samples {}", self.min_samples),
+            )
+        } else if let Some(n) = self.to_resolve.filter(|_| !self.resolves()) {
+            (n, format!("{n} to resolve the gates' thresholds"))
+        } else {
+            return None;
+        };
+        if self.share <= 0.0 {
+            return Some(format!(
+                "the candidate gets no traffic in the analyze phase: its gates cannot reach {what}"
+            ));
+        }
+        let rate = needed as f64 / (self.share * self.seconds);
+        let seconds = needed as f64 / (self.share * self.rate);
+        Some(format!(
+            "the candidate gets about {:.0} requests in the analyze phase ({} /s × {:.0}% × {:.0} s), below {what}: {:.0} requests/s or an analyze phase of {:.0} s would reach it",
+            self.requests,
+            number(self.rate),
+            self.share * 100.0,
+            self.seconds,
+            rate.ceil(),
+            seconds.ceil()
+        ))
+    }
+}
+
+impl fmt::Display for SampleEstimate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "the candidate gets about {:.0} requests in the analyze phase ({} /s × {:.0}% × {:.0} s); {} needed to pass",
+            self.requests,
+            number(self.rate),
+            self.share * 100.0,
+            self.seconds,
+            self.min_samples
+        )?;
+        if let Some(n) = self.to_resolve {
+            write!(f, ", {n} to tell the allowed bad share from twice it")?;
+        }
+        Ok(())
+    }
+}
+
+fn number(value: f64) -> String {
+    if value.fract() == 0.0 {
+        format!("{value:.0}")
+    } else {
+        format!("{value}")
+    }
+}

@@ -1,0 +1,65 @@
+//! The comparison's rows, read from reports, and its files.
+
+mod fixtures;
+
+use lab_core::analysis::Outcome;
+use lab_report::compare::{COMPARE_SCHEMA_VERSION, Comparison, Row};
+
+fn comparison() -> Comparison {
+    Comparison {
+        schema_version: COMPARE_SCHEMA_VERSION,
+        id: "compare-1".to_owned(),
+        profile: "quick".to_owned(),
+        platform: "local".to_owned(),
+        language: lab_report::Language::English,
+        rows: vec![
+            Row::ran(
+                &fixtures::promoted(true),
+                "../../runs/a/report.html".into(),
+                Some(1),
+            ),
+            Row::ran(
+                &fixtures::rolled_back(),
+                "../../runs/b/report.html".into(),
+                Some(1),
+            ),
+            Row::failed("recreate", "lab run exited with 1".to_owned()),
+        ],
+    }
+}
+
+#[test]
+fn rows_come_from_the_reports() {
+    let c = comparison();
+    let promoted = c.rows[0].measures.as_ref().expect("measures");
+    assert_eq!(promoted.outcome, Some(Outcome::Promoted));
+    assert_eq!(promoted.decision_to_last_candidate_ms, None);
+    assert!(promoted.exposure_requests > 0, "{promoted:?}");
+    let rolled_back = c.rows[1].measures.as_ref().expect("measures");
+    assert_eq!(rolled_back.outcome, Some(Outcome::RolledBack));
+    assert!(
+        rolled_back.decision_to_last_candidate_ms.is_some(),
+        "{rolled_back:?}"
+    );
+    assert!(c.rows[2].measures.is_none());
+    assert_eq!(c.rows[2].error.as_deref(), Some("lab run exited with 1"));
+}
+
+#[test]
+fn the_files_show_every_row_and_one_chart_per_measure() {
+    let c = comparison();
+    let md = c.markdown();
+    assert!(md.contains("did not run: lab run exited with 1"), "{md}");
+    assert!(md.contains("](../../runs/a/report.html)"), "{md}");
+    let html = c.html();
+    assert_eq!(html.matches("<svg").count(), 6, "{html}");
+    assert!(!html.contains("<script"), "self-contained and static");
+    let korean = Comparison {
+        language: lab_report::Language::Korean,
+        ..c.clone()
+    };
+    assert!(korean.markdown().starts_with("# 배포 전략 비교"));
+    assert!(korean.html().contains("<html lang=\"ko\">"));
+    let back: Comparison = serde_json::from_str(&c.to_json_pretty()).expect("round trip");
+    assert_eq!(back, c);
+}
