@@ -12,6 +12,11 @@
 //!   `terminationGracePeriodSeconds`.
 //! - A Service is a TCP listener that picks a ready endpoint uniformly at random
 //!   for each new connection, as kube-proxy does.
+//! - A Gateway serves each listener on its own loopback address and routes
+//!   every request by the HTTPRoutes attached to it: the matching rule, a
+//!   backend drawn by weight per request, a ready endpoint of that Service;
+//!   `RequestMirror` copies go out in the background. Routes get `Accepted`
+//!   and `ResolvedRefs` conditions as a cluster's controller sets them.
 //! - Prometheus is the real server, started as a child process, scraping the pods
 //!   through a `file_sd_configs` file whose targets carry the in-cluster labels.
 //!
@@ -28,7 +33,7 @@
 //!   write back what they did: `deployment` (creates and deletes pods),
 //!   `kubelet` (runs them: process, probes, restarts, termination), `endpoints`
 //!   (ready pods → each Service's endpoints), `proxy` (the Service listeners),
-//!   `monitoring` (Prometheus's targets) and `statefile` (the state file).
+//!   `gateway` (the Gateway listeners and their routing), `monitoring` (Prometheus's targets) and `statefile` (the state file).
 //! - [`LocalPlatform`] is a facade: the `Platform` calls write to the store,
 //!   read from it, and wait for the controllers to catch up.
 //!
@@ -69,7 +74,7 @@ pub use crate::config::LocalConfig;
 pub use crate::error::LocalError;
 pub use crate::image::DEMO_APP_IMAGES;
 pub use crate::prometheus::{LabPrometheus, PrometheusConfig, start_detached};
-pub use crate::store::{NO_ENDPOINT, ServiceStats};
+pub use crate::store::{BackendStats, NO_ENDPOINT, ServiceStats};
 
 /// How long a change may take to reach the endpoints, or a new Service to get
 /// its listeners, before the call that made it gives up waiting (both take
@@ -126,6 +131,19 @@ impl LocalPlatform {
     /// bound.
     pub fn limit_grace(&self, limit: Duration) {
         self.store.limit_grace(limit);
+    }
+
+    /// A Gateway's tallies by backend Service: the requests it routed there
+    /// and the copies it mirrored there, by the version that got them.
+    pub fn gateway_stats(&self, gateway: &str) -> Option<BTreeMap<String, BackendStats>> {
+        let stats = self.store.read().gateway(gateway)?.stats.clone();
+        let stats = stats.lock().unwrap().clone();
+        Some(stats)
+    }
+
+    /// An HTTPRoute's status as the gateway controller wrote it.
+    pub fn route_status(&self, route: &str) -> Option<lab_core::gateway::RouteStatus> {
+        self.store.read().route(route)?.status.clone()
     }
 
     /// Per-version connection tallies of a Service listener.
@@ -269,12 +287,61 @@ impl LocalPlatform {
                     }
                 }
             }
-            Object::Gateway(_) | Object::HttpRoute(_) => {
-                return Err(PlatformError::Unsupported {
-                    kind: object.kind(),
-                    name: object.name().to_owned(),
-                    message: "the local platform has no gateway yet".to_owned(),
-                });
+            Object::Gateway(gateway) => {
+                let name = gateway.name().to_owned();
+                let object = format!("gateway/{name}");
+                let uid = {
+                    let mut write = self.store.write();
+                    if write.apply_gateway(&name, (**gateway).clone()) == Applied::Configured {
+                        self.store.event("Applied", object, "configured");
+                        return Ok(());
+                    }
+                    write.gateway(&name).map(|g| g.uid)
+                };
+                // New listeners: wait for the gateway controller to open them.
+                let deadline = tokio::time::Instant::now() + SETTLE_TIMEOUT;
+                let listeners = |objects: &Objects| {
+                    objects
+                        .gateway(&name)
+                        .filter(|g| Some(g.uid) == uid)
+                        .map(|g| g.listeners.clone())
+                };
+                self.store
+                    .wait_until(deadline, |objects| {
+                        listeners(objects).is_none_or(|l| l != Listeners::Pending)
+                    })
+                    .await;
+                let listeners = listeners(&self.store.read());
+                match listeners {
+                    Some(Listeners::Open(_)) => self.store.event("Applied", object, "created"),
+                    failed => {
+                        self.store.write().delete_gateway(&name);
+                        return Err(PlatformError::Unavailable(match failed {
+                            Some(Listeners::Failed(message)) => message,
+                            _ => format!(
+                                "gateway {name}: no listener after {}s",
+                                SETTLE_TIMEOUT.as_secs()
+                            ),
+                        }));
+                    }
+                }
+            }
+            Object::HttpRoute(route) => {
+                let name = route.name().to_owned();
+                let message = match self.store.write().apply_route(&name, (**route).clone()) {
+                    Applied::Created => "created",
+                    _ => "configured",
+                };
+                self.store
+                    .event("Applied", format!("httproute/{name}"), message);
+                // The controller writes the status once it routes by the new
+                // spec: from then on every request follows it.
+                let deadline = tokio::time::Instant::now() + SETTLE_TIMEOUT;
+                self.store
+                    .wait_until(deadline, |objects| {
+                        objects.route(&name).is_none_or(|r| r.status.is_some())
+                    })
+                    .await;
             }
         }
         Ok(())
@@ -284,6 +351,14 @@ impl LocalPlatform {
     async fn delete_all(&self) {
         let grace = {
             let mut write = self.store.write();
+            let routes: Vec<String> = write.routes().keys().cloned().collect();
+            for name in routes {
+                write.delete_route(&name);
+            }
+            let gateways: Vec<String> = write.gateways().keys().cloned().collect();
+            for name in gateways {
+                write.delete_gateway(&name);
+            }
             let services: Vec<String> = write.services().keys().cloned().collect();
             for name in services {
                 write.delete_service(&name);
@@ -355,7 +430,8 @@ impl Platform for LocalPlatform {
             let found = match kind {
                 ObjectKind::Service => write.delete_service(name),
                 ObjectKind::Deployment => write.delete_deployment(name),
-                ObjectKind::Gateway | ObjectKind::HttpRoute => false,
+                ObjectKind::Gateway => write.delete_gateway(name),
+                ObjectKind::HttpRoute => write.delete_route(name),
             };
             if !found {
                 return Err(not_found(kind, name));
@@ -464,10 +540,13 @@ impl Platform for LocalPlatform {
 
     async fn service_url(&self, service: &str) -> Result<String, PlatformError> {
         let objects = self.store.read();
-        let record = objects
-            .service(service)
-            .ok_or_else(|| not_found(ObjectKind::Service, service))?;
-        match &record.listeners {
+        // A Gateway's first listener, when traffic enters through one.
+        let listeners = match (objects.service(service), objects.gateway(service)) {
+            (Some(record), _) => &record.listeners,
+            (None, Some(gateway)) => &gateway.listeners,
+            (None, None) => return Err(not_found(ObjectKind::Service, service)),
+        };
+        match listeners {
             Listeners::Open(addresses) => match addresses.first() {
                 Some(address) => Ok(format!("http://{address}")),
                 None => Err(PlatformError::Unavailable(format!(
