@@ -6,6 +6,7 @@ use crate::config::RunConfig;
 use crate::journal::Journal;
 use crate::live::Live;
 use crate::prometheus::{PromError, Prometheus};
+use crate::routes::entry_endpoints;
 use lab_core::analysis::{AnalysisConfig, CrossCheckTolerance, Decision, DecisionTiming, Roles};
 use lab_core::plan::Plan;
 use lab_core::platform::Platform;
@@ -107,7 +108,8 @@ impl<P: Platform> Context<'_, P> {
     /// Sample the Service's ready endpoints now, not at the sampler's next tick:
     /// a window that opens or a candidate that becomes ready is timed by it.
     pub(crate) async fn refresh_timeline(&self) {
-        let Ok(endpoints) = self.platform.endpoints(self.plan.entry.name()).await else {
+        let routes = self.live.lock().unwrap().routes.clone();
+        let Some(endpoints) = entry_endpoints(self.platform, self.plan, &routes).await else {
             return;
         };
         let now_ms = self.now_ms();

@@ -2,8 +2,8 @@
 //! analysis's inputs: one `WindowObservation` per window of traffic.
 
 use lab_core::analysis::{
-    AnalysisConfig, Downtime, FailureTally, LatencySummary, ReadySample, VersionTally, WindowKind,
-    WindowObservation, relative_p99_limit,
+    AnalysisConfig, ClassTally, Downtime, FailureTally, GatewayTraffic, LatencySummary,
+    ReadySample, VersionTally, WindowKind, WindowObservation, relative_p99_limit,
 };
 use lab_core::report::{ClientSecond, SecondCounts};
 use loadgen::{ErrorCounts, Gap, Snapshot, VersionStats};
@@ -173,8 +173,40 @@ pub(crate) fn observation(
         restarts: restarts.clone(),
         server: None,
         downtime: downtime(delta, offset_ms),
-        gateway: Default::default(),
+        gateway: GatewayTraffic {
+            classes: class_tallies(delta),
+            ..GatewayTraffic::default()
+        },
     }
+}
+
+/// Who answered each class of requests in the window; a class's share is its
+/// part of the window's classed requests, as sent (loadgen interleaves the
+/// classes by request number, so it holds close to the scenario's share).
+fn class_tallies(delta: &Snapshot) -> BTreeMap<String, ClassTally> {
+    let total: u64 = delta
+        .classes
+        .values()
+        .map(|c| c.answers.values().sum::<u64>() + c.failed)
+        .sum();
+    delta
+        .classes
+        .iter()
+        .map(|(class, counts)| {
+            let sent = counts.answers.values().sum::<u64>() + counts.failed;
+            let tally = ClassTally {
+                share: if total > 0 {
+                    sent as f64 / total as f64
+                } else {
+                    0.0
+                },
+                answers: counts.answers.clone(),
+                failed: counts.failed,
+            };
+            (class.clone(), tally)
+        })
+        .filter(|(_, tally)| tally.answered() + tally.failed > 0)
+        .collect()
 }
 
 /// The per-second client series of the whole run, in run time.

@@ -10,7 +10,7 @@ use crate::interim::analyze;
 use crate::traffic::Traffic;
 use crate::windows::{NextWindow, Windows};
 use lab_core::analysis::{Decision, Outcome, WindowKind, decide_progress_deadline};
-use lab_core::object::{Object, VERSION_LABEL};
+use lab_core::object::{Object, ObjectKind, VERSION_LABEL};
 use lab_core::plan::{OnTimeout, Step};
 use lab_core::platform::{Platform, PlatformError, RemoteLoad};
 use lab_core::report::{RunStatus, Section, StepRecord, StepResult};
@@ -324,11 +324,19 @@ impl<'a, P: Platform> Execution<'a, P> {
         let platform = self.cx.platform;
         let failed = |error: PlatformError| StepFailure::Failed(error.to_string());
         match step {
-            Step::Apply { objects, .. } => self
-                .cx
-                .guard(platform.apply(objects))
-                .await?
-                .map_err(failed),
+            Step::Apply { objects, .. } => {
+                let applied = self
+                    .cx
+                    .guard(platform.apply(objects))
+                    .await?
+                    .map_err(failed);
+                if applied.is_ok() && objects.iter().any(|o| o.as_route().is_some()) {
+                    // Routes change where traffic goes from now on.
+                    self.cx.live.lock().unwrap().routes.applied(objects);
+                    self.cx.refresh_timeline().await;
+                }
+                applied
+            }
             Step::Scale {
                 deployment,
                 replicas,
@@ -337,11 +345,18 @@ impl<'a, P: Platform> Execution<'a, P> {
                 .guard(platform.scale(deployment, *replicas))
                 .await?
                 .map_err(failed),
-            Step::Delete { kind, name } => self
-                .cx
-                .guard(platform.delete(*kind, name))
-                .await?
-                .map_err(failed),
+            Step::Delete { kind, name } => {
+                let deleted = self
+                    .cx
+                    .guard(platform.delete(*kind, name))
+                    .await?
+                    .map_err(failed);
+                if deleted.is_ok() && *kind == ObjectKind::HttpRoute {
+                    self.cx.live.lock().unwrap().routes.deleted(name);
+                    self.cx.refresh_timeline().await;
+                }
+                deleted
+            }
             Step::SwitchSelector { service, selector } => self
                 .cx
                 .guard(platform.set_selector(service, selector))
@@ -512,6 +527,15 @@ impl<'a, P: Platform> Execution<'a, P> {
                 if let Some(n) = keep_alive {
                     options.connections = loadgen::Connections::KeepAlive(n);
                 }
+                options.classes = plan
+                    .traffic
+                    .iter()
+                    .map(|class| loadgen::RequestClass {
+                        name: class.name.clone(),
+                        share: class.share,
+                        headers: class.headers.clone().into_iter().collect(),
+                    })
+                    .collect();
                 let handle = loadgen::start(options).await.map_err(|error| {
                     StepFailure::Failed(format!("cannot start traffic: {error}"))
                 })?;
