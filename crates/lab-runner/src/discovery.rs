@@ -118,7 +118,7 @@ pub(crate) async fn follow_discovery<P: Platform>(
         let counted = match traffic {
             Some(traffic) => Counted::From {
                 start_ms: cx.now_ms(),
-                start: traffic.snapshot(),
+                start: Box::new(traffic.snapshot()),
                 partial,
             },
             None => Counted::Whole,

@@ -60,7 +60,7 @@ pub(crate) enum Counted {
     /// wait for it gave up: `partial`).
     From {
         start_ms: u64,
-        start: Snapshot,
+        start: Box<Snapshot>,
         partial: bool,
     },
     /// None of it, for this reason.
@@ -86,7 +86,7 @@ pub(crate) enum ServerPart {
     From {
         start_ms: u64,
         /// The traffic from `start_ms` to the window's end.
-        delta: Snapshot,
+        delta: Box<Snapshot>,
         partial: bool,
     },
     NotCompared(String),
@@ -295,7 +295,7 @@ impl Windows {
                     partial,
                 } => ServerPart::From {
                     start_ms,
-                    delta: end.since(&start),
+                    delta: Box::new(end.since(&start)),
                     partial,
                 },
                 Counted::NotCompared(reason) => ServerPart::NotCompared(reason),
