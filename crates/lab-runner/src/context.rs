@@ -9,7 +9,7 @@ use crate::prometheus::{PromError, Prometheus};
 use crate::routes::entry_endpoints;
 use lab_core::analysis::{AnalysisConfig, CrossCheckTolerance, Decision, DecisionTiming, Roles};
 use lab_core::plan::Plan;
-use lab_core::platform::Platform;
+use lab_core::platform::{MirrorCopies, Platform};
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
@@ -92,6 +92,13 @@ impl<P: Platform> Context<'_, P> {
         self.platform
             .failed_connections(self.plan.entry.name())
             .unwrap_or_default()
+    }
+
+    /// The copies the Gateway mirrored so far, per version; `None` when
+    /// traffic enters through a Service or the platform does not count them.
+    pub(crate) fn mirror_copies(&self) -> Option<BTreeMap<String, MirrorCopies>> {
+        self.plan.entry.service().is_none().then_some(())?;
+        self.platform.mirror_copies(self.plan.entry.name())
     }
 
     /// The Service's failed connections per version since `before`.

@@ -185,6 +185,13 @@ impl Platform for LabPlatform {
         delegate!(self, p => Platform::listener_faults(p))
     }
 
+    fn mirror_copies(
+        &self,
+        gateway: &str,
+    ) -> Option<BTreeMap<String, lab_core::platform::MirrorCopies>> {
+        delegate!(self, p => Platform::mirror_copies(p, gateway))
+    }
+
     async fn annotate(
         &self,
         at: SystemTime,

@@ -65,7 +65,9 @@ use crate::controllers::{deployment, kubelet};
 use crate::node::Node;
 use crate::store::{Applied, Listeners, Objects, Store};
 use lab_core::object::{Object, ObjectKind};
-use lab_core::platform::{Endpoint, Platform, PlatformError, PlatformEvent, PodState, Urls};
+use lab_core::platform::{
+    Endpoint, MirrorCopies, Platform, PlatformError, PlatformEvent, PodState, Urls,
+};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -574,6 +576,29 @@ impl Platform for LocalPlatform {
     async fn teardown(&self) -> Result<(), PlatformError> {
         self.delete_all().await;
         Ok(())
+    }
+
+    fn mirror_copies(&self, gateway: &str) -> Option<BTreeMap<String, MirrorCopies>> {
+        let mut copies: BTreeMap<String, MirrorCopies> = BTreeMap::new();
+        for backend in self.gateway_stats(gateway)?.into_values() {
+            for (version, sent) in backend.mirrored {
+                if version == NO_ENDPOINT {
+                    continue;
+                }
+                let entry = copies.entry(version.clone()).or_default();
+                entry.sent += sent;
+                entry.server_errors += backend.mirror_errors.get(&version).copied().unwrap_or(0);
+                entry.failed += backend.mirror_failed.get(&version).copied().unwrap_or(0);
+                entry.latencies_us.extend(
+                    backend
+                        .mirror_latencies_us
+                        .get(&version)
+                        .into_iter()
+                        .flatten(),
+                );
+            }
+        }
+        Some(copies)
     }
 
     fn failed_connections(&self, service: &str) -> Option<BTreeMap<String, u64>> {

@@ -26,7 +26,7 @@ mod write;
 
 #[cfg(test)]
 pub(crate) use objects::Deletion;
-pub use objects::{AcceptFaults, BackendStats, NO_ENDPOINT, ServiceStats};
+pub use objects::{AcceptFaults, BackendStats, MAX_MIRROR_LATENCIES, NO_ENDPOINT, ServiceStats};
 pub(crate) use objects::{
     ConnectionStats, DeploymentSpec, GatewayStats, Listeners, Objects, PodRecord, PodSpec,
     RouteRecord, ServicePort, ServiceRecord, ServiceSpec, Target,

@@ -209,7 +209,18 @@ pub struct BackendStats {
     pub errors: BTreeMap<String, u64>,
     /// Copies sent by a `RequestMirror` filter, by the version that got them.
     pub mirrored: BTreeMap<String, u64>,
+    /// Copies answered with a 5xx status, by version.
+    pub mirror_errors: BTreeMap<String, u64>,
+    /// Copies that got no answer, by version.
+    pub mirror_failed: BTreeMap<String, u64>,
+    /// How long each answered copy took, in microseconds, by version, in the
+    /// order they were answered (at most [`MAX_MIRROR_LATENCIES`] each).
+    pub mirror_latencies_us: BTreeMap<String, Vec<u64>>,
 }
+
+/// The most copy latencies kept per version: a long run keeps its first
+/// ones, a bounded memory.
+pub const MAX_MIRROR_LATENCIES: usize = 200_000;
 
 /// A Gateway's tallies by backend Service.
 pub(crate) type GatewayStats = Mutex<BTreeMap<String, BackendStats>>;

@@ -4,7 +4,7 @@
 //! and copied to the mirrors of its rule in the background.
 
 use super::routing::Routing;
-use crate::store::{BackendStats, GatewayStats, NO_ENDPOINT, Target};
+use crate::store::{BackendStats, GatewayStats, MAX_MIRROR_LATENCIES, NO_ENDPOINT, Target};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
@@ -249,7 +249,25 @@ async fn route(
                 return;
             };
             tally(&stats, &service, |s| bump(&mut s.mirrored, &target.version));
-            let _ = tokio::time::timeout(ANSWER_TIMEOUT, pools.send(target.address, &copy)).await;
+            let started = std::time::Instant::now();
+            let answer =
+                tokio::time::timeout(ANSWER_TIMEOUT, pools.send(target.address, &copy)).await;
+            let took = started.elapsed().as_micros() as u64;
+            tally(&stats, &service, |s| match answer {
+                Ok(Ok((parts, _))) => {
+                    if parts.status.is_server_error() {
+                        bump(&mut s.mirror_errors, &target.version);
+                    }
+                    let kept = s
+                        .mirror_latencies_us
+                        .entry(target.version.clone())
+                        .or_default();
+                    if kept.len() < MAX_MIRROR_LATENCIES {
+                        kept.push(took);
+                    }
+                }
+                _ => bump(&mut s.mirror_failed, &target.version),
+            });
         });
     }
     // Every weight 0: the spec's answer is a 500.
