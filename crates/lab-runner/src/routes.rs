@@ -35,6 +35,11 @@ impl AppliedRoutes {
     pub(crate) fn deleted(&mut self, name: &str) {
         self.routes.retain(|route| route.name() != name);
     }
+
+    /// Whether no route is in force: a Gateway answers every request 404.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.routes.is_empty()
+    }
 }
 
 /// The ready endpoints traffic can reach now, with where the routes send each

@@ -478,6 +478,11 @@ impl<'a, P: Platform> Execution<'a, P> {
             return Ok(());
         }
         let plan = self.cx.plan;
+        // A Gateway without a route answers 404: traffic starts once a route
+        // sends it somewhere.
+        if plan.entry.service().is_none() && self.cx.live.lock().unwrap().routes.is_empty() {
+            return Ok(());
+        }
         let url = match self.cx.platform.service_url(plan.entry.name()).await {
             Ok(url) => url,
             // No Service yet: traffic starts with a later step.
