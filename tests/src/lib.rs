@@ -136,7 +136,7 @@ where
     let pids = std::sync::Arc::new(std::sync::Mutex::new(std::collections::BTreeSet::new()));
     let tallies = std::sync::Arc::new(std::sync::Mutex::new(BTreeMap::new()));
     let (seen, tallied) = (pids.clone(), tallies.clone());
-    let service = plan.service.clone();
+    let service = plan.entry.name().to_owned();
     let sampling = tokio::spawn(async move {
         loop {
             seen.lock().unwrap().extend(watcher.pids());

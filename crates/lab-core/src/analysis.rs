@@ -22,6 +22,7 @@ mod decision;
 mod downtime;
 mod gates;
 mod observation;
+mod routing;
 mod split;
 mod stats;
 mod thresholds;
@@ -38,9 +39,10 @@ pub use gates::{
     evaluate_gates, p99_gate, p99_vs_baseline_gate, restarts_gate, success_rate_gate,
 };
 pub use observation::{
-    FailureTally, LatencySummary, ReadySample, ServerCount, ServerObservation, VersionTally,
-    WindowKind, WindowObservation,
+    ClassTally, FailureTally, GatewayTraffic, LatencySummary, ReadySample, RouteSample,
+    ServerCount, ServerObservation, VersionTally, WindowKind, WindowObservation,
 };
+pub use routing::{MirrorVerdict, RoutingVerdict, mirror, mirrored_candidate, routing};
 pub use split::{SplitInput, SplitVerdict, expected_shares, split, split_verdict};
 pub use stats::{
     Interval, normal_quantile, requests_to_tell_double, wilson_interval, wilson_upper,
@@ -69,6 +71,11 @@ pub struct WindowAnalysis {
     pub gates: Vec<GateVerdict>,
     /// The cross-check per version.
     pub cross_check: Vec<CrossCheckVerdict>,
+    /// Per class of requests, whether each answer came from where the route
+    /// sent it (traffic through a Gateway only).
+    pub routing: Vec<RoutingVerdict>,
+    /// The share of requests mirrored to each version against the route's.
+    pub mirror: Vec<MirrorVerdict>,
 }
 
 /// Judges one window: its split, its gates (analyze windows only) and its
@@ -84,5 +91,7 @@ pub fn analyze_window(window: &WindowObservation, config: &AnalysisConfig) -> Wi
         split: split(window, config.gates.confidence, config.gates.min_samples),
         gates,
         cross_check: cross_check(window, &config.cross_check),
+        routing: routing(window, config.gates.min_samples),
+        mirror: mirror(window, config.gates.confidence, config.gates.min_samples),
     }
 }

@@ -5,6 +5,7 @@
 pub mod analysis;
 pub mod assembly;
 pub mod duration;
+pub mod gateway;
 pub mod limits;
 pub mod object;
 pub mod plan;

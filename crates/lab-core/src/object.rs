@@ -1,5 +1,6 @@
 //! The Kubernetes objects a scenario may contain, as k8s-openapi types.
 
+use crate::gateway::{Gateway, HttpRoute};
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentStrategy};
 use k8s_openapi::api::core::v1::Service;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, LabelSelectorRequirement};
@@ -16,14 +17,45 @@ pub enum ObjectKind {
     Deployment,
     /// `v1` Service.
     Service,
+    /// `gateway.networking.k8s.io/v1` Gateway.
+    Gateway,
+    /// `gateway.networking.k8s.io/v1` HTTPRoute.
+    HttpRoute,
 }
 
 impl ObjectKind {
-    /// The name `kubectl` uses for this kind (`deployment`, `service`).
+    /// Every kind, in the order manifests are applied.
+    pub const ALL: [ObjectKind; 4] = [
+        ObjectKind::Deployment,
+        ObjectKind::Service,
+        ObjectKind::Gateway,
+        ObjectKind::HttpRoute,
+    ];
+
+    /// The name `kubectl` uses for this kind (`deployment`, `service`,
+    /// `gateway`, `httproute`).
     pub fn kubectl_name(self) -> &'static str {
         match self {
             ObjectKind::Deployment => "deployment",
             ObjectKind::Service => "service",
+            ObjectKind::Gateway => "gateway",
+            ObjectKind::HttpRoute => "httproute",
+        }
+    }
+
+    /// The kind a `kubectl` name names.
+    pub fn from_kubectl_name(name: &str) -> Option<ObjectKind> {
+        ObjectKind::ALL
+            .into_iter()
+            .find(|kind| kind.kubectl_name() == name)
+    }
+
+    /// The `apiVersion` a manifest of this kind must have.
+    pub fn api_version(self) -> &'static str {
+        match self {
+            ObjectKind::Deployment => "apps/v1",
+            ObjectKind::Service => "v1",
+            ObjectKind::Gateway | ObjectKind::HttpRoute => crate::gateway::API_VERSION,
         }
     }
 }
@@ -33,6 +65,8 @@ impl fmt::Display for ObjectKind {
         f.write_str(match self {
             ObjectKind::Deployment => "Deployment",
             ObjectKind::Service => "Service",
+            ObjectKind::Gateway => "Gateway",
+            ObjectKind::HttpRoute => "HTTPRoute",
         })
     }
 }
@@ -44,6 +78,10 @@ pub enum Object {
     Deployment(Box<Deployment>),
     /// A Service (`v1`).
     Service(Box<Service>),
+    /// A Gateway (`gateway.networking.k8s.io/v1`).
+    Gateway(Box<Gateway>),
+    /// An HTTPRoute (`gateway.networking.k8s.io/v1`).
+    HttpRoute(Box<HttpRoute>),
 }
 
 impl Object {
@@ -52,6 +90,8 @@ impl Object {
         match self {
             Object::Deployment(_) => ObjectKind::Deployment,
             Object::Service(_) => ObjectKind::Service,
+            Object::Gateway(_) => ObjectKind::Gateway,
+            Object::HttpRoute(_) => ObjectKind::HttpRoute,
         }
     }
 
@@ -60,6 +100,8 @@ impl Object {
         let meta = match self {
             Object::Deployment(d) => &d.metadata,
             Object::Service(s) => &s.metadata,
+            Object::Gateway(g) => &g.metadata,
+            Object::HttpRoute(r) => &r.metadata,
         };
         meta.name.as_deref().unwrap_or("")
     }
@@ -73,7 +115,7 @@ impl Object {
     pub fn as_deployment(&self) -> Option<&Deployment> {
         match self {
             Object::Deployment(deployment) => Some(deployment),
-            Object::Service(_) => None,
+            _ => None,
         }
     }
 
@@ -81,8 +123,33 @@ impl Object {
     pub fn as_service(&self) -> Option<&Service> {
         match self {
             Object::Service(service) => Some(service),
-            Object::Deployment(_) => None,
+            _ => None,
         }
+    }
+
+    /// The Gateway, if this object is one.
+    pub fn as_gateway(&self) -> Option<&Gateway> {
+        match self {
+            Object::Gateway(gateway) => Some(gateway),
+            _ => None,
+        }
+    }
+
+    /// The HTTPRoute, if this object is one.
+    pub fn as_route(&self) -> Option<&HttpRoute> {
+        match self {
+            Object::HttpRoute(route) => Some(route),
+            _ => None,
+        }
+    }
+
+    /// A Service's port numbers (`spec.ports[].port`).
+    pub fn service_ports(&self) -> Vec<i32> {
+        self.as_service()
+            .and_then(|s| s.spec.as_ref())
+            .and_then(|spec| spec.ports.as_ref())
+            .map(|ports| ports.iter().map(|p| p.port).collect())
+            .unwrap_or_default()
     }
 
     /// A Deployment's pod template labels (`spec.template.metadata.labels`).
@@ -327,6 +394,8 @@ impl serde::Serialize for Object {
         match self {
             Object::Deployment(deployment) => deployment.serialize(serializer),
             Object::Service(service) => service.serialize(serializer),
+            Object::Gateway(gateway) => gateway.serialize(serializer),
+            Object::HttpRoute(route) => route.serialize(serializer),
         }
     }
 }
@@ -342,6 +411,12 @@ impl<'de> serde::Deserialize<'de> for Object {
                 .map_err(D::Error::custom),
             Some("Service") => serde_json::from_value(value)
                 .map(|service| Object::Service(Box::new(service)))
+                .map_err(D::Error::custom),
+            Some("Gateway") => serde_json::from_value(value)
+                .map(|gateway| Object::Gateway(Box::new(gateway)))
+                .map_err(D::Error::custom),
+            Some("HTTPRoute") => serde_json::from_value(value)
+                .map(|route| Object::HttpRoute(Box::new(route)))
                 .map_err(D::Error::custom),
             Some(other) => Err(D::Error::custom(format!("unsupported kind {other}"))),
             None => Err(D::Error::custom("object without a kind")),

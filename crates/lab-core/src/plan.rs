@@ -11,7 +11,7 @@ use crate::analysis::{Gates, Outcome};
 pub use crate::duration::as_text as duration_text;
 use crate::limits;
 use crate::object::{Object, ObjectKind, VERSION_LABEL, labels_match};
-use crate::scenario::model::{Manifest, Scenario, ScenarioStep};
+use crate::scenario::model::{Entry, Manifest, Scenario, ScenarioStep, TrafficClass};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
@@ -392,8 +392,12 @@ pub struct Plan {
     pub dir: String,
     /// One line saying what the scenario shows.
     pub description: String,
-    /// The Service traffic goes through.
-    pub service: String,
+    /// Where traffic enters: `"service": "my-app"` or `"gateway": "my-gateway"`.
+    #[serde(flatten)]
+    pub entry: Entry,
+    /// Classes of requests sent with given headers; empty: all alike.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub traffic: Vec<TrafficClass>,
     /// The version running before the rollout.
     pub baseline: String,
     /// The version being rolled out.
@@ -532,7 +536,8 @@ impl Plan {
             scenario: scenario.name.clone(),
             dir: scenario.dir.clone(),
             description: scenario.description.clone(),
-            service: scenario.service.clone(),
+            entry: scenario.entry.clone(),
+            traffic: scenario.traffic.clone(),
             baseline: scenario.baseline.clone(),
             candidate: scenario.candidate.clone(),
             expected: scenario.expected,
@@ -585,7 +590,36 @@ impl fmt::Display for Plan {
             "folder     {} (the kubectl commands run from here)",
             self.dir
         )?;
-        writeln!(f, "service    {}", self.service)?;
+        match &self.entry {
+            Entry::Service(service) => writeln!(f, "service    {service}")?,
+            Entry::Gateway(gateway) => writeln!(
+                f,
+                "gateway    {gateway} (its HTTPRoutes send each request to a backend)"
+            )?,
+        }
+        if !self.traffic.is_empty() {
+            let classes: Vec<String> = crate::scenario::traffic_classes(&self.traffic)
+                .iter()
+                .map(|class| {
+                    let headers: Vec<String> = class
+                        .headers
+                        .iter()
+                        .map(|(name, value)| format!("{name}: {value}"))
+                        .collect();
+                    if headers.is_empty() {
+                        format!("{} {}%", class.name, number(class.share * 100.0))
+                    } else {
+                        format!(
+                            "{} {}% ({})",
+                            class.name,
+                            number(class.share * 100.0),
+                            headers.join(", ")
+                        )
+                    }
+                })
+                .collect();
+            writeln!(f, "traffic    {}", classes.join(", "))?;
+        }
         writeln!(
             f,
             "versions   {} (baseline) -> {} (candidate)",
@@ -755,16 +789,43 @@ fn resolve_profile(name: ProfileName, overrides: &Overrides) -> Result<Profile, 
 }
 
 /// The labels that select the app's pods whatever their version: the scenario
-/// Service's selector without its `version` label.
+/// Service's selector without its `version` label; behind a Gateway, the
+/// labels the selectors of the Services its routes name have in common.
 fn pod_selector(scenario: &Scenario) -> BTreeMap<String, String> {
-    let selector = scenario
-        .manifests
-        .iter()
-        .flat_map(|manifest| &manifest.objects)
-        .filter(|object| object.name() == scenario.service)
-        .find_map(Object::service_selector)
-        .cloned()
-        .unwrap_or_default();
+    let objects = || {
+        scenario
+            .manifests
+            .iter()
+            .flat_map(|manifest| &manifest.objects)
+    };
+    let selector = match &scenario.entry {
+        Entry::Service(service) => objects()
+            .filter(|object| object.name() == service)
+            .find_map(Object::service_selector)
+            .cloned()
+            .unwrap_or_default(),
+        Entry::Gateway(_) => {
+            let routed: Vec<&str> = objects()
+                .filter_map(Object::as_route)
+                .flat_map(|route| route.services())
+                .map(|(service, _)| service)
+                .collect();
+            let mut common: Option<BTreeMap<String, String>> = None;
+            for selector in objects()
+                .filter(|o| o.kind() == ObjectKind::Service && routed.contains(&o.name()))
+                .filter_map(Object::service_selector)
+            {
+                common = Some(match common {
+                    None => selector.clone(),
+                    Some(common) => common
+                        .into_iter()
+                        .filter(|(key, value)| selector.get(key) == Some(value))
+                        .collect(),
+                });
+            }
+            common.unwrap_or_default()
+        }
+    };
     let without_version: BTreeMap<String, String> = selector
         .iter()
         .filter(|(key, _)| key.as_str() != VERSION_LABEL)
@@ -823,12 +884,99 @@ fn candidate_touched_at(scenario: &Scenario) -> Option<usize> {
 
 fn describe_object(object: &Object) -> String {
     let kind = object.kind().kubectl_name();
+    if let Some(route) = object.as_route() {
+        return format!("{kind} {} ({})", object.name(), describe_route(route));
+    }
+    if let Some(gateway) = object.as_gateway() {
+        let listeners: Vec<String> = gateway
+            .spec
+            .listeners
+            .iter()
+            .map(|l| format!("{} :{}", l.protocol, l.port))
+            .collect();
+        return format!("{kind} {} ({})", object.name(), listeners.join(", "));
+    }
     match (object.replicas(), object.version()) {
         (Some(replicas), Some(version)) => {
             format!("{kind} {} ({} x {version})", object.name(), replicas)
         }
         _ => format!("{kind} {}", object.name()),
     }
+}
+
+/// A route's rules in one line: `my-app-v1 90, my-app-v2 10`, `X-API-Version:
+/// v2.0.0 → my-app-v2; else my-app-v1`, `my-app-v1, mirror 25% → my-app-v2`.
+fn describe_route(route: &crate::gateway::HttpRoute) -> String {
+    let conditional = route.rules().iter().any(|rule| rule.matches.is_some());
+    let rules: Vec<String> = route
+        .rules()
+        .iter()
+        .map(|rule| {
+            let backends = rule.backend_refs.as_deref().unwrap_or_default();
+            let weighted = backends.len() > 1;
+            let mut parts: Vec<String> = backends
+                .iter()
+                .map(|b| match (weighted, b.weight) {
+                    (true, weight) => format!("{} {}", b.name, weight.unwrap_or(1)),
+                    (false, Some(0)) => format!("{} 0", b.name),
+                    (false, _) => b.name.clone(),
+                })
+                .collect();
+            if parts.is_empty() {
+                parts.push("no backend".to_owned());
+            }
+            let mut text = parts.join(", ");
+            for mirror in rule.mirrors() {
+                text.push_str(&format!(
+                    ", mirror {}% → {}",
+                    number(mirror.share() * 100.0),
+                    mirror.backend_ref.name
+                ));
+            }
+            let conditions: Vec<String> = rule
+                .matches
+                .iter()
+                .flatten()
+                .map(describe_match)
+                .filter(|c| !c.is_empty())
+                .collect();
+            if conditions.is_empty() && conditional {
+                format!("else {text}")
+            } else if conditions.is_empty() {
+                text
+            } else {
+                format!("{} → {text}", conditions.join(" or "))
+            }
+        })
+        .collect();
+    if rules.is_empty() {
+        "no rules".to_owned()
+    } else {
+        rules.join("; ")
+    }
+}
+
+/// A match's conditions: `X-API-Version: v2.0.0`, `path /api`, `GET`.
+fn describe_match(condition: &crate::gateway::HttpRouteMatch) -> String {
+    let mut parts = Vec::new();
+    if let Some(method) = condition.method {
+        parts.push(method.as_str().to_owned());
+    }
+    if let Some(path) = &condition.path {
+        let value = path.value.as_deref().unwrap_or("/");
+        match path.type_ {
+            Some(crate::gateway::PathMatchType::Exact) => parts.push(format!("path = {value}")),
+            _ if value != "/" => parts.push(format!("path {value}")),
+            _ => {}
+        }
+    }
+    for header in condition.headers.iter().flatten() {
+        parts.push(format!("{}: {}", header.name, header.value));
+    }
+    for param in condition.query_params.iter().flatten() {
+        parts.push(format!("?{}={}", param.name, param.value));
+    }
+    parts.join(", ")
 }
 
 /// `app=my-app,version=v2.0.0`, as `kubectl -l` takes it.
@@ -925,6 +1073,9 @@ impl Plan {
         let Some(Step::Analyze { duration, .. }) = self.steps.get(decision) else {
             return None;
         };
+        // Through a Gateway the routes' weights, not a selector, share the
+        // requests, so the selector-based estimate does not apply.
+        let entry_service = self.entry.service()?;
         // Deployment name -> (pod labels, replicas).
         let mut deployments: BTreeMap<String, (BTreeMap<String, String>, i32)> = BTreeMap::new();
         let mut selector: Option<BTreeMap<String, String>> = None;
@@ -937,7 +1088,7 @@ impl Plan {
                         {
                             deployments
                                 .insert(object.name().to_owned(), (labels.clone(), replicas));
-                        } else if object.name() == self.service
+                        } else if object.name() == entry_service
                             && let Some(s) = object.service_selector()
                         {
                             selector = Some(s.clone());
@@ -956,13 +1107,13 @@ impl Plan {
                     ObjectKind::Deployment => {
                         deployments.remove(name);
                     }
-                    ObjectKind::Service if *name == self.service => selector = None,
+                    ObjectKind::Service if name == entry_service => selector = None,
                     _ => {}
                 },
                 Step::SwitchSelector {
                     service,
                     selector: new,
-                } if *service == self.service => selector = Some(new.clone()),
+                } if service == entry_service => selector = Some(new.clone()),
                 _ => {}
             }
         }

@@ -101,6 +101,20 @@ pub struct Endpoint {
     pub address: String,
 }
 
+/// The copies mirrored to one version so far, as a gateway counted them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MirrorCopies {
+    /// Copies sent.
+    pub sent: u64,
+    /// Copies answered with a 5xx status.
+    pub server_errors: u64,
+    /// Copies that got no answer.
+    pub failed: u64,
+    /// How long each answered copy took, in microseconds, in the order they
+    /// were answered (so that a later count extends an earlier one).
+    pub latencies_us: Vec<u64>,
+}
+
 /// Where a user or the runner reaches the lab.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Urls {
@@ -196,6 +210,15 @@ pub trait Platform: Send + Sync {
     /// it. `None`: the platform keeps no such count (a cluster's kube-proxy does not).
     fn failed_connections(&self, service: &str) -> Option<BTreeMap<String, u64>> {
         let _ = service;
+        None
+    }
+
+    /// Per version, the copies a Gateway's `RequestMirror` filters sent so
+    /// far and what came of them, as the gateway itself counted them (the
+    /// clients never see a copy); `None` when the platform does not count
+    /// them.
+    fn mirror_copies(&self, gateway: &str) -> Option<BTreeMap<String, MirrorCopies>> {
+        let _ = gateway;
         None
     }
 

@@ -1,6 +1,6 @@
 //! The cluster as a plan's steps leave it: which Deployments exist, with the
-//! object last applied (pod labels, version, strategy) and their replicas, and
-//! which Services, with their selectors.
+//! object last applied (pod labels, version, strategy) and their replicas,
+//! which Services, with their selectors, and which Gateways and HTTPRoutes.
 //!
 //! A pure model, replayed one step at a time. Scenario checks walk it to find
 //! steps that use an object that is not there, the teaching mode's narration to
@@ -8,6 +8,7 @@
 //! a plan runs at once. The main steps run in order; the rollback steps start
 //! from the state at the decision point ([`walk`]).
 
+use crate::gateway::{HttpRoute, ReadyByService, RouteTable};
 use crate::object::{Object, ObjectKind, Strategy, labels_match};
 use crate::plan::{Plan, Step};
 use crate::report::Section;
@@ -151,6 +152,12 @@ pub struct ServiceState<'a> {
 pub struct Cluster<'a> {
     deployments: BTreeMap<&'a str, DeploymentState<'a>>,
     services: BTreeMap<&'a str, ServiceState<'a>>,
+    /// Gateways and HTTPRoutes by kind and name, with the object last applied
+    /// (`None` when its manifest did not parse).
+    gateway_objects: BTreeMap<(ObjectKind, &'a str), Option<&'a Object>>,
+    /// The HTTPRoutes in the order they were first created (oldest first: the
+    /// spec's tie-break).
+    route_order: Vec<&'a str>,
 }
 
 impl<'a> Cluster<'a> {
@@ -186,6 +193,14 @@ impl<'a> Cluster<'a> {
                 name,
             } => {
                 self.services.remove(name);
+            }
+            Change::Delete {
+                kind: kind @ (ObjectKind::Gateway | ObjectKind::HttpRoute),
+                name,
+            } => {
+                self.gateway_objects.remove(&(*kind, *name));
+                self.route_order
+                    .retain(|route| route != name || *kind != ObjectKind::HttpRoute);
             }
             Change::Switch { service, selector } => {
                 if let Some(state) = self.services.get_mut(service) {
@@ -230,6 +245,10 @@ impl<'a> Cluster<'a> {
                     );
                     0
                 }
+                kind @ (ObjectKind::Gateway | ObjectKind::HttpRoute) => {
+                    self.add_gateway_object(kind, object.name(), Some(object));
+                    0
+                }
             },
             Applied::Unread { kind, name } => {
                 match kind {
@@ -245,10 +264,22 @@ impl<'a> Cluster<'a> {
                             selector: None,
                         });
                     }
+                    ObjectKind::Gateway | ObjectKind::HttpRoute => {
+                        if !self.gateway_objects.contains_key(&(kind, name)) {
+                            self.add_gateway_object(kind, name, None);
+                        }
+                    }
                 }
                 0
             }
         }
+    }
+
+    fn add_gateway_object(&mut self, kind: ObjectKind, name: &'a str, object: Option<&'a Object>) {
+        if kind == ObjectKind::HttpRoute && !self.route_order.contains(&name) {
+            self.route_order.push(name);
+        }
+        self.gateway_objects.insert((kind, name), object);
     }
 
     /// Whether an object of this kind and name exists.
@@ -256,7 +287,54 @@ impl<'a> Cluster<'a> {
         match kind {
             ObjectKind::Deployment => self.deployments.contains_key(name),
             ObjectKind::Service => self.services.contains_key(name),
+            ObjectKind::Gateway | ObjectKind::HttpRoute => {
+                self.gateway_objects.contains_key(&(kind, name))
+            }
         }
+    }
+
+    /// An HTTPRoute as last applied, if it exists and its manifest parsed.
+    pub fn route(&self, name: &str) -> Option<&'a HttpRoute> {
+        self.gateway_objects
+            .get(&(ObjectKind::HttpRoute, name))
+            .copied()
+            .flatten()
+            .and_then(Object::as_route)
+    }
+
+    /// The HTTPRoutes attached to Gateway `gateway`, oldest first.
+    pub fn routes_of(&self, gateway: &str) -> Vec<&'a HttpRoute> {
+        self.route_order
+            .iter()
+            .filter_map(|name| self.route(name))
+            .filter(|route| {
+                route
+                    .parent_refs()
+                    .iter()
+                    .any(|parent| parent.name == gateway)
+            })
+            .collect()
+    }
+
+    /// The routing table of Gateway `gateway` as the steps leave it.
+    pub fn route_table(&self, gateway: &str) -> RouteTable {
+        RouteTable::new(self.routes_of(gateway))
+    }
+
+    /// The desired pods of every Service, by version: what the Gateway's
+    /// backends would have ready once every pod is.
+    pub fn pods_by_service(&self) -> ReadyByService {
+        self.services
+            .keys()
+            .map(|service| {
+                let pods = self
+                    .selected(service)
+                    .into_iter()
+                    .map(|(version, n)| (version, u32::try_from(n).unwrap_or(0)))
+                    .collect();
+                ((*service).to_owned(), pods)
+            })
+            .collect()
     }
 
     /// A Deployment, if it exists.

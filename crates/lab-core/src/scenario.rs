@@ -15,8 +15,8 @@ pub mod yaml;
 
 pub(crate) use model::Problems;
 pub use model::{
-    DEFINITION_FILE, Manifest, Scenario, ScenarioError, ScenarioErrors, ScenarioSource,
-    ScenarioStep, SourceFile, is_manifest_file,
+    DEFAULT_CLASS, DEFINITION_FILE, Entry, Manifest, Scenario, ScenarioError, ScenarioErrors,
+    ScenarioSource, ScenarioStep, SourceFile, TrafficClass, is_manifest_file, traffic_classes,
 };
 pub use yaml::Position;
 

@@ -15,6 +15,7 @@ fn samples(points: &[(u64, &[(&str, u32)])]) -> Vec<ReadySample> {
         .map(|(t_ms, ready)| ReadySample {
             t_ms: *t_ms,
             ready: ready.iter().map(|(v, n)| ((*v).to_owned(), *n)).collect(),
+            route: Default::default(),
         })
         .collect()
 }

@@ -30,14 +30,19 @@ fn every_shipped_scenario_is_valid() {
     assert_eq!(
         names,
         [
+            "ab-testing",
             "bad-canary",
             "blue-green",
+            "blue-green-routes",
             "canary",
+            "canary-weighted",
             "crashing-canary",
             "ramped",
             "ramped-no-prestop",
             "ramped-prestop",
             "recreate",
+            "shadow",
+            "shadow-bad",
             "slow-canary",
             "unready-canary"
         ]
@@ -56,6 +61,7 @@ fn failing_canaries_expect_a_rollback() {
             "slow-canary",
             "crashing-canary",
             "unready-canary",
+            "shadow-bad",
         ];
         let want = if failing.contains(&name.as_str()) {
             Outcome::RolledBack
@@ -78,7 +84,7 @@ fn deployments() -> Vec<(String, Deployment)> {
                     .into_iter()
                     .filter_map(move |object| match object {
                         Object::Deployment(deployment) => Some((place.clone(), *deployment)),
-                        Object::Service(_) => None,
+                        _ => None,
                     })
             })
         })
@@ -192,7 +198,11 @@ fn every_pod_keeps_the_tutorials_ports_probes_and_annotations() {
 
 #[test]
 fn every_service_is_the_tutorials_node_port() {
-    for scenario in shipped() {
+    // Behind a Gateway, traffic enters through the Gateway's own NodePort.
+    for scenario in shipped()
+        .into_iter()
+        .filter(|s| s.entry.service().is_some())
+    {
         let services: Vec<Object> = scenario
             .manifests
             .iter()
@@ -215,5 +225,52 @@ fn every_service_is_the_tutorials_node_port() {
             "{}",
             scenario.name
         );
+    }
+}
+
+#[test]
+fn scenarios_behind_a_gateway_route_to_a_service_per_version() {
+    let routed: Vec<Scenario> = shipped()
+        .into_iter()
+        .filter(|s| s.entry.gateway().is_some())
+        .collect();
+    assert_eq!(routed.len(), 5);
+    for scenario in routed {
+        let objects: Vec<Object> = scenario
+            .manifests
+            .iter()
+            .flat_map(|manifest| manifest.objects.clone())
+            .collect();
+        let gateway = objects.iter().find_map(Object::as_gateway).unwrap();
+        assert_eq!(
+            gateway.spec.gateway_class_name, "nginx",
+            "{}",
+            scenario.name
+        );
+        assert_eq!(gateway.spec.listeners[0].port, 80, "{}", scenario.name);
+        for service in objects.iter().filter_map(Object::as_service) {
+            let name = service.metadata.name.clone().unwrap();
+            let spec = service.spec.clone().unwrap();
+            let version = spec.selector.unwrap()["version"].clone();
+            assert_eq!(
+                name,
+                format!("my-app-{}", &version[..2]),
+                "{}",
+                scenario.name
+            );
+            assert_eq!(
+                spec.type_, None,
+                "{}: {name} needs no NodePort",
+                scenario.name
+            );
+        }
+        for route in objects.iter().filter_map(Object::as_route) {
+            assert_eq!(
+                route.parent_refs()[0].name,
+                "my-gateway",
+                "{}",
+                scenario.name
+            );
+        }
     }
 }

@@ -93,14 +93,11 @@ pub(crate) enum Block {
 /// The sections of the report, in order, with their anchors (for a table of
 /// contents).
 pub(crate) fn sections(report: &Report, language: Language) -> Vec<(&'static str, String)> {
-    let mut out = vec![
-        Part::Decision,
-        Part::Charts,
-        Part::Phases,
-        Part::Gates,
-        Part::CrossCheck,
-        Part::Steps,
-    ];
+    let mut out = vec![Part::Decision, Part::Charts, Part::Phases, Part::Gates];
+    if routed(report) {
+        out.push(Part::Routes);
+    }
+    out.extend([Part::CrossCheck, Part::Steps]);
     if !report.events.is_empty() {
         out.push(Part::Events);
     }
@@ -159,6 +156,7 @@ pub(crate) fn document(report: &Report, language: Language, plan: Option<&Plan>)
     blocks.push(Block::Charts);
     phases(report, language, &mut blocks);
     gates(report, language, &mut blocks);
+    routes(report, language, &mut blocks);
     cross_checks(report, language, &mut blocks);
     steps(report, language, plan, &mut blocks);
     events(report, language, &mut blocks);
@@ -467,6 +465,94 @@ fn gates(report: &Report, language: Language, blocks: &mut Vec<Block>) {
         blocks.push(Block::Paragraph(vec![text(
             Message::NoGates.render(language),
         )]));
+    }
+}
+
+/// Whether any window went through a Gateway's routes.
+fn routed(report: &Report) -> bool {
+    report
+        .windows
+        .iter()
+        .any(|w| !w.routing.is_empty() || !w.mirror.is_empty())
+}
+
+/// The routing and mirror verdicts of every judged window.
+fn routes(report: &Report, language: Language, blocks: &mut Vec<Block>) {
+    if !routed(report) {
+        return;
+    }
+    heading(blocks, 2, Part::Routes, language);
+    blocks.push(Block::Paragraph(vec![text(
+        Message::RoutesIntro.render(language),
+    )]));
+    let judged = || {
+        report
+            .windows
+            .iter()
+            .filter(|w| w.kind != WindowKind::Transition)
+    };
+    let routing: Vec<Vec<Line>> = judged()
+        .flat_map(|w| {
+            w.routing.iter().map(|r| {
+                let answers: Vec<String> =
+                    r.answers.iter().map(|(v, n)| format!("{v} {n}")).collect();
+                vec![
+                    vec![text(w.name.clone())],
+                    vec![text(r.class.clone())],
+                    vec![Span::Verdict(r.verdict)],
+                    vec![text(r.routed_to.join(", "))],
+                    vec![text(answers.join(", "))],
+                ]
+            })
+        })
+        .collect();
+    if !routing.is_empty() {
+        blocks.push(Block::Table(Table {
+            columns: columns(
+                &[
+                    (Column::Phase, Align::Left),
+                    (Column::Class, Align::Left),
+                    (Column::Verdict, Align::Left),
+                    (Column::Expected, Align::Left),
+                    (Column::Answers, Align::Left),
+                ],
+                language,
+            ),
+            rows: routing,
+        }));
+    }
+    let share = |v: Option<f64>| v.map_or("–".to_string(), |v| format!("{:.1}%", v * 100.0));
+    let mirror: Vec<Vec<Line>> = judged()
+        .flat_map(|w| {
+            w.mirror.iter().map(|m| {
+                vec![
+                    vec![text(w.name.clone())],
+                    vec![text(m.version.clone())],
+                    vec![Span::Verdict(m.verdict)],
+                    vec![text(format!("{} / {}", m.mirrored, m.requests))],
+                    vec![text(share(m.observed_share))],
+                    vec![text(share(m.expected_share))],
+                    vec![code(m.source.clone())],
+                ]
+            })
+        })
+        .collect();
+    if !mirror.is_empty() {
+        blocks.push(Block::Table(Table {
+            columns: columns(
+                &[
+                    (Column::Phase, Align::Left),
+                    (Column::Version, Align::Left),
+                    (Column::Verdict, Align::Left),
+                    (Column::Mirrored, Align::Right),
+                    (Column::Share, Align::Right),
+                    (Column::Expected, Align::Right),
+                    (Column::Source, Align::Left),
+                ],
+                language,
+            ),
+            rows: mirror,
+        }));
     }
 }
 

@@ -208,7 +208,7 @@ struct Say<'a> {
 impl Say<'_> {
     /// Where traffic goes once the step is done.
     fn traffic_after(&self) -> After {
-        let pods = self.after.selected(&self.plan.service);
+        let pods = self.after.selected(self.plan.entry.name());
         match pods.len() {
             0 => After::Nobody,
             1 => {
@@ -302,8 +302,8 @@ impl Say<'_> {
             return lines;
         }
         // Who the Service sends traffic to, and why.
-        if let Some(selector) = self.after.selector(&self.plan.service) {
-            let after = self.after.selected(&self.plan.service);
+        if let Some(selector) = self.after.selector(self.plan.entry.name()) {
+            let after = self.after.selected(self.plan.entry.name());
             let by_version = selector.contains_key(VERSION_LABEL);
             let new_selected = created
                 .iter()
@@ -321,7 +321,7 @@ impl Say<'_> {
             });
         } else {
             lines.push(Line::NoService {
-                service: self.plan.service.clone(),
+                service: self.plan.entry.name().to_owned(),
             });
         }
         if let Some((_, d)) = created.first() {
@@ -343,7 +343,7 @@ impl Say<'_> {
             from,
             to: replicas,
         }];
-        let after = self.after.selected(&self.plan.service);
+        let after = self.after.selected(self.plan.entry.name());
         lines.push(if after.len() > 1 {
             Line::RandomPick { split: after }
         } else {
@@ -362,7 +362,7 @@ impl Say<'_> {
     fn delete(&self, kind: ObjectKind, name: &str) -> Vec<Line> {
         let deployment = match kind {
             ObjectKind::Deployment => self.before.deployment(name),
-            ObjectKind::Service => None,
+            ObjectKind::Service | ObjectKind::Gateway | ObjectKind::HttpRoute => None,
         };
         if let Some(d) = deployment {
             return vec![
@@ -412,15 +412,15 @@ impl Say<'_> {
     fn query(&self) -> String {
         let app = self
             .after
-            .selector(&self.plan.service)
+            .selector(self.plan.entry.name())
             .and_then(|s| s.get("app"))
             .cloned()
-            .unwrap_or_else(|| self.plan.service.clone());
+            .unwrap_or_else(|| self.plan.entry.name().to_owned());
         format!("sum(rate(http_requests_total{{app=\"{app}\"}}[2m])) by (version)")
     }
 
     fn observe(&self, phase: &str, length: Duration) -> Vec<Line> {
-        let pods: Pods = self.after.selected(&self.plan.service);
+        let pods: Pods = self.after.selected(self.plan.entry.name());
         vec![
             Line::Watch {
                 phase: phase.to_owned(),
@@ -434,7 +434,7 @@ impl Say<'_> {
     }
 
     fn analyze(&self, phase: &str, length: Duration, interval: Duration) -> Vec<Line> {
-        let pods = self.after.selected(&self.plan.service);
+        let pods = self.after.selected(self.plan.entry.name());
         let total = pods.values().fold(0i32, |sum, n| sum.saturating_add(*n));
         let candidate = &self.plan.candidate;
         let share = percent(pods.get(candidate).copied().unwrap_or(0), total);

@@ -6,9 +6,10 @@ use crate::config::RunConfig;
 use crate::journal::Journal;
 use crate::live::Live;
 use crate::prometheus::{PromError, Prometheus};
+use crate::routes::entry_endpoints;
 use lab_core::analysis::{AnalysisConfig, CrossCheckTolerance, Decision, DecisionTiming, Roles};
 use lab_core::plan::Plan;
-use lab_core::platform::Platform;
+use lab_core::platform::{MirrorCopies, Platform};
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
@@ -89,8 +90,15 @@ impl<P: Platform> Context<'_, P> {
     /// platform does not count them).
     pub(crate) fn failed_connections(&self) -> BTreeMap<String, u64> {
         self.platform
-            .failed_connections(&self.plan.service)
+            .failed_connections(self.plan.entry.name())
             .unwrap_or_default()
+    }
+
+    /// The copies the Gateway mirrored so far, per version; `None` when
+    /// traffic enters through a Service or the platform does not count them.
+    pub(crate) fn mirror_copies(&self) -> Option<BTreeMap<String, MirrorCopies>> {
+        self.plan.entry.service().is_none().then_some(())?;
+        self.platform.mirror_copies(self.plan.entry.name())
     }
 
     /// The Service's failed connections per version since `before`.
@@ -107,7 +115,8 @@ impl<P: Platform> Context<'_, P> {
     /// Sample the Service's ready endpoints now, not at the sampler's next tick:
     /// a window that opens or a candidate that becomes ready is timed by it.
     pub(crate) async fn refresh_timeline(&self) {
-        let Ok(endpoints) = self.platform.endpoints(&self.plan.service).await else {
+        let routes = self.live.lock().unwrap().routes.clone();
+        let Some(endpoints) = entry_endpoints(self.platform, self.plan, &routes).await else {
             return;
         };
         let now_ms = self.now_ms();

@@ -4,6 +4,7 @@
 //! Prometheus only over the part after that.
 
 use crate::context::{Context, Interrupted};
+use crate::routes::entry_endpoints;
 use crate::traffic::Traffic;
 use crate::windows::{Counted, Windows};
 use lab_core::platform::Platform;
@@ -28,9 +29,10 @@ pub(crate) async fn discovery<P: Platform>(
     let Some(prometheus) = cx.prometheus.clone() else {
         return Ok(Discovery::Unavailable);
     };
-    let wanted: BTreeSet<String> = match cx.platform.endpoints(&cx.plan.service).await {
-        Ok(endpoints) => endpoints.into_iter().map(|e| e.pod).collect(),
-        Err(_) => return Ok(Discovery::Complete),
+    let routes = cx.live.lock().unwrap().routes.clone();
+    let wanted: BTreeSet<String> = match entry_endpoints(cx.platform, cx.plan, &routes).await {
+        Some((endpoints, _)) => endpoints.into_iter().map(|e| e.pod).collect(),
+        None => return Ok(Discovery::Complete),
     };
     match cx.guard(prometheus.targets()).await? {
         Ok(targets) => {
@@ -116,7 +118,7 @@ pub(crate) async fn follow_discovery<P: Platform>(
         let counted = match traffic {
             Some(traffic) => Counted::From {
                 start_ms: cx.now_ms(),
-                start: traffic.snapshot(),
+                start: Box::new(traffic.snapshot()),
                 partial,
             },
             None => Counted::Whole,

@@ -12,7 +12,7 @@ use lab_core::platform::{
 };
 use loadgen::stream::{SnapshotFeed, to_text};
 use loadgen::{Second, Snapshot, VersionStats};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 use tokio::sync::watch;
@@ -51,6 +51,8 @@ struct FakeDeployment {
 struct State {
     deployments: BTreeMap<String, FakeDeployment>,
     services: BTreeMap<String, BTreeMap<String, String>>,
+    /// Gateways and HTTPRoutes by kind and name; the fake routes nothing.
+    gateway_objects: BTreeSet<(ObjectKind, String)>,
     behaviour: BTreeMap<String, Behaviour>,
     events: Vec<PlatformEvent>,
     annotations: Vec<String>,
@@ -195,6 +197,11 @@ impl Platform for FakePlatform {
                     let selector = object.service_selector().cloned().unwrap_or_default();
                     state.services.insert(object.name().to_string(), selector);
                 }
+                Object::Gateway(_) | Object::HttpRoute(_) => {
+                    state
+                        .gateway_objects
+                        .insert((object.kind(), object.name().to_string()));
+                }
             }
         }
         Ok(())
@@ -218,6 +225,9 @@ impl Platform for FakePlatform {
         let found = match kind {
             ObjectKind::Deployment => state.deployments.remove(name).is_some(),
             ObjectKind::Service => state.services.remove(name).is_some(),
+            ObjectKind::Gateway | ObjectKind::HttpRoute => {
+                state.gateway_objects.remove(&(kind, name.to_string()))
+            }
         };
         if !found {
             return Err(PlatformError::NotFound {

@@ -30,6 +30,7 @@ pub mod output;
 pub mod prometheus;
 mod provisional;
 mod queries;
+mod routes;
 mod run;
 pub mod scenario_dir;
 mod steps;

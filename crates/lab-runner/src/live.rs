@@ -3,8 +3,9 @@
 //! second the live view's [`Progress`].
 
 use crate::journal::Journal;
+use crate::routes::{AppliedRoutes, entry_endpoints};
 use crate::traffic::Traffic;
-use lab_core::analysis::{Decision, ReadySample, WindowKind};
+use lab_core::analysis::{Decision, ReadySample, RouteSample, WindowKind};
 use lab_core::assembly::MeasuredWindow;
 use lab_core::plan::Plan;
 use lab_core::platform::{Endpoint, Platform, PodState};
@@ -34,6 +35,8 @@ pub(crate) struct LiveWindow {
 #[derive(Default)]
 pub(crate) struct Live {
     pub(crate) timeline: Vec<ReadySample>,
+    /// The HTTPRoutes the steps applied, when traffic enters through a Gateway.
+    pub(crate) routes: AppliedRoutes,
     /// Restarts per pod (kept after the pod is gone), with the pod's version.
     pub(crate) pod_restarts: BTreeMap<String, (String, u32)>,
     pub(crate) step: Option<String>,
@@ -67,7 +70,7 @@ impl Live {
     /// the last one was taken.
     pub(crate) fn record_endpoints(
         &mut self,
-        endpoints: Vec<Endpoint>,
+        (endpoints, route): (Vec<Endpoint>, RouteSample),
         now_ms: u64,
         no_earlier: bool,
     ) {
@@ -76,12 +79,12 @@ impl Live {
             *ready.entry(endpoint.version).or_default() += 1;
         }
         let last = self.timeline.last();
-        if last.map(|s| &s.ready) != Some(&ready) {
+        if last.map(|s| (&s.ready, &s.route)) != Some((&ready, &route)) {
             let t_ms = match last {
                 Some(s) if no_earlier => s.t_ms.max(now_ms),
                 _ => now_ms,
             };
-            self.timeline.push(ReadySample { t_ms, ready });
+            self.timeline.push(ReadySample { t_ms, ready, route });
         }
     }
 
@@ -130,7 +133,8 @@ pub(crate) async fn sample<P: Platform>(
             _ = stop.changed() => {}
         }
         let stopping = *stop.borrow();
-        let endpoints = platform.endpoints(&plan.service).await.ok();
+        let routes = live.lock().unwrap().routes.clone();
+        let endpoints = entry_endpoints(platform, plan, &routes).await;
         let pods = platform.pods().await.ok();
         let now_ms = journal.now_ms();
         {

@@ -2,9 +2,10 @@
 //! analysis's inputs: one `WindowObservation` per window of traffic.
 
 use lab_core::analysis::{
-    AnalysisConfig, Downtime, FailureTally, LatencySummary, ReadySample, VersionTally, WindowKind,
-    WindowObservation, relative_p99_limit,
+    AnalysisConfig, ClassTally, Downtime, FailureTally, GatewayTraffic, LatencySummary,
+    ReadySample, VersionTally, WindowKind, WindowObservation, relative_p99_limit,
 };
+use lab_core::platform::MirrorCopies;
 use lab_core::report::{ClientSecond, SecondCounts};
 use loadgen::{ErrorCounts, Gap, Snapshot, VersionStats};
 use std::collections::BTreeMap;
@@ -173,7 +174,40 @@ pub(crate) fn observation(
         restarts: restarts.clone(),
         server: None,
         downtime: downtime(delta, offset_ms),
+        gateway: GatewayTraffic {
+            classes: class_tallies(delta),
+            ..GatewayTraffic::default()
+        },
     }
+}
+
+/// Who answered each class of requests in the window; a class's share is its
+/// part of the window's classed requests, as sent (loadgen interleaves the
+/// classes by request number, so it holds close to the scenario's share).
+fn class_tallies(delta: &Snapshot) -> BTreeMap<String, ClassTally> {
+    let total: u64 = delta
+        .classes
+        .values()
+        .map(|c| c.answers.values().sum::<u64>() + c.failed)
+        .sum();
+    delta
+        .classes
+        .iter()
+        .map(|(class, counts)| {
+            let sent = counts.answers.values().sum::<u64>() + counts.failed;
+            let tally = ClassTally {
+                share: if total > 0 {
+                    sent as f64 / total as f64
+                } else {
+                    0.0
+                },
+                answers: counts.answers.clone(),
+                failed: counts.failed,
+            };
+            (class.clone(), tally)
+        })
+        .filter(|(_, tally)| tally.answered() + tally.failed > 0)
+        .collect()
 }
 
 /// The per-second client series of the whole run, in run time.
@@ -202,6 +236,90 @@ pub(crate) fn client_series(totals: &Snapshot, offset_ms: u64) -> Vec<ClientSeco
         .collect()
 }
 
+/// What each mirror target answered to the copies of a window, from the
+/// gateway's counts at the window's open (`before`) and now: copies answered
+/// are its requests, 5xx its server errors, copies without an answer its
+/// failures, and the copies' latencies its latency.
+pub(crate) fn mirror_tallies(
+    before: &BTreeMap<String, MirrorCopies>,
+    now: &BTreeMap<String, MirrorCopies>,
+    baseline_p99_ms: Option<f64>,
+    config: &AnalysisConfig,
+) -> BTreeMap<String, VersionTally> {
+    let max_p99 = millis_duration(config.gates.max_p99_ms);
+    now.iter()
+        .filter_map(|(version, copies)| {
+            let earlier = before.get(version).cloned().unwrap_or_default();
+            let failed = copies.failed.saturating_sub(earlier.failed);
+            let server_errors = copies.server_errors.saturating_sub(earlier.server_errors);
+            let mut latencies: Vec<u64> = copies
+                .latencies_us
+                .get(earlier.latencies_us.len()..)
+                .unwrap_or_default()
+                .to_vec();
+            let answered = latencies.len() as u64;
+            if answered + failed == 0 {
+                return None;
+            }
+            latencies.sort_unstable();
+            let ms = |us: u64| us as f64 / 1000.0;
+            let at = |q: f64| {
+                let rank = ((q * latencies.len() as f64).ceil() as usize).clamp(1, latencies.len());
+                ms(latencies[rank - 1])
+            };
+            let slower = |limit: Duration| {
+                let limit = limit.as_micros() as u64;
+                latencies.iter().filter(|us| **us > limit).count() as u64
+            };
+            let latency = (!latencies.is_empty()).then(|| LatencySummary {
+                p50_ms: at(0.50),
+                p90_ms: at(0.90),
+                p99_ms: at(0.99),
+                max_ms: ms(*latencies.last().unwrap_or(&0)),
+                slower_than_max_p99: slower(max_p99),
+                slower_than_baseline_limit: baseline_p99_ms
+                    .map(|p99| slower(millis_duration(relative_p99_limit(p99, &config.gates)))),
+            });
+            let tally = VersionTally {
+                requests: answered,
+                successes: answered.saturating_sub(server_errors),
+                client_errors: 0,
+                server_errors: server_errors.min(answered),
+                attributed_failures: failed,
+                latency,
+            };
+            Some((version.clone(), tally))
+        })
+        .collect()
+}
+
+/// The gateway's counts of mirrored copies at a window's open and at its end.
+pub(crate) type MirrorCounts = (
+    BTreeMap<String, MirrorCopies>,
+    BTreeMap<String, MirrorCopies>,
+);
+
+/// Add what the mirror targets answered to the window's copies, when the
+/// gateway counted them.
+pub(crate) fn add_mirrored(
+    observation: &mut WindowObservation,
+    counts: Option<&MirrorCounts>,
+    config: &AnalysisConfig,
+) {
+    let Some((before, now)) = counts else {
+        return;
+    };
+    let baseline_p99 = config
+        .roles
+        .baseline
+        .as_deref()
+        .and_then(|b| observation.versions.get(b))
+        .and_then(|t| t.latency)
+        .map(|l| l.p99_ms);
+    observation.gateway.mirrored = mirror_tallies(before, now, baseline_p99, config);
+    observation.gateway.mirror_source = Some("gateway".to_owned());
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -210,6 +328,7 @@ mod tests {
         ReadySample {
             t_ms,
             ready: pairs.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
+            route: Default::default(),
         }
     }
 

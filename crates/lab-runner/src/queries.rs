@@ -103,12 +103,22 @@ pub(crate) fn tutorial_query(plan: &Plan) -> String {
     format!("sum(rate(http_requests_total{{app=\"{app}\"}}[{TUTORIAL_RATE_WINDOW}])) by (version)")
 }
 
-/// The `app` label of the Service's selector (the tutorial's `my-app`).
+/// The `app` label of the Service's selector (the tutorial's `my-app`);
+/// through a Gateway, that of the first Service that has one (the backends
+/// of one app).
 fn app_label(plan: &Plan) -> String {
-    plan.manifests
-        .iter()
-        .flat_map(|m| &m.objects)
-        .filter(|o| o.name() == plan.service)
-        .find_map(|o| o.service_selector().and_then(|s| s.get("app").cloned()))
-        .unwrap_or_else(|| plan.service.clone())
+    let objects = || plan.manifests.iter().flat_map(|m| &m.objects);
+    let app =
+        |o: &lab_core::object::Object| o.service_selector().and_then(|s| s.get("app").cloned());
+    objects()
+        .filter(|o| o.name() == plan.entry.name())
+        .find_map(app)
+        .or_else(|| {
+            plan.entry
+                .service()
+                .is_none()
+                .then(|| objects().find_map(app))
+                .flatten()
+        })
+        .unwrap_or_else(|| plan.entry.name().to_owned())
 }

@@ -10,7 +10,7 @@ use crate::interim::analyze;
 use crate::traffic::Traffic;
 use crate::windows::{NextWindow, Windows};
 use lab_core::analysis::{Decision, Outcome, WindowKind, decide_progress_deadline};
-use lab_core::object::{Object, VERSION_LABEL};
+use lab_core::object::{Object, ObjectKind, VERSION_LABEL};
 use lab_core::plan::{OnTimeout, Step};
 use lab_core::platform::{Platform, PlatformError, RemoteLoad};
 use lab_core::report::{RunStatus, Section, StepRecord, StepResult};
@@ -301,7 +301,9 @@ impl<'a, P: Platform> Execution<'a, P> {
         match step {
             Step::Apply { objects, .. } => objects.iter().any(|object| match object {
                 Object::Deployment(_) => object.version() == Some(candidate),
-                Object::Service(_) => false,
+                // A route can only send to the candidate once its
+                // Deployment, which counts, has been applied.
+                Object::Service(_) | Object::Gateway(_) | Object::HttpRoute(_) => false,
             }),
             Step::SwitchSelector { selector, .. } => {
                 selector.get(VERSION_LABEL).map(String::as_str) == Some(candidate)
@@ -322,11 +324,19 @@ impl<'a, P: Platform> Execution<'a, P> {
         let platform = self.cx.platform;
         let failed = |error: PlatformError| StepFailure::Failed(error.to_string());
         match step {
-            Step::Apply { objects, .. } => self
-                .cx
-                .guard(platform.apply(objects))
-                .await?
-                .map_err(failed),
+            Step::Apply { objects, .. } => {
+                let applied = self
+                    .cx
+                    .guard(platform.apply(objects))
+                    .await?
+                    .map_err(failed);
+                if applied.is_ok() && objects.iter().any(|o| o.as_route().is_some()) {
+                    // Routes change where traffic goes from now on.
+                    self.cx.live.lock().unwrap().routes.applied(objects);
+                    self.cx.refresh_timeline().await;
+                }
+                applied
+            }
             Step::Scale {
                 deployment,
                 replicas,
@@ -335,11 +345,18 @@ impl<'a, P: Platform> Execution<'a, P> {
                 .guard(platform.scale(deployment, *replicas))
                 .await?
                 .map_err(failed),
-            Step::Delete { kind, name } => self
-                .cx
-                .guard(platform.delete(*kind, name))
-                .await?
-                .map_err(failed),
+            Step::Delete { kind, name } => {
+                let deleted = self
+                    .cx
+                    .guard(platform.delete(*kind, name))
+                    .await?
+                    .map_err(failed);
+                if deleted.is_ok() && *kind == ObjectKind::HttpRoute {
+                    self.cx.live.lock().unwrap().routes.deleted(name);
+                    self.cx.refresh_timeline().await;
+                }
+                deleted
+            }
             Step::SwitchSelector { service, selector } => self
                 .cx
                 .guard(platform.set_selector(service, selector))
@@ -466,7 +483,12 @@ impl<'a, P: Platform> Execution<'a, P> {
             return Ok(());
         }
         let plan = self.cx.plan;
-        let url = match self.cx.platform.service_url(&plan.service).await {
+        // A Gateway without a route answers 404: traffic starts once a route
+        // sends it somewhere.
+        if plan.entry.service().is_none() && self.cx.live.lock().unwrap().routes.is_empty() {
+            return Ok(());
+        }
+        let url = match self.cx.platform.service_url(plan.entry.name()).await {
             Ok(url) => url,
             // No Service yet: traffic starts with a later step.
             Err(PlatformError::NotFound { .. }) => return Ok(()),
@@ -490,7 +512,7 @@ impl<'a, P: Platform> Execution<'a, P> {
         let (traffic, url) = match self.cx.platform.remote_traffic() {
             Some(remote) => {
                 let load = RemoteLoad {
-                    service: plan.service.clone(),
+                    service: plan.entry.name().to_owned(),
                     rate: plan.profile.rate,
                     limit,
                     keep_alive,
@@ -503,7 +525,7 @@ impl<'a, P: Platform> Execution<'a, P> {
                     })?;
                 (
                     traffic,
-                    format!("service {} (from inside the cluster)", plan.service),
+                    format!("service {} (from inside the cluster)", plan.entry.name()),
                 )
             }
             None => {
@@ -515,6 +537,15 @@ impl<'a, P: Platform> Execution<'a, P> {
                 if let Some(n) = keep_alive {
                     options.connections = loadgen::Connections::KeepAlive(n);
                 }
+                options.classes = plan
+                    .traffic
+                    .iter()
+                    .map(|class| loadgen::RequestClass {
+                        name: class.name.clone(),
+                        share: class.share,
+                        headers: class.headers.clone().into_iter().collect(),
+                    })
+                    .collect();
                 let handle = loadgen::start(options).await.map_err(|error| {
                     StepFailure::Failed(format!("cannot start traffic: {error}"))
                 })?;

@@ -5,14 +5,14 @@
 
 use crate::context::Context;
 use crate::live::LiveWindow;
-use crate::measure::{self, WindowSpan};
+use crate::measure::{self, MirrorCounts, WindowSpan};
 use crate::traffic::Traffic;
 use lab_core::analysis::{
     AnalysisConfig, ReadySample, ServerObservation, WindowKind, WindowObservation,
 };
 use lab_core::assembly::{Compared, MeasuredWindow};
 use lab_core::plan::Step;
-use lab_core::platform::Platform;
+use lab_core::platform::{MirrorCopies, Platform};
 use lab_core::report::Section;
 use lab_core::run_event::{RunEvent, transition_name};
 use loadgen::Snapshot;
@@ -60,7 +60,7 @@ pub(crate) enum Counted {
     /// wait for it gave up: `partial`).
     From {
         start_ms: u64,
-        start: Snapshot,
+        start: Box<Snapshot>,
         partial: bool,
     },
     /// None of it, for this reason.
@@ -76,6 +76,8 @@ struct OpenWindow {
     start: Snapshot,
     /// The Service's failed connections per version when the window opened.
     failed_at_open: BTreeMap<String, u64>,
+    /// The Gateway's mirrored copies when the window opened.
+    mirror_at_open: Option<BTreeMap<String, MirrorCopies>>,
     /// Which part of the window Prometheus's counts are compared over.
     counted: Counted,
 }
@@ -86,7 +88,7 @@ pub(crate) enum ServerPart {
     From {
         start_ms: u64,
         /// The traffic from `start_ms` to the window's end.
-        delta: Snapshot,
+        delta: Box<Snapshot>,
         partial: bool,
     },
     NotCompared(String),
@@ -101,6 +103,8 @@ pub(crate) struct ClosedWindow {
     delta: Snapshot,
     /// The Service's failed connections per version during the window.
     failed: BTreeMap<String, u64>,
+    /// The Gateway's mirrored copies at the window's open and end.
+    mirror: Option<MirrorCounts>,
     pub(crate) server: ServerPart,
 }
 
@@ -142,6 +146,7 @@ impl ClosedWindow {
             config,
             &self.failed,
         );
+        measure::add_mirrored(&mut observation, self.mirror.as_ref(), config);
         let compared = match &self.server {
             ServerPart::Whole => {
                 observation.server = server;
@@ -161,6 +166,7 @@ impl ClosedWindow {
                     config,
                     &BTreeMap::new(),
                 );
+                measure::add_mirrored(&mut counted, self.mirror.as_ref(), config);
                 counted.server = server.clone();
                 observation.server = server;
                 Compared::From(Box::new(counted))
@@ -246,7 +252,9 @@ impl Windows {
             planned_ms,
         });
         let failed_at_open = cx.failed_connections();
+        let mirror_at_open = cx.mirror_copies();
         self.open = Some(OpenWindow {
+            mirror_at_open,
             name: next.name,
             kind: next.kind,
             leads_to: next.leads_to,
@@ -295,12 +303,14 @@ impl Windows {
                     partial,
                 } => ServerPart::From {
                     start_ms,
-                    delta: end.since(&start),
+                    delta: Box::new(end.since(&start)),
                     partial,
                 },
                 Counted::NotCompared(reason) => ServerPart::NotCompared(reason),
             };
+            let mirror = window.mirror_at_open.zip(cx.mirror_copies());
             let closed = ClosedWindow {
+                mirror,
                 name: window.name,
                 kind: window.kind,
                 start_ms: window.start_ms,
@@ -352,8 +362,9 @@ impl Windows {
         let delta = traffic.snapshot().since(&window.start);
         let failed = cx.failed_since(&window.failed_at_open);
         let config = cx.analysis_config();
+        let mirror = window.mirror_at_open.clone().zip(cx.mirror_copies());
         let live = cx.live.lock().unwrap();
-        Some(measure::observation(
+        let mut observation = measure::observation(
             WindowSpan {
                 name: &window.name,
                 kind: window.kind,
@@ -366,7 +377,9 @@ impl Windows {
             &live.restarts(),
             &config,
             &failed,
-        ))
+        );
+        measure::add_mirrored(&mut observation, mirror.as_ref(), &config);
+        Some(observation)
     }
 
     /// For each window whose Prometheus counts cover only its later part, a note

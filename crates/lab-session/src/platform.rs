@@ -189,6 +189,13 @@ impl Platform for LabPlatform {
         delegate!(self, p => Platform::endpoint_propagation(p))
     }
 
+    fn mirror_copies(
+        &self,
+        gateway: &str,
+    ) -> Option<BTreeMap<String, lab_core::platform::MirrorCopies>> {
+        delegate!(self, p => Platform::mirror_copies(p, gateway))
+    }
+
     async fn annotate(
         &self,
         at: SystemTime,

@@ -4,7 +4,7 @@
 //! HTTP/1.1 on hyper's low-level client connection over a tokio `TcpStream`, with
 //! `TCP_NODELAY`, and no pool or resolver in the way.
 
-use crate::options::Target;
+use crate::options::{RequestClass, Target};
 use crate::tally::ErrorKind;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Empty};
@@ -108,6 +108,8 @@ pub(crate) struct Client {
     path_and_query: hyper::Uri,
     timeout: Duration,
     pool: Option<Pool>,
+    /// The headers of each request class, in the options' order.
+    classes: Vec<Vec<(HeaderName, HeaderValue)>>,
 }
 
 /// How far a request got, to name a timeout.
@@ -131,8 +133,25 @@ impl Client {
         addr: SocketAddr,
         timeout: Duration,
         keep_alive: Option<usize>,
+        classes: &[RequestClass],
     ) -> Client {
         Client {
+            // Checked by `Options::validate`.
+            classes: classes
+                .iter()
+                .map(|class| {
+                    class
+                        .headers
+                        .iter()
+                        .filter_map(|(name, value)| {
+                            Some((
+                                HeaderName::try_from(name.as_str()).ok()?,
+                                HeaderValue::try_from(value.as_str()).ok()?,
+                            ))
+                        })
+                        .collect()
+                })
+                .collect(),
             addr,
             host: target.host_header.clone(),
             path_and_query: target.path_and_query.clone(),
@@ -144,10 +163,17 @@ impl Client {
         }
     }
 
-    fn request(&self) -> Request<Empty<Bytes>> {
+    fn request(&self, class: Option<usize>) -> Request<Empty<Bytes>> {
         let mut request = Request::new(Empty::new());
         *request.uri_mut() = self.path_and_query.clone();
         let headers = request.headers_mut();
+        for (name, value) in class
+            .and_then(|c| self.classes.get(c))
+            .into_iter()
+            .flatten()
+        {
+            headers.insert(name.clone(), value.clone());
+        }
         headers.insert(HOST, self.host.clone());
         headers.insert(
             USER_AGENT,
@@ -161,13 +187,14 @@ impl Client {
         request
     }
 
-    /// Send one request and wait for its whole answer, at most the timeout.
-    pub(crate) async fn send(&self) -> Outcome {
+    /// Send one request of `class` (an index into the options' classes, or
+    /// none) and wait for its whole answer, at most the timeout.
+    pub(crate) async fn send(&self, class: Option<usize>) -> Outcome {
         let mut phase = Phase::Connecting;
         let attempt = async {
             match &self.pool {
-                None => self.send_on_new_connection(&mut phase).await,
-                Some(pool) => self.send_on_kept_connection(pool, &mut phase).await,
+                None => self.send_on_new_connection(class, &mut phase).await,
+                Some(pool) => self.send_on_kept_connection(pool, class, &mut phase).await,
             }
         };
         let result = tokio::time::timeout(self.timeout, attempt).await;
@@ -190,14 +217,18 @@ impl Client {
         Ok(stream)
     }
 
-    async fn send_on_new_connection(&self, phase: &mut Phase) -> Result<Outcome, Failure> {
+    async fn send_on_new_connection(
+        &self,
+        class: Option<usize>,
+        phase: &mut Phase,
+    ) -> Result<Outcome, Failure> {
         let stream = self.connect().await?;
         *phase = Phase::Exchanging;
         let (mut sender, connection) = http1::handshake(TokioIo::new(stream))
             .await
             .map_err(Failure::Http)?;
         let exchange = async {
-            let response = sender.send_request(self.request()).await?;
+            let response = sender.send_request(self.request(class)).await?;
             read_answer(response).await
         };
         // Drive the connection in this task rather than spawning one per request.
@@ -213,6 +244,7 @@ impl Client {
     async fn send_on_kept_connection(
         &self,
         pool: &Pool,
+        class: Option<usize>,
         phase: &mut Phase,
     ) -> Result<Outcome, Failure> {
         // Waiting for a busy connection is waiting for the target to answer.
@@ -247,7 +279,7 @@ impl Client {
         }
         *phase = Phase::Exchanging;
         let response = sender
-            .send_request(self.request())
+            .send_request(self.request(class))
             .await
             .map_err(Failure::Http)?;
         let outcome = read_answer(response).await.map_err(Failure::Http)?;

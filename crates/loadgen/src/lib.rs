@@ -40,8 +40,8 @@ pub mod summary;
 pub mod tally;
 
 pub use client::{VERSION_HEADER, version_in_body};
-pub use options::{Bound, Connections, Error, Load, Options, Target};
+pub use options::{Bound, Connections, DEFAULT_CLASS, Error, Load, Options, RequestClass, Target};
 pub use report::Report;
 pub use run::{Results, RunHandle, StopReason, start};
 pub use snapshot::{Second, Snapshot, VersionStats};
-pub use tally::{ErrorCounts, ErrorKind, Gap, StatusCounts};
+pub use tally::{ClassCounts, ErrorCounts, ErrorKind, Gap, StatusCounts};

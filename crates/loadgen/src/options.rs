@@ -1,7 +1,7 @@
 //! What a run is asked to do, and the checks that make a run bounded and well-formed.
 
 use hyper::Uri;
-use hyper::header::HeaderValue;
+use hyper::header::{HeaderName, HeaderValue};
 use std::time::Duration;
 
 /// Why a run could not start.
@@ -105,6 +105,44 @@ pub struct Options {
     pub max_in_flight: usize,
     /// At most this many gaps are kept; later ones are only counted.
     pub max_gaps: usize,
+    /// Classes of requests, each a share of them sent with its own headers;
+    /// what they leave goes without (the `default` class). Empty: every
+    /// request alike, and no per-class tally.
+    pub classes: Vec<RequestClass>,
+}
+
+/// A class of requests: a share of them, sent with given headers (the
+/// targeted group of an A/B test, say).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RequestClass {
+    /// Its name, as tallies name it.
+    pub name: String,
+    /// Its share of the requests, 0 to 1.
+    pub share: f64,
+    /// The headers its requests carry.
+    pub headers: Vec<(String, String)>,
+}
+
+/// The class name of requests no listed class claims.
+pub const DEFAULT_CLASS: &str = "default";
+
+/// The class of the `n`-th request: the fractional parts of `n` times the
+/// golden ratio spread evenly over `[0, 1)`, so every stretch of requests
+/// holds each class close to its share, and the classes interleave.
+pub fn class_of(classes: &[RequestClass], n: u64) -> Option<usize> {
+    if classes.is_empty() {
+        return None;
+    }
+    const GOLDEN: f64 = 0.618_033_988_749_894_8;
+    let draw = (n as f64 * GOLDEN).fract();
+    let mut upto = 0.0;
+    for (index, class) in classes.iter().enumerate() {
+        upto += class.share;
+        if draw < upto {
+            return Some(index);
+        }
+    }
+    None
 }
 
 /// Default limit for one request.
@@ -131,6 +169,7 @@ impl Options {
             gap_threshold: DEFAULT_GAP_THRESHOLD,
             max_in_flight: DEFAULT_MAX_IN_FLIGHT,
             max_gaps: DEFAULT_MAX_GAPS,
+            classes: Vec::new(),
         }
     }
 
@@ -164,6 +203,25 @@ impl Options {
         }
         if self.max_in_flight == 0 {
             return Err(bad("max-in-flight", "must be > 0"));
+        }
+        let total: f64 = self.classes.iter().map(|c| c.share).sum();
+        if self.classes.iter().any(|c| !(0.0..=1.0).contains(&c.share)) || total > 1.0 + 1e-9 {
+            return Err(bad(
+                "class",
+                "shares must lie in 0..=1 and add up to at most 1",
+            ));
+        }
+        for class in &self.classes {
+            for (name, value) in &class.headers {
+                if HeaderName::try_from(name.as_str()).is_err()
+                    || HeaderValue::try_from(value.as_str()).is_err()
+                {
+                    return Err(bad(
+                        "class",
+                        format!("class {}: header {name}: not a valid header", class.name),
+                    ));
+                }
+            }
         }
         Ok(target)
     }
@@ -237,6 +295,54 @@ impl Target {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn class(name: &str, share: f64) -> RequestClass {
+        RequestClass {
+            name: name.into(),
+            share,
+            headers: vec![("x-canary".into(), "always".into())],
+        }
+    }
+
+    #[test]
+    fn classes_hold_their_share_in_every_stretch_of_requests() {
+        let classes = [class("a", 0.2), class("b", 0.5)];
+        for start in [0u64, 1_000, 77_777] {
+            let mut seen = [0u32; 3];
+            for n in start..start + 200 {
+                seen[class_of(&classes, n).unwrap_or(2)] += 1;
+            }
+            // 40, 100 and 60 of 200, give or take two.
+            for (got, want) in seen.iter().zip([40, 100, 60]) {
+                assert!(got.abs_diff(want) <= 2, "{seen:?} from {start}");
+            }
+        }
+        assert_eq!(class_of(&[], 3), None);
+    }
+
+    #[test]
+    fn class_shares_over_one_or_bad_headers_are_refused() {
+        let mut options = Options::new("http://127.0.0.1:1/", Load::Rate(1.0), Bound::Requests(1));
+        options.classes = vec![class("a", 0.7), class("b", 0.4)];
+        assert!(
+            options
+                .validate()
+                .unwrap_err()
+                .to_string()
+                .contains("add up")
+        );
+        options.classes = vec![RequestClass {
+            headers: vec![("bad header".into(), "v".into())],
+            ..class("a", 0.5)
+        }];
+        assert!(
+            options
+                .validate()
+                .unwrap_err()
+                .to_string()
+                .contains("bad header")
+        );
+    }
 
     fn check_url(url: &str, expected: &str) {
         let got = match Target::parse(url) {

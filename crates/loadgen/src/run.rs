@@ -1,7 +1,9 @@
 //! Starting a run, watching it live, stopping it and collecting its results.
 
 use crate::client::{Client, Outcome};
-use crate::options::{Bound, Connections, Error, Load, Options};
+use crate::options::{
+    Bound, Connections, DEFAULT_CLASS, Error, Load, Options, RequestClass, class_of,
+};
 use crate::snapshot::Snapshot;
 use crate::tally::{Shard, SuccessClock};
 use std::net::SocketAddr;
@@ -60,9 +62,24 @@ impl Shared {
     }
 
     /// Count the outcome of a request meant to start at `intended` and done at `done`.
-    fn record(&self, shard: usize, outcome: Outcome, intended: Instant, done: Instant) {
+    /// `class` names the request's class when the run has classes.
+    fn record(
+        &self,
+        shard: usize,
+        outcome: Outcome,
+        class: Option<&str>,
+        intended: Instant,
+        done: Instant,
+    ) {
         let done_ms = self.ms_since_start(done);
         let mut tally = self.shards[shard % self.shards.len()].lock().unwrap();
+        if let Some(class) = class {
+            let version = match &outcome {
+                Outcome::Answer { version, .. } => Some(version.as_bytes()),
+                Outcome::Failed(_) => None,
+            };
+            tally.record_class(class, version);
+        }
         match outcome {
             Outcome::Answer { status, version } => {
                 let latency_us = done.saturating_duration_since(intended).as_micros() as u64;
@@ -168,7 +185,13 @@ pub async fn start(options: Options) -> Result<RunHandle, Error> {
         Connections::PerRequest => None,
         Connections::KeepAlive(n) => Some(n),
     };
-    let client = Arc::new(Client::new(&target, addr, options.timeout, keep_alive));
+    let client = Arc::new(Client::new(
+        &target,
+        addr,
+        options.timeout,
+        keep_alive,
+        &options.classes,
+    ));
     let shard_count = std::thread::available_parallelism()
         .map(|n| n.get() * 2)
         .unwrap_or(4)
@@ -191,7 +214,14 @@ pub async fn start(options: Options) -> Result<RunHandle, Error> {
             let reached = match options.load {
                 Load::Rate(rate) => open_loop(&shared, &client, &options, rate).await,
                 Load::Concurrency(workers) => {
-                    closed_loop(&shared, &client, options.bound, workers).await
+                    closed_loop(
+                        &shared,
+                        &client,
+                        options.bound,
+                        workers,
+                        Arc::new(options.classes.clone()),
+                    )
+                    .await
                 }
             };
             let stopped_by = if shared.stop_requested.load(Ordering::Relaxed) {
@@ -280,9 +310,13 @@ async fn open_loop(
                 let shared = shared.clone();
                 let client = client.clone();
                 let shard = next as usize;
+                let class = class_of(&options.classes, next);
+                let class_name = class.map(|c| options.classes[c].name.clone());
+                let classed = !options.classes.is_empty();
                 tokio::spawn(async move {
-                    let outcome = client.send().await;
-                    shared.record(shard, outcome, due, Instant::now());
+                    let outcome = client.send(class).await;
+                    let class = classed.then(|| class_name.as_deref().unwrap_or(DEFAULT_CLASS));
+                    shared.record(shard, outcome, class, due, Instant::now());
                     drop(permit);
                 });
             }
@@ -306,6 +340,7 @@ async fn closed_loop(
     client: &Arc<Client>,
     bound: Bound,
     workers: usize,
+    classes: Arc<Vec<RequestClass>>,
 ) -> StopReason {
     let deadline = bound.duration().map(|d| shared.started_at + d);
     let limit = bound.requests();
@@ -313,6 +348,7 @@ async fn closed_loop(
     for worker in 0..workers {
         let shared = shared.clone();
         let client = client.clone();
+        let classes = classes.clone();
         set.spawn(async move {
             loop {
                 if shared.stop_requested.load(Ordering::Relaxed) {
@@ -323,22 +359,22 @@ async fn closed_loop(
                     return StopReason::Duration;
                 }
                 let claimed = match limit {
-                    None => {
-                        shared.issued.fetch_add(1, Ordering::Relaxed);
-                        true
-                    }
+                    None => Some(shared.issued.fetch_add(1, Ordering::Relaxed)),
                     Some(n) => shared
                         .issued
                         .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |sent| {
                             (sent < n).then_some(sent + 1)
                         })
-                        .is_ok(),
+                        .ok(),
                 };
-                if !claimed {
+                let Some(number) = claimed else {
                     return StopReason::Requests;
-                }
-                let outcome = client.send().await;
-                shared.record(worker, outcome, start, Instant::now());
+                };
+                let class = class_of(&classes, number);
+                let outcome = client.send(class).await;
+                let name = (!classes.is_empty())
+                    .then(|| class.map_or(DEFAULT_CLASS, |c| classes[c].name.as_str()));
+                shared.record(worker, outcome, name, start, Instant::now());
             }
         });
     }

@@ -1,6 +1,8 @@
 //! Cumulative views of a run, and windows cut from two of them.
 
-use crate::tally::{ErrorCounts, Gap, GapList, Shard, StatusCounts, new_latency_histogram};
+use crate::tally::{
+    ClassCounts, ErrorCounts, Gap, GapList, Shard, StatusCounts, new_latency_histogram,
+};
 use hdrhistogram::Histogram;
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -115,6 +117,8 @@ pub struct Snapshot {
     pub open_gap: Option<Gap>,
     /// When the latest 2xx answer completed, if any.
     pub last_success_ms: Option<u64>,
+    /// Per request class, who answered; empty when the run has no classes.
+    pub classes: BTreeMap<String, ClassCounts>,
 }
 
 impl Snapshot {
@@ -151,6 +155,7 @@ impl Snapshot {
             gaps_overflow: 0,
             open_gap: None,
             last_success_ms: None,
+            classes: BTreeMap::new(),
         }
     }
 
@@ -186,6 +191,9 @@ impl Snapshot {
                         .add(counts);
                 }
             }
+        }
+        for (class, counts) in &shard.classes {
+            self.classes.entry(class.clone()).or_default().add(counts);
         }
         self.errors.add(&shard.errors);
         self.dropped_by_cap += shard.dropped_by_cap;
@@ -287,6 +295,17 @@ impl Snapshot {
             gaps_overflow: self.gaps_overflow.saturating_sub(earlier.gaps_overflow),
             open_gap: self.open_gap.as_ref().map(clip),
             last_success_ms: self.last_success_ms.filter(|&t| t >= from_ms),
+            classes: self
+                .classes
+                .iter()
+                .map(|(class, counts)| {
+                    let counts = match earlier.classes.get(class) {
+                        Some(before) => counts.minus(before),
+                        None => counts.clone(),
+                    };
+                    (class.clone(), counts)
+                })
+                .collect(),
         }
     }
 

@@ -7,6 +7,7 @@
 
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -190,6 +191,42 @@ impl ErrorCounts {
     }
 }
 
+/// What one class of requests got: answers by the version that gave them,
+/// and requests that failed without an answer.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClassCounts {
+    /// Answers by version.
+    pub answers: BTreeMap<String, u64>,
+    /// Requests without an answer.
+    pub failed: u64,
+}
+
+impl ClassCounts {
+    /// Add another tally.
+    pub fn add(&mut self, other: &ClassCounts) {
+        for (version, count) in &other.answers {
+            *self.answers.entry(version.clone()).or_default() += count;
+        }
+        self.failed += other.failed;
+    }
+
+    /// This tally minus an earlier one (never below zero).
+    pub fn minus(&self, earlier: &ClassCounts) -> ClassCounts {
+        ClassCounts {
+            answers: self
+                .answers
+                .iter()
+                .map(|(version, count)| {
+                    let before = earlier.answers.get(version).copied().unwrap_or(0);
+                    (version.clone(), count.saturating_sub(before))
+                })
+                .filter(|(_, count)| *count > 0)
+                .collect(),
+            failed: self.failed.saturating_sub(earlier.failed),
+        }
+    }
+}
+
 /// One version's tallies within a shard.
 pub(crate) struct VersionTally {
     pub(crate) name: String,
@@ -209,6 +246,8 @@ pub(crate) struct Shard {
     pub(crate) dropped_by_cap: u64,
     /// Indexed by the second in which the dropped request was due.
     pub(crate) dropped_per_second: Vec<u64>,
+    /// Per request class, who answered (only when the run has classes).
+    pub(crate) classes: BTreeMap<String, ClassCounts>,
 }
 
 fn slot<T: Default>(series: &mut Vec<T>, second: usize) -> &mut T {
@@ -239,6 +278,32 @@ impl Shard {
     pub(crate) fn record_error(&mut self, kind: ErrorKind, completed_ms: u64) {
         self.errors.count(kind);
         slot(&mut self.errors_per_second, (completed_ms / 1000) as usize).count(kind);
+    }
+
+    /// Count a request of `class` answered by `version`, or failed (`None`).
+    pub(crate) fn record_class(&mut self, class: &str, version: Option<&[u8]>) {
+        let counts = match self.classes.get_mut(class) {
+            Some(counts) => counts,
+            None => self.classes.entry(class.to_owned()).or_default(),
+        };
+        match version {
+            None => counts.failed += 1,
+            Some(version) => {
+                let version = if version.is_empty() {
+                    UNKNOWN_VERSION.as_bytes()
+                } else {
+                    &version[..version.len().min(MAX_VERSION_LEN)]
+                };
+                let name = String::from_utf8_lossy(version);
+                let known = counts.answers.contains_key(name.as_ref());
+                let name = if known || counts.answers.len() < MAX_VERSIONS {
+                    name.into_owned()
+                } else {
+                    OVERFLOW_VERSION.to_owned()
+                };
+                *counts.answers.entry(name).or_default() += 1;
+            }
+        }
     }
 
     /// Count a request that was due `due_ms` after the start but not sent.

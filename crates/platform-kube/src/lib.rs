@@ -7,6 +7,7 @@
 pub mod command;
 pub mod diagnosis;
 pub mod error;
+pub mod gateway_api;
 pub mod grafana;
 pub mod images;
 pub mod lab;

@@ -77,6 +77,11 @@ impl LabNamespace {
         }
     }
 
+    /// The client the namespace is reached through.
+    pub(crate) fn client(&self) -> Client {
+        self.client.clone()
+    }
+
     /// The namespace's name.
     pub(crate) fn name(&self) -> &str {
         &self.name

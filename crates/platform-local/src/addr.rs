@@ -57,6 +57,12 @@ impl Block {
         Ipv4Addr::new(127, self.octet, third as u8, fourth as u8)
     }
 
+    /// The address of the n-th Gateway (127.B.0.210 upward, after the
+    /// Services' addresses).
+    pub(crate) fn gateway_address(&self, n: u32) -> Ipv4Addr {
+        Ipv4Addr::new(127, self.octet, 0, 210 + (n % 40) as u8)
+    }
+
     /// The address of the n-th Service listener (127.B.0.2 upward).
     pub(crate) fn service_address(&self, n: u32) -> Ipv4Addr {
         Ipv4Addr::new(127, self.octet, 0, 2 + (n % 200) as u8)

@@ -8,13 +8,19 @@
 //!   endpoints; an exit or a failing liveness probe restarts the pod with back-off.
 //! - Deployments scale, roll out template changes with `RollingUpdate` (maxSurge,
 //!   maxUnavailable) or `Recreate`, and are deleted with their pods.
-//! - Termination leaves the endpoints first, then sends SIGTERM, then SIGKILL after
-//!   `terminationGracePeriodSeconds`.
+//! - Termination runs the preStop hook while the endpoints drop the pod, then
+//!   sends SIGTERM, then SIGKILL at `terminationGracePeriodSeconds` counted from
+//!   the deletion; the Service learns of the removal after the proxy sync delay.
 //! - A Service is a TCP listener that picks a ready endpoint uniformly at random
 //!   for each new connection, as kube-proxy does.
 //! - With `PodNetworkMode::Netns` (root), each pod runs in its own network
 //!   namespace instead, and a Service is nftables address translation with the
 //!   same random choice per connection ([`network`]).
+//! - A Gateway serves each listener on its own loopback address and routes
+//!   every request by the HTTPRoutes attached to it: the matching rule, a
+//!   backend drawn by weight per request, a ready endpoint of that Service;
+//!   `RequestMirror` copies go out in the background. Routes get `Accepted`
+//!   and `ResolvedRefs` conditions as a cluster's controller sets them.
 //! - Prometheus is the real server, started as a child process, scraping the pods
 //!   through a `file_sd_configs` file whose targets carry the in-cluster labels.
 //!
@@ -31,7 +37,7 @@
 //!   write back what they did: `deployment` (creates and deletes pods),
 //!   `kubelet` (runs them: process, probes, restarts, termination), `endpoints`
 //!   (ready pods → each Service's endpoints), `proxy` (the Service listeners),
-//!   `monitoring` (Prometheus's targets) and `statefile` (the state file).
+//!   `gateway` (the Gateway listeners and their routing), `monitoring` (Prometheus's targets) and `statefile` (the state file).
 //! - [`LocalPlatform`] is a facade: the `Platform` calls write to the store,
 //!   read from it, and wait for the controllers to catch up.
 //!
@@ -65,7 +71,9 @@ use crate::controllers::{deployment, kubelet};
 use crate::node::Node;
 use crate::store::{Applied, Listeners, Objects, Store};
 use lab_core::object::{Object, ObjectKind};
-use lab_core::platform::{Endpoint, Platform, PlatformError, PlatformEvent, PodState, Urls};
+use lab_core::platform::{
+    Endpoint, MirrorCopies, Platform, PlatformError, PlatformEvent, PodState, Urls,
+};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -75,7 +83,7 @@ pub use crate::error::LocalError;
 pub use crate::image::DEMO_APP_IMAGES;
 pub use crate::network::{NAME_PREFIX, PodNetworkMode, present_names, sweep_leftovers};
 pub use crate::prometheus::{LabPrometheus, PrometheusConfig, start_detached};
-pub use crate::store::{NO_ENDPOINT, ServiceStats};
+pub use crate::store::{BackendStats, NO_ENDPOINT, ServiceStats};
 
 /// How long a change may take to reach the endpoints, or a new Service to get
 /// its listeners, before the call that made it gives up waiting (both take
@@ -143,6 +151,19 @@ impl LocalPlatform {
     /// bound.
     pub fn limit_grace(&self, limit: Duration) {
         self.store.limit_grace(limit);
+    }
+
+    /// A Gateway's tallies by backend Service: the requests it routed there
+    /// and the copies it mirrored there, by the version that got them.
+    pub fn gateway_stats(&self, gateway: &str) -> Option<BTreeMap<String, BackendStats>> {
+        let stats = self.store.read().gateway(gateway)?.stats.clone();
+        let stats = stats.lock().unwrap().clone();
+        Some(stats)
+    }
+
+    /// An HTTPRoute's status as the gateway controller wrote it.
+    pub fn route_status(&self, route: &str) -> Option<lab_core::gateway::RouteStatus> {
+        self.store.read().route(route)?.status.clone()
     }
 
     /// Per-version connection tallies of a Service listener.
@@ -287,6 +308,62 @@ impl LocalPlatform {
                     }
                 }
             }
+            Object::Gateway(gateway) => {
+                let name = gateway.name().to_owned();
+                let object = format!("gateway/{name}");
+                let uid = {
+                    let mut write = self.store.write();
+                    if write.apply_gateway(&name, (**gateway).clone()) == Applied::Configured {
+                        self.store.event("Applied", object, "configured");
+                        return Ok(());
+                    }
+                    write.gateway(&name).map(|g| g.uid)
+                };
+                // New listeners: wait for the gateway controller to open them.
+                let deadline = tokio::time::Instant::now() + SETTLE_TIMEOUT;
+                let listeners = |objects: &Objects| {
+                    objects
+                        .gateway(&name)
+                        .filter(|g| Some(g.uid) == uid)
+                        .map(|g| g.listeners.clone())
+                };
+                self.store
+                    .wait_until(deadline, |objects| {
+                        listeners(objects).is_none_or(|l| l != Listeners::Pending)
+                    })
+                    .await;
+                let listeners = listeners(&self.store.read());
+                match listeners {
+                    Some(Listeners::Open(_)) => self.store.event("Applied", object, "created"),
+                    failed => {
+                        self.store.write().delete_gateway(&name);
+                        return Err(PlatformError::Unavailable(match failed {
+                            Some(Listeners::Failed(message)) => message,
+                            _ => format!(
+                                "gateway {name}: no listener after {}s",
+                                SETTLE_TIMEOUT.as_secs()
+                            ),
+                        }));
+                    }
+                }
+            }
+            Object::HttpRoute(route) => {
+                let name = route.name().to_owned();
+                let message = match self.store.write().apply_route(&name, (**route).clone()) {
+                    Applied::Created => "created",
+                    _ => "configured",
+                };
+                self.store
+                    .event("Applied", format!("httproute/{name}"), message);
+                // The controller writes the status once it routes by the new
+                // spec: from then on every request follows it.
+                let deadline = tokio::time::Instant::now() + SETTLE_TIMEOUT;
+                self.store
+                    .wait_until(deadline, |objects| {
+                        objects.route(&name).is_none_or(|r| r.status.is_some())
+                    })
+                    .await;
+            }
         }
         Ok(())
     }
@@ -295,6 +372,14 @@ impl LocalPlatform {
     async fn delete_all(&self) {
         let grace = {
             let mut write = self.store.write();
+            let routes: Vec<String> = write.routes().keys().cloned().collect();
+            for name in routes {
+                write.delete_route(&name);
+            }
+            let gateways: Vec<String> = write.gateways().keys().cloned().collect();
+            for name in gateways {
+                write.delete_gateway(&name);
+            }
             let services: Vec<String> = write.services().keys().cloned().collect();
             for name in services {
                 write.delete_service(&name);
@@ -366,6 +451,8 @@ impl Platform for LocalPlatform {
             let found = match kind {
                 ObjectKind::Service => write.delete_service(name),
                 ObjectKind::Deployment => write.delete_deployment(name),
+                ObjectKind::Gateway => write.delete_gateway(name),
+                ObjectKind::HttpRoute => write.delete_route(name),
             };
             if !found {
                 return Err(not_found(kind, name));
@@ -474,10 +561,13 @@ impl Platform for LocalPlatform {
 
     async fn service_url(&self, service: &str) -> Result<String, PlatformError> {
         let objects = self.store.read();
-        let record = objects
-            .service(service)
-            .ok_or_else(|| not_found(ObjectKind::Service, service))?;
-        match &record.listeners {
+        // A Gateway's first listener, when traffic enters through one.
+        let listeners = match (objects.service(service), objects.gateway(service)) {
+            (Some(record), _) => &record.listeners,
+            (None, Some(gateway)) => &gateway.listeners,
+            (None, None) => return Err(not_found(ObjectKind::Service, service)),
+        };
+        match listeners {
             Listeners::Open(addresses) => match addresses.first() {
                 Some(address) => Ok(format!("http://{address}")),
                 None => Err(PlatformError::Unavailable(format!(
@@ -505,6 +595,29 @@ impl Platform for LocalPlatform {
     async fn teardown(&self) -> Result<(), PlatformError> {
         self.delete_all().await;
         Ok(())
+    }
+
+    fn mirror_copies(&self, gateway: &str) -> Option<BTreeMap<String, MirrorCopies>> {
+        let mut copies: BTreeMap<String, MirrorCopies> = BTreeMap::new();
+        for backend in self.gateway_stats(gateway)?.into_values() {
+            for (version, sent) in backend.mirrored {
+                if version == NO_ENDPOINT {
+                    continue;
+                }
+                let entry = copies.entry(version.clone()).or_default();
+                entry.sent += sent;
+                entry.server_errors += backend.mirror_errors.get(&version).copied().unwrap_or(0);
+                entry.failed += backend.mirror_failed.get(&version).copied().unwrap_or(0);
+                entry.latencies_us.extend(
+                    backend
+                        .mirror_latencies_us
+                        .get(&version)
+                        .into_iter()
+                        .flatten(),
+                );
+            }
+        }
+        Some(copies)
     }
 
     fn failed_connections(&self, service: &str) -> Option<BTreeMap<String, u64>> {

@@ -44,6 +44,13 @@ pub struct LabState {
     pub prometheus: Option<String>,
     /// Each Service's URL.
     pub services: BTreeMap<String, String>,
+    /// Each Gateway's URL (its first listener).
+    #[serde(default)]
+    pub gateways: BTreeMap<String, String>,
+    /// Each HTTPRoute's conditions as its Gateway's controller set them, as
+    /// `kubectl get httproute` shows them: `Accepted=True (Accepted)`, ….
+    #[serde(default)]
+    pub routes: BTreeMap<String, Vec<String>>,
     /// Every pod.
     pub pods: Vec<RecordedPod>,
     /// Process ids of every child (pods and Prometheus).

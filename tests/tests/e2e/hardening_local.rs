@@ -218,7 +218,7 @@ async fn a_run_serves_on_loopback_only_and_writes_no_credentials() {
     assert!(!format!("{grafana:?}").contains(&password));
 
     let plan = quick_plan("canary");
-    let service = plan.service.clone();
+    let service = plan.entry.name().to_owned();
     let run = run_local_during(&plan, Some(grafana), move |platform, events| async move {
         wait_for_event(
             &events,

@@ -21,6 +21,7 @@ mod lab_run_exit_status;
 mod live_page;
 mod local_blue_green;
 mod local_canary;
+mod local_gateway;
 mod local_ramped;
 mod local_recreate;
 mod local_remote_traffic;

@@ -113,7 +113,14 @@ pub fn cross_check_version(
     version: &str,
     tolerance: &CrossCheckTolerance,
 ) -> CrossCheckVerdict {
-    let client_count = window.versions.get(version).map_or(0, |t| t.requests);
+    // A Gateway's mirrored copies reach the pods, and Prometheus, but never
+    // the clients: the gateway's count of them stands in for the clients'.
+    let client_count = window.versions.get(version).map_or(0, |t| t.requests)
+        + window
+            .gateway
+            .mirrored
+            .get(version)
+            .map_or(0, |t| t.requests);
     let mut verdict = CrossCheckVerdict {
         version: version.to_owned(),
         verdict: Verdict::Inconclusive,

@@ -568,7 +568,13 @@ pub fn evaluate_gates(
     gates: &Gates,
 ) -> Vec<GateVerdict> {
     let candidate = roles.candidate.as_str();
-    let tally = window.versions.get(candidate);
+    // A candidate that only gets mirrored copies is judged on what it
+    // answered to them: the users never see those answers.
+    let tally = if super::routing::mirrored_candidate(window, candidate) {
+        window.gateway.mirrored.get(candidate)
+    } else {
+        window.versions.get(candidate)
+    };
     let baseline = roles
         .baseline
         .as_deref()

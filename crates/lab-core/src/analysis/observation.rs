@@ -99,12 +99,16 @@ impl FailureTally {
 }
 
 /// The ready endpoints of the Service at one instant.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct ReadySample {
     /// When the sample was taken.
     pub t_ms: u64,
     /// Ready endpoint count per version; a version missing here has none.
     pub ready: BTreeMap<String, u32>,
+    /// Where a Gateway's routes sent each class of requests, and what they
+    /// mirrored; empty when traffic goes through a Service.
+    #[serde(default, skip_serializing_if = "RouteSample::is_empty")]
+    pub route: RouteSample,
 }
 
 /// Prometheus's count of the requests one version served in a window.
@@ -155,6 +159,10 @@ pub struct WindowObservation {
     ///
     /// [`DowntimeTracker`]: super::downtime::DowntimeTracker
     pub downtime: Downtime,
+    /// The traffic as a Gateway handled it (classes, mirrored copies); empty
+    /// when it went through a Service.
+    #[serde(default, skip_serializing_if = "GatewayTraffic::is_empty")]
+    pub gateway: GatewayTraffic,
 }
 
 impl WindowObservation {
@@ -167,5 +175,86 @@ impl WindowObservation {
     pub fn unattributed(&self) -> u64 {
         let attributed: u64 = self.versions.values().map(|t| t.attributed_failures).sum();
         self.connection_failures.total().saturating_sub(attributed)
+    }
+}
+
+/// Where a Gateway's routes sent the lab's requests at one instant.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct RouteSample {
+    /// Per class of requests, each version's share of that class's requests
+    /// (a backend without a ready endpoint keeps its share, answered 503 by
+    /// the gateway, so a class's shares may add up to less than 1).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub routed: BTreeMap<String, BTreeMap<String, f64>>,
+    /// Each version's share of all requests that is mirrored to it.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub mirrored: BTreeMap<String, f64>,
+}
+
+impl RouteSample {
+    /// Nothing routed: the traffic goes through a Service.
+    pub fn is_empty(&self) -> bool {
+        self.routed.is_empty() && self.mirrored.is_empty()
+    }
+
+    /// Each version's share of all requests, the classes mixed by their
+    /// `shares` (a class without a share counts equally), normalized over
+    /// the versions that answer.
+    pub fn expected(&self, shares: &BTreeMap<String, f64>) -> BTreeMap<String, f64> {
+        let equal = 1.0 / self.routed.len().max(1) as f64;
+        let mut mixed: BTreeMap<String, f64> = BTreeMap::new();
+        for (class, versions) in &self.routed {
+            let weight = shares.get(class).copied().unwrap_or(equal);
+            for (version, share) in versions {
+                *mixed.entry(version.clone()).or_default() += weight * share;
+            }
+        }
+        let total: f64 = mixed.values().sum();
+        if total > 0.0 {
+            for share in mixed.values_mut() {
+                *share /= total;
+            }
+        }
+        mixed
+    }
+}
+
+/// One class of requests in a window: its configured share and who answered.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ClassTally {
+    /// The class's share of the requests, 0 to 1.
+    pub share: f64,
+    /// Answers by the version that gave them.
+    pub answers: BTreeMap<String, u64>,
+    /// Requests of the class that failed without an answer.
+    pub failed: u64,
+}
+
+impl ClassTally {
+    /// All answers.
+    pub fn answered(&self) -> u64 {
+        self.answers.values().sum()
+    }
+}
+
+/// A window's traffic as a Gateway handled it: by class, and mirrored.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct GatewayTraffic {
+    /// Per class of requests (`default` for those no class claims).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub classes: BTreeMap<String, ClassTally>,
+    /// What each mirror target answered to the copies it got.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub mirrored: BTreeMap<String, VersionTally>,
+    /// Where `mirrored` was counted: `gateway` (the local gateway's own
+    /// count) or `prometheus` (the target's metrics).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mirror_source: Option<String>,
+}
+
+impl GatewayTraffic {
+    /// Nothing seen through a Gateway.
+    pub fn is_empty(&self) -> bool {
+        self.classes.is_empty() && self.mirrored.is_empty() && self.mirror_source.is_none()
     }
 }

@@ -23,9 +23,30 @@ pub fn expected_shares(
     start_ms: u64,
     end_ms: u64,
 ) -> BTreeMap<String, f64> {
+    expected_shares_by(samples, start_ms, end_ms, |_| None)
+}
+
+/// [`expected_shares`], each sample's shares given by `routed` when it gives
+/// them (traffic through a Gateway: the route's weights), else by the ready
+/// endpoints.
+fn expected_shares_by(
+    samples: &[ReadySample],
+    start_ms: u64,
+    end_ms: u64,
+    routed: impl Fn(&ReadySample) -> Option<BTreeMap<String, f64>>,
+) -> BTreeMap<String, f64> {
     let mut weighted: BTreeMap<String, f64> = BTreeMap::new();
     let mut covered_ms = 0.0;
     let mut add = |sample: &ReadySample, weight: f64| {
+        if let Some(shares) = routed(sample) {
+            if shares.values().sum::<f64>() <= 0.0 {
+                return false;
+            }
+            for (version, share) in shares {
+                *weighted.entry(version).or_default() += weight * share;
+            }
+            return true;
+        }
         let total: u32 = sample.ready.values().sum();
         if total == 0 {
             return false;
@@ -172,7 +193,12 @@ pub fn split_verdict(input: SplitInput<'_>, confidence: f64, min_samples: u64) -
 /// order. A version with neither (absent from the window) has nothing to judge and
 /// is left out.
 pub fn split(window: &WindowObservation, confidence: f64, min_samples: u64) -> Vec<SplitVerdict> {
-    let expected = expected_shares(&window.ready_endpoints, window.start_ms, window.end_ms);
+    let expected = expected_shares_by(
+        &window.ready_endpoints,
+        window.start_ms,
+        window.end_ms,
+        |sample| super::routing::routed_expectation(sample, window),
+    );
     let samples: u64 = window.versions.values().map(|t| t.requests).sum();
     let requests_of = |v: &str| window.versions.get(v).map_or(0, |t| t.requests);
     let versions: BTreeSet<&str> = window

@@ -2,9 +2,9 @@
 //! `report.json`.
 
 use crate::analysis::{
-    CrossCheckVerdict, Decision, Downtime, FailureTally, GateVerdict, Gates, Outcome, ReadySample,
-    Roles, ServerObservation, SplitVerdict, VersionTally, WindowAnalysis, WindowKind,
-    WindowObservation,
+    CrossCheckVerdict, Decision, Downtime, FailureTally, GateVerdict, Gates, GatewayTraffic,
+    MirrorVerdict, Outcome, ReadySample, Roles, RoutingVerdict, ServerObservation, SplitVerdict,
+    VersionTally, WindowAnalysis, WindowKind, WindowObservation,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -111,6 +111,17 @@ pub struct WindowReport {
     pub gates: Vec<GateVerdict>,
     /// The cross-check per version.
     pub cross_check: Vec<CrossCheckVerdict>,
+    /// The traffic as a Gateway handled it (classes, mirrored copies);
+    /// empty when it went through a Service.
+    #[serde(default, skip_serializing_if = "GatewayTraffic::is_empty")]
+    pub gateway: GatewayTraffic,
+    /// Per class of requests, whether each answer came from where the route
+    /// sent it (traffic through a Gateway only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub routing: Vec<RoutingVerdict>,
+    /// The share of requests mirrored to each version against the route's.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mirror: Vec<MirrorVerdict>,
 }
 
 impl WindowReport {
@@ -130,6 +141,9 @@ impl WindowReport {
             split: analysis.split,
             gates: analysis.gates,
             cross_check: analysis.cross_check,
+            gateway: window.gateway.clone(),
+            routing: analysis.routing,
+            mirror: analysis.mirror,
         }
     }
 }

@@ -3,8 +3,10 @@
 
 use super::definition::{Definition, StepEntry};
 use super::manifest::{ParsedFile, ParsedObject};
+use super::model::Entry;
 use super::yaml::Position;
 use super::{DEFINITION_FILE, Manifest, Problems, Scenario, ScenarioSource, ScenarioStep};
+use crate::gateway::HttpRoute;
 use crate::object::{Object, ObjectKind, format_labels, format_selector, labels_match};
 use crate::replay::{self, Applied, Change, Cluster};
 use crate::report::Section;
@@ -30,8 +32,9 @@ pub(crate) fn check(
                 .all(|entry| entry.step.is_some()),
     };
     checker.across_files();
+    checker.routes();
     checker.versions(&definition);
-    checker.service(&definition);
+    checker.entry(&definition);
     checker.decision(&definition);
     checker.phases(&definition);
     checker.walk(&definition);
@@ -58,11 +61,21 @@ pub(crate) fn check(
         .into_iter()
         .map(|entry| entry.step)
         .collect();
+    let entry = match (definition.service, definition.gateway) {
+        (Some(service), None) => Entry::Service(service.value),
+        (None, Some(gateway)) => Entry::Gateway(gateway.value),
+        _ => return None,
+    };
     Some(Scenario {
         name: source.name().to_owned(),
         dir: source.dir.clone(),
         description: definition.description?.value,
-        service: definition.service?.value,
+        entry,
+        traffic: definition
+            .traffic
+            .into_iter()
+            .map(|class| class.value)
+            .collect(),
         baseline: definition.baseline?.value,
         candidate: definition.candidate?.value,
         expected: definition.expected?.value,
@@ -193,17 +206,78 @@ impl Checker<'_> {
         }
     }
 
-    fn service(&mut self, definition: &Definition) {
-        let Some(service) = &definition.service else {
-            return;
-        };
-        if !self.is_declared(ObjectKind::Service, &service.value) && !self.incomplete {
-            let message = format!(
-                "service `{}`: no manifest defines this Service",
-                service.value
-            );
-            self.definition_problem(service.at, message);
+    /// The Service or Gateway traffic enters through must be defined.
+    fn entry(&mut self, definition: &Definition) {
+        let entries = [
+            (ObjectKind::Service, &definition.service),
+            (ObjectKind::Gateway, &definition.gateway),
+        ];
+        for (kind, name) in entries {
+            let Some(name) = name else { continue };
+            if !self.is_declared(kind, &name.value) && !self.incomplete {
+                let message = format!(
+                    "{} `{}`: no manifest defines this {kind}",
+                    kind.kubectl_name(),
+                    name.value
+                );
+                self.definition_problem(name.at, message);
+            }
         }
+    }
+
+    /// An HTTPRoute's parents must be Gateways of the scenario, and its
+    /// backends and mirrors Services of the scenario with the port named.
+    fn routes(&mut self) {
+        let mut found = Vec::new();
+        for (file, parsed) in self.objects() {
+            let Some(route) = parsed.object.as_route() else {
+                continue;
+            };
+            let label = format!("httproute {}", route.name());
+            for (pointer, reference) in route_references(route) {
+                let problem = match reference {
+                    Reference::Gateway(name) => {
+                        (!self.is_declared(ObjectKind::Gateway, name) && !self.incomplete).then(
+                            || format!("{label}: gateway `{name}` is not defined in this scenario"),
+                        )
+                    }
+                    Reference::Service(name, port) => self.service_port_problem(&label, name, port),
+                };
+                if let Some(message) = problem {
+                    found.push((
+                        file.name.clone(),
+                        parsed.document.position(&pointer),
+                        message,
+                    ));
+                }
+            }
+        }
+        for (file, at, message) in found {
+            self.problems.at(&file, at, message);
+        }
+    }
+
+    /// Why a route's reference to Service `name` at `port` does not resolve,
+    /// if it does not.
+    fn service_port_problem(&self, label: &str, name: &str, port: Option<i32>) -> Option<String> {
+        if !self.is_declared(ObjectKind::Service, name) {
+            return (!self.incomplete)
+                .then(|| format!("{label}: service `{name}` is not defined in this scenario"));
+        }
+        let port = port?;
+        let ports: Vec<i32> = self
+            .objects()
+            .filter(|(_, p)| p.object.kind() == ObjectKind::Service && p.object.name() == name)
+            .flat_map(|(_, p)| p.object.service_ports())
+            .collect();
+        if ports.is_empty() || ports.contains(&port) {
+            return None;
+        }
+        let listed: Vec<String> = ports.iter().map(ToString::to_string).collect();
+        Some(format!(
+            "{label}: service `{name}` has no port {port} (ports: {})",
+            listed.join(", ")
+        ))
     }
 
     /// Exactly one `analyze` step, in `[[steps]]`.
@@ -348,6 +422,38 @@ impl Checker<'_> {
                 for (kind, name, _) in &parsed.declared {
                     deleted.remove(&(*kind, name.clone()));
                 }
+                // A route needs its Gateway and Services in place when it is
+                // applied: otherwise a cluster reports it unresolved.
+                if self.steps_complete && !self.incomplete {
+                    let applied_here = |kind: ObjectKind, name: &str| {
+                        parsed
+                            .declared
+                            .iter()
+                            .any(|(k, n, _)| *k == kind && n == name)
+                    };
+                    let mut found = Vec::new();
+                    for route in parsed.objects.iter().filter_map(|p| p.object.as_route()) {
+                        for (_, reference) in route_references(route) {
+                            let (kind, name) = match reference {
+                                Reference::Gateway(name) => (ObjectKind::Gateway, name),
+                                Reference::Service(name, _) => (ObjectKind::Service, name),
+                            };
+                            if !before.contains(kind, name)
+                                && !applied_here(kind, name)
+                                && self.is_declared(kind, name)
+                            {
+                                found.push(format!(
+                                    "{label}: httproute {} needs {} {name}, which is not applied at this step",
+                                    route.name(),
+                                    kind.kubectl_name()
+                                ));
+                            }
+                        }
+                    }
+                    for message in found {
+                        self.definition_problem(entry.at, message);
+                    }
+                }
             }
             ScenarioStep::Wait { deployments, .. } => {
                 for deployment in deployments {
@@ -392,16 +498,23 @@ impl Checker<'_> {
                 }
             }
             ScenarioStep::Observe { .. } | ScenarioStep::Analyze { .. } => {
-                if let Some(service) = &definition.service
-                    && !before.contains(ObjectKind::Service, &service.value)
-                    && self.steps_complete
-                    && self.is_declared(ObjectKind::Service, &service.value)
-                {
-                    let message = format!(
-                        "{label}: traffic goes through service {}, which is not applied at this step",
-                        service.value
-                    );
-                    self.definition_problem(entry.at, message);
+                let entries = [
+                    (ObjectKind::Service, &definition.service),
+                    (ObjectKind::Gateway, &definition.gateway),
+                ];
+                for (kind, name) in entries {
+                    let Some(name) = name else { continue };
+                    if !before.contains(kind, &name.value)
+                        && self.steps_complete
+                        && self.is_declared(kind, &name.value)
+                    {
+                        let message = format!(
+                            "{label}: traffic goes through {} {}, which is not applied at this step",
+                            kind.kubectl_name(),
+                            name.value
+                        );
+                        self.definition_problem(entry.at, message);
+                    }
                 }
             }
         }
@@ -443,6 +556,49 @@ impl Checker<'_> {
         self.definition_problem(entry.at, message);
         false
     }
+}
+
+/// What an HTTPRoute refers to.
+enum Reference<'a> {
+    /// A parent Gateway.
+    Gateway(&'a str),
+    /// A backend or mirror Service, at a port.
+    Service(&'a str, Option<i32>),
+}
+
+/// Every reference of a route, with the JSON pointer of its name.
+fn route_references(route: &HttpRoute) -> Vec<(String, Reference<'_>)> {
+    let mut references = Vec::new();
+    for (i, parent) in route.parent_refs().iter().enumerate() {
+        let kind = parent.kind.as_deref().unwrap_or("Gateway");
+        if kind == "Gateway" && parent.namespace.is_none() {
+            references.push((
+                format!("/spec/parentRefs/{i}/name"),
+                Reference::Gateway(&parent.name),
+            ));
+        }
+    }
+    for (r, rule) in route.rules().iter().enumerate() {
+        for (b, backend) in rule.backend_refs.iter().flatten().enumerate() {
+            if backend.kind.as_deref().unwrap_or("Service") == "Service" {
+                references.push((
+                    format!("/spec/rules/{r}/backendRefs/{b}/name"),
+                    Reference::Service(&backend.name, backend.port),
+                ));
+            }
+        }
+        for (f, filter) in rule.filters.iter().flatten().enumerate() {
+            if let Some(mirror) = &filter.request_mirror
+                && mirror.backend_ref.kind.as_deref().unwrap_or("Service") == "Service"
+            {
+                references.push((
+                    format!("/spec/rules/{r}/filters/{f}/requestMirror/backendRef/name"),
+                    Reference::Service(&mirror.backend_ref.name, mirror.backend_ref.port),
+                ));
+            }
+        }
+    }
+    references
 }
 
 /// What a step does to the cluster, its manifest looked up among the parsed

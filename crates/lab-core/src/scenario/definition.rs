@@ -2,8 +2,9 @@
 //! unknown key, wrong type and missing key is reported with its place, not only the
 //! first one serde would stop at.
 
+use super::model::TrafficClass;
 use super::yaml::Position;
-use super::{DEFINITION_FILE, Problems, ScenarioStep};
+use super::{DEFAULT_CLASS, DEFINITION_FILE, Problems, ScenarioStep};
 use crate::analysis::{Gates, Outcome};
 use crate::duration::parse_duration;
 use crate::limits;
@@ -40,6 +41,9 @@ pub(crate) struct StepEntry {
 pub(crate) struct Definition {
     pub(crate) description: Option<At<String>>,
     pub(crate) service: Option<At<String>>,
+    pub(crate) gateway: Option<At<String>>,
+    /// The `[[traffic]]` classes, with where each is written.
+    pub(crate) traffic: Vec<At<TrafficClass>>,
     pub(crate) baseline: Option<At<String>>,
     pub(crate) candidate: Option<At<String>>,
     pub(crate) expected: Option<At<Outcome>>,
@@ -51,9 +55,11 @@ pub(crate) struct Definition {
     pub(crate) steps_unread: bool,
 }
 
-const TOP_KEYS: [&str; 9] = [
+const TOP_KEYS: [&str; 11] = [
     "description",
     "service",
+    "gateway",
+    "traffic",
     "baseline",
     "candidate",
     "expected",
@@ -71,6 +77,10 @@ const GATE_KEYS: [&str; 7] = [
     "max_restarts",
     "confidence",
 ];
+/// The most `[[traffic]]` classes, and headers per class.
+const MAX_CLASSES: usize = 8;
+const MAX_CLASS_HEADERS: usize = 16;
+const CLASS_KEYS: [&str; 3] = ["class", "share", "headers"];
 const ACTIONS: [&str; 7] = [
     "apply", "wait", "observe", "scale", "delete", "switch", "analyze",
 ];
@@ -168,6 +178,8 @@ impl Reader<'_> {
         let mut definition = Definition {
             description: None,
             service: None,
+            gateway: None,
+            traffic: Vec::new(),
             baseline: None,
             candidate: None,
             expected: None,
@@ -182,6 +194,8 @@ impl Reader<'_> {
             match key.get_ref().as_ref() {
                 "description" => definition.description = self.non_empty_string(key, value),
                 "service" => definition.service = self.non_empty_string(key, value),
+                "gateway" => definition.gateway = self.non_empty_string(key, value),
+                "traffic" => definition.traffic = self.traffic(key, value),
                 "baseline" => definition.baseline = self.non_empty_string(key, value),
                 "candidate" => definition.candidate = self.non_empty_string(key, value),
                 "expected" => definition.expected = self.outcome(key, value),
@@ -221,8 +235,8 @@ impl Reader<'_> {
             ),
             (
                 "service",
-                !table_has(table, "service"),
-                "the Service traffic goes through",
+                !table_has(table, "service") && !table_has(table, "gateway"),
+                "the Service traffic goes through (or `gateway`, the Gateway it enters by)",
             ),
             (
                 "baseline",
@@ -248,6 +262,13 @@ impl Reader<'_> {
                     format!("missing key `{key}`: {meaning}"),
                 );
             }
+        }
+        if let (Some(_), Some(gateway)) = (&definition.service, &definition.gateway) {
+            self.found.at(
+                DEFINITION_FILE,
+                gateway.at,
+                "`gateway` and `service` both given: traffic enters through one of them".to_owned(),
+            );
         }
         if !seen_steps {
             self.found.at(
@@ -536,12 +557,15 @@ impl Reader<'_> {
                 let name = self.non_empty_string(key, value);
                 let kind = match modifiers.get("kind") {
                     None => Some(ObjectKind::Deployment),
-                    Some(kind) => match kind.get_ref().as_str() {
-                        Some("deployment") => Some(ObjectKind::Deployment),
-                        Some("service") => Some(ObjectKind::Service),
-                        _ => {
+                    Some(kind) => match kind
+                        .get_ref()
+                        .as_str()
+                        .and_then(ObjectKind::from_kubectl_name)
+                    {
+                        Some(found) => Some(found),
+                        None => {
                             let message = format!(
-                                "`kind` must be \"deployment\" or \"service\", not {}",
+                                "`kind` must be \"deployment\", \"service\", \"gateway\" or \"httproute\", not {}",
                                 show(kind.get_ref())
                             );
                             self.report(kind.span(), message);
@@ -573,6 +597,190 @@ impl Reader<'_> {
             }
             _ => None,
         }
+    }
+
+    /// `[[traffic]]`: classes of requests with their share and headers.
+    fn traffic(
+        &mut self,
+        key: &Spanned<Cow<'_, str>>,
+        value: &Spanned<DeValue<'_>>,
+    ) -> Vec<At<TrafficClass>> {
+        let DeValue::Array(items) = value.get_ref() else {
+            let message = format!(
+                "`{}` must be an array of tables ([[traffic]]), not {}",
+                key.get_ref(),
+                type_name(value.get_ref())
+            );
+            self.report(value.span(), message);
+            return Vec::new();
+        };
+        if let Some(extra) = items.get(MAX_CLASSES) {
+            let message = format!(
+                "[[traffic]] has {} classes, more than the lab's limit ({MAX_CLASSES})",
+                items.len()
+            );
+            self.report(extra.span(), message);
+            return Vec::new();
+        }
+        let mut classes: Vec<At<TrafficClass>> = Vec::new();
+        for (index, item) in items.iter().enumerate() {
+            let label = format!("traffic class {}", index + 1);
+            let DeValue::Table(table) = item.get_ref() else {
+                let message = format!("{label} must be a table, not {}", type_name(item.get_ref()));
+                self.report(item.span(), message);
+                continue;
+            };
+            let (mut name, mut share, mut headers) = (None, None, None);
+            for (key, value) in sorted(table) {
+                match key.get_ref().as_ref() {
+                    "class" => name = self.class_name(key, value),
+                    "share" => share = self.share(key, value),
+                    "headers" => headers = self.headers(value),
+                    other => {
+                        let message = format!(
+                            "{label}: unknown key `{other}`: expected one of {}",
+                            CLASS_KEYS.join(", ")
+                        );
+                        self.report(key.span(), message);
+                    }
+                }
+            }
+            let at = self.at(item.span());
+            for (key, missing) in [
+                ("class", !table_has(table, "class")),
+                ("share", !table_has(table, "share")),
+                ("headers", !table_has(table, "headers")),
+            ] {
+                if missing {
+                    self.found
+                        .at(DEFINITION_FILE, at, format!("{label}: missing key `{key}`"));
+                }
+            }
+            if let (Some(name), Some(share), Some(headers)) = (name, share, headers) {
+                if let Some(first) = classes.iter().find(|c| c.value.name == name.value) {
+                    let message = format!(
+                        "{label}: class `{}` is already defined at line {}",
+                        name.value, first.at.line
+                    );
+                    self.found.at(DEFINITION_FILE, name.at, message);
+                    continue;
+                }
+                classes.push(At {
+                    value: TrafficClass {
+                        name: name.value,
+                        share,
+                        headers,
+                    },
+                    at: name.at,
+                });
+            }
+        }
+        let total: f64 = classes.iter().map(|class| class.value.share).sum();
+        if total > 1.0 + 1e-9
+            && let Some(last) = classes.last()
+        {
+            let message = format!(
+                "the [[traffic]] shares add up to {total}, more than 1: the `{DEFAULT_CLASS}` class is what they leave"
+            );
+            self.found.at(DEFINITION_FILE, last.at, message);
+        }
+        classes
+    }
+
+    fn class_name(
+        &mut self,
+        key: &Spanned<Cow<'_, str>>,
+        value: &Spanned<DeValue<'_>>,
+    ) -> Option<At<String>> {
+        let name = self.string(key, value)?;
+        let valid = name
+            .value
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_lowercase())
+            && name.value.len() <= 63
+            && name
+                .value
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        if !valid {
+            let message = format!(
+                "class name `{}` must be lower case letters, digits and `-`, starting with a letter",
+                name.value
+            );
+            self.report(value.span(), message);
+            return None;
+        }
+        if name.value == DEFAULT_CLASS {
+            let message = format!(
+                "class `{DEFAULT_CLASS}` is the lab's name for the requests no class claims: pick another"
+            );
+            self.report(value.span(), message);
+            return None;
+        }
+        Some(name)
+    }
+
+    fn share(&mut self, key: &Spanned<Cow<'_, str>>, value: &Spanned<DeValue<'_>>) -> Option<f64> {
+        let share = self.number(key, value)?;
+        if share > 0.0 && share <= 1.0 {
+            Some(share)
+        } else {
+            let message = format!("`share` must be more than 0 and at most 1, not {share}");
+            self.report(value.span(), message);
+            None
+        }
+    }
+
+    fn headers(&mut self, value: &Spanned<DeValue<'_>>) -> Option<BTreeMap<String, String>> {
+        let DeValue::Table(table) = value.get_ref() else {
+            let message = format!(
+                "`headers` must be a table such as {{ \"X-API-Version\" = \"v2.0.0\" }}, not {}",
+                type_name(value.get_ref())
+            );
+            self.report(value.span(), message);
+            return None;
+        };
+        if table.is_empty() || table.len() > MAX_CLASS_HEADERS {
+            let message = format!("`headers` must name 1 to {MAX_CLASS_HEADERS} headers");
+            self.report(value.span(), message);
+            return None;
+        }
+        let mut headers = BTreeMap::new();
+        let mut ok = true;
+        for (name, header) in sorted(table) {
+            let name_text = name.get_ref().to_string();
+            let token = !name_text.is_empty()
+                && name_text.len() <= 256
+                && name_text
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
+            if !token {
+                self.report(name.span(), format!("`{name_text}` is not a header name"));
+                ok = false;
+                continue;
+            }
+            match header.get_ref() {
+                DeValue::String(text)
+                    if !text.is_empty()
+                        && text.len() <= 4096
+                        && text
+                            .bytes()
+                            .all(|b| b == b'\t' || (0x20..0x7f).contains(&b)) =>
+                {
+                    headers.insert(name_text, text.to_string());
+                }
+                other => {
+                    let message = format!(
+                        "header `{name_text}` must be a non-empty string of visible ASCII, not {}",
+                        show(other)
+                    );
+                    self.report(header.span(), message);
+                    ok = false;
+                }
+            }
+        }
+        ok.then_some(headers)
     }
 
     fn outcome(

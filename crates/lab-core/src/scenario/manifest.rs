@@ -2,6 +2,7 @@
 
 use super::Problems;
 use super::yaml::{self, Position, YamlDocument, pointer_child};
+use crate::gateway::{self, Gateway, HttpRoute};
 use crate::limits;
 use crate::object::{
     Object, ObjectKind, Strategy, VERSION_LABEL, format_labels, format_selector, selector_matches,
@@ -108,10 +109,22 @@ pub(crate) fn parse_file(name: &str, text: &str, problems: &mut Problems) -> Par
                 ObjectKind::Service => reader
                     .typed::<Service>(&label)
                     .map(|service| Object::Service(Box::new(service))),
+                ObjectKind::Gateway => reader
+                    .typed::<Gateway>(&label)
+                    .map(|gateway| Object::Gateway(Box::new(gateway))),
+                ObjectKind::HttpRoute => reader
+                    .typed::<HttpRoute>(&label)
+                    .map(|route| Object::HttpRoute(Box::new(route))),
             };
             match &object {
                 Some(Object::Deployment(deployment)) => reader.check_deployment(&label, deployment),
                 Some(Object::Service(service)) => reader.check_service(&label, service),
+                Some(Object::Gateway(object)) => {
+                    reader.check_gateway_api(&label, gateway::gateway_problems(object))
+                }
+                Some(Object::HttpRoute(route)) => {
+                    reader.check_gateway_api(&label, gateway::route_problems(route))
+                }
                 None => {}
             }
             object
@@ -153,12 +166,19 @@ impl DocumentReader<'_> {
         let kind = self.string_field("/kind", "kind");
         let api_version = self.string_field("/apiVersion", "apiVersion");
         let name = value.pointer("/metadata/name").and_then(Value::as_str);
+        let kind_named = |name: &str| {
+            ObjectKind::ALL
+                .into_iter()
+                .find(|kind| kind.to_string() == name)
+        };
         let (kind, expected_version) = match kind.as_deref() {
-            Some("Deployment") => (ObjectKind::Deployment, "apps/v1"),
-            Some("Service") => (ObjectKind::Service, "v1"),
+            Some(name) if kind_named(name).is_some() => {
+                let kind = kind_named(name).expect("just found");
+                (kind, kind.api_version())
+            }
             Some(other) => {
                 let message = format!(
-                    "document {}: unsupported kind `{other}`: the lab runs apps/v1 Deployments and v1 Services",
+                    "document {}: unsupported kind `{other}`: the lab runs apps/v1 Deployments, v1 Services, and gateway.networking.k8s.io/v1 Gateways and HTTPRoutes",
                     self.number
                 );
                 self.report("/kind", message);
@@ -246,6 +266,17 @@ impl DocumentReader<'_> {
             };
             let pointer = path_pointer(error.path());
             let message = error.inner().to_string();
+            if message.starts_with("unknown field `") {
+                // A strict type (the Gateway API's) refuses the field itself;
+                // said as the round trip below says it for the others.
+                let message = format!("{label}: unknown field {}", display_path(&pointer));
+                self.report(&pointer, message);
+                match set_aside_member(&mut value, &pointer) {
+                    Some(member) => set_aside.push(member),
+                    None => return None,
+                }
+                continue;
+            }
             if let Some(field) = missing_field(&message) {
                 // A field this loop set aside is already reported.
                 if !set_aside.contains(&pointer_child(&pointer, field)) {
@@ -416,6 +447,15 @@ impl DocumentReader<'_> {
         }
     }
 
+    /// Report what the Gateway API's rules and the lab's subset say of a
+    /// Gateway or an HTTPRoute.
+    fn check_gateway_api(&mut self, label: &str, problems: Vec<gateway::Problem>) {
+        for problem in problems {
+            let message = format!("{label}: {}", problem.message);
+            self.report(&problem.pointer, message);
+        }
+    }
+
     fn check_service(&mut self, label: &str, service: &Service) {
         let Some(spec) = &service.spec else {
             self.report("", format!("{label}: missing spec"));
@@ -462,11 +502,12 @@ fn probe_port_name(probe: &Probe) -> Option<&str> {
     }
 }
 
-/// Why a name is not a valid object name, if it is not: Deployments need an RFC 1123
-/// subdomain, Services an RFC 1035 label.
+/// Why a name is not a valid object name, if it is not: Deployments, Gateways
+/// and HTTPRoutes need an RFC 1123 subdomain, Services an RFC 1035 label.
 fn name_problem(kind: ObjectKind, name: &str) -> Option<String> {
+    let subdomain = kind != ObjectKind::Service;
     let (limit, rule) = match kind {
-        ObjectKind::Deployment => (
+        ObjectKind::Deployment | ObjectKind::Gateway | ObjectKind::HttpRoute => (
             253,
             "lower case letters, digits, `-` and `.`, starting and ending with a letter or digit",
         ),
@@ -476,14 +517,14 @@ fn name_problem(kind: ObjectKind, name: &str) -> Option<String> {
         ),
     };
     let allowed = |c: char| {
-        c.is_ascii_lowercase()
-            || c.is_ascii_digit()
-            || c == '-'
-            || (c == '.' && kind == ObjectKind::Deployment)
+        c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || (c == '.' && subdomain)
     };
-    let first_ok = name.chars().next().is_some_and(|c| match kind {
-        ObjectKind::Deployment => c.is_ascii_lowercase() || c.is_ascii_digit(),
-        ObjectKind::Service => c.is_ascii_lowercase(),
+    let first_ok = name.chars().next().is_some_and(|c| {
+        if subdomain {
+            c.is_ascii_lowercase() || c.is_ascii_digit()
+        } else {
+            c.is_ascii_lowercase()
+        }
     });
     let last_ok = name
         .chars()

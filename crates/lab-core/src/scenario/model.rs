@@ -152,6 +152,90 @@ pub enum ScenarioStep {
     },
 }
 
+/// Where the lab's traffic enters the cluster.
+///
+/// Serialized as one member, `"service": "my-app"` or `"gateway":
+/// "my-gateway"`, as `scenario.toml` writes it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Entry {
+    /// Through a Service: each new connection goes to a random ready pod.
+    Service(String),
+    /// Through a Gateway: its HTTPRoutes send each request to a backend by
+    /// weight, header or path.
+    Gateway(String),
+}
+
+impl Entry {
+    /// The Service's or the Gateway's name.
+    pub fn name(&self) -> &str {
+        match self {
+            Entry::Service(name) | Entry::Gateway(name) => name,
+        }
+    }
+
+    /// The kind of object traffic enters through.
+    pub fn kind(&self) -> ObjectKind {
+        match self {
+            Entry::Service(_) => ObjectKind::Service,
+            Entry::Gateway(_) => ObjectKind::Gateway,
+        }
+    }
+
+    /// The Service, when traffic enters through one.
+    pub fn service(&self) -> Option<&str> {
+        match self {
+            Entry::Service(name) => Some(name),
+            Entry::Gateway(_) => None,
+        }
+    }
+
+    /// The Gateway, when traffic enters through one.
+    pub fn gateway(&self) -> Option<&str> {
+        match self {
+            Entry::Gateway(name) => Some(name),
+            Entry::Service(_) => None,
+        }
+    }
+}
+
+impl fmt::Display for Entry {
+    /// `service my-app`, `gateway my-gateway`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.kind().kubectl_name(), self.name())
+    }
+}
+
+/// The class of requests that no `[[traffic]]` table claims.
+pub const DEFAULT_CLASS: &str = "default";
+
+/// A class of the lab's requests: a share of them sent with given headers
+/// (`[[traffic]]` in `scenario.toml`), tallied on their own.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct TrafficClass {
+    /// The class's name (`v2-header`).
+    pub name: String,
+    /// Its share of the requests, 0 to 1.
+    pub share: f64,
+    /// The headers its requests carry.
+    pub headers: BTreeMap<String, String>,
+}
+
+/// Every class of a scenario's traffic with its share, the default class
+/// (what the listed classes leave) last when it has a share.
+pub fn traffic_classes(listed: &[TrafficClass]) -> Vec<TrafficClass> {
+    let mut classes = listed.to_vec();
+    let rest = 1.0 - listed.iter().map(|class| class.share).sum::<f64>();
+    if rest > 1e-9 {
+        classes.push(TrafficClass {
+            name: DEFAULT_CLASS.to_owned(),
+            share: rest,
+            headers: BTreeMap::new(),
+        });
+    }
+    classes
+}
+
 /// A scenario folder, parsed and checked.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Scenario {
@@ -161,8 +245,11 @@ pub struct Scenario {
     pub dir: String,
     /// One line saying what the scenario shows.
     pub description: String,
-    /// The Service traffic goes through.
-    pub service: String,
+    /// Where traffic enters: a Service, or a Gateway.
+    pub entry: Entry,
+    /// Classes of requests sent with given headers (`[[traffic]]`); empty:
+    /// every request is alike.
+    pub traffic: Vec<TrafficClass>,
     /// The `version` label of the version running before the rollout.
     pub baseline: String,
     /// The `version` label of the version being rolled out.

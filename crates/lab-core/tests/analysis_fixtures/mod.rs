@@ -49,6 +49,7 @@ impl WindowBuilder {
                 longest_ms: 0,
                 start_ms,
             },
+            gateway: Default::default(),
         })
     }
 
@@ -63,6 +64,7 @@ impl WindowBuilder {
         self.0.ready_endpoints.push(ReadySample {
             t_ms,
             ready: ready.iter().map(|(v, n)| ((*v).to_owned(), *n)).collect(),
+            route: Default::default(),
         });
         self
     }

@@ -79,6 +79,7 @@ fn ready(t_ms: u64, counts: &[(&str, u32)]) -> ReadySample {
     ReadySample {
         t_ms,
         ready: counts.iter().map(|(v, n)| ((*v).to_owned(), *n)).collect(),
+        route: Default::default(),
     }
 }
 
@@ -137,6 +138,7 @@ fn window(run: &RunVariation, phase: &Phase, timeline: &[ReadySample]) -> Window
             longest_ms: 1000 / run.rate + 3,
             start_ms: start_ms + 500,
         },
+        gateway: Default::default(),
     }
 }
 

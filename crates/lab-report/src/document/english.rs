@@ -17,6 +17,7 @@ fn section(s: Section) -> &'static str {
         Section::Charts => "Charts",
         Section::Phases => "Phases",
         Section::Gates => "Gates",
+        Section::Routes => "Routes",
         Section::CrossCheck => "Client against Prometheus",
         Section::Steps => "Steps",
         Section::Events => "Platform events",
@@ -44,6 +45,9 @@ fn column(c: Column) -> &'static str {
         Column::Phase => "phase",
         Column::Clients => "clients",
         Column::Prometheus => "Prometheus",
+        Column::Class => "class",
+        Column::Answers => "answers",
+        Column::Mirrored => "mirrored",
         Column::Difference => "difference",
         Column::Allowed => "allowed",
         Column::Query => "query",
@@ -235,6 +239,7 @@ pub(super) fn say(message: &Message<'_>) -> String {
         Message::NoGates => {
             "No gate was evaluated: the run did not reach its analyze phase.".to_string()
         }
+        Message::RoutesIntro => "Through the Gateway: which versions answered each class of requests against where the route sent it (one answer from elsewhere fails), and the share of requests mirrored to a version, counted by the gateway since clients never see a copy, against the route's.".to_string(),
         Message::CrossCheckIntro { available: true } => {
             "Requests each version answered, as the clients counted them and as Prometheus's increase() over the same window saw them.".to_string()
         }

@@ -20,6 +20,7 @@ fn section(s: Section) -> &'static str {
         Section::Charts => "차트",
         Section::Phases => "구간",
         Section::Gates => "게이트",
+        Section::Routes => "경로",
         Section::CrossCheck => "클라이언트와 Prometheus 비교",
         Section::Steps => "단계",
         Section::Events => "플랫폼 이벤트",
@@ -47,6 +48,9 @@ fn column(c: Column) -> &'static str {
         Column::Phase => "구간",
         Column::Clients => "클라이언트",
         Column::Prometheus => "Prometheus",
+        Column::Class => "클래스",
+        Column::Answers => "응답",
+        Column::Mirrored => "미러링",
         Column::Difference => "차이",
         Column::Allowed => "허용",
         Column::Query => "쿼리",
@@ -258,6 +262,7 @@ pub(super) fn say(message: &Message<'_>) -> String {
         Message::NoGates => {
             "판정한 게이트가 없습니다: 실행이 분석 구간에 이르지 못했습니다.".to_string()
         }
+        Message::RoutesIntro => "게이트웨이를 거친 트래픽입니다. 요청 클래스마다 어느 버전이 응답했는지를 경로가 보낸 곳과 비교하고(다른 곳의 응답이 하나라도 있으면 실패), 버전으로 미러링된 요청의 비율을 경로가 정한 비율과 비교합니다. 클라이언트는 복사본을 보지 못하므로 복사본은 게이트웨이가 셉니다.".to_string(),
         Message::CrossCheckIntro { available: true } => {
             "각 버전이 응답한 요청 수를, 클라이언트가 센 값과 같은 구간에 대한 Prometheus의 increase()로 본 값으로 비교합니다.".to_string()
         }

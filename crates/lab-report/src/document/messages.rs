@@ -14,6 +14,7 @@ pub(crate) enum Section {
     Charts,
     Phases,
     Gates,
+    Routes,
     CrossCheck,
     Steps,
     Events,
@@ -28,6 +29,7 @@ impl Section {
             Section::Charts => "charts",
             Section::Phases => "phases",
             Section::Gates => "gates",
+            Section::Routes => "routes",
             Section::CrossCheck => "cross-check",
             Section::Steps => "steps",
             Section::Events => "events",
@@ -58,6 +60,9 @@ pub(crate) enum Column {
     Clients,
     Prometheus,
     Difference,
+    Class,
+    Answers,
+    Mirrored,
     Allowed,
     Query,
     Number,
@@ -189,6 +194,8 @@ pub(crate) enum Message<'a> {
     CrossCheckIntro {
         available: bool,
     },
+    /// What the routes section shows.
+    RoutesIntro,
     /// A step's result.
     StepOk,
     StepSkipped,

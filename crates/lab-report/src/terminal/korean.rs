@@ -36,6 +36,8 @@ fn kind(kind: ObjectKind) -> &'static str {
     match kind {
         ObjectKind::Deployment => "Deployment",
         ObjectKind::Service => "Service",
+        ObjectKind::Gateway => "Gateway",
+        ObjectKind::HttpRoute => "HTTPRoute",
     }
 }
 

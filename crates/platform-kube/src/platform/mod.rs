@@ -193,6 +193,8 @@ impl KubePlatform {
                     give_node_port(s, port);
                 }
             }
+            Object::Gateway(g) => label(&mut g.metadata, &self.settings.namespace),
+            Object::HttpRoute(r) => label(&mut r.metadata, &self.settings.namespace),
         }
         object
     }
@@ -211,6 +213,11 @@ impl KubePlatform {
                 .patch(&name, &apply_params(), &Patch::Apply(s.as_ref()))
                 .await
                 .map(|_| ()),
+            Object::Gateway(_) | Object::HttpRoute(_) => {
+                crate::gateway_api::apply_gateway_object(&self.namespace, object)
+                    .await
+                    .map(|_| ())
+            }
         };
         result.map_err(|e| object_error(e, kind, &name))?;
         lock(&self.created).insert((kind, name));
@@ -304,6 +311,17 @@ impl KubePlatform {
                 .await
                 .map(|r| r.map(|_| ()))
             }
+            ObjectKind::Gateway | ObjectKind::HttpRoute => {
+                let resource = crate::gateway_api::gateway_resource(kind)
+                    .expect("a Gateway API kind has a resource");
+                let gone = |o: Option<&kube::api::DynamicObject>| o.is_none();
+                tokio::time::timeout(
+                    timeout,
+                    await_condition(self.namespace.gateway_api(&resource), name, gone),
+                )
+                .await
+                .map(|r| r.map(|_| ()))
+            }
         };
         match result {
             Ok(Ok(_)) => Ok(()),
@@ -380,6 +398,11 @@ impl Platform for KubePlatform {
                 .delete(name, &params)
                 .await
                 .map(|_| ()),
+            ObjectKind::Gateway | ObjectKind::HttpRoute => {
+                let resource = crate::gateway_api::gateway_resource(kind)
+                    .expect("a Gateway API kind has a resource");
+                crate::gateway_api::delete_gateway_object(&self.namespace, &resource, name).await
+            }
         };
         result.map_err(|e| object_error(e, kind, name))?;
         lock(&self.created).remove(&(kind, name.to_string()));

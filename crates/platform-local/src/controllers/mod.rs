@@ -5,12 +5,14 @@
 //! store, the node and the helpers only, never on another controller. They
 //! meet in the store: the deployment controller creates and deletes pods, the
 //! kubelet runs them and reports their status, the endpoints controller turns
-//! ready pods into endpoints, the proxy serves the endpoints, monitoring and
+//! ready pods into endpoints, the proxy serves the endpoints, the gateway
+//! routes requests to them by the HTTPRoutes, monitoring and
 //! the state file writer record what runs. Adding a controller is one module
 //! and one line in [`CONTROLLERS`].
 
 pub(crate) mod deployment;
 mod endpoints;
+mod gateway;
 pub(crate) mod kubelet;
 mod monitoring;
 mod proxy;
@@ -31,6 +33,7 @@ const CONTROLLERS: &[Start] = &[
     kubelet::start,
     endpoints::start,
     proxy::start,
+    gateway::start,
     monitoring::start,
     statefile::start,
 ];

@@ -22,6 +22,7 @@ async fn run(store: Arc<Store>, node: Arc<Node>) {
     let mut last = None;
     loop {
         let (pods, services) = recorded(&store.read());
+        let (gateways, routes) = recorded_gateways(&store.read());
         let mut pids: Vec<u32> = pods.iter().filter_map(|p| p.pid).collect();
         pids.extend(node.prometheus_pid());
         let state = LabState {
@@ -31,6 +32,8 @@ async fn run(store: Arc<Store>, node: Arc<Node>) {
             run_dir: node.config.run_dir.clone(),
             prometheus: node.prometheus_url.clone(),
             services,
+            gateways,
+            routes,
             pods,
             pids,
         };
@@ -67,4 +70,42 @@ fn recorded(objects: &Objects) -> (Vec<RecordedPod>, BTreeMap<String, String>) {
         })
         .collect();
     (pods, services)
+}
+
+/// Each Gateway's URL and each route's conditions, as the state file records
+/// them.
+fn recorded_gateways(
+    objects: &Objects,
+) -> (BTreeMap<String, String>, BTreeMap<String, Vec<String>>) {
+    let gateways = objects
+        .gateways()
+        .iter()
+        .filter_map(|(name, gateway)| match &gateway.listeners {
+            Listeners::Open(addresses) => {
+                Some((name.clone(), format!("http://{}", addresses.first()?)))
+            }
+            Listeners::Pending | Listeners::Failed(_) => None,
+        })
+        .collect();
+    let routes = objects
+        .routes()
+        .iter()
+        .map(|(name, route)| {
+            let conditions = route
+                .status
+                .iter()
+                .flat_map(|status| &status.parents)
+                .flat_map(|parent| {
+                    parent.conditions.iter().map(move |c| {
+                        format!(
+                            "{}: {}={} ({})",
+                            parent.parent_ref.name, c.type_, c.status, c.reason
+                        )
+                    })
+                })
+                .collect();
+            (name.clone(), conditions)
+        })
+        .collect();
+    (gateways, routes)
 }

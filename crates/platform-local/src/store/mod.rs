@@ -26,10 +26,10 @@ mod write;
 
 #[cfg(test)]
 pub(crate) use objects::Deletion;
-pub use objects::{AcceptFaults, NO_ENDPOINT, ServiceStats};
+pub use objects::{AcceptFaults, BackendStats, MAX_MIRROR_LATENCIES, NO_ENDPOINT, ServiceStats};
 pub(crate) use objects::{
-    ConnectionStats, DeploymentSpec, Listeners, Objects, PodRecord, PodSpec, ServicePort,
-    ServiceRecord, ServiceSpec, Target,
+    ConnectionStats, DeploymentSpec, GatewayStats, Listeners, Objects, PodRecord, PodSpec,
+    RouteRecord, ServicePort, ServiceRecord, ServiceSpec, Target,
 };
 pub(crate) use write::{Applied, Write};
 

@@ -191,9 +191,79 @@ pub(crate) struct Objects {
     pub(super) deployments: BTreeMap<String, DeploymentRecord>,
     pub(super) services: BTreeMap<String, ServiceRecord>,
     pub(super) pods: BTreeMap<String, PodRecord>,
+    pub(super) gateways: BTreeMap<String, GatewayRecord>,
+    pub(super) routes: BTreeMap<String, RouteRecord>,
+    /// The creation order given to the next route (older routes win ties).
+    pub(super) next_route_age: u64,
+}
+
+/// What a Gateway saw for one backend Service, kept by the gateway
+/// controller: the requests it sent there, by the version that answered, and
+/// the copies it mirrored there.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct BackendStats {
+    /// Requests sent to the backend, by the version of the pod that answered
+    /// ([`NO_ENDPOINT`] when none was ready or the pod did not answer).
+    pub requests: BTreeMap<String, u64>,
+    /// Answers with a 5xx status, by version.
+    pub errors: BTreeMap<String, u64>,
+    /// Copies sent by a `RequestMirror` filter, by the version that got them.
+    pub mirrored: BTreeMap<String, u64>,
+    /// Copies answered with a 5xx status, by version.
+    pub mirror_errors: BTreeMap<String, u64>,
+    /// Copies that got no answer, by version.
+    pub mirror_failed: BTreeMap<String, u64>,
+    /// How long each answered copy took, in microseconds, by version, in the
+    /// order they were answered (at most [`MAX_MIRROR_LATENCIES`] each).
+    pub mirror_latencies_us: BTreeMap<String, Vec<u64>>,
+}
+
+/// The most copy latencies kept per version: a long run keeps its first
+/// ones, a bounded memory.
+pub const MAX_MIRROR_LATENCIES: usize = 200_000;
+
+/// A Gateway's tallies by backend Service.
+pub(crate) type GatewayStats = Mutex<BTreeMap<String, BackendStats>>;
+
+/// A Gateway in the store, with its listeners' state (written by the gateway
+/// controller) and its tallies.
+#[derive(Debug)]
+pub(crate) struct GatewayRecord {
+    pub(crate) resource_version: u64,
+    /// New whenever the Gateway is created or its listeners change.
+    pub(crate) uid: u64,
+    pub(crate) spec: lab_core::gateway::Gateway,
+    pub(crate) listeners: Listeners,
+    pub(crate) stats: Arc<GatewayStats>,
+}
+
+/// An HTTPRoute in the store, with the status its Gateway's controller wrote.
+#[derive(Debug, Clone)]
+pub(crate) struct RouteRecord {
+    pub(crate) resource_version: u64,
+    /// Its creation order: older routes win precedence ties.
+    pub(crate) age: u64,
+    pub(crate) spec: lab_core::gateway::HttpRoute,
+    pub(crate) status: Option<lab_core::gateway::RouteStatus>,
 }
 
 impl Objects {
+    pub(crate) fn gateways(&self) -> &BTreeMap<String, GatewayRecord> {
+        &self.gateways
+    }
+
+    pub(crate) fn gateway(&self, name: &str) -> Option<&GatewayRecord> {
+        self.gateways.get(name)
+    }
+
+    pub(crate) fn routes(&self) -> &BTreeMap<String, RouteRecord> {
+        &self.routes
+    }
+
+    pub(crate) fn route(&self, name: &str) -> Option<&RouteRecord> {
+        self.routes.get(name)
+    }
+
     /// Raised by every change.
     pub(crate) fn revision(&self) -> u64 {
         self.revision

@@ -2,9 +2,11 @@
 //! changes with the coming revision, and publishes the change when dropped.
 
 use super::objects::{
-    ConnectionStats, Deletion, DeploymentRecord, DeploymentSpec, Listeners, Objects, PodRecord,
-    PodSpec, PodStatus, ServiceRecord, ServiceSpec, Target,
+    ConnectionStats, Deletion, DeploymentRecord, DeploymentSpec, GatewayRecord, GatewayStats,
+    Listeners, Objects, PodRecord, PodSpec, PodStatus, RouteRecord, ServiceRecord, ServiceSpec,
+    Target,
 };
+use lab_core::gateway::{Gateway, HttpRoute, RouteStatus};
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 use std::ops::Deref;
@@ -187,6 +189,109 @@ impl<'a> Write<'a> {
         let record = self.objects.services.get_mut(name).expect("checked");
         record.listeners = listeners;
         record.resource_version = resource_version;
+        true
+    }
+
+    /// Create or update a Gateway. One whose listeners changed is replaced
+    /// (new uid and tallies), so that the controller opens them again.
+    pub(crate) fn apply_gateway(&mut self, name: &str, spec: Gateway) -> Applied {
+        let resource_version = self.change();
+        if let Some(existing) = self.objects.gateways.get_mut(name)
+            && existing.spec.spec.listeners == spec.spec.listeners
+        {
+            existing.spec = spec;
+            existing.resource_version = resource_version;
+            return Applied::Configured;
+        }
+        self.objects.next_uid += 1;
+        let record = GatewayRecord {
+            resource_version,
+            uid: self.objects.next_uid,
+            spec,
+            listeners: Listeners::Pending,
+            stats: Arc::new(GatewayStats::default()),
+        };
+        self.objects.gateways.insert(name.to_string(), record);
+        Applied::Created
+    }
+
+    pub(crate) fn delete_gateway(&mut self, name: &str) -> bool {
+        if self.objects.gateways.remove(name).is_none() {
+            return false;
+        }
+        self.change();
+        true
+    }
+
+    /// Record the state of a Gateway's listeners, if the Gateway is still the
+    /// one (`uid`) they were opened for.
+    pub(crate) fn set_gateway_listeners(
+        &mut self,
+        name: &str,
+        uid: u64,
+        listeners: Listeners,
+    ) -> bool {
+        let current = self.objects.gateways.get(name);
+        if current.is_none_or(|g| g.uid != uid || g.listeners == listeners) {
+            return false;
+        }
+        let resource_version = self.change();
+        let record = self.objects.gateways.get_mut(name).expect("checked");
+        record.listeners = listeners;
+        record.resource_version = resource_version;
+        true
+    }
+
+    /// Create or update an HTTPRoute; an update keeps its age and clears the
+    /// status until the controller writes it again.
+    pub(crate) fn apply_route(&mut self, name: &str, spec: HttpRoute) -> Applied {
+        let resource_version = self.change();
+        if let Some(existing) = self.objects.routes.get_mut(name) {
+            existing.spec = spec;
+            existing.status = None;
+            existing.resource_version = resource_version;
+            return Applied::Configured;
+        }
+        let age = self.objects.next_route_age;
+        self.objects.next_route_age += 1;
+        self.objects.routes.insert(
+            name.to_string(),
+            RouteRecord {
+                resource_version,
+                age,
+                spec,
+                status: None,
+            },
+        );
+        Applied::Created
+    }
+
+    pub(crate) fn delete_route(&mut self, name: &str) -> bool {
+        if self.objects.routes.remove(name).is_none() {
+            return false;
+        }
+        self.change();
+        true
+    }
+
+    /// Record the status a route's Gateway controller gave it, for the
+    /// route's spec at `resource_version`; false when it changed since.
+    pub(crate) fn set_route_status(
+        &mut self,
+        name: &str,
+        resource_version: u64,
+        status: RouteStatus,
+    ) -> bool {
+        let current = self.objects.routes.get(name);
+        if current.is_none_or(|r| {
+            r.resource_version != resource_version || r.status.as_ref() == Some(&status)
+        }) {
+            return false;
+        }
+        let version = self.change();
+        let record = self.objects.routes.get_mut(name).expect("checked");
+        record.status = Some(status);
+        record.resource_version = version;
         true
     }
 

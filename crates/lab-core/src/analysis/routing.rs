@@ -1,0 +1,340 @@
+//! Traffic through a Gateway: where its routes sent each class of the lab's
+//! requests, and the copies its mirrors sent elsewhere.
+//!
+//! - **routing**: every answer of a class must come from a version the route
+//!   sent that class to; a single answer from another version fails the
+//!   verdict (header routing is judged exactly, not by an interval).
+//! - **mirror**: the share of requests mirrored to a version, counted on the
+//!   mirror target's side (the clients never see a copy), against the share
+//!   the route's `RequestMirror` asks for, with a Wilson interval as for the
+//!   split.
+//! - a candidate that only receives copies is judged by the gates on what it
+//!   answered to them ([`mirrored_candidate`]).
+
+use super::observation::{ClassTally, ReadySample, WindowKind, WindowObservation};
+use super::stats::{Interval, wilson_interval, z_for_confidence};
+use super::thresholds::confidence_label;
+use super::verdict::{Comparison, Verdict, percent};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Whether the answers of one class came only from where the route sent it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RoutingVerdict {
+    /// The class of requests.
+    pub class: String,
+    /// `pass` when every answer came from a routed version, `fail` at the
+    /// first that did not, `inconclusive` below `min_samples`,
+    /// `not_applicable` in a transition.
+    pub verdict: Verdict,
+    /// The versions the route sent the class to during the window.
+    pub routed_to: Vec<String>,
+    /// Answers by version.
+    pub answers: BTreeMap<String, u64>,
+    /// Answers from a version the class was not routed to.
+    pub misrouted: u64,
+    /// One line for people: why this verdict.
+    pub explanation: String,
+}
+
+/// The share of requests mirrored to one version, against the route's.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MirrorVerdict {
+    /// The mirror target's version.
+    pub version: String,
+    /// `pass` when the expected share lies inside the interval, `fail` when
+    /// not, `inconclusive` below `min_samples`, `not_applicable` in a
+    /// transition.
+    pub verdict: Verdict,
+    /// Copies the target received.
+    pub mirrored: u64,
+    /// Requests the clients sent in the window: the sample size.
+    pub requests: u64,
+    /// `mirrored / requests`.
+    pub observed_share: Option<f64>,
+    /// The time-weighted share the route asked to mirror.
+    pub expected_share: Option<f64>,
+    /// Wilson interval of the observed share.
+    pub interval: Option<Interval>,
+    /// The interval's confidence.
+    pub confidence: f64,
+    /// Always `inside`.
+    pub comparison: Comparison,
+    /// Where the copies were counted (`gateway`, `prometheus`).
+    pub source: String,
+    /// One line for people: why this verdict.
+    pub explanation: String,
+}
+
+/// The samples of a window that carry routes (the one in force at its start
+/// and every later one).
+fn route_samples(window: &WindowObservation) -> Vec<&ReadySample> {
+    let start = window
+        .ready_endpoints
+        .iter()
+        .rposition(|s| s.t_ms <= window.start_ms)
+        .unwrap_or(0);
+    window.ready_endpoints[start..]
+        .iter()
+        .take_while(|s| s.t_ms <= window.end_ms)
+        .filter(|s| !s.route.is_empty())
+        .collect()
+}
+
+/// The time-weighted average of `value` over the window's route samples:
+/// each holds until the next; `None` without any.
+fn time_weighted(window: &WindowObservation, value: impl Fn(&ReadySample) -> f64) -> Option<f64> {
+    let samples = route_samples(window);
+    if samples.is_empty() {
+        return None;
+    }
+    if window.end_ms <= window.start_ms {
+        return Some(value(samples[0]));
+    }
+    let mut sum = 0.0;
+    let mut covered = 0.0;
+    for (i, sample) in samples.iter().enumerate() {
+        let from = sample.t_ms.max(window.start_ms);
+        let until = samples
+            .get(i + 1)
+            .map_or(window.end_ms, |next| next.t_ms.min(window.end_ms));
+        if until > from {
+            let span = (until - from) as f64;
+            sum += span * value(sample);
+            covered += span;
+        }
+    }
+    Some(if covered > 0.0 {
+        sum / covered
+    } else {
+        value(samples[samples.len() - 1])
+    })
+}
+
+/// The classes of a window with their answers: as counted per class, or,
+/// when the traffic has a single class, the whole window's answers.
+fn classes(window: &WindowObservation) -> BTreeMap<String, ClassTally> {
+    if !window.gateway.classes.is_empty() {
+        return window.gateway.classes.clone();
+    }
+    let routed: BTreeSet<&String> = route_samples(window)
+        .iter()
+        .flat_map(|s| s.route.routed.keys())
+        .collect();
+    let Some(class) = routed.into_iter().next() else {
+        return BTreeMap::new();
+    };
+    let tally = ClassTally {
+        share: 1.0,
+        answers: window
+            .versions
+            .iter()
+            .filter(|(_, t)| t.requests > 0)
+            .map(|(version, t)| (version.clone(), t.requests))
+            .collect(),
+        failed: window.connection_failures.total(),
+    };
+    BTreeMap::from([(class.clone(), tally)])
+}
+
+/// The routing verdict of every class of a window; empty when its traffic did
+/// not go through a Gateway.
+pub fn routing(window: &WindowObservation, min_samples: u64) -> Vec<RoutingVerdict> {
+    let samples = route_samples(window);
+    if samples.is_empty() {
+        return Vec::new();
+    }
+    classes(window)
+        .into_iter()
+        .map(|(class, tally)| {
+            let routed_to: BTreeSet<String> = samples
+                .iter()
+                .filter_map(|s| s.route.routed.get(&class))
+                .flat_map(|versions| versions.iter())
+                .filter(|(_, share)| **share > 0.0)
+                .map(|(version, _)| version.clone())
+                .collect();
+            let misrouted: u64 = tally
+                .answers
+                .iter()
+                .filter(|(version, _)| !routed_to.contains(*version))
+                .map(|(_, n)| n)
+                .sum();
+            let answered = tally.answered();
+            let routed_list: Vec<String> = routed_to.into_iter().collect();
+            let to = if routed_list.is_empty() {
+                "no version (404 or 503)".to_owned()
+            } else {
+                routed_list.join(", ")
+            };
+            let seen: Vec<String> = tally
+                .answers
+                .iter()
+                .map(|(version, n)| format!("{version} {n}"))
+                .collect();
+            let seen = if seen.is_empty() {
+                "no answers".to_owned()
+            } else {
+                seen.join(", ")
+            };
+            let said = format!("class {class} routed to {to}; answers: {seen}");
+            let (verdict, why) = if window.kind == WindowKind::Transition {
+                (
+                    Verdict::NotApplicable,
+                    "shown, not judged: routes change during a transition".to_owned(),
+                )
+            } else if misrouted > 0 {
+                (
+                    Verdict::Fail,
+                    format!("{misrouted} answered by a version the class is not routed to"),
+                )
+            } else if answered < min_samples {
+                (
+                    Verdict::Inconclusive,
+                    format!("{answered} < {min_samples} answers needed"),
+                )
+            } else {
+                (
+                    Verdict::Pass,
+                    "every answer from a routed version".to_owned(),
+                )
+            };
+            RoutingVerdict {
+                class,
+                verdict,
+                routed_to: routed_list,
+                answers: tally.answers,
+                misrouted,
+                explanation: format!("{said}: {why}"),
+            }
+        })
+        .collect()
+}
+
+/// The mirror verdict of every version copies were sent to (or meant to be).
+pub fn mirror(window: &WindowObservation, confidence: f64, min_samples: u64) -> Vec<MirrorVerdict> {
+    let samples = route_samples(window);
+    let mut versions: BTreeSet<String> = samples
+        .iter()
+        .flat_map(|s| s.route.mirrored.iter())
+        .filter(|(_, share)| **share > 0.0)
+        .map(|(version, _)| version.clone())
+        .collect();
+    versions.extend(
+        window
+            .gateway
+            .mirrored
+            .iter()
+            .filter(|(_, t)| t.requests + t.attributed_failures > 0)
+            .map(|(version, _)| version.clone()),
+    );
+    let requests: u64 = window.versions.values().map(|t| t.requests).sum::<u64>()
+        + window.connection_failures.total();
+    let source = window
+        .gateway
+        .mirror_source
+        .clone()
+        .unwrap_or_else(|| "no count of mirrored requests".to_owned());
+    let conf = confidence_label(confidence);
+    versions
+        .into_iter()
+        .map(|version| {
+            let mirrored = window
+                .gateway
+                .mirrored
+                .get(&version)
+                .map_or(0, |t| t.requests + t.attributed_failures)
+                .min(requests);
+            let expected_share =
+                time_weighted(window, |s| s.route.mirrored.get(&version).copied().unwrap_or(0.0));
+            let interval = wilson_interval(mirrored, requests, z_for_confidence(confidence));
+            let observed_share = (requests > 0).then(|| mirrored as f64 / requests as f64);
+            let observed = match (observed_share, interval) {
+                (Some(share), Some(interval)) => format!(
+                    "{mirrored} of {requests} requests mirrored to {version} ({}, {conf} interval {}–{})",
+                    percent(share),
+                    percent(interval.low),
+                    percent(interval.high)
+                ),
+                _ => format!("no requests in the window to mirror to {version}"),
+            };
+            let expected = match expected_share {
+                Some(share) => format!("the route asks for {}", percent(share)),
+                None => "no route in force".to_owned(),
+            };
+            let counted = window.gateway.mirror_source.is_some();
+            let (verdict, why) = match (window.kind, interval, expected_share) {
+                (WindowKind::Transition, _, _) => (
+                    Verdict::NotApplicable,
+                    "shown, not judged: routes change during a transition".to_owned(),
+                ),
+                _ if !counted => (Verdict::Inconclusive, "nothing counted the copies".to_owned()),
+                (_, Some(interval), Some(expected)) => {
+                    if requests < min_samples {
+                        (
+                            Verdict::Inconclusive,
+                            format!("{requests} < {min_samples} requests needed"),
+                        )
+                    } else if interval.contains(expected) {
+                        (Verdict::Pass, "inside".to_owned())
+                    } else {
+                        (Verdict::Fail, "outside".to_owned())
+                    }
+                }
+                _ => (Verdict::Inconclusive, "nothing to compare".to_owned()),
+            };
+            MirrorVerdict {
+                version,
+                verdict,
+                mirrored,
+                requests,
+                observed_share,
+                expected_share,
+                interval,
+                confidence,
+                comparison: Comparison::Inside,
+                source: source.clone(),
+                explanation: format!("{observed}, {expected}: {why}"),
+            }
+        })
+        .collect()
+}
+
+/// Whether `candidate` only received mirrored copies in the window: the
+/// routes sent it no class of requests, and mirrored some to it. Its gates
+/// are then judged on what it answered to the copies.
+pub fn mirrored_candidate(window: &WindowObservation, candidate: &str) -> bool {
+    let samples = route_samples(window);
+    let routed = samples.iter().any(|s| {
+        s.route
+            .routed
+            .values()
+            .any(|versions| versions.get(candidate).is_some_and(|share| *share > 0.0))
+    });
+    let mirrored = samples.iter().any(|s| {
+        s.route
+            .mirrored
+            .get(candidate)
+            .is_some_and(|share| *share > 0.0)
+    });
+    !routed && mirrored
+}
+
+/// The expected share of each version at one instant for the split: the
+/// route's shares mixed by the window's class shares when the traffic went
+/// through a Gateway, else `None` (the ready endpoints decide).
+pub(crate) fn routed_expectation(
+    sample: &ReadySample,
+    window: &WindowObservation,
+) -> Option<BTreeMap<String, f64>> {
+    if sample.route.routed.is_empty() {
+        return None;
+    }
+    let shares: BTreeMap<String, f64> = window
+        .gateway
+        .classes
+        .iter()
+        .map(|(class, tally)| (class.clone(), tally.share))
+        .collect();
+    Some(sample.route.expected(&shares))
+}
