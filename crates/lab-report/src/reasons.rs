@@ -6,6 +6,7 @@
 //! text (the platform's words for what was not ready), Korean names what the
 //! fields hold instead (the Deployments waited for).
 
+use crate::document::korean::detectable;
 use crate::document::messages::{confidence, value};
 use crate::i18n::Localized;
 use lab_core::analysis::{
@@ -142,9 +143,22 @@ fn explanation(gate: &GateVerdict, thresholds: &Gates) -> String {
                     e.interval.low * 100.0
                 )
             }
-            _ => format!("{what} {} {threshold}", comparison(gate.comparison)),
+            _ => format!(
+                "{what} {} {threshold}{}",
+                comparison(gate.comparison),
+                unresolved_note(gate)
+            ),
         },
         Verdict::NotApplicable => format!("{what}: 해당 없음"),
+    }
+}
+
+/// The words a passing gate adds when its sample cannot resolve its threshold,
+/// as lab-core's English explanation does ("; passed, but …").
+fn unresolved_note(gate: &GateVerdict) -> String {
+    match &gate.sensitivity {
+        Some(s) if !s.resolved => format!("; 통과했지만 {}", detectable(s)),
+        _ => String::new(),
     }
 }
 
