@@ -10,7 +10,9 @@ use crate::analysis::{Gates, Outcome};
 /// Serde for durations as text; kept here under its old name for callers.
 pub use crate::duration::as_text as duration_text;
 use crate::limits;
-use crate::object::{Object, ObjectKind, VERSION_LABEL, labels_match};
+use crate::object::{Object, ObjectKind, VERSION_LABEL};
+use crate::replay;
+use crate::report::Section;
 use crate::scenario::model::{Manifest, Scenario, ScenarioStep};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -829,123 +831,37 @@ fn number(value: f64) -> String {
 
 /// Pods the plan asks for, on paper.
 impl Plan {
-    /// The most pods the promotion path holds at once above the steady state
-    /// (the replicas at the first observe phase), counted where the scenario
-    /// dwells (each wait, observe and analyze step): the desired replicas of
-    /// every Deployment, plus the surge a rolling update adds while it replaces
-    /// a Deployment's pods before the next wait. Steps run back to back (a scale
-    /// then a delete) are not a state anyone waits in, so they do not count.
-    /// `None` without an observe phase.
+    /// The most pods the plan runs at once above the steady state (the
+    /// desired pods before the first observe phase), on either path, a
+    /// rollout's surge included ([`replay::peak_pods`]). `None` without an
+    /// observe phase.
     pub fn peak_pods_above_steady(&self) -> Option<i32> {
-        let mut replicas: BTreeMap<String, i32> = BTreeMap::new();
-        let mut steady = None;
-        let mut peak = 0;
-        let mut surge = 0;
-        for step in &self.steps {
-            match step {
-                Step::Apply { objects, .. } => {
-                    for object in objects {
-                        let Some(count) = object.replicas() else {
-                            continue;
-                        };
-                        if replicas.contains_key(object.name())
-                            && let Some(Ok(strategy)) = object.strategy()
-                        {
-                            surge += strategy.surge(count);
-                        }
-                        replicas.insert(object.name().to_owned(), count);
-                    }
-                }
-                Step::Scale {
-                    deployment,
-                    replicas: count,
-                } => {
-                    replicas.insert(deployment.clone(), *count);
-                }
-                Step::Delete {
-                    kind: ObjectKind::Deployment,
-                    name,
-                } => {
-                    replicas.remove(name);
-                }
-                Step::WaitReady { .. } | Step::Observe { .. } | Step::Analyze { .. } => {
-                    let held = replicas.values().sum::<i32>();
-                    if steady.is_none() && !matches!(step, Step::WaitReady { .. }) {
-                        steady = Some(held);
-                    }
-                    if steady.is_some() {
-                        peak = peak.max(held + surge);
-                    }
-                    surge = 0;
-                }
-                _ => {}
-            }
-        }
-        steady.map(|steady| (peak - steady).max(0))
+        let observe = self
+            .steps
+            .iter()
+            .position(|step| matches!(step, Step::Observe { .. }))?;
+        let steady = replay::before_step(self, Section::Main, observe).pods();
+        let peak = replay::peak_pods(self).map_or(steady, |peak| peak.pods);
+        Some(i32::try_from((peak - steady).max(0)).unwrap_or(i32::MAX))
     }
 }
 
 /// The candidate's expected sample (see [`SampleEstimate`] for the method).
 impl Plan {
-    /// The candidate's expected sample in the analyze phase; `None` without one.
+    /// The candidate's expected sample in the analyze phase; `None` without one,
+    /// or when the Service has no known selector then.
     pub fn sample_estimate(&self) -> Option<SampleEstimate> {
         let decision = self.decision_index();
         let Some(Step::Analyze { duration, .. }) = self.steps.get(decision) else {
             return None;
         };
-        // Deployment name -> (pod labels, replicas).
-        let mut deployments: BTreeMap<String, (BTreeMap<String, String>, i32)> = BTreeMap::new();
-        let mut selector: Option<BTreeMap<String, String>> = None;
-        for step in &self.steps[..decision] {
-            match step {
-                Step::Apply { objects, .. } => {
-                    for object in objects {
-                        if let (Some(labels), Some(replicas)) =
-                            (object.pod_labels(), object.replicas())
-                        {
-                            deployments
-                                .insert(object.name().to_owned(), (labels.clone(), replicas));
-                        } else if object.name() == self.service
-                            && let Some(s) = object.service_selector()
-                        {
-                            selector = Some(s.clone());
-                        }
-                    }
-                }
-                Step::Scale {
-                    deployment,
-                    replicas,
-                } => {
-                    if let Some(d) = deployments.get_mut(deployment) {
-                        d.1 = *replicas;
-                    }
-                }
-                Step::Delete { kind, name } => match kind {
-                    ObjectKind::Deployment => {
-                        deployments.remove(name);
-                    }
-                    ObjectKind::Service if *name == self.service => selector = None,
-                    _ => {}
-                },
-                Step::SwitchSelector {
-                    service,
-                    selector: new,
-                } if *service == self.service => selector = Some(new.clone()),
-                _ => {}
-            }
-        }
-        let selector = selector?;
-        let (mut candidate, mut all) = (0i64, 0i64);
-        for (labels, replicas) in deployments.values() {
-            if !labels_match(&selector, labels) {
-                continue;
-            }
-            let replicas = i64::from((*replicas).max(0));
-            all += replicas;
-            if labels.get(VERSION_LABEL) == Some(&self.candidate) {
-                candidate += replicas;
-            }
-        }
+        let cluster = replay::before_step(self, Section::Main, decision);
+        cluster.selector(&self.service)?;
+        let selected = cluster.selected(&self.service);
+        let all: i64 = selected.values().map(|&n| i64::from(n.max(0))).sum();
+        let candidate = selected
+            .get(&self.candidate)
+            .map_or(0, |&n| i64::from(n.max(0)));
         let share = if all == 0 {
             0.0
         } else {
