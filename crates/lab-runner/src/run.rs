@@ -251,6 +251,7 @@ async fn finish<P: Platform>(
         windows,
         steps: execution.steps.clone(),
         timeline: live.timeline.clone(),
+        pods: live.pod_counts(),
         series: Series {
             client,
             server: server_series,
