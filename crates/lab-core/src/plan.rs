@@ -11,8 +11,6 @@ use crate::analysis::{Gates, Outcome};
 pub use crate::duration::as_text as duration_text;
 use crate::limits;
 use crate::object::{Object, ObjectKind, VERSION_LABEL};
-use crate::replay;
-use crate::report::Section;
 use crate::scenario::model::{Manifest, Scenario, ScenarioStep};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -827,53 +825,6 @@ fn text(duration: Duration) -> String {
 fn number(value: f64) -> String {
     let text = format!("{value:.3}");
     text.trim_end_matches('0').trim_end_matches('.').to_owned()
-}
-
-/// Pods the plan asks for, on paper.
-impl Plan {
-    /// The most pods the plan runs at once above the steady state (the
-    /// desired pods before the first observe phase), on either path, a
-    /// rollout's surge included ([`replay::peak_pods`]). `None` without an
-    /// observe phase.
-    pub fn peak_pods_above_steady(&self) -> Option<i32> {
-        let observe = self
-            .steps
-            .iter()
-            .position(|step| matches!(step, Step::Observe { .. }))?;
-        let steady = replay::before_step(self, Section::Main, observe).pods();
-        let peak = replay::peak_pods(self).map_or(steady, |peak| peak.pods);
-        Some(i32::try_from((peak - steady).max(0)).unwrap_or(i32::MAX))
-    }
-}
-
-/// The candidate's expected sample (see [`SampleEstimate`] for the method).
-impl Plan {
-    /// The candidate's expected sample in the analyze phase; `None` without one,
-    /// or when the Service has no known selector then.
-    pub fn sample_estimate(&self) -> Option<SampleEstimate> {
-        let decision = self.decision_index();
-        let Some(Step::Analyze { duration, .. }) = self.steps.get(decision) else {
-            return None;
-        };
-        let cluster = replay::before_step(self, Section::Main, decision);
-        cluster.selector(&self.service)?;
-        let selected = cluster.selected(&self.service);
-        let all: i64 = selected.values().map(|&n| i64::from(n.max(0))).sum();
-        let candidate = selected
-            .get(&self.candidate)
-            .map_or(0, |&n| i64::from(n.max(0)));
-        let share = if all == 0 {
-            0.0
-        } else {
-            candidate as f64 / all as f64
-        };
-        Some(SampleEstimate::new(
-            self.profile.rate,
-            share,
-            duration.as_secs_f64(),
-            &self.gates,
-        ))
-    }
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@
 //! it is.
 
 mod english;
-pub(crate) mod korean;
+mod korean;
 pub(crate) mod messages;
 
 use crate::i18n::{Language, Localized};

@@ -6,12 +6,11 @@
 //! text (the platform's words for what was not ready), Korean names what the
 //! fields hold instead (the Deployments waited for).
 
-use crate::document::korean::detectable;
 use crate::document::messages::{confidence, value};
 use crate::i18n::Localized;
 use lab_core::analysis::{
-    Comparison, Counted, Decision, DecisionCause, GateName, GateVerdict, Gates,
-    SLOWER_THAN_P99_LIMIT, Verdict,
+    Bad, Comparison, Counted, Decision, DecisionCause, GateName, GateVerdict, Gates,
+    SLOWER_THAN_P99_LIMIT, Sensitivity, Verdict,
 };
 
 /// Why something went as it did.
@@ -218,4 +217,28 @@ fn reason(decision: &Decision, thresholds: &Gates) -> String {
             waited_for.join(", ")
         ),
     }
+}
+
+/// What a gate's sample can and cannot rule out, in Korean (the English is
+/// [`Sensitivity::describe`]).
+pub(crate) fn detectable(s: &Sensitivity) -> String {
+    let what = match s.counted {
+        Bad::Errors => "오류율",
+        Bad::Slow => "느린 응답의 비율",
+    };
+    let needed = s
+        .requests_needed
+        .map(|n| {
+            format!(
+                "; {:.2}%와 {:.2}%를 구별하려면 요청 {n}개가 필요합니다",
+                s.allowed * 100.0,
+                s.allowed * 200.0
+            )
+        })
+        .unwrap_or_default();
+    format!(
+        "요청 {}개로는 {what}이 {:.2}%까지일 가능성을 배제할 수 없습니다{needed}",
+        s.total,
+        s.cannot_rule_out * 100.0
+    )
 }

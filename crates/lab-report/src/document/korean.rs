@@ -5,9 +5,9 @@
 
 use super::messages::{Column, Message, Section, confidence, duration_text, seconds};
 use crate::i18n::Localized;
-use crate::reasons::Why;
+use crate::reasons::{Why, detectable};
 use crate::terms::Term;
-use lab_core::analysis::{Bad, Counted, Outcome, Sensitivity};
+use lab_core::analysis::{Counted, Outcome};
 use lab_core::report::RunStatus;
 
 fn outcome(o: Outcome) -> String {
@@ -250,28 +250,4 @@ pub(super) fn say(message: &Message<'_>) -> String {
             "Prometheus를 사용할 수 없었습니다: 차트와 판정은 클라이언트의 집계만으로 만들었고, 클라이언트와 Prometheus 비교는 판단 보류입니다".to_string()
         }
     }
-}
-
-/// What a gate's sample can and cannot rule out, in Korean (the English is
-/// [`Sensitivity::describe`]).
-pub(crate) fn detectable(s: &Sensitivity) -> String {
-    let what = match s.counted {
-        Bad::Errors => "오류율",
-        Bad::Slow => "느린 응답의 비율",
-    };
-    let needed = s
-        .requests_needed
-        .map(|n| {
-            format!(
-                "; {:.2}%와 {:.2}%를 구별하려면 요청 {n}개가 필요합니다",
-                s.allowed * 100.0,
-                s.allowed * 200.0
-            )
-        })
-        .unwrap_or_default();
-    format!(
-        "요청 {}개로는 {what}이 {:.2}%까지일 가능성을 배제할 수 없습니다{needed}",
-        s.total,
-        s.cannot_rule_out * 100.0
-    )
 }
