@@ -3,19 +3,15 @@
 mod scenario_support;
 
 use lab_core::plan::{OnTimeout, Overrides, Plan, PlanError, ProfileName, Step};
-use lab_core::scenario::{Scenario, parse};
+use lab_core::scenario::Scenario;
 use std::time::Duration;
 
 fn scenario(name: &str) -> Scenario {
-    let dir = scenario_support::repo_root()
-        .join("lab/scenarios")
-        .join(name);
-    let source = scenario_support::read(&dir, &format!("lab/scenarios/{name}"));
-    parse(&source).unwrap_or_else(|problems| panic!("{problems}"))
+    scenario_support::shipped_scenario(name)
 }
 
 fn plan(name: &str, profile: ProfileName, overrides: &Overrides) -> Plan {
-    Plan::build(&scenario(name), profile, overrides).unwrap()
+    scenario_support::shipped_plan(name, profile, overrides)
 }
 
 #[test]
