@@ -7,8 +7,8 @@ use crate::analysis::{
     AnalysisConfig, Decision, Outcome, ReadySample, WindowObservation, analyze_window,
 };
 use crate::report::{
-    EventRecord, PrometheusInfo, Report, RunStatus, SCHEMA_VERSION, Section, Series, StepRecord,
-    WindowReport,
+    EventRecord, PodCounts, PrometheusInfo, Report, RunStatus, SCHEMA_VERSION, Section, Series,
+    StepRecord, WindowReport,
 };
 
 /// Which part of a window Prometheus's counts are compared with the clients' over.
@@ -59,6 +59,8 @@ pub struct RunRecord {
     pub steps: Vec<StepRecord>,
     /// The Service's ready endpoints per version over the run.
     pub timeline: Vec<ReadySample>,
+    /// The pods that existed at once; `None` when never sampled.
+    pub pods: Option<PodCounts>,
     /// Traffic over time.
     pub series: Series,
     /// What the run knew about Prometheus.
@@ -126,6 +128,7 @@ pub fn assemble(record: RunRecord) -> Report {
         windows,
         steps,
         timeline: record.timeline,
+        pods: record.pods,
         series: record.series,
         prometheus: record.prometheus,
         events: record.events,

@@ -4,13 +4,15 @@
 //!
 //! A pure model, replayed one step at a time. Scenario checks walk it to find
 //! steps that use an object that is not there, the teaching mode's narration to
-//! say which pods a Service picks, and the platform limits to count the most pods
-//! a plan runs at once. The main steps run in order; the rollback steps start
+//! say which pods a Service picks, the platform limits to count the most pods
+//! a plan runs at once, and the plan's expectations defined here on [`Plan`]:
+//! the candidate's share in the analyze phase (`Plan::sample_estimate`) and
+//! the peak pods above the steady state (`Plan::peak_pods_above_steady`). The main steps run in order; the rollback steps start
 //! from the state at the decision point ([`walk`]).
 
 use crate::gateway::{HttpRoute, ReadyByService, RouteTable};
 use crate::object::{Object, ObjectKind, Strategy, labels_match};
-use crate::plan::{Plan, Step};
+use crate::plan::{Plan, SampleEstimate, Step};
 use crate::report::Section;
 use crate::scenario::model::{Manifest, Scenario, ScenarioStep};
 use std::collections::BTreeMap;
@@ -494,5 +496,55 @@ fn higher(peak: &mut Option<PeakPods>, section: Section, index: usize, pods: i64
             section,
             index,
         });
+    }
+}
+
+/// Pods the plan asks for, on paper.
+impl Plan {
+    /// The most pods the plan runs at once above the steady state (the
+    /// desired pods before the first observe phase), on either path, a
+    /// rollout's surge included ([`peak_pods`]). `None` without an
+    /// observe phase.
+    pub fn peak_pods_above_steady(&self) -> Option<i32> {
+        let observe = self
+            .steps
+            .iter()
+            .position(|step| matches!(step, Step::Observe { .. }))?;
+        let steady = before_step(self, Section::Main, observe).pods();
+        let peak = peak_pods(self).map_or(steady, |peak| peak.pods);
+        Some(i32::try_from((peak - steady).max(0)).unwrap_or(i32::MAX))
+    }
+}
+
+/// The candidate's expected sample (see [`SampleEstimate`] for the method).
+impl Plan {
+    /// The candidate's expected sample in the analyze phase; `None` without one,
+    /// or when the entry is a Gateway or its Service has no known selector then.
+    pub fn sample_estimate(&self) -> Option<SampleEstimate> {
+        let decision = self.decision_index();
+        let Some(Step::Analyze { duration, .. }) = self.steps.get(decision) else {
+            return None;
+        };
+        // Through a Gateway the routes' weights, not a selector, share the
+        // requests, so the selector-based estimate does not apply.
+        let entry_service = self.entry.service()?;
+        let cluster = before_step(self, Section::Main, decision);
+        cluster.selector(entry_service)?;
+        let selected = cluster.selected(entry_service);
+        let all: i64 = selected.values().map(|&n| i64::from(n.max(0))).sum();
+        let candidate = selected
+            .get(&self.candidate)
+            .map_or(0, |&n| i64::from(n.max(0)));
+        let share = if all == 0 {
+            0.0
+        } else {
+            candidate as f64 / all as f64
+        };
+        Some(SampleEstimate::new(
+            self.profile.rate,
+            share,
+            duration.as_secs_f64(),
+            &self.gates,
+        ))
     }
 }

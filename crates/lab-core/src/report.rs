@@ -8,9 +8,9 @@ mod model;
 mod summary;
 
 pub use model::{
-    ClientSecond, EventRecord, PrometheusInfo, Report, ReportError, RunStatus, SCHEMA_VERSION,
-    SecondCounts, Section, Series, ServerPoint, ServerSeries, StatusKind, StepRecord, StepResult,
-    StepResultKind, WindowReport, run_passed,
+    ClientSecond, EventRecord, PodCounts, PrometheusInfo, Report, ReportError, RunStatus,
+    SCHEMA_VERSION, SecondCounts, Section, Series, ServerPoint, ServerSeries, StatusKind,
+    StepRecord, StepResult, StepResultKind, WindowReport, run_passed,
 };
 pub use summary::{
     CrossCheckSummary, DecisionSummary, GateSummary, SplitSummary, StepSummary, Summary,

@@ -8,15 +8,11 @@ use lab_core::plan::{
     CLUSTER_ENDPOINT_SETTLE, CLUSTER_MIN_WAIT_TIMEOUT, Overrides, Placement, Plan, ProfileName,
     Step,
 };
-use lab_core::scenario::{Scenario, parse};
+use lab_core::scenario::Scenario;
 use std::time::Duration;
 
 fn scenario(name: &str) -> Scenario {
-    let dir = scenario_support::repo_root()
-        .join("lab/scenarios")
-        .join(name);
-    let source = scenario_support::read(&dir, &format!("lab/scenarios/{name}"));
-    parse(&source).unwrap_or_else(|problems| panic!("{problems}"))
+    scenario_support::shipped_scenario(name)
 }
 
 fn kind() -> Placement {

@@ -3,19 +3,15 @@
 mod scenario_support;
 
 use lab_core::plan::{OnTimeout, Overrides, Plan, PlanError, ProfileName, Step};
-use lab_core::scenario::{Scenario, parse};
+use lab_core::scenario::Scenario;
 use std::time::Duration;
 
 fn scenario(name: &str) -> Scenario {
-    let dir = scenario_support::repo_root()
-        .join("lab/scenarios")
-        .join(name);
-    let source = scenario_support::read(&dir, &format!("lab/scenarios/{name}"));
-    parse(&source).unwrap_or_else(|problems| panic!("{problems}"))
+    scenario_support::shipped_scenario(name)
 }
 
 fn plan(name: &str, profile: ProfileName, overrides: &Overrides) -> Plan {
-    Plan::build(&scenario(name), profile, overrides).unwrap()
+    scenario_support::shipped_plan(name, profile, overrides)
 }
 
 #[test]
@@ -275,11 +271,14 @@ fn the_seed_canary_expects_120_candidate_requests_and_says_they_cannot_resolve()
 }
 
 #[test]
-fn blue_green_asks_for_a_second_fleet_and_recreate_for_none() {
+fn peak_pods_above_steady_are_the_replays_most_pods_at_once() {
     let peak =
         |name| plan(name, ProfileName::Quick, &Overrides::default()).peak_pods_above_steady();
-    let blue_green = peak("blue-green").expect("an observe phase");
+    // Recreate replaces its pods in place; ramped surges one pod at a time;
+    // blue-green runs a second fleet of three.
     assert_eq!(peak("recreate"), Some(0));
-    assert!(blue_green > peak("ramped").unwrap(), "{blue_green}");
-    assert!(blue_green > peak("canary").unwrap(), "{blue_green}");
+    assert_eq!(peak("ramped"), Some(1));
+    assert_eq!(peak("blue-green"), Some(3));
+    // The canary's promotion scales v2 to ten before v1's nine are deleted.
+    assert_eq!(peak("canary"), Some(9));
 }

@@ -6,19 +6,15 @@ mod scenario_support;
 use lab_core::plan::{Overrides, Plan, ProfileName};
 use lab_core::replay::{self, PeakPods};
 use lab_core::report::Section;
-use lab_core::scenario::{Scenario, parse};
+use lab_core::scenario::Scenario;
 use std::collections::BTreeMap;
 
 fn scenario(name: &str) -> Scenario {
-    let dir = scenario_support::repo_root()
-        .join("lab/scenarios")
-        .join(name);
-    let source = scenario_support::read(&dir, &format!("lab/scenarios/{name}"));
-    parse(&source).unwrap_or_else(|problems| panic!("{problems}"))
+    scenario_support::shipped_scenario(name)
 }
 
 fn plan(name: &str) -> Plan {
-    Plan::build(&scenario(name), ProfileName::Quick, &Overrides::default()).unwrap()
+    scenario_support::shipped_plan(name, ProfileName::Quick, &Overrides::default())
 }
 
 fn pods(pairs: &[(&str, i32)]) -> BTreeMap<String, i32> {

@@ -3,7 +3,7 @@
 mod report_fixtures;
 
 use lab_core::analysis::Outcome;
-use lab_core::report::{Report, ReportError, RunStatus, run_passed};
+use lab_core::report::{PodCounts, Report, ReportError, RunStatus, run_passed};
 use report_fixtures::{RUN_A, RUN_B, promoted_canary, rolled_back_canary};
 use std::collections::BTreeSet;
 
@@ -20,6 +20,51 @@ fn reports_round_trip_through_json() {
         assert_eq!(back, report, "round trip of {}", report.run_id);
         assert_eq!(back.to_json_pretty(), json);
     }
+}
+
+#[test]
+fn pod_counts_round_trip_and_older_reports_have_none() {
+    let mut report = promoted_canary(&RUN_A);
+    report.pods = Some(PodCounts {
+        steady: Some(10),
+        peak: 19,
+        peak_at_ms: 31_400,
+    });
+    let json = report.to_json_pretty();
+    let back = Report::from_json(&json).unwrap();
+    assert_eq!(back.pods, report.pods);
+    assert_eq!(back.pods.and_then(|p| p.above_steady()), Some(9));
+    // A report.json written before pods were counted still reads.
+    let mut older: serde_json::Value = serde_json::from_str(&json).unwrap();
+    older.as_object_mut().unwrap().remove("pods");
+    let older = Report::from_json(&older.to_string()).unwrap();
+    assert_eq!(older.pods, None);
+    assert!(
+        !promoted_canary(&RUN_A)
+            .to_json_pretty()
+            .contains("\"pods\"")
+    );
+}
+
+#[test]
+fn pod_counts_take_the_first_baseline_sample_and_the_highest() {
+    let mut pods = PodCounts::default();
+    pods.record(4, 100, false);
+    assert_eq!(pods.above_steady(), None, "no baseline sample yet");
+    pods.record(10, 900, true);
+    pods.record(12, 1100, true);
+    pods.record(19, 3000, false);
+    pods.record(19, 3200, false);
+    pods.record(10, 4000, false);
+    assert_eq!(
+        pods,
+        PodCounts {
+            steady: Some(10),
+            peak: 19,
+            peak_at_ms: 3000
+        }
+    );
+    assert_eq!(pods.above_steady(), Some(9));
 }
 
 #[test]
@@ -184,7 +229,9 @@ fn every_field_is_documented_in_the_schema() {
     // Keys of the per-version and per-reason maps are data, not fields.
     let data_keys = ["v1.0.0", "v2.0.0"];
     let mut found = BTreeSet::new();
-    for report in [promoted_canary(&RUN_A), rolled_back_canary(&RUN_A)] {
+    let mut counted = promoted_canary(&RUN_A);
+    counted.pods = Some(PodCounts::default());
+    for report in [counted, rolled_back_canary(&RUN_A)] {
         keys(&serde_json::to_value(&report).unwrap(), &mut found);
     }
     let failed = RunStatus::Failed {

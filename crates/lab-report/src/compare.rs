@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use std::fmt::Write;
 
 /// The version of `compare.json`'s shape.
-pub const COMPARE_SCHEMA_VERSION: u32 = 1;
+pub const COMPARE_SCHEMA_VERSION: u32 = 2;
 
 /// A whole comparison: one row per scenario, in the order they ran.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -77,8 +77,12 @@ pub struct Measures {
     pub rollout_ms: Option<u64>,
     /// Candidate requests before the decision (exposure).
     pub exposure_requests: u64,
-    /// Most pods the scenario's steps ask for above the steady state.
-    pub peak_pods_above_steady: Option<i32>,
+    /// Most pods of the scenario's Deployments that existed at once above the
+    /// steady state (those at the baseline), as the run sampled them; `None`
+    /// when the report has no pod counts.
+    pub peak_pods_above_steady: Option<u32>,
+    /// The same on paper, from the plan: what the steps were expected to run.
+    pub planned_peak_pods_above_steady: Option<i32>,
     /// From the decision to the last candidate request, ms; rolled-back runs only.
     pub decision_to_last_candidate_ms: Option<u64>,
     /// Failed requests users saw over the whole run.
@@ -133,13 +137,13 @@ impl Qualitative {
 
 impl Measures {
     /// The measures of a finished run, from its report alone, plus the peak
-    /// pods its plan asks for.
+    /// pods its plan expected.
     ///
     /// The rollout is every window after the first (the baseline). The first
     /// change is the end of the baseline window; full rollout or rollback is the
     /// end of the last step. Exposure counts the candidate's requests in the
     /// windows that began before the decision.
-    pub fn of(report: &Report, peak_pods_above_steady: Option<i32>) -> Measures {
+    pub fn of(report: &Report, planned_peak_pods_above_steady: Option<i32>) -> Measures {
         let candidate = report.roles.candidate.as_str();
         let baseline = report.windows.first();
         let rollout = report.windows.get(1..).unwrap_or_default();
@@ -197,7 +201,8 @@ impl Measures {
                 .filter_map(|w| w.versions.get(candidate))
                 .map(|t| t.requests)
                 .sum(),
-            peak_pods_above_steady,
+            peak_pods_above_steady: report.pods.and_then(|p| p.above_steady()),
+            planned_peak_pods_above_steady,
             decision_to_last_candidate_ms: if rolled_back {
                 decided_at
                     .zip(last_candidate)
@@ -211,8 +216,8 @@ impl Measures {
 }
 
 impl Row {
-    /// The row of a finished run.
-    pub fn ran(report: &Report, report_path: String, peak_pods: Option<i32>) -> Row {
+    /// The row of a finished run, with the peak pods its plan expected.
+    pub fn ran(report: &Report, report_path: String, planned_peak_pods: Option<i32>) -> Row {
         let error = match &report.status {
             RunStatus::Failed { error } => Some(error.clone()),
             _ => None,
@@ -224,7 +229,7 @@ impl Row {
                 report: report_path,
             }),
             error,
-            measures: Some(Measures::of(report, peak_pods)),
+            measures: Some(Measures::of(report, planned_peak_pods)),
             qualitative: Qualitative::for_scenario(&report.scenario),
         }
     }
@@ -325,7 +330,7 @@ impl Comparison {
             "롤아웃 / 기준 p99 (ms)",
             "첫 변경부터 완료까지 (s)",
             "노출 (후보 버전 요청)",
-            "평상시보다 많은 최대 파드",
+            "평상시보다 많은 최대 파드 (계획)",
             "결정부터 마지막 후보 요청까지 (ms)",
             "사용자가 본 실패한 요청",
             "무중단",
@@ -344,7 +349,7 @@ impl Comparison {
             "p99 rollout / baseline (ms)",
             "first change to done (s)",
             "exposure (candidate requests)",
-            "peak pods above steady",
+            "peak pods above steady (planned)",
             "decision to last candidate request (ms)",
             "failed requests users saw",
             "zero downtime",
@@ -376,7 +381,11 @@ impl Comparison {
                         ),
                         cell(m.rollout_ms.map(|v| format!("{:.1}", v as f64 / 1000.0))),
                         m.exposure_requests.to_string(),
-                        cell(m.peak_pods_above_steady),
+                        format!(
+                            "{} ({})",
+                            cell(m.peak_pods_above_steady),
+                            cell(m.planned_peak_pods_above_steady)
+                        ),
                         cell(m.decision_to_last_candidate_ms),
                         m.failed_requests_seen.to_string(),
                     ]),
@@ -449,11 +458,11 @@ impl Comparison {
         {
             lines.push(match self.language {
                 Language::English => format!(
-                    "{s} asks for the most pods above the steady state: {} more.",
+                    "{s} ran the most pods above the steady state: {} more at once.",
                     cell(m.peak_pods_above_steady)
                 ),
                 Language::Korean => format!(
-                    "평상시보다 파드를 가장 많이 쓰는 시나리오: {s} ({}개 더).",
+                    "평상시보다 파드를 가장 많이 띄운 시나리오: {s} (동시에 {}개 더).",
                     cell(m.peak_pods_above_steady)
                 ),
             });

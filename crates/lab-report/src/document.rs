@@ -413,7 +413,13 @@ fn gate_details(gates: &[GateVerdict], thresholds: &Gates, language: Language) -
                 if let Some(e) = &g.evidence {
                     line.push(text(Message::Evidence(e).render(language)));
                 }
-                if let Some(s) = &g.sensitivity {
+                // A pass the sample cannot resolve says so in its explanation
+                // ("passed, but …"): the note would repeat it.
+                if let Some(s) = g
+                    .sensitivity
+                    .as_ref()
+                    .filter(|s| s.resolved || g.verdict != Verdict::Pass)
+                {
                     line.push(text(Message::Sensitivity(s).render(language)));
                 }
                 line

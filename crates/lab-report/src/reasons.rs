@@ -9,8 +9,8 @@
 use crate::document::messages::{confidence, value};
 use crate::i18n::Localized;
 use lab_core::analysis::{
-    Comparison, Counted, Decision, DecisionCause, GateName, GateVerdict, Gates,
-    SLOWER_THAN_P99_LIMIT, Verdict,
+    Bad, Comparison, Counted, Decision, DecisionCause, GateName, GateVerdict, Gates,
+    SLOWER_THAN_P99_LIMIT, Sensitivity, Verdict,
 };
 
 /// Why something went as it did.
@@ -142,9 +142,22 @@ fn explanation(gate: &GateVerdict, thresholds: &Gates) -> String {
                     e.interval.low * 100.0
                 )
             }
-            _ => format!("{what} {} {threshold}", comparison(gate.comparison)),
+            _ => format!(
+                "{what} {} {threshold}{}",
+                comparison(gate.comparison),
+                unresolved_note(gate)
+            ),
         },
         Verdict::NotApplicable => format!("{what}: 해당 없음"),
+    }
+}
+
+/// The words a passing gate adds when its sample cannot resolve its threshold,
+/// as lab-core's English explanation does ("; passed, but …").
+fn unresolved_note(gate: &GateVerdict) -> String {
+    match &gate.sensitivity {
+        Some(s) if !s.resolved => format!("; 통과했지만 {}", detectable(s)),
+        _ => String::new(),
     }
 }
 
@@ -204,4 +217,28 @@ fn reason(decision: &Decision, thresholds: &Gates) -> String {
             waited_for.join(", ")
         ),
     }
+}
+
+/// What a gate's sample can and cannot rule out, in Korean (the English is
+/// [`Sensitivity::describe`]).
+pub(crate) fn detectable(s: &Sensitivity) -> String {
+    let what = match s.counted {
+        Bad::Errors => "오류율",
+        Bad::Slow => "느린 응답의 비율",
+    };
+    let needed = s
+        .requests_needed
+        .map(|n| {
+            format!(
+                "; {:.2}%와 {:.2}%를 구별하려면 요청 {n}개가 필요합니다",
+                s.allowed * 100.0,
+                s.allowed * 200.0
+            )
+        })
+        .unwrap_or_default();
+    format!(
+        "요청 {}개로는 {what}이 {:.2}%까지일 가능성을 배제할 수 없습니다{needed}",
+        s.total,
+        s.cannot_rule_out * 100.0
+    )
 }

@@ -3,9 +3,16 @@
 mod fixtures;
 
 use lab_core::analysis::Outcome;
+use lab_core::report::PodCounts;
 use lab_report::compare::{COMPARE_SCHEMA_VERSION, Comparison, Row};
 
 fn comparison() -> Comparison {
+    let mut promoted = fixtures::promoted(true);
+    promoted.pods = Some(PodCounts {
+        steady: Some(10),
+        peak: 12,
+        peak_at_ms: 14_000,
+    });
     Comparison {
         schema_version: COMPARE_SCHEMA_VERSION,
         id: "compare-1".to_owned(),
@@ -13,15 +20,11 @@ fn comparison() -> Comparison {
         platform: "local".to_owned(),
         language: lab_report::Language::English,
         rows: vec![
-            Row::ran(
-                &fixtures::promoted(true),
-                "../../runs/a/report.html".into(),
-                Some(1),
-            ),
+            Row::ran(&promoted, "../../runs/a/report.html".into(), Some(1)),
             Row::ran(
                 &fixtures::rolled_back(),
                 "../../runs/b/report.html".into(),
-                Some(1),
+                Some(0),
             ),
             Row::failed("recreate", "lab run exited with 1".to_owned()),
         ],
@@ -35,12 +38,17 @@ fn rows_come_from_the_reports() {
     assert_eq!(promoted.outcome, Some(Outcome::Promoted));
     assert_eq!(promoted.decision_to_last_candidate_ms, None);
     assert!(promoted.exposure_requests > 0, "{promoted:?}");
+    // Measured in the run, with the plan's figure beside it.
+    assert_eq!(promoted.peak_pods_above_steady, Some(2));
+    assert_eq!(promoted.planned_peak_pods_above_steady, Some(1));
     let rolled_back = c.rows[1].measures.as_ref().expect("measures");
     assert_eq!(rolled_back.outcome, Some(Outcome::RolledBack));
     assert!(
         rolled_back.decision_to_last_candidate_ms.is_some(),
         "{rolled_back:?}"
     );
+    // A report without pod counts (as written before they were taken).
+    assert_eq!(rolled_back.peak_pods_above_steady, None);
     assert!(c.rows[2].measures.is_none());
     assert_eq!(c.rows[2].error.as_deref(), Some("lab run exited with 1"));
 }
@@ -51,6 +59,14 @@ fn the_files_show_every_row_and_one_chart_per_measure() {
     let md = c.markdown();
     assert!(md.contains("did not run: lab run exited with 1"), "{md}");
     assert!(md.contains("](../../runs/a/report.html)"), "{md}");
+    assert!(
+        md.contains("| 2 (1) |"),
+        "measured peak, planned beside it: {md}"
+    );
+    assert!(
+        md.contains("canary ran the most pods above the steady state: 2 more at once."),
+        "{md}"
+    );
     let html = c.html();
     assert_eq!(html.matches("<svg").count(), 6, "{html}");
     assert!(!html.contains("<script"), "self-contained and static");

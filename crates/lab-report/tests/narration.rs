@@ -1,9 +1,12 @@
 //! Every step of every shipped scenario is narrated in both languages, and
 //! the narration tells the tutorial's story: selectors, pod counts, splits.
 
+#[path = "../../lab-core/tests/scenario_support/mod.rs"]
+mod scenario_support;
+
 use lab_core::plan::{Overrides, Plan, ProfileName, Step};
 use lab_core::report::Section;
-use lab_core::scenario::{DEFINITION_FILE, ScenarioSource, SourceFile, is_manifest_file, parse};
+use lab_core::scenario::DEFINITION_FILE;
 use lab_report::{Language, narrate};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -14,26 +17,7 @@ fn scenarios_dir() -> PathBuf {
 
 /// A shipped scenario's plan at a profile's pace.
 fn plan(name: &str, profile: ProfileName) -> Plan {
-    let dir = scenarios_dir().join(name);
-    let mut files: Vec<SourceFile> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|entry| entry.unwrap())
-        .filter(|entry| {
-            let name = entry.file_name().to_string_lossy().into_owned();
-            name == DEFINITION_FILE || is_manifest_file(&name)
-        })
-        .map(|entry| SourceFile {
-            name: entry.file_name().to_string_lossy().into_owned(),
-            text: std::fs::read_to_string(entry.path()).unwrap(),
-        })
-        .collect();
-    files.sort_by(|a, b| a.name.cmp(&b.name));
-    let source = ScenarioSource {
-        dir: format!("lab/scenarios/{name}"),
-        files,
-    };
-    let scenario = parse(&source).unwrap_or_else(|problems| panic!("{problems}"));
-    Plan::build(&scenario, profile, &Overrides::default()).unwrap()
+    scenario_support::shipped_plan(name, profile, &Overrides::default())
 }
 
 fn shipped() -> Vec<String> {

@@ -7,12 +7,13 @@ use crate::routes::{AppliedRoutes, entry_endpoints};
 use crate::traffic::Traffic;
 use lab_core::analysis::{Decision, ReadySample, RouteSample, WindowKind};
 use lab_core::assembly::MeasuredWindow;
-use lab_core::plan::Plan;
+use lab_core::object::ObjectKind;
+use lab_core::plan::{Plan, Step};
 use lab_core::platform::{Endpoint, Platform, PodState};
-use lab_core::report::{EventRecord, StepRecord};
+use lab_core::report::{EventRecord, PodCounts, StepRecord};
 use lab_core::run_event::{Progress, RunEvent, VersionProgress};
 use loadgen::Snapshot;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 use tokio::sync::watch;
@@ -46,6 +47,9 @@ pub(crate) struct Live {
     pub(crate) steps: Vec<StepRecord>,
     pub(crate) windows: Vec<MeasuredWindow>,
     pub(crate) decision: Option<Decision>,
+    /// The pods of the plan's Deployments that existed at once; `None` until
+    /// the platform first answers.
+    pub(crate) pods: Option<PodCounts>,
 }
 
 impl Live {
@@ -100,6 +104,35 @@ impl Live {
         }
     }
 
+    /// The pods counted so far, for the report.
+    pub(crate) fn pod_counts(&self) -> Option<PodCounts> {
+        self.pods
+    }
+
+    /// Count the pods of `deployments` that exist at `now_ms`.
+    pub(crate) fn count_pods(
+        &mut self,
+        pods: &[PodState],
+        deployments: &BTreeSet<&str>,
+        now_ms: u64,
+    ) {
+        let count = pods
+            .iter()
+            .filter(|pod| deployments.contains(pod.deployment.as_str()))
+            .count();
+        // The first observe phase is the baseline: its first sample is the
+        // steady state.
+        let in_baseline = self
+            .window
+            .as_ref()
+            .is_some_and(|w| w.kind == WindowKind::Observe);
+        self.pods.get_or_insert_default().record(
+            u32::try_from(count).unwrap_or(u32::MAX),
+            now_ms,
+            in_baseline,
+        );
+    }
+
     /// Keep each pod's highest restart count.
     pub(crate) fn record_pods(&mut self, pods: Vec<PodState>) {
         for pod in pods {
@@ -127,6 +160,7 @@ pub(crate) async fn sample<P: Platform>(
     let mut ticks = tokio::time::interval(SAMPLE_EVERY);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut last_progress = Instant::now();
+    let deployments = plan_deployments(plan);
     loop {
         tokio::select! {
             _ = ticks.tick() => {}
@@ -141,6 +175,9 @@ pub(crate) async fn sample<P: Platform>(
             let mut live = live.lock().unwrap();
             if let Some(endpoints) = endpoints {
                 live.record_endpoints(endpoints, now_ms, false);
+            }
+            if let Some(pods) = &pods {
+                live.count_pods(pods, &deployments, now_ms);
             }
             live.record_pods(pods.unwrap_or_default());
         }
@@ -174,6 +211,21 @@ pub(crate) async fn sample<P: Platform>(
             return events;
         }
     }
+}
+
+/// The Deployments the plan's steps apply, on either path.
+fn plan_deployments(plan: &Plan) -> BTreeSet<&str> {
+    plan.steps
+        .iter()
+        .chain(&plan.rollback)
+        .filter_map(|step| match step {
+            Step::Apply { objects, .. } => Some(objects),
+            _ => None,
+        })
+        .flatten()
+        .filter(|object| object.kind() == ObjectKind::Deployment)
+        .map(|object| object.name())
+        .collect()
 }
 
 fn progress(live: &Mutex<Live>, traffic: Option<&Traffic>, now_ms: u64) -> Progress {

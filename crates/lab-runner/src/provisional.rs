@@ -131,6 +131,7 @@ fn provisional(sources: &Sources<'_>, server: Option<ServerSeries>, now_ms: u64)
         windows,
         steps: live.steps.clone(),
         timeline: live.timeline.clone(),
+        pods: live.pod_counts(),
         series: Series { client, server },
         prometheus: PrometheusInfo {
             available: sources.prometheus.is_some(),

@@ -49,8 +49,12 @@ pub async fn run<P: Platform>(
         std::future::pending::<()>().await
     };
     tokio::select! {
-        report = run_to_report(platform, plan, &config) => report,
+        // The watcher first: a run that sees the interrupt and ends within
+        // one poll (nothing to wait for in its teardown) still has its grace
+        // bounded before it tears down.
+        biased;
         () = bound_grace => unreachable!("the grace watcher never ends"),
+        report = run_to_report(platform, plan, &config) => report,
     }
 }
 
@@ -252,6 +256,7 @@ async fn finish<P: Platform>(
         windows,
         steps: execution.steps.clone(),
         timeline: live.timeline.clone(),
+        pods: live.pod_counts(),
         series: Series {
             client,
             server: server_series,

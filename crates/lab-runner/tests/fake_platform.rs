@@ -72,6 +72,11 @@ async fn a_healthy_canary_is_promoted() {
     );
     let decision = report.decision.as_ref().unwrap();
     assert_eq!(decision.cause, DecisionCause::AllGatesPassed);
+    // The pods were counted from the platform: v1's ten in the baseline, at
+    // most v1's nine and v2's ten at once (the fake has no termination).
+    let pods = report.pods.expect("pods counted");
+    assert_eq!(pods.steady, Some(10), "{pods:?}");
+    assert!((10..=19).contains(&pods.peak), "{pods:?}");
     // Every step ran and was annotated; no rollback step did.
     assert!(
         report

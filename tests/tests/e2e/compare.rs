@@ -52,10 +52,16 @@ fn compare_writes_one_row_per_scenario() {
             "p99_rollout_ms",
             "passed",
             "peak_pods_above_steady",
+            "planned_peak_pods_above_steady",
             "rollout_ms",
         ]
     );
     let (recreate, canary) = (&rows[0]["measures"], &rows[1]["measures"]);
+    // Measured from the platform: the canary runs v2 beside v1.
+    assert!(
+        canary["peak_pods_above_steady"].as_u64().unwrap() >= 1,
+        "{canary}"
+    );
     assert_eq!(rows[0]["scenario"], "recreate");
     assert!(
         recreate["downtime_ms"].as_u64().unwrap() >= 250,

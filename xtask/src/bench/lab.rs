@@ -31,7 +31,7 @@ fn plan(bench: &Bench, scenario: &str, what: &str) -> Vec<String> {
             "# needs {} on PATH (Debian package prometheus)",
             prereq::PROMETHEUS.binary
         ),
-        "cargo build -p demo-app   # `lab run` builds it first: done beforehand, so no compilation is timed"
+        "cargo build --release -p demo-app   # `lab run` builds it first: done beforehand, so no compilation is timed"
             .to_string(),
         format!("# {rounds} rounds, one after the other; {what}:"),
         shell::display(&lab_run(bench, scenario)),
@@ -127,8 +127,10 @@ fn ending(timed: &Timed) -> String {
     )
 }
 
+/// Build demo-app as `lab run` would (the release one, next to this release
+/// xtask), so that no compilation is timed.
 fn prebuild_demo_app() -> anyhow::Result<()> {
-    shell::run(shell::cargo().args(["build", "--quiet", "-p", "demo-app"]))
+    crate::lab::local::demo_app().map(drop)
 }
 
 /// Wall time of `lab run canary --platform local --profile quick`.
@@ -214,7 +216,8 @@ pub fn compare_plan(bench: &Bench) -> Vec<String> {
             "# needs {} on PATH (Debian package prometheus)",
             prereq::PROMETHEUS.binary
         ),
-        "cargo build -p demo-app   # built beforehand, so no compilation is timed".to_string(),
+        "cargo build --release -p demo-app   # built beforehand, so no compilation is timed"
+            .to_string(),
         "# one round, timed from start to exit, every scenario under lab/scenarios:".to_string(),
         shell::display(&command),
     ]
@@ -243,7 +246,7 @@ pub fn compare(bench: &Bench) -> anyhow::Result<Outcome> {
     }
     Ok(Outcome {
         setup: format!(
-            "the xtask binary, `lab compare --profile {}` over every folder under lab/scenarios, \
+            "the release xtask binary, `lab compare --profile {}` over every folder under lab/scenarios, \
              one after another, from start to exit",
             PROFILE.as_str()
         ),

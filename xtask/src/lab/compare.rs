@@ -1,20 +1,31 @@
 //! `cargo xtask lab compare`: run scenarios one after another with the same
 //! traffic and write their measures side by side.
 //!
-//! Each scenario runs as its own `lab run` process; its row is read from the
-//! run's `report.json` (the model is `lab_report::compare`). The files are
-//! rewritten after every row, so an interrupted comparison keeps its finished
-//! rows, and a scenario that fails to run is a row saying why.
+//! Every scenario runs in this process, as `lab run` runs one (through
+//! lab-session and `lab_runner::run`), so each runs the lab that was built
+//! with this command; its row is read from the run's report (the model is
+//! `lab_report::compare`). The files are rewritten after every row; Ctrl-C
+//! ends the current run as it ends `lab run`, and the files keep the rows
+//! finished before it. A scenario that fails to run is a row saying why.
 
-use super::local::run_dirs;
+use super::console::Console;
+use super::images::{self, ImageArgs};
+use super::local;
+use super::platform_args::{PlatformArgs, PlatformName};
+use super::run::{RunChoices, execute, interrupts};
+use super::runtime::runtime;
 use super::scenario_args::{find_scenario, load_scenario, shipped_scenarios};
+use crate::exit::from_session;
 use anyhow::Context as _;
 use lab_core::plan::{Overrides, Plan, ProfileName};
-use lab_core::report::Report;
+use lab_core::report::{Report, RunStatus};
 use lab_report::Language;
 use lab_report::compare::{COMPARE_SCHEMA_VERSION, Comparison, Row};
+use lab_runner::Connections;
+use lab_session::{LabHome, LabSpec, PlatformChoice, Supplies, TrafficFrom};
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitCode, Stdio};
+use std::process::ExitCode;
+use tokio::sync::watch;
 
 /// Options of `lab compare`.
 #[derive(clap::Args)]
@@ -25,12 +36,21 @@ pub struct Args {
     /// How fast to run every scenario: `quick` or `seed`.
     #[arg(long, default_value = "quick", value_parser = super::scenario_args::parse_profile)]
     profile: ProfileName,
-    /// The platform every scenario runs on (passed to `lab run`).
-    #[arg(long, default_value = "local")]
-    platform: String,
+    /// The platform every scenario runs on.
+    #[arg(long, value_enum, default_value = "local")]
+    platform: PlatformName,
+    #[command(flatten)]
+    images: ImageArgs,
     /// Language of every run's report and of the comparison's pages: en or ko.
     #[arg(long, value_name = "LANG", default_value = "en")]
     lang: Language,
+}
+
+/// What every run of the comparison shares.
+struct Lab {
+    spec: LabSpec,
+    home: LabHome,
+    demo_app: Option<PathBuf>,
 }
 
 /// Run `lab compare`.
@@ -43,7 +63,37 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             .map(|s| find_scenario(s))
             .collect::<anyhow::Result<Vec<_>>>()?
     };
-    let root = super::local::lab_dir();
+    let platform = PlatformArgs {
+        platform: args.platform,
+        context: None,
+    };
+    let (chosen, reason) = platform.choose()?;
+    if let Some(reason) = reason {
+        eprintln!("{reason}");
+    }
+    let spec = LabSpec::new(chosen, TrafficFrom::Host).map_err(from_session)?;
+    let home = local::home();
+    spec.check_recorded(&home).map_err(from_session)?;
+    let platform_name = match spec.platform() {
+        PlatformChoice::Local => "local".to_owned(),
+        PlatformChoice::Cluster(provider) => {
+            if spec.needs_cluster_up(&home).map_err(from_session)? {
+                eprintln!("no lab is up on the cluster yet: running `lab up` first");
+                if super::up::cluster_up(provider, false)? != ExitCode::SUCCESS {
+                    anyhow::bail!("lab up failed");
+                }
+            }
+            provider.name().to_owned()
+        }
+    };
+    // Built once, before the first run: every run starts the same pods.
+    let demo_app = spec.needs_demo_app().then(local::demo_app).transpose()?;
+    let lab = Lab {
+        spec,
+        home,
+        demo_app,
+    };
+    let root = lab.home.dir().to_path_buf();
     let id = chrono_id();
     let out = root.join("compare").join(&id);
     std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
@@ -51,12 +101,21 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         schema_version: COMPARE_SCHEMA_VERSION,
         id: id.clone(),
         profile: args.profile.as_str().to_owned(),
-        platform: args.platform.clone(),
+        platform: platform_name,
         language: args.lang,
         rows: Vec::new(),
     };
-    let runs = root.join("runs");
+    let runtime = runtime()?;
+    let interrupt = {
+        let _inside = runtime.enter();
+        interrupts()
+    };
+    let mut interrupted = false;
     for dir in &dirs {
+        if *interrupt.borrow() {
+            interrupted = true;
+            break;
+        }
         let name = dir
             .path
             .file_name()
@@ -64,59 +123,76 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             .to_string_lossy()
             .into_owned();
         eprintln!("lab compare: {name}");
-        let peak = load_scenario(dir)
-            .ok()
-            .and_then(|s| Plan::build(&s, args.profile, &Overrides::default()).ok())
-            .and_then(|p| p.peak_pods_above_steady());
-        let row = match run_one(&args, &dir.path, &runs, &out, &name) {
-            Ok((report, report_dir)) => {
+        let ran = load_scenario(dir).and_then(|scenario| {
+            let plan = Plan::build_on(
+                &scenario,
+                args.profile,
+                &Overrides::default(),
+                lab.spec.platform().placement(),
+            )?;
+            let report = runtime.block_on(run_one(&args, &lab, &plan, interrupt.clone()))?;
+            Ok((report, plan.peak_pods_above_steady()))
+        });
+        let row = match ran {
+            Ok((report, _)) if report.status == RunStatus::Interrupted => {
+                // Not a finished row: the table keeps those before it.
+                interrupted = true;
+                break;
+            }
+            Ok((report, planned_peak)) => {
+                let report_dir = lab.home.runs_dir().join(&report.run_id);
                 let link = relative(&out, &report_dir.join("report.html"));
-                Row::ran(&report, link, peak)
+                Row::ran(&report, link, planned_peak)
             }
             Err(error) => Row::failed(&name, format!("{error:#}")),
         };
         comparison.rows.push(row);
         write(&out, &comparison)?;
     }
+    write(&out, &comparison)?;
     println!("{}", out.join("compare.html").display());
+    if interrupted {
+        eprintln!(
+            "interrupted: the comparison keeps the {} finished row(s)",
+            comparison.rows.len()
+        );
+        return Ok(ExitCode::from(130));
+    }
     Ok(ExitCode::SUCCESS)
 }
 
-fn run_one(
+/// Run one plan on a lab of its own, as `lab run --no-live --quiet` does.
+async fn run_one(
     args: &Args,
-    scenario: &Path,
-    runs: &Path,
-    out: &Path,
-    name: &str,
-) -> anyhow::Result<(Report, PathBuf)> {
-    let before = run_dirs(runs);
-    let log_path = out.join(format!("{name}.log"));
-    let log = std::fs::File::create(&log_path)
-        .with_context(|| format!("creating {}", log_path.display()))?;
-    let status = Command::new(std::env::current_exe().context("finding xtask")?)
-        .args(["lab", "run"])
-        .arg(scenario)
-        .args(["--profile", args.profile.as_str()])
-        .args(["--platform", &args.platform, "--no-live", "--quiet"])
-        .args(["--lang", args.lang.code()])
-        .stdin(Stdio::null())
-        .stdout(log.try_clone()?)
-        .stderr(log)
-        .status()
-        .context("starting lab run")?;
-    let new: Vec<PathBuf> = run_dirs(runs).difference(&before).cloned().collect();
-    let [dir] = new.as_slice() else {
-        anyhow::bail!(
-            "lab run exited with {status} and left {} new runs (see {})",
-            new.len(),
-            log_path.display()
-        );
+    lab: &Lab,
+    plan: &Plan,
+    interrupt: watch::Receiver<bool>,
+) -> anyhow::Result<Report> {
+    lab.spec.check_plan(plan).map_err(from_session)?;
+    let local = lab.spec.needs_demo_app();
+    let supplies = Supplies {
+        demo_app: lab.demo_app.clone(),
+        prometheus: None,
+        images: if local {
+            images::programs(&args.images, plan)?
+        } else {
+            Default::default()
+        },
+        allow_pod_commands: args.images.allow_scenario_commands,
+        no_metrics: local.then(|| images::metrics_note(plan)).flatten(),
+        pod_network: None,
     };
-    let path = dir.join("report.json");
-    let text = std::fs::read_to_string(&path)
-        .with_context(|| format!("lab run exited with {status}: reading {}", path.display()))?;
-    let report = Report::from_json(&text).with_context(|| path.display().to_string())?;
-    Ok((report, dir.clone()))
+    let choices = RunChoices {
+        connections: Connections::PerRequest,
+        keep: false,
+        live: None,
+        language: args.lang,
+    };
+    let console = Console::new(true, None, args.lang);
+    execute(
+        &choices, &lab.spec, &lab.home, plan, supplies, console, interrupt,
+    )
+    .await
 }
 
 fn write(out: &Path, comparison: &Comparison) -> anyhow::Result<()> {

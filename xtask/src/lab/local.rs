@@ -23,8 +23,8 @@ pub fn lab_dir() -> PathBuf {
     home().dir().to_path_buf()
 }
 
-/// Build the demo app and return its path (next to this xtask binary), or the
-/// one `$CANARY_LAB_DEMO_APP` names.
+/// Build the demo app in this binary's profile and return its path (next to
+/// this xtask binary), or the one `$CANARY_LAB_DEMO_APP` names.
 pub fn demo_app() -> anyhow::Result<PathBuf> {
     if let Some(path) = std::env::var_os(DEMO_APP_VAR).filter(|p| !p.is_empty()) {
         let path = PathBuf::from(path);
@@ -33,8 +33,14 @@ pub fn demo_app() -> anyhow::Result<PathBuf> {
         }
         return Ok(path);
     }
-    let status = shell::cargo()
-        .args(["build", "--quiet", "--package", "demo-app"])
+    let mut build = shell::cargo();
+    build.args(["build", "--quiet", "--package", "demo-app"]);
+    // The one next to this binary: a release xtask (the benchmarks') runs the
+    // release demo-app, and builds that one rather than a debug one beside it.
+    if !cfg!(debug_assertions) {
+        build.arg("--release");
+    }
+    let status = build
         .status()
         .context("could not run cargo to build demo-app")?;
     if !status.success() {

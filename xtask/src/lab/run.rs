@@ -131,7 +131,16 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         pod_network: local.then_some(args.pod_network),
     };
     let runtime = runtime()?;
-    let report = runtime.block_on(execute(&args, &spec, &home, &plan, supplies, console))?;
+    let choices = RunChoices {
+        connections: connections(&args),
+        keep: args.keep,
+        live: (!args.no_live).then_some(args.open),
+        language: args.lang,
+    };
+    let report = runtime.block_on(async {
+        let interrupt = interrupts();
+        execute(&choices, &spec, &home, &plan, supplies, console, interrupt).await
+    })?;
     Ok(exit_status(&report))
 }
 
@@ -162,7 +171,8 @@ fn exit_status(report: &Report) -> ExitCode {
 }
 
 /// Ctrl-C and SIGTERM flip the interrupt; a second one is left to the default.
-fn interrupts() -> watch::Receiver<bool> {
+/// Called within the runtime.
+pub(super) fn interrupts() -> watch::Receiver<bool> {
     let (sender, receiver) = watch::channel(false);
     tokio::spawn(async move {
         let mut term =
@@ -192,28 +202,43 @@ fn connections(args: &Args) -> Connections {
     })
 }
 
+/// What a run does besides the plan: `lab run` takes it from its flags, `lab
+/// compare` sets it for each of its runs.
+pub(super) struct RunChoices {
+    /// How traffic connects.
+    pub(super) connections: Connections,
+    /// Keep the last state running after the run (`--keep`).
+    pub(super) keep: bool,
+    /// Serve the live page, and whether to open it in a browser; `None` serves
+    /// none.
+    pub(super) live: Option<bool>,
+    /// The language of the console and the report.
+    pub(super) language: Language,
+}
+
 /// Open the lab, run the plan on it while the console follows, and close it
 /// (after Ctrl-C when `--keep` keeps processes of this one running).
-async fn execute(
-    args: &Args,
+/// `interrupt` ends the run as Ctrl-C does.
+pub(super) async fn execute(
+    choices: &RunChoices,
     spec: &LabSpec,
     home: &lab_session::LabHome,
     plan: &Plan,
     supplies: Supplies,
     console: Console,
+    interrupt: watch::Receiver<bool>,
 ) -> anyhow::Result<Report> {
-    let interrupt = interrupts();
     let opened = lab_session::open_run(spec, home, plan, supplies, interrupt.clone())
         .await
         .map_err(from_session)?;
     let platform = opened.platform;
     let mut config = opened.config;
     let (events, receiver) = mpsc::unbounded_channel();
-    config.connections = connections(args);
-    config.keep = args.keep;
+    config.connections = choices.connections;
+    config.keep = choices.keep;
     config.observer = Some(events);
     config.before_step = console.teaching_hook();
-    config.language = args.lang;
+    config.language = choices.language;
     if spec.needs_demo_app() {
         config.notes.extend(images::unmodelled_note(plan));
     }
@@ -225,14 +250,13 @@ async fn execute(
     if let Some(warning) = plan.sample_estimate().and_then(|s| s.warning()) {
         console.note(&warning);
     }
-    let live = if args.no_live {
-        None
-    } else {
-        match super::live::serve(plan, &run_dir, args.lang).await {
+    let live = match choices.live {
+        None => None,
+        Some(open) => match super::live::serve(plan, &run_dir, choices.language).await {
             Ok((server, feed)) => {
                 config.live = Some(feed);
                 console.line(&format!("live: {}", server.url()));
-                if args.open {
+                if open {
                     super::live::open(&server.url());
                 }
                 Some(server)
@@ -242,7 +266,7 @@ async fn execute(
                 console.note(&error.to_string());
                 None
             }
-        }
+        },
     };
     let printer = tokio::spawn(console.clone().follow(receiver, plan.clone()));
     let result = lab_runner::run(&platform, plan, config).await;
@@ -251,7 +275,7 @@ async fn execute(
     }
     if let Ok(report) = &result {
         console.summary(report, &run_dir);
-        if args.keep {
+        if choices.keep {
             match platform.kept() {
                 Kept::UntilInterrupted => {
                     console.line(

@@ -6,9 +6,9 @@ use std::fmt;
 
 /// The candidate's expected sample in the analyze phase.
 ///
-/// Method: the steps before `analyze` are replayed on paper (applied
-/// Deployments and their replicas, scales, deletions, the Service's selector);
-/// the candidate's share is its replicas over all replicas the Service selects,
+/// Method: the steps before `analyze` are replayed on paper by the lab's one
+/// replay of steps over cluster state (applied Deployments and their replicas,
+/// scales, deletions, the Service's selector); the candidate's share is its replicas over all replicas the Service selects,
 /// as the platform splits traffic by ready endpoints. The requests are
 /// `rate × share × analyze duration`.
 #[derive(Debug, Clone, PartialEq)]

@@ -278,6 +278,39 @@ pub struct EventRecord {
     pub message: String,
 }
 
+/// The pods of the scenario's Deployments that existed at once, as sampled
+/// from the platform with the ready endpoints (ready or not, terminating
+/// included, until gone).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct PodCounts {
+    /// The pods at the first sample of the first observe phase (the baseline);
+    /// `None` when no sample was taken in it.
+    pub steady: Option<u32>,
+    /// The most pods that existed at once over the run.
+    pub peak: u32,
+    /// When `peak` was first sampled.
+    pub peak_at_ms: u64,
+}
+
+impl PodCounts {
+    /// The peak above the steady state; `None` without a steady state.
+    pub fn above_steady(&self) -> Option<u32> {
+        self.steady.map(|steady| self.peak.saturating_sub(steady))
+    }
+
+    /// Count one sample of `pods` at `t_ms`, taken in an observe phase when
+    /// `in_baseline` (only the first such sample is the steady state).
+    pub fn record(&mut self, pods: u32, t_ms: u64, in_baseline: bool) {
+        if in_baseline && self.steady.is_none() {
+            self.steady = Some(pods);
+        }
+        if pods > self.peak {
+            self.peak = pods;
+            self.peak_at_ms = t_ms;
+        }
+    }
+}
+
 /// The report of one run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Report {
@@ -320,6 +353,10 @@ pub struct Report {
     pub steps: Vec<StepRecord>,
     /// The Service's ready endpoints per version over the run.
     pub timeline: Vec<ReadySample>,
+    /// The pods that existed at once; `None` when the platform was never
+    /// sampled (and in reports written before pods were counted).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pods: Option<PodCounts>,
     /// Traffic over time.
     pub series: Series,
     /// What the run knew about Prometheus.

@@ -337,6 +337,7 @@ fn build(
             .collect(),
         steps: steps(run, rolled_back),
         timeline: timeline.clone(),
+        pods: None,
         series: series(run, rolled_back),
         prometheus: PrometheusInfo {
             available: true,

@@ -1,9 +1,11 @@
 //! Reading scenario folders from the repository for tests (lab-core itself reads
-//! nothing: callers hand it file contents).
+//! nothing: callers hand it file contents). lab-report's tests include this
+//! file too, so every test loads a shipped scenario's plan the same way.
 
 #![allow(dead_code)]
 
-use lab_core::scenario::{ScenarioSource, SourceFile};
+use lab_core::plan::{Overrides, Plan, ProfileName};
+use lab_core::scenario::{Scenario, ScenarioSource, SourceFile, parse};
 use std::path::{Path, PathBuf};
 
 /// The repository's root.
@@ -48,4 +50,16 @@ pub fn read(dir: &Path, display: &str) -> ScenarioSource {
 /// The folder's last component.
 pub fn name(dir: &Path) -> String {
     dir.file_name().unwrap().to_string_lossy().into_owned()
+}
+
+/// A shipped scenario, `lab/scenarios/<name>`, parsed; its problems panic.
+pub fn shipped_scenario(name: &str) -> Scenario {
+    let dir = repo_root().join("lab/scenarios").join(name);
+    let source = read(&dir, &format!("lab/scenarios/{name}"));
+    parse(&source).unwrap_or_else(|problems| panic!("{problems}"))
+}
+
+/// A shipped scenario's plan at a profile's pace, with `overrides`.
+pub fn shipped_plan(name: &str, profile: ProfileName, overrides: &Overrides) -> Plan {
+    Plan::build(&shipped_scenario(name), profile, overrides).unwrap()
 }

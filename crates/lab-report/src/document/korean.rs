@@ -5,9 +5,9 @@
 
 use super::messages::{Column, Message, Section, confidence, duration_text, seconds};
 use crate::i18n::Localized;
-use crate::reasons::Why;
+use crate::reasons::{Why, detectable};
 use crate::terms::Term;
-use lab_core::analysis::{Bad, Counted, Outcome};
+use lab_core::analysis::{Counted, Outcome};
 use lab_core::report::RunStatus;
 
 fn outcome(o: Outcome) -> String {
@@ -201,32 +201,15 @@ pub(super) fn say(message: &Message<'_>) -> String {
         Message::Explanation { gate, thresholds } => {
             format!(": {}", Why::Gate { gate, thresholds }.korean())
         }
-        Message::Sensitivity(s) => {
-            let what = match s.counted {
-                Bad::Errors => "오류율",
-                Bad::Slow => "느린 응답의 비율",
-            };
-            let needed = s
-                .requests_needed
-                .map(|n| {
-                    format!(
-                        "; {:.2}%와 {:.2}%를 구별하려면 요청 {n}개가 필요합니다",
-                        s.allowed * 100.0,
-                        s.allowed * 200.0
-                    )
-                })
-                .unwrap_or_default();
-            format!(
-                " (표본으로 알 수 있는 것: 요청 {}개로는 {what}이 {:.2}%까지일 가능성을 배제할 수 없습니다{needed}{})",
-                s.total,
-                s.cannot_rule_out * 100.0,
-                if s.resolved {
-                    ""
-                } else {
-                    "; 기준을 가리기에는 부족합니다"
-                }
-            )
-        }
+        Message::Sensitivity(s) => format!(
+            " (표본으로 알 수 있는 것: {}{})",
+            detectable(s),
+            if s.resolved {
+                ""
+            } else {
+                "; 기준을 가리기에는 부족합니다"
+            }
+        ),
         Message::Evidence(e) => {
             let counted = match e.counted {
                 Counted::Successes => "성공",
