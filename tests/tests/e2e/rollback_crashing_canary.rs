@@ -2,16 +2,29 @@
 //! starts. The restart gate fails at the next look, the lab rolls back, and the
 //! requests the crash cut off (which have no version on the client side) are
 //! attributed to v2 from the Service listener's own tallies, never to v1.
+//!
+//! The run's proxy sync delay is zero: with kube-proxy's lag the Service keeps
+//! sending the crashed pod connections for a second, enough to fail the success
+//! rate as well at random; `local_termination` measures that lag, this test the
+//! restart gate.
 
 use lab_core::analysis::{GateName, Verdict};
+use lab_core::plan::{Overrides, Plan, ProfileName};
 use lab_tests::{
     assert_blast_radius, assert_no_process_left, assert_rolled_back,
-    assert_time_to_decision_consistent, errors_by_version, failed_gate, quick_plan, run_local,
+    assert_time_to_decision_consistent, errors_by_version, failed_gate, repo_root, run_local,
 };
+use std::time::Duration;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn crashing_canary_rolls_back_on_its_restart() {
-    let plan = quick_plan("crashing-canary");
+    let dir = lab_runner::scenario_dir::shipped(&repo_root(), "crashing-canary");
+    let scenario = lab_runner::load_scenario(&dir, "lab/scenarios/crashing-canary").unwrap();
+    let overrides = Overrides {
+        proxy_sync_delay: Some(Duration::ZERO),
+        ..Overrides::default()
+    };
+    let plan = Plan::build(&scenario, ProfileName::Quick, &overrides).unwrap();
     let run = run_local(&plan).await;
     let report = &run.report;
     // Whether a request was in flight at the instant v2 died is chance: when one
