@@ -39,7 +39,7 @@ pub use gates::{
     evaluate_gates, p99_gate, p99_vs_baseline_gate, restarts_gate, success_rate_gate,
 };
 pub use observation::{
-    ClassTally, FailureTally, GatewayTraffic, LatencySummary, ReadySample, RouteSample,
+    ClassTally, CopyCount, FailureTally, GatewayTraffic, LatencySummary, ReadySample, RouteSample,
     ServerCount, ServerObservation, VersionTally, WindowKind, WindowObservation,
 };
 pub use routing::{MirrorVerdict, RoutingVerdict, mirror, mirrored_candidate, routing};

@@ -101,6 +101,19 @@ pub struct Endpoint {
     pub address: String,
 }
 
+/// A gateway's count so far of the copies its `RequestMirror` filters sent,
+/// read at one instant.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MirrorCount {
+    /// The requests the gateway had answered, on every route, when the
+    /// copies were counted: between two counts, a version's copies over these
+    /// requests is the share copied to it, whatever was in flight when each
+    /// count was read.
+    pub of_requests: u64,
+    /// Per version, the copies sent to it and what came of them.
+    pub copies: BTreeMap<String, MirrorCopies>,
+}
+
 /// The copies mirrored to one version so far, as a gateway counted them.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct MirrorCopies {
@@ -213,11 +226,11 @@ pub trait Platform: Send + Sync {
         None
     }
 
-    /// Per version, the copies a Gateway's `RequestMirror` filters sent so
-    /// far and what came of them, as the gateway itself counted them (the
-    /// clients never see a copy); `None` when the platform does not count
-    /// them.
-    fn mirror_copies(&self, gateway: &str) -> Option<BTreeMap<String, MirrorCopies>> {
+    /// The copies a Gateway's `RequestMirror` filters sent so far, per
+    /// version, and what came of them, as the gateway itself counted them
+    /// (the clients never see a copy); `None` when the platform does not
+    /// count them.
+    fn mirror_copies(&self, gateway: &str) -> Option<MirrorCount> {
         let _ = gateway;
         None
     }

@@ -9,7 +9,7 @@ use crate::prometheus::{PromError, Prometheus};
 use crate::routes::entry_endpoints;
 use lab_core::analysis::{AnalysisConfig, CrossCheckTolerance, Decision, DecisionTiming, Roles};
 use lab_core::plan::Plan;
-use lab_core::platform::{MirrorCopies, Platform};
+use lab_core::platform::{MirrorCount, Platform};
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
@@ -96,7 +96,7 @@ impl<P: Platform> Context<'_, P> {
 
     /// The copies the Gateway mirrored so far, per version; `None` when
     /// traffic enters through a Service or the platform does not count them.
-    pub(crate) fn mirror_copies(&self) -> Option<BTreeMap<String, MirrorCopies>> {
+    pub(crate) fn mirror_copies(&self) -> Option<MirrorCount> {
         self.plan.entry.service().is_none().then_some(())?;
         self.platform.mirror_copies(self.plan.entry.name())
     }

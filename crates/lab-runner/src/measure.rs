@@ -2,10 +2,10 @@
 //! analysis's inputs: one `WindowObservation` per window of traffic.
 
 use lab_core::analysis::{
-    AnalysisConfig, ClassTally, Downtime, FailureTally, GatewayTraffic, LatencySummary,
+    AnalysisConfig, ClassTally, CopyCount, Downtime, FailureTally, GatewayTraffic, LatencySummary,
     ReadySample, VersionTally, WindowKind, WindowObservation, relative_p99_limit,
 };
-use lab_core::platform::MirrorCopies;
+use lab_core::platform::{MirrorCopies, MirrorCount};
 use lab_core::report::{ClientSecond, SecondCounts};
 use loadgen::{ErrorCounts, Gap, Snapshot, VersionStats};
 use std::collections::BTreeMap;
@@ -294,10 +294,7 @@ pub(crate) fn mirror_tallies(
 }
 
 /// The gateway's counts of mirrored copies at a window's open and at its end.
-pub(crate) type MirrorCounts = (
-    BTreeMap<String, MirrorCopies>,
-    BTreeMap<String, MirrorCopies>,
-);
+pub(crate) type MirrorCounts = (MirrorCount, MirrorCount);
 
 /// Add what the mirror targets answered to the window's copies, when the
 /// gateway counted them.
@@ -316,7 +313,20 @@ pub(crate) fn add_mirrored(
         .and_then(|b| observation.versions.get(b))
         .and_then(|t| t.latency)
         .map(|l| l.p99_ms);
-    observation.gateway.mirrored = mirror_tallies(before, now, baseline_p99, config);
+    observation.gateway.mirrored =
+        mirror_tallies(&before.copies, &now.copies, baseline_p99, config);
+    observation.gateway.copies = Some(CopyCount {
+        of_requests: now.of_requests.saturating_sub(before.of_requests),
+        sent: now
+            .copies
+            .iter()
+            .map(|(version, copies)| {
+                let earlier = before.copies.get(version).map_or(0, |c| c.sent);
+                (version.clone(), copies.sent.saturating_sub(earlier))
+            })
+            .filter(|(_, sent)| *sent > 0)
+            .collect(),
+    });
     observation.gateway.mirror_source = Some("gateway".to_owned());
 }
 

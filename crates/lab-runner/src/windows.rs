@@ -12,7 +12,7 @@ use lab_core::analysis::{
 };
 use lab_core::assembly::{Compared, MeasuredWindow};
 use lab_core::plan::Step;
-use lab_core::platform::{MirrorCopies, Platform};
+use lab_core::platform::{MirrorCount, Platform};
 use lab_core::report::Section;
 use lab_core::run_event::{RunEvent, transition_name};
 use loadgen::Snapshot;
@@ -77,7 +77,7 @@ struct OpenWindow {
     /// The Service's failed connections per version when the window opened.
     failed_at_open: BTreeMap<String, u64>,
     /// The Gateway's mirrored copies when the window opened.
-    mirror_at_open: Option<BTreeMap<String, MirrorCopies>>,
+    mirror_at_open: Option<MirrorCount>,
     /// Which part of the window Prometheus's counts are compared over.
     counted: Counted,
 }

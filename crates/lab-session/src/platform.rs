@@ -189,10 +189,7 @@ impl Platform for LabPlatform {
         delegate!(self, p => Platform::endpoint_propagation(p))
     }
 
-    fn mirror_copies(
-        &self,
-        gateway: &str,
-    ) -> Option<BTreeMap<String, lab_core::platform::MirrorCopies>> {
+    fn mirror_copies(&self, gateway: &str) -> Option<lab_core::platform::MirrorCount> {
         delegate!(self, p => Platform::mirror_copies(p, gateway))
     }
 

@@ -72,7 +72,7 @@ use crate::node::Node;
 use crate::store::{Applied, Listeners, Objects, Store};
 use lab_core::object::{Object, ObjectKind};
 use lab_core::platform::{
-    Endpoint, MirrorCopies, Platform, PlatformError, PlatformEvent, PodState, Urls,
+    Endpoint, MirrorCopies, MirrorCount, Platform, PlatformError, PlatformEvent, PodState, Urls,
 };
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -597,9 +597,13 @@ impl Platform for LocalPlatform {
         Ok(())
     }
 
-    fn mirror_copies(&self, gateway: &str) -> Option<BTreeMap<String, MirrorCopies>> {
+    fn mirror_copies(&self, gateway: &str) -> Option<MirrorCount> {
         let mut copies: BTreeMap<String, MirrorCopies> = BTreeMap::new();
-        for backend in self.gateway_stats(gateway)?.into_values() {
+        // One reading of the tallies: the copies and the requests they were
+        // sent for agree.
+        let stats = self.gateway_stats(gateway)?;
+        let of_requests: u64 = stats.values().flat_map(|b| b.requests.values()).sum();
+        for backend in stats.into_values() {
             for (version, sent) in backend.mirrored {
                 if version == NO_ENDPOINT {
                     continue;
@@ -617,7 +621,10 @@ impl Platform for LocalPlatform {
                 );
             }
         }
-        Some(copies)
+        Some(MirrorCount {
+            of_requests,
+            copies,
+        })
     }
 
     fn failed_connections(&self, service: &str) -> Option<BTreeMap<String, u64>> {

@@ -237,6 +237,17 @@ impl ClassTally {
     }
 }
 
+/// The copies a gateway sent in a window, counted with the requests they
+/// copy: `sent[v] / of_requests` is the share of requests copied to `v`
+/// exactly, while the copies' own answers may still be in flight.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct CopyCount {
+    /// Requests the gateway answered in the window, on every route.
+    pub of_requests: u64,
+    /// Copies sent for those requests, by the version that got them.
+    pub sent: BTreeMap<String, u64>,
+}
+
 /// A window's traffic as a Gateway handled it: by class, and mirrored.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct GatewayTraffic {
@@ -246,6 +257,10 @@ pub struct GatewayTraffic {
     /// What each mirror target answered to the copies it got.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub mirrored: BTreeMap<String, VersionTally>,
+    /// The copies sent per version and the requests they were sent for,
+    /// when the gateway counted both together.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub copies: Option<CopyCount>,
     /// Where `mirrored` was counted: `gateway` (the local gateway's own
     /// count) or `prometheus` (the target's metrics).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -255,6 +270,9 @@ pub struct GatewayTraffic {
 impl GatewayTraffic {
     /// Nothing seen through a Gateway.
     pub fn is_empty(&self) -> bool {
-        self.classes.is_empty() && self.mirrored.is_empty() && self.mirror_source.is_none()
+        self.classes.is_empty()
+            && self.mirrored.is_empty()
+            && self.copies.is_none()
+            && self.mirror_source.is_none()
     }
 }

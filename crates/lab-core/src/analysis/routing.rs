@@ -228,8 +228,18 @@ pub fn mirror(window: &WindowObservation, confidence: f64, min_samples: u64) -> 
             .filter(|(_, t)| t.requests + t.attributed_failures > 0)
             .map(|(version, _)| version.clone()),
     );
-    let requests: u64 = window.versions.values().map(|t| t.requests).sum::<u64>()
-        + window.connection_failures.total();
+    // The gateway's own count of copies with the requests they copy, when
+    // it kept one; else the copies answered against the clients' requests
+    // (copies still in flight at the window's edges are then missed).
+    let copies = window.gateway.copies.as_ref();
+    versions.extend(copies.into_iter().flat_map(|c| c.sent.keys().cloned()));
+    let requests: u64 = copies.map_or_else(
+        || {
+            window.versions.values().map(|t| t.requests).sum::<u64>()
+                + window.connection_failures.total()
+        },
+        |c| c.of_requests,
+    );
     let source = window
         .gateway
         .mirror_source
@@ -239,12 +249,15 @@ pub fn mirror(window: &WindowObservation, confidence: f64, min_samples: u64) -> 
     versions
         .into_iter()
         .map(|version| {
-            let mirrored = window
-                .gateway
-                .mirrored
-                .get(&version)
-                .map_or(0, |t| t.requests + t.attributed_failures)
-                .min(requests);
+            let mirrored = match copies {
+                Some(c) => c.sent.get(&version).copied().unwrap_or(0),
+                None => window
+                    .gateway
+                    .mirrored
+                    .get(&version)
+                    .map_or(0, |t| t.requests + t.attributed_failures),
+            }
+            .min(requests);
             let expected_share =
                 time_weighted(window, |s| s.route.mirrored.get(&version).copied().unwrap_or(0.0));
             let interval = wilson_interval(mirrored, requests, z_for_confidence(confidence));
@@ -337,4 +350,89 @@ pub(crate) fn routed_expectation(
         .map(|(class, tally)| (class.clone(), tally.share))
         .collect();
     Some(sample.route.expected(&shares))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::{
+        CopyCount, Downtime, FailureTally, GatewayTraffic, RouteSample, VersionTally,
+    };
+
+    /// A window in which every request is mirrored to v2 and v1 answered
+    /// 802 requests, of which v2 had answered `answered` copies by the end.
+    fn shadow(answered: u64, copies: Option<CopyCount>) -> WindowObservation {
+        let tally = |requests| VersionTally {
+            requests,
+            successes: requests,
+            ..VersionTally::default()
+        };
+        WindowObservation {
+            name: "shadow".to_owned(),
+            kind: WindowKind::Analyze,
+            start_ms: 0,
+            end_ms: 10_000,
+            versions: BTreeMap::from([("v1".to_owned(), tally(802))]),
+            connection_failures: FailureTally::default(),
+            ready_endpoints: vec![ReadySample {
+                t_ms: 0,
+                ready: BTreeMap::from([("v1".to_owned(), 1), ("v2".to_owned(), 1)]),
+                route: RouteSample {
+                    routed: BTreeMap::from([(
+                        "default".to_owned(),
+                        BTreeMap::from([("v1".to_owned(), 1.0)]),
+                    )]),
+                    mirrored: BTreeMap::from([("v2".to_owned(), 1.0)]),
+                },
+            }],
+            restarts: BTreeMap::new(),
+            server: None,
+            downtime: Downtime::default(),
+            gateway: GatewayTraffic {
+                mirrored: BTreeMap::from([("v2".to_owned(), tally(answered))]),
+                copies,
+                mirror_source: Some("gateway".to_owned()),
+                ..GatewayTraffic::default()
+            },
+        }
+    }
+
+    #[test]
+    fn copies_counted_with_their_requests_judge_a_full_mirror_exactly() {
+        // One copy still unanswered when the window closed.
+        let counted = CopyCount {
+            of_requests: 805,
+            sent: BTreeMap::from([("v2".to_owned(), 805)]),
+        };
+        let verdicts = mirror(&shadow(801, Some(counted)), 0.99, 100);
+        assert_eq!(verdicts.len(), 1);
+        assert_eq!(
+            verdicts[0].verdict,
+            Verdict::Pass,
+            "{}",
+            verdicts[0].explanation
+        );
+        assert_eq!((verdicts[0].mirrored, verdicts[0].requests), (805, 805));
+        // Without the gateway's joint count, the answered copies are all
+        // there is, and the copy in flight fails a 100% mirror.
+        let verdicts = mirror(&shadow(801, None), 0.99, 100);
+        assert_eq!(
+            verdicts[0].verdict,
+            Verdict::Fail,
+            "{}",
+            verdicts[0].explanation
+        );
+        // A copy that was never sent fails it either way.
+        let short = CopyCount {
+            of_requests: 805,
+            sent: BTreeMap::from([("v2".to_owned(), 800)]),
+        };
+        let verdicts = mirror(&shadow(800, Some(short)), 0.99, 100);
+        assert_eq!(
+            verdicts[0].verdict,
+            Verdict::Fail,
+            "{}",
+            verdicts[0].explanation
+        );
+    }
 }

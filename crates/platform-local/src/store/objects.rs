@@ -207,7 +207,9 @@ pub struct BackendStats {
     pub requests: BTreeMap<String, u64>,
     /// Answers with a 5xx status, by version.
     pub errors: BTreeMap<String, u64>,
-    /// Copies sent by a `RequestMirror` filter, by the version that got them.
+    /// Copies sent by a `RequestMirror` filter, by the version that got them,
+    /// counted with the answer to the request they copy (so that `requests`
+    /// and `mirrored` read together always agree).
     pub mirrored: BTreeMap<String, u64>,
     /// Copies answered with a 5xx status, by version.
     pub mirror_errors: BTreeMap<String, u64>,

@@ -229,6 +229,10 @@ async fn route(
     let Some(rule) = rule else {
         return answer(StatusCode::NOT_FOUND, "no route matches");
     };
+    // Copies are decided and sent now, and counted with the request's answer
+    // (in one lock), so that every count of requests holds exactly the
+    // copies sent for them.
+    let mut copies: Vec<(String, String)> = Vec::new();
     for mirror in &rule.mirrors {
         if mirror.share < 1.0 && rand::random::<f64>() >= mirror.share {
             continue;
@@ -236,7 +240,11 @@ async fn route(
         let Some(endpoints) = routing.backends.get(&mirror.service) else {
             continue;
         };
-        let targets = endpoints.borrow().clone();
+        let Some(target) = pick(&endpoints.borrow()).cloned() else {
+            copies.push((mirror.service.clone(), NO_ENDPOINT.to_owned()));
+            continue;
+        };
+        copies.push((mirror.service.clone(), target.version.clone()));
         let (service, stats, pools, copy) = (
             mirror.service.clone(),
             stats.clone(),
@@ -244,11 +252,6 @@ async fn route(
             copyable.clone(),
         );
         tokio::spawn(async move {
-            let Some(target) = pick(&targets) else {
-                tally(&stats, &service, |s| bump(&mut s.mirrored, NO_ENDPOINT));
-                return;
-            };
-            tally(&stats, &service, |s| bump(&mut s.mirrored, &target.version));
             let started = std::time::Instant::now();
             let answer =
                 tokio::time::timeout(ANSWER_TIMEOUT, pools.send(target.address, &copy)).await;
@@ -275,9 +278,7 @@ async fn route(
         return answer(StatusCode::INTERNAL_SERVER_ERROR, "no backend has weight");
     };
     let Some(endpoints) = routing.backends.get(&backend.service) else {
-        tally(stats, &backend.service, |s| {
-            bump(&mut s.requests, NO_ENDPOINT)
-        });
+        count(stats, &backend.service, NO_ENDPOINT, false, &copies);
         return answer(
             StatusCode::INTERNAL_SERVER_ERROR,
             &format!("service {} not found", backend.service),
@@ -285,9 +286,7 @@ async fn route(
     };
     let targets = endpoints.borrow().clone();
     let Some(target) = pick(&targets) else {
-        tally(stats, &backend.service, |s| {
-            bump(&mut s.requests, NO_ENDPOINT)
-        });
+        count(stats, &backend.service, NO_ENDPOINT, false, &copies);
         return answer(
             StatusCode::SERVICE_UNAVAILABLE,
             &format!("service {} has no ready endpoint", backend.service),
@@ -310,13 +309,36 @@ async fn route(
             answer(StatusCode::GATEWAY_TIMEOUT, "the endpoint did not answer"),
         ),
     };
-    tally(stats, &backend.service, |s| {
-        bump(&mut s.requests, &target.version);
-        if status.is_server_error() {
-            bump(&mut s.errors, &target.version);
-        }
-    });
+    count(
+        stats,
+        &backend.service,
+        &target.version,
+        status.is_server_error(),
+        &copies,
+    );
     response
+}
+
+/// Count one answered request and the copies sent for it, in one lock.
+fn count(
+    stats: &GatewayStats,
+    service: &str,
+    version: &str,
+    server_error: bool,
+    copies: &[(String, String)],
+) {
+    let mut stats = stats.lock().unwrap();
+    let entry = stats.entry(service.to_owned()).or_default();
+    bump(&mut entry.requests, version);
+    if server_error {
+        bump(&mut entry.errors, version);
+    }
+    for (service, version) in copies {
+        bump(
+            &mut stats.entry(service.clone()).or_default().mirrored,
+            version,
+        );
+    }
 }
 
 fn pick(targets: &[Target]) -> Option<&Target> {
