@@ -29,6 +29,7 @@ fn pod_counts_round_trip_and_older_reports_have_none() {
         steady: Some(10),
         peak: 19,
         peak_at_ms: 31_400,
+        peak_serving: Some(19),
     });
     let json = report.to_json_pretty();
     let back = Report::from_json(&json).unwrap();
@@ -49,22 +50,33 @@ fn pod_counts_round_trip_and_older_reports_have_none() {
 #[test]
 fn pod_counts_take_the_first_baseline_sample_and_the_highest() {
     let mut pods = PodCounts::default();
-    pods.record(4, 100, false);
+    pods.record(4, 4, 100, false);
     assert_eq!(pods.above_steady(), None, "no baseline sample yet");
-    pods.record(10, 900, true);
-    pods.record(12, 1100, true);
-    pods.record(19, 3000, false);
-    pods.record(19, 3200, false);
-    pods.record(10, 4000, false);
+    assert_eq!(pods.serving_per_steady(), None);
+    pods.record(10, 10, 900, true);
+    pods.record(12, 12, 1100, true);
+    // A ramp: one pod surges while earlier ones are still shutting down.
+    pods.record(19, 11, 3000, false);
+    pods.record(19, 11, 3200, false);
+    pods.record(10, 10, 4000, false);
     assert_eq!(
         pods,
         PodCounts {
             steady: Some(10),
             peak: 19,
-            peak_at_ms: 3000
+            peak_at_ms: 3000,
+            peak_serving: Some(12),
         }
     );
     assert_eq!(pods.above_steady(), Some(9));
+    assert_eq!(pods.serving_above_steady(), Some(2));
+    // 12 serving pods over a steady 10: 1.2 fleets.
+    assert_eq!(pods.serving_per_steady(), Some(1.2));
+    // A report.json written before serving pods were counted reads as none.
+    let json = serde_json::json!({"steady": 10, "peak": 19, "peak_at_ms": 3000});
+    let older: PodCounts = serde_json::from_value(json).unwrap();
+    assert_eq!(older.peak_serving, None);
+    assert_eq!(older.serving_per_steady(), None);
 }
 
 #[test]

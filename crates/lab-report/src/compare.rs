@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use std::fmt::Write;
 
 /// The version of `compare.json`'s shape.
-pub const COMPARE_SCHEMA_VERSION: u32 = 2;
+pub const COMPARE_SCHEMA_VERSION: u32 = 3;
 
 /// A whole comparison: one row per scenario, in the order they ran.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -77,10 +77,17 @@ pub struct Measures {
     pub rollout_ms: Option<u64>,
     /// Candidate requests before the decision (exposure).
     pub exposure_requests: u64,
-    /// Most pods of the scenario's Deployments that existed at once above the
-    /// steady state (those at the baseline), as the run sampled them; `None`
-    /// when the report has no pod counts.
+    /// Most pods of the scenario's Deployments not terminating at once above
+    /// the steady state (those at the baseline), as the run sampled them:
+    /// the strategy's surge or second fleet; `None` when the report has no
+    /// such count.
     pub peak_pods_above_steady: Option<u32>,
+    /// The same peak per steady pod (2.0: two full fleets at once), which
+    /// compares strategies whatever their fleet's size.
+    pub peak_pods_per_steady: Option<f64>,
+    /// The peak above the steady state with terminating pods counted until
+    /// gone: what the cluster held while old pods shut down.
+    pub peak_pods_with_terminating_above_steady: Option<u32>,
     /// The same on paper, from the plan: what the steps were expected to run.
     pub planned_peak_pods_above_steady: Option<i32>,
     /// From the decision to the last candidate request, ms; rolled-back runs only.
@@ -201,7 +208,9 @@ impl Measures {
                 .filter_map(|w| w.versions.get(candidate))
                 .map(|t| t.requests)
                 .sum(),
-            peak_pods_above_steady: report.pods.and_then(|p| p.above_steady()),
+            peak_pods_above_steady: report.pods.and_then(|p| p.serving_above_steady()),
+            peak_pods_per_steady: report.pods.and_then(|p| p.serving_per_steady()),
+            peak_pods_with_terminating_above_steady: report.pods.and_then(|p| p.above_steady()),
             planned_peak_pods_above_steady,
             decision_to_last_candidate_ms: if rolled_back {
                 decided_at
@@ -286,10 +295,10 @@ const MEASURES: &[Measure] = &[
         value: |m| Some(m.exposure_requests as f64),
     },
     Measure {
-        title: "Peak pods above the steady state",
-        title_ko: "평상시보다 많은 최대 파드 수",
-        unit: "pods",
-        value: |m| m.peak_pods_above_steady.map(f64::from),
+        title: "Peak pods per steady pod",
+        title_ko: "평상시 파드 하나당 최대 파드 수",
+        unit: "×",
+        value: |m| m.peak_pods_per_steady,
     },
 ];
 
@@ -330,7 +339,8 @@ impl Comparison {
             "롤아웃 / 기준 p99 (ms)",
             "첫 변경부터 완료까지 (s)",
             "노출 (후보 버전 요청)",
-            "평상시보다 많은 최대 파드 (계획)",
+            "평상시보다 많은 최대 파드, 배수 (계획)",
+            "종료 중 파드를 포함한 최대 초과 파드",
             "결정부터 마지막 후보 요청까지 (ms)",
             "사용자가 본 실패한 요청",
             "무중단",
@@ -349,7 +359,8 @@ impl Comparison {
             "p99 rollout / baseline (ms)",
             "first change to done (s)",
             "exposure (candidate requests)",
-            "peak pods above steady (planned)",
+            "peak pods above steady, × steady (planned)",
+            "peak pods above steady with terminating",
             "decision to last candidate request (ms)",
             "failed requests users saw",
             "zero downtime",
@@ -382,10 +393,12 @@ impl Comparison {
                         cell(m.rollout_ms.map(|v| format!("{:.1}", v as f64 / 1000.0))),
                         m.exposure_requests.to_string(),
                         format!(
-                            "{} ({})",
+                            "{}, ×{} ({})",
                             cell(m.peak_pods_above_steady),
+                            cell(m.peak_pods_per_steady.map(|r| format!("{r:.1}"))),
                             cell(m.planned_peak_pods_above_steady)
                         ),
+                        cell(m.peak_pods_with_terminating_above_steady),
                         cell(m.decision_to_last_candidate_ms),
                         m.failed_requests_seen.to_string(),
                     ]),
@@ -395,7 +408,7 @@ impl Comparison {
                             self.say("did not run", "실행되지 않음"),
                             row.error.as_deref().unwrap_or("unknown")
                         ));
-                        cells.extend(std::iter::repeat_n("–".to_owned(), 8));
+                        cells.extend(std::iter::repeat_n("–".to_owned(), 9));
                     }
                 }
                 match &row.qualitative {
@@ -451,18 +464,19 @@ impl Comparison {
                 Language::Korean => format!("롤아웃 중 실패한 요청이 없는 시나리오: {up}."),
             });
         }
-        if let Some((s, m)) = measured
+        if let Some((s, m, ratio)) = measured
             .iter()
-            .filter(|(_, m)| m.peak_pods_above_steady.is_some_and(|p| p > 0))
-            .max_by_key(|(_, m)| m.peak_pods_above_steady)
+            .filter_map(|(s, m)| Some((*s, *m, m.peak_pods_per_steady?)))
+            .filter(|(_, _, ratio)| *ratio > 1.0)
+            .max_by(|a, b| a.2.total_cmp(&b.2))
         {
             lines.push(match self.language {
                 Language::English => format!(
-                    "{s} ran the most pods above the steady state: {} more at once.",
+                    "{s} ran the most pods for its fleet: {ratio:.1} times the steady state at once ({} more), terminating pods aside.",
                     cell(m.peak_pods_above_steady)
                 ),
                 Language::Korean => format!(
-                    "평상시보다 파드를 가장 많이 띄운 시나리오: {s} (동시에 {}개 더).",
+                    "평상시 대비 파드를 가장 많이 띄운 시나리오: {s} (종료 중 파드를 빼고 동시에 평상시의 {ratio:.1}배, {}개 더).",
                     cell(m.peak_pods_above_steady)
                 ),
             });

@@ -212,6 +212,9 @@ fn facts(report: &Report, language: Language) -> Vec<Line> {
             candidate: &report.roles.candidate,
         })],
     ];
+    if let Some(pods) = &report.pods {
+        out.push(vec![say(Message::Pods(pods))]);
+    }
     let mut line = vec![say(Message::Prometheus)];
     line.extend(prometheus);
     out.push(line);

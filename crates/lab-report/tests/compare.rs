@@ -10,8 +10,9 @@ fn comparison() -> Comparison {
     let mut promoted = fixtures::promoted(true);
     promoted.pods = Some(PodCounts {
         steady: Some(10),
-        peak: 12,
+        peak: 14,
         peak_at_ms: 14_000,
+        peak_serving: Some(12),
     });
     Comparison {
         schema_version: COMPARE_SCHEMA_VERSION,
@@ -40,6 +41,8 @@ fn rows_come_from_the_reports() {
     assert!(promoted.exposure_requests > 0, "{promoted:?}");
     // Measured in the run, with the plan's figure beside it.
     assert_eq!(promoted.peak_pods_above_steady, Some(2));
+    assert_eq!(promoted.peak_pods_per_steady, Some(1.2));
+    assert_eq!(promoted.peak_pods_with_terminating_above_steady, Some(4));
     assert_eq!(promoted.planned_peak_pods_above_steady, Some(1));
     let rolled_back = c.rows[1].measures.as_ref().expect("measures");
     assert_eq!(rolled_back.outcome, Some(Outcome::RolledBack));
@@ -49,6 +52,7 @@ fn rows_come_from_the_reports() {
     );
     // A report without pod counts (as written before they were taken).
     assert_eq!(rolled_back.peak_pods_above_steady, None);
+    assert_eq!(rolled_back.peak_pods_per_steady, None);
     assert!(c.rows[2].measures.is_none());
     assert_eq!(c.rows[2].error.as_deref(), Some("lab run exited with 1"));
 }
@@ -60,11 +64,13 @@ fn the_files_show_every_row_and_one_chart_per_measure() {
     assert!(md.contains("did not run: lab run exited with 1"), "{md}");
     assert!(md.contains("](../../runs/a/report.html)"), "{md}");
     assert!(
-        md.contains("| 2 (1) |"),
-        "measured peak, planned beside it: {md}"
+        md.contains("| 2, ×1.2 (1) | 4 |"),
+        "measured peak, per steady pod, planned beside it, then with terminating pods: {md}"
     );
     assert!(
-        md.contains("canary ran the most pods above the steady state: 2 more at once."),
+        md.contains(
+            "canary ran the most pods for its fleet: 1.2 times the steady state at once (2 more), terminating pods aside."
+        ),
         "{md}"
     );
     let html = c.html();

@@ -116,10 +116,11 @@ impl Live {
         deployments: &BTreeSet<&str>,
         now_ms: u64,
     ) {
-        let count = pods
+        let ours: Vec<&PodState> = pods
             .iter()
             .filter(|pod| deployments.contains(pod.deployment.as_str()))
-            .count();
+            .collect();
+        let serving = ours.iter().filter(|pod| !pod.terminating).count();
         // The first observe phase is the baseline: its first sample is the
         // steady state.
         let in_baseline = self
@@ -127,7 +128,8 @@ impl Live {
             .as_ref()
             .is_some_and(|w| w.kind == WindowKind::Observe);
         self.pods.get_or_insert_default().record(
-            u32::try_from(count).unwrap_or(u32::MAX),
+            u32::try_from(ours.len()).unwrap_or(u32::MAX),
+            u32::try_from(serving).unwrap_or(u32::MAX),
             now_ms,
             in_baseline,
         );

@@ -52,6 +52,8 @@ fn compare_writes_one_row_per_scenario() {
             "p99_rollout_ms",
             "passed",
             "peak_pods_above_steady",
+            "peak_pods_per_steady",
+            "peak_pods_with_terminating_above_steady",
             "planned_peak_pods_above_steady",
             "rollout_ms",
         ]
@@ -60,6 +62,10 @@ fn compare_writes_one_row_per_scenario() {
     // Measured from the platform: the canary runs v2 beside v1.
     assert!(
         canary["peak_pods_above_steady"].as_u64().unwrap() >= 1,
+        "{canary}"
+    );
+    assert!(
+        canary["peak_pods_per_steady"].as_f64().unwrap() > 1.0,
         "{canary}"
     );
     assert_eq!(rows[0]["scenario"], "recreate");

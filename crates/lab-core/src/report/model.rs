@@ -286,21 +286,46 @@ pub struct PodCounts {
     /// The pods at the first sample of the first observe phase (the baseline);
     /// `None` when no sample was taken in it.
     pub steady: Option<u32>,
-    /// The most pods that existed at once over the run.
+    /// The most pods that existed at once over the run, terminating ones
+    /// included.
     pub peak: u32,
     /// When `peak` was first sampled.
     pub peak_at_ms: u64,
+    /// The most pods not terminating at once: what the strategy itself runs
+    /// (a surge, a second fleet), without the pods still shutting down;
+    /// `None` in reports written before it was counted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peak_serving: Option<u32>,
 }
 
 impl PodCounts {
-    /// The peak above the steady state; `None` without a steady state.
+    /// The peak above the steady state, terminating pods included; `None`
+    /// without a steady state.
     pub fn above_steady(&self) -> Option<u32> {
         self.steady.map(|steady| self.peak.saturating_sub(steady))
     }
 
-    /// Count one sample of `pods` at `t_ms`, taken in an observe phase when
-    /// `in_baseline` (only the first such sample is the steady state).
-    pub fn record(&mut self, pods: u32, t_ms: u64, in_baseline: bool) {
+    /// The peak of pods not terminating above the steady state; `None`
+    /// without a steady state.
+    pub fn serving_above_steady(&self) -> Option<u32> {
+        self.steady
+            .zip(self.peak_serving)
+            .map(|(steady, peak)| peak.saturating_sub(steady))
+    }
+
+    /// The peak of pods not terminating per steady pod (2.0: two full
+    /// fleets at once); `None` without a steady state.
+    pub fn serving_per_steady(&self) -> Option<f64> {
+        self.steady
+            .filter(|steady| *steady > 0)
+            .zip(self.peak_serving)
+            .map(|(steady, peak)| f64::from(peak) / f64::from(steady))
+    }
+
+    /// Count one sample at `t_ms`: `pods` in all, `serving` of them not
+    /// terminating, taken in an observe phase when `in_baseline` (only the
+    /// first such sample is the steady state).
+    pub fn record(&mut self, pods: u32, serving: u32, t_ms: u64, in_baseline: bool) {
         if in_baseline && self.steady.is_none() {
             self.steady = Some(pods);
         }
@@ -308,6 +333,7 @@ impl PodCounts {
             self.peak = pods;
             self.peak_at_ms = t_ms;
         }
+        self.peak_serving = Some(self.peak_serving.unwrap_or(0).max(serving));
     }
 }
 

@@ -105,6 +105,24 @@ pub(super) fn say(message: &Message<'_>) -> String {
             "versions: baseline {}, candidate {candidate}",
             baseline.unwrap_or("–")
         ),
+        Message::Pods(pods) => {
+            let mut line = match pods.steady {
+                Some(steady) => format!("pods: {steady} at the baseline"),
+                None => "pods: none sampled at the baseline".to_owned(),
+            };
+            if let Some(serving) = pods.peak_serving {
+                line.push_str(&format!(", at most {serving} not terminating at once"));
+                if let Some(ratio) = pods.serving_per_steady() {
+                    line.push_str(&format!(" ({ratio:.1} times the baseline)"));
+                }
+            }
+            line.push_str(&format!(
+                ", at most {} with terminating ones (first at {})",
+                pods.peak,
+                seconds(pods.peak_at_ms)
+            ));
+            line
+        }
         Message::Prometheus => "Prometheus: ".to_string(),
         Message::QueriedAt => "queried at ".to_string(),
         Message::Queried => "queried".to_string(),

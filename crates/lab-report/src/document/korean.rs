@@ -108,6 +108,24 @@ pub(super) fn say(message: &Message<'_>) -> String {
             "버전: baseline {}, 후보 {candidate}",
             baseline.unwrap_or("–")
         ),
+        Message::Pods(pods) => {
+            let mut line = match pods.steady {
+                Some(steady) => format!("파드: 기준 구간 {steady}개"),
+                None => "파드: 기준 구간에서 표본 없음".to_owned(),
+            };
+            if let Some(serving) = pods.peak_serving {
+                line.push_str(&format!(", 종료 중이 아닌 파드 동시 최대 {serving}개"));
+                if let Some(ratio) = pods.serving_per_steady() {
+                    line.push_str(&format!(" (기준의 {ratio:.1}배)"));
+                }
+            }
+            line.push_str(&format!(
+                ", 종료 중 파드 포함 최대 {}개 ({}에 처음)",
+                pods.peak,
+                seconds(pods.peak_at_ms)
+            ));
+            line
+        }
         Message::Prometheus => "Prometheus: ".to_string(),
         Message::QueriedAt => "조회 주소 ".to_string(),
         Message::Queried => "조회함".to_string(),

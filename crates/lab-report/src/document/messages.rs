@@ -5,7 +5,7 @@
 use lab_core::analysis::{
     Decision, Evidence, GateVerdict, Gates, Outcome, Sensitivity, Unit, WindowKind,
 };
-use lab_core::report::RunStatus;
+use lab_core::report::{PodCounts, RunStatus};
 
 /// The report's sections, in order; each has an anchor and a heading.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -108,6 +108,8 @@ pub(crate) enum Message<'a> {
         baseline: Option<&'a str>,
         candidate: &'a str,
     },
+    /// The pods of the scenario's Deployments that ran at once.
+    Pods(&'a PodCounts),
     /// Before what is said of Prometheus.
     Prometheus,
     /// Before Prometheus's address.
