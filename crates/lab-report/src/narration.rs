@@ -15,6 +15,7 @@ mod messages;
 
 use crate::i18n::{Language, Localized};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use lab_core::gateway::{HttpHeaderMatch, Request, mirror_shares, rule_shares};
 use lab_core::object::{Object, ObjectKind, RollingUpdate, Strategy, VERSION_LABEL, labels_match};
 use lab_core::plan::{OnTimeout, Plan, Step};
 use lab_core::replay::{self, Change, Cluster};
@@ -198,6 +199,35 @@ fn duration(d: Duration) -> String {
     humantime::format_duration(d).to_string()
 }
 
+/// `v1.0.0 90%, v2.0.0 10%`; empty when there is no share.
+fn shares_text(shares: &BTreeMap<String, f64>) -> String {
+    shares
+        .iter()
+        .filter(|(_, share)| **share > 0.0)
+        .map(|(version, share)| format!("{version} {}", share_percent(*share)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A share from 0 to 1 as `10%`, `12.5%`.
+fn share_percent(share: f64) -> String {
+    let value = share * 100.0;
+    if (value - value.round()).abs() < 0.05 {
+        format!("{value:.0}%")
+    } else {
+        format!("{value:.1}%")
+    }
+}
+
+/// `X-API-Version: v2.0.0`, the headers a match asks for.
+fn header_text(headers: &[HttpHeaderMatch]) -> String {
+    headers
+        .iter()
+        .map(|h| format!("{}: {}", h.name, h.value))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Decides what to say about a step, from the cluster before and after it.
 struct Say<'a> {
     plan: &'a Plan,
@@ -246,6 +276,10 @@ impl Say<'_> {
     }
 
     fn apply(&self, file: &str, objects: &[Object]) -> Vec<Line> {
+        let routing = self.routing(objects);
+        if !routing.is_empty() {
+            return routing;
+        }
         let service = objects.iter().find(|o| {
             o.service_selector().is_some() && !self.before.contains(ObjectKind::Service, o.name())
         });
@@ -319,6 +353,10 @@ impl Say<'_> {
                 },
                 (false, _, true) => Line::TakesAll,
             });
+        } else if self.plan.entry.service().is_none() {
+            lines.push(Line::BehindRoute {
+                gateway: self.plan.entry.name().to_owned(),
+            });
         } else {
             lines.push(Line::NoService {
                 service: self.plan.entry.name().to_owned(),
@@ -332,6 +370,130 @@ impl Say<'_> {
             });
         }
         lines
+    }
+
+    /// What an apply of Gateways and HTTPRoutes does: where each rule sends
+    /// requests, by header or by weight, and what it mirrors. Empty when the
+    /// apply holds neither.
+    fn routing(&self, objects: &[Object]) -> Vec<Line> {
+        let mut lines = Vec::new();
+        let route = objects
+            .iter()
+            .find(|o| o.kind() == ObjectKind::HttpRoute)
+            .map(|o| o.name().to_owned());
+        let gateway = objects
+            .iter()
+            .find(|o| o.kind() == ObjectKind::Gateway)
+            .map(|o| o.name().to_owned());
+        for object in objects {
+            if object.kind() == ObjectKind::Gateway
+                && !self.before.contains(ObjectKind::Gateway, object.name())
+            {
+                lines.push(Line::GatewayOpens {
+                    gateway: object.name().to_owned(),
+                });
+            }
+        }
+        let pods_of = |service: &str| -> i32 {
+            self.after
+                .selected(service)
+                .values()
+                .fold(0i32, |sum, n| sum.saturating_add(*n))
+        };
+        for object in objects {
+            let Object::HttpRoute(route) = object else {
+                continue;
+            };
+            for rule in route.spec.rules.iter().flatten() {
+                let backends: Vec<(String, i32)> = rule
+                    .backend_refs
+                    .iter()
+                    .flatten()
+                    .map(|b| (b.name.clone(), b.weight.unwrap_or(1)))
+                    .collect();
+                let headers = rule
+                    .matches
+                    .iter()
+                    .flatten()
+                    .find_map(|m| m.headers.as_ref().filter(|h| !h.is_empty()));
+                if let Some(headers) = headers {
+                    lines.push(Line::HeaderMatch {
+                        headers: header_text(headers),
+                        services: backends
+                            .iter()
+                            .map(|(name, _)| name.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                    });
+                } else if let [(service, _)] = backends.as_slice() {
+                    lines.push(Line::RouteTo {
+                        service: service.clone(),
+                        pods: pods_of(service),
+                    });
+                } else if !backends.is_empty() {
+                    let total: i32 = backends.iter().map(|(_, w)| (*w).max(0)).sum();
+                    lines.push(Line::Weights {
+                        backends: backends
+                            .iter()
+                            .map(|(service, weight)| {
+                                (
+                                    service.clone(),
+                                    percent((*weight).max(0), total),
+                                    pods_of(service),
+                                )
+                            })
+                            .collect(),
+                    });
+                }
+                for filter in rule.filters.iter().flatten() {
+                    let Some(mirror) = &filter.request_mirror else {
+                        continue;
+                    };
+                    let share = match (&mirror.percent, &mirror.fraction) {
+                        (Some(percent), _) => f64::from(*percent) / 100.0,
+                        (None, Some(fraction)) => {
+                            f64::from(fraction.numerator)
+                                / f64::from(fraction.denominator.unwrap_or(100).max(1))
+                        }
+                        (None, None) => 1.0,
+                    };
+                    lines.push(Line::Mirror {
+                        service: mirror.backend_ref.name.clone(),
+                        share: share_percent(share),
+                    });
+                }
+            }
+        }
+        // Two lines on what the rules do, one on when they hold.
+        lines.truncate(2);
+        match (route, gateway) {
+            (Some(route), _) => lines.push(Line::RouteApplied { route }),
+            (None, Some(gateway)) => lines.push(Line::GatewayNoRoute { gateway }),
+            (None, None) => {}
+        }
+        lines
+    }
+
+    /// Through a Gateway: where a request without the targeted headers goes
+    /// once the step is done, per version, and the shares copied to each
+    /// version; `None` when traffic enters through a Service.
+    fn plain_request_shares(&self) -> Option<(BTreeMap<String, f64>, BTreeMap<String, f64>)> {
+        if self.plan.entry.service().is_some() {
+            return None;
+        }
+        let table = self.after.route_table(self.plan.entry.name());
+        let ready = self.after.pods_by_service();
+        let no_headers: BTreeMap<String, String> = BTreeMap::new();
+        let request = Request {
+            method: "GET",
+            path: "/",
+            query: "",
+            headers: &no_headers,
+        };
+        Some(match table.select(&request) {
+            Some(rule) => (rule_shares(rule, &ready), mirror_shares(rule, &ready)),
+            None => (BTreeMap::new(), BTreeMap::new()),
+        })
     }
 
     fn scale(&self, name: &str, replicas: i32) -> Vec<Line> {
@@ -421,12 +583,19 @@ impl Say<'_> {
 
     fn observe(&self, phase: &str, length: Duration) -> Vec<Line> {
         let pods: Pods = self.after.selected(self.plan.entry.name());
+        let share = match self.plain_request_shares() {
+            Some((routed, mirrored)) => Line::RouteShare {
+                routed: shares_text(&routed),
+                mirrored: shares_text(&mirrored),
+            },
+            None => Line::DrawShare { split: pods },
+        };
         vec![
             Line::Watch {
                 phase: phase.to_owned(),
                 length: duration(length),
             },
-            Line::DrawShare { split: pods },
+            share,
             Line::Grafana {
                 query: self.query(),
             },
@@ -441,14 +610,33 @@ impl Say<'_> {
         let g = &self.plan.gates;
         let success = format!("{:.2}", g.min_success_rate * 100.0);
         let success = success.trim_end_matches('0').trim_end_matches('.');
-        vec![
-            Line::Judge {
+        let judge = match self.plain_request_shares() {
+            Some((routed, mirrored)) => {
+                let of = |shares: &BTreeMap<String, f64>| {
+                    shares
+                        .get(candidate)
+                        .filter(|share| **share > 0.0)
+                        .map_or_else(String::new, |share| share_percent(*share))
+                };
+                Line::JudgeRoutes {
+                    candidate: candidate.clone(),
+                    phase: phase.to_owned(),
+                    length: duration(length),
+                    interval: duration(interval),
+                    routed: of(&routed),
+                    mirrored: of(&mirrored),
+                }
+            }
+            None => Line::Judge {
                 candidate: candidate.clone(),
                 phase: phase.to_owned(),
                 length: duration(length),
                 interval: duration(interval),
                 share,
             },
+        };
+        vec![
+            judge,
             Line::Gates {
                 success: success.to_owned(),
                 max_p99_ms: g.max_p99_ms,

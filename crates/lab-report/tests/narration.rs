@@ -306,3 +306,64 @@ fn languages_are_named_by_their_codes() {
         Err("unknown language `fr`: expected en or ko".to_string())
     );
 }
+
+/// Everything the main steps of a scenario say, in `language`.
+fn told(scenario: &str, language: Language) -> String {
+    let plan = plan(scenario, ProfileName::Quick);
+    (0..plan.steps.len())
+        .filter_map(|i| narrate(&plan, Section::Main, i, language))
+        .flat_map(|n| n.lines)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn routes_are_told_by_weight_header_and_mirror() {
+    for (scenario, language, expected) in [
+        (
+            "canary-weighted",
+            Language::English,
+            &[
+                "my-app-v1 90% (10 pods), my-app-v2 10% (1 pod)",
+                "A weight is a share of requests, not of pods",
+                "it draws about 10% of the requests without the targeted headers",
+            ][..],
+        ),
+        (
+            "canary-weighted",
+            Language::Korean,
+            &["my-app-v2 10% (pod 1개)", "요청의 몫"][..],
+        ),
+        (
+            "ab-testing",
+            Language::English,
+            &[
+                "Requests with `X-API-Version: v2.0.0` go to my-app-v2",
+                "picks a group of users, not a percentage",
+            ][..],
+        ),
+        (
+            "shadow",
+            Language::English,
+            &[
+                "sends a copy of 100% of these requests to my-app-v2 and drops its answers",
+                "it answers only copies (100% of the requests)",
+            ][..],
+        ),
+        (
+            "shadow",
+            Language::Korean,
+            &["응답은 버립니다", "복사본(100%)"][..],
+        ),
+    ] {
+        let text = told(scenario, language);
+        for part in expected {
+            assert!(
+                text.contains(part),
+                "{scenario} ({language}) should say {part:?}:\n{text}"
+            );
+        }
+        // Nothing is said of a Service the entry is not.
+        assert!(!text.contains("No Service my-gateway"), "{text}");
+    }
+}

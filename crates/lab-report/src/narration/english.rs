@@ -192,5 +192,61 @@ pub(crate) fn line(line: &Line) -> String {
             "Gates: success rate ≥ {success}%, p99 ≤ {max_p99_ms} ms and at most {max_p99_ratio} × {baseline}'s, at most {max_restarts} restarts; nothing passes on fewer than {min_samples} requests."
         ),
         Line::DecisionRule => "A clear failure rolls back at once; otherwise every gate must pass at the end to promote.".to_string(),
+        Line::GatewayOpens { gateway } => format!(
+            "Gateway {gateway} opens a listener: from now on requests enter there, and its HTTPRoutes, not the Services' pod counts, decide where each one goes."
+        ),
+        Line::GatewayNoRoute { gateway } => format!(
+            "Until an HTTPRoute names it as its parent, Gateway {gateway} answers every request with 404."
+        ),
+        Line::RouteApplied { route } => format!(
+            "The apply replaces HTTPRoute {route}'s rules in place: no pod restarts, and requests follow the new rules as soon as the gateway has taken the change."
+        ),
+        Line::BehindRoute { gateway } => format!(
+            "These pods get requests only through Gateway {gateway}, once an HTTPRoute names their Service: by the route's weight, not by how many pods there are."
+        ),
+        Line::HeaderMatch { headers, services } => format!(
+            "Requests with `{headers}` go to {services}; every other request falls through to the next rule. A header match picks a group of users, not a percentage."
+        ),
+        Line::Weights { backends } => format!(
+            "Each request draws a backend by weight: {}. A weight is a share of requests, not of pods: the split stays the same however many pods each Service has.",
+            backends
+                .iter()
+                .map(|(service, share, n)| format!("{service} {share} ({})", pods(*n)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        Line::RouteTo { service, pods: n } => format!(
+            "Every request this rule matches goes to {service} ({}).",
+            pods(*n)
+        ),
+        Line::Mirror { service, share } => format!(
+            "A RequestMirror filter also sends a copy of {share} of these requests to {service} and drops its answers: users only ever see the answers of the backends above, so {service} meets real requests without any user seeing its errors (its side effects, such as writes, still happen)."
+        ),
+        Line::RouteShare { routed, mirrored } => {
+            let routed = if routed.is_empty() { "no version" } else { routed.as_str() };
+            let mut text = format!("A request without the targeted headers should go to {routed}, by the route's weights");
+            if !mirrored.is_empty() {
+                text.push_str(&format!(", with copies to {mirrored}"));
+            }
+            text.push('.');
+            text
+        }
+        Line::JudgeRoutes {
+            candidate,
+            phase,
+            length,
+            interval,
+            routed,
+            mirrored,
+        } => {
+            let what = match (routed.is_empty(), mirrored.is_empty()) {
+                (false, _) => format!("it draws about {routed} of the requests without the targeted headers"),
+                (true, false) => format!("it answers only copies ({mirrored} of the requests), so its gates read the copies' answers, which no user sees"),
+                (true, true) => "the routes send it none of the requests without the targeted headers".to_owned(),
+            };
+            format!(
+                "Judge {candidate} on live traffic for {length} (phase `{phase}`), checking the gates every {interval}; {what}."
+            )
+        }
     }
 }

@@ -191,5 +191,61 @@ pub(crate) fn line(line: &Line) -> String {
             "게이트: 성공률 ≥ {success}%, p99 ≤ {max_p99_ms} ms, p99가 {baseline} 버전의 {max_p99_ratio}배 이하, 재시작 {max_restarts}회 이하. 요청이 {min_samples}개 미만이면 어떤 게이트도 통과하지 않습니다."
         ),
         Line::DecisionRule => "명확한 실패가 보이면 즉시 롤백하고, 그렇지 않으면 끝에서 모든 게이트를 통과해야 승격(promote)합니다.".to_string(),
+        Line::GatewayOpens { gateway } => format!(
+            "{gateway} Gateway가 리스너를 엽니다. 이제부터 요청은 이곳으로 들어오고, 각 요청이 어디로 갈지는 Service의 pod 수가 아니라 HTTPRoute가 정합니다."
+        ),
+        Line::GatewayNoRoute { gateway } => format!(
+            "HTTPRoute가 부모로 가리키기 전까지 {gateway} Gateway는 모든 요청에 404로 응답합니다."
+        ),
+        Line::RouteApplied { route } => format!(
+            "이 적용은 {route} HTTPRoute의 규칙을 그 자리에서 바꿉니다. pod는 재시작하지 않고, Gateway가 변경을 반영하는 즉시 요청이 새 규칙을 따릅니다."
+        ),
+        Line::BehindRoute { gateway } => format!(
+            "이 pod들은 HTTPRoute가 자기 Service를 가리킬 때에만 {gateway} Gateway를 통해 요청을 받습니다. 몫은 pod 수가 아니라 라우트의 가중치로 정해집니다."
+        ),
+        Line::HeaderMatch { headers, services } => format!(
+            "`{headers}` 헤더가 있는 요청은 {services}(으)로 가고, 나머지 요청은 다음 규칙으로 넘어갑니다. 헤더 매치는 비율이 아니라 사용자 집단을 고릅니다."
+        ),
+        Line::Weights { backends } => format!(
+            "요청마다 가중치에 따라 백엔드를 하나 고릅니다: {}. 가중치는 pod의 몫이 아니라 요청의 몫이므로, 각 Service의 pod 수가 얼마든 분배는 그대로입니다.",
+            backends
+                .iter()
+                .map(|(service, share, n)| format!("{service} {share} ({})", pods(*n)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        Line::RouteTo { service, pods: n } => format!(
+            "이 규칙에 맞는 요청은 모두 {service}({})(으)로 갑니다.",
+            pods(*n)
+        ),
+        Line::Mirror { service, share } => format!(
+            "RequestMirror 필터가 이 요청의 {share}를 복사해 {service}에도 보내고 그 응답은 버립니다. 사용자는 위 백엔드의 응답만 보므로, {service}는 실제 요청을 받으면서도 그 오류가 사용자에게 보이지 않습니다(쓰기 같은 부수 효과는 그대로 일어납니다)."
+        ),
+        Line::RouteShare { routed, mirrored } => {
+            let routed = if routed.is_empty() { "어느 버전도 아닌 곳" } else { routed.as_str() };
+            let mut text = format!("대상 헤더가 없는 요청은 라우트의 가중치에 따라 {routed}(으)로 가야 합니다");
+            if !mirrored.is_empty() {
+                text.push_str(&format!(". 복사본은 {mirrored}(으)로 갑니다"));
+            }
+            text.push('.');
+            text
+        }
+        Line::JudgeRoutes {
+            candidate,
+            phase,
+            length,
+            interval,
+            routed,
+            mirrored,
+        } => {
+            let what = match (routed.is_empty(), mirrored.is_empty()) {
+                (false, _) => format!("대상 헤더가 없는 요청의 약 {routed}를 받습니다"),
+                (true, false) => format!("복사본({mirrored})에만 응답하므로, 게이트는 어떤 사용자도 보지 않는 복사본의 응답을 읽습니다"),
+                (true, true) => "라우트가 대상 헤더가 없는 요청을 하나도 보내지 않습니다".to_owned(),
+            };
+            format!(
+                "{candidate} 버전을 {length} 동안 실제 트래픽으로 평가하고(`{phase}` 단계) {interval}마다 게이트를 확인합니다. {what}."
+            )
+        }
     }
 }

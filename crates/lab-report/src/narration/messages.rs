@@ -146,6 +146,40 @@ pub(crate) enum Line {
     },
     /// How the decision is made.
     DecisionRule,
+    /// A Gateway opens a listener: traffic enters there from now on.
+    GatewayOpens { gateway: String },
+    /// A Gateway without a route answers 404.
+    GatewayNoRoute { gateway: String },
+    /// A route's rules are replaced in place by the apply.
+    RouteApplied { route: String },
+    /// New pods are reached only through a Service an HTTPRoute names.
+    BehindRoute { gateway: String },
+    /// A rule sends requests with these headers to these Services.
+    HeaderMatch { headers: String, services: String },
+    /// A rule draws a backend per request by weight: (Service, share, pods).
+    Weights {
+        backends: Vec<(String, String, i32)>,
+    },
+    /// A rule sends every request it matches to one Service.
+    RouteTo { service: String, pods: i32 },
+    /// A rule copies a share of its requests to a Service, answers dropped.
+    Mirror { service: String, share: String },
+    /// Where a request without the targeted headers goes, per version, and
+    /// the share copied to each version.
+    RouteShare { routed: String, mirrored: String },
+    /// The analyze phase through a Gateway: judged on what the routes send
+    /// the candidate, or on the copies mirrored to it.
+    JudgeRoutes {
+        candidate: String,
+        phase: String,
+        length: String,
+        interval: String,
+        /// The candidate's share of plain requests; empty when it gets only
+        /// copies.
+        routed: String,
+        /// The share of requests copied to it; empty when none.
+        mirrored: String,
+    },
 }
 
 /// `part` of `total` as a percentage: `90%`, `9.1%`.
