@@ -354,3 +354,48 @@ async fn a_mocked_api_that_receives_an_invalid_object_fails_the_test() {
         "{message}"
     );
 }
+
+#[tokio::test]
+async fn a_gateway_is_reached_through_the_service_its_implementation_made() {
+    // No Service is called my-gateway: the one labelled with the Gateway's
+    // name (the data plane's, my-gateway-nginx) carries its NodePort.
+    let mut data_plane = as_applied(service_manifest());
+    data_plane["metadata"]["name"] = json!("my-gateway-nginx");
+    data_plane["metadata"]["labels"] =
+        json!({"gateway.networking.k8s.io/gateway-name": "my-gateway"});
+    data_plane["spec"]["ports"][0]["nodePort"] = json!(30080);
+    let missing = || {
+        expect(
+            Method::GET,
+            "/api/v1/namespaces/canary-lab/services/my-gateway",
+        )
+        .answer(
+            404,
+            status(404, "NotFound", "services \"my-gateway\" not found"),
+        )
+    };
+    let listed = |items: Vec<Value>| {
+        expect(Method::GET, "/api/v1/namespaces/canary-lab/services")
+            .query(
+                "labelSelector",
+                "gateway.networking.k8s.io/gateway-name=my-gateway",
+            )
+            .answer(
+                200,
+                json!({"apiVersion": "v1", "kind": "ServiceList", "metadata": {}, "items": items}),
+            )
+    };
+    let script = vec![missing(), listed(vec![data_plane])];
+    let url = check(script, async |p| p.service_url("my-gateway").await).await;
+    assert_eq!(url.as_deref(), Ok("http://127.0.0.1:30080"));
+    // Neither a Service nor a Gateway's: not found, as before.
+    let script = vec![missing(), listed(vec![])];
+    let url = check(script, async |p| p.service_url("my-gateway").await).await;
+    assert_eq!(
+        url,
+        Err(PlatformError::NotFound {
+            kind: ObjectKind::Service,
+            name: "my-gateway".into()
+        })
+    );
+}

@@ -29,6 +29,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 use tokio::time::Instant;
 
+/// The label a Gateway API implementation puts on what it runs for a
+/// Gateway (its data plane's Service among them), naming the Gateway.
+pub const GATEWAY_NAME_LABEL: &str = "gateway.networking.k8s.io/gateway-name";
+
 pub use crate::namespace::{
     FIELD_MANAGER, LAB_NAMESPACE, MANAGED_BY, MANAGED_BY_LABEL, apply_params, lab_namespace,
 };
@@ -535,12 +539,31 @@ impl Platform for KubePlatform {
         Ok(endpoints)
     }
 
-    async fn service_url(&self, service: &str) -> Result<String, PlatformError> {
-        let found = self
-            .namespaced::<Service>()
-            .get(service)
-            .await
-            .map_err(|e| object_error(e, ObjectKind::Service, service))?;
+    async fn service_url(&self, entry: &str) -> Result<String, PlatformError> {
+        // A Service by that name, or else the one the Gateway API
+        // implementation made for a Gateway by that name (labelled with it).
+        let (service, found) = match self.namespaced::<Service>().get(entry).await {
+            Ok(found) => (entry.to_owned(), found),
+            Err(error) => {
+                let not_found = object_error(error, ObjectKind::Service, entry);
+                if !matches!(not_found, PlatformError::NotFound { .. }) {
+                    return Err(not_found);
+                }
+                let of_gateway =
+                    ListParams::default().labels(&format!("{GATEWAY_NAME_LABEL}={entry}"));
+                let listed = self
+                    .namespaced::<Service>()
+                    .list(&of_gateway)
+                    .await
+                    .map_err(|e| object_error(e, ObjectKind::Gateway, entry))?;
+                let Some(found) = listed.items.into_iter().next() else {
+                    return Err(not_found);
+                };
+                let name = found.metadata.name.clone().unwrap_or_default();
+                (name, found)
+            }
+        };
+        let service = service.as_str();
         if self.in_cluster_traffic.is_some() {
             // Traffic starts inside the cluster and reaches the Service by its
             // DNS name: a ClusterIP Service or an unmapped nodePort will do.
