@@ -242,6 +242,44 @@ impl LocalPlatform {
             .await;
     }
 
+    /// Wait (bounded) until the listeners of a new Service or Gateway,
+    /// read by `listeners`, are no longer pending: their addresses once open,
+    /// or, when they failed or never opened, the object deleted again and
+    /// the reason.
+    async fn settle_listeners(
+        &self,
+        kind: ObjectKind,
+        name: &str,
+        listeners: impl Fn(&Objects) -> Option<Listeners>,
+    ) -> Result<Vec<std::net::SocketAddr>, PlatformError> {
+        let deadline = tokio::time::Instant::now() + SETTLE_TIMEOUT;
+        self.store
+            .wait_until(deadline, |objects| {
+                listeners(objects).is_none_or(|l| l != Listeners::Pending)
+            })
+            .await;
+        let settled = listeners(&self.store.read());
+        match settled {
+            Some(Listeners::Open(addresses)) => Ok(addresses),
+            failed => {
+                let mut write = self.store.write();
+                if kind == ObjectKind::Gateway {
+                    write.delete_gateway(name);
+                } else {
+                    write.delete_service(name);
+                }
+                Err(PlatformError::Unavailable(match failed {
+                    Some(Listeners::Failed(message)) => message,
+                    _ => format!(
+                        "{} {name}: no listener after {}s",
+                        kind.to_string().to_lowercase(),
+                        SETTLE_TIMEOUT.as_secs()
+                    ),
+                }))
+            }
+        }
+    }
+
     async fn apply_one(&self, object: &Object) -> Result<(), PlatformError> {
         match object {
             Object::Deployment(deployment) => {
@@ -274,39 +312,20 @@ impl LocalPlatform {
                     write.service(&name).map(|s| s.uid)
                 };
                 // New listeners: wait for the proxy to open them.
-                let deadline = tokio::time::Instant::now() + SETTLE_TIMEOUT;
-                let listeners = |objects: &Objects| {
-                    objects
-                        .service(&name)
-                        .filter(|s| Some(s.uid) == uid)
-                        .map(|s| s.listeners.clone())
-                };
-                self.store
-                    .wait_until(deadline, |objects| {
-                        listeners(objects).is_none_or(|l| l != Listeners::Pending)
+                let addresses = self
+                    .settle_listeners(ObjectKind::Service, &name, |objects| {
+                        objects
+                            .service(&name)
+                            .filter(|s| Some(s.uid) == uid)
+                            .map(|s| s.listeners.clone())
                     })
-                    .await;
-                let listeners = listeners(&self.store.read());
-                match listeners {
-                    Some(Listeners::Open(addresses)) => {
-                        let urls: Vec<String> = addresses.iter().map(ToString::to_string).collect();
-                        self.store.event(
-                            "Applied",
-                            object,
-                            format!("listening on {}", urls.join(", ")),
-                        );
-                    }
-                    failed => {
-                        self.store.write().delete_service(&name);
-                        return Err(PlatformError::Unavailable(match failed {
-                            Some(Listeners::Failed(message)) => message,
-                            _ => format!(
-                                "service {name}: no listener after {}s",
-                                SETTLE_TIMEOUT.as_secs()
-                            ),
-                        }));
-                    }
-                }
+                    .await?;
+                let urls: Vec<String> = addresses.iter().map(ToString::to_string).collect();
+                self.store.event(
+                    "Applied",
+                    object,
+                    format!("listening on {}", urls.join(", ")),
+                );
             }
             Object::Gateway(gateway) => {
                 let name = gateway.name().to_owned();
@@ -320,32 +339,14 @@ impl LocalPlatform {
                     write.gateway(&name).map(|g| g.uid)
                 };
                 // New listeners: wait for the gateway controller to open them.
-                let deadline = tokio::time::Instant::now() + SETTLE_TIMEOUT;
-                let listeners = |objects: &Objects| {
+                self.settle_listeners(ObjectKind::Gateway, &name, |objects| {
                     objects
                         .gateway(&name)
                         .filter(|g| Some(g.uid) == uid)
                         .map(|g| g.listeners.clone())
-                };
-                self.store
-                    .wait_until(deadline, |objects| {
-                        listeners(objects).is_none_or(|l| l != Listeners::Pending)
-                    })
-                    .await;
-                let listeners = listeners(&self.store.read());
-                match listeners {
-                    Some(Listeners::Open(_)) => self.store.event("Applied", object, "created"),
-                    failed => {
-                        self.store.write().delete_gateway(&name);
-                        return Err(PlatformError::Unavailable(match failed {
-                            Some(Listeners::Failed(message)) => message,
-                            _ => format!(
-                                "gateway {name}: no listener after {}s",
-                                SETTLE_TIMEOUT.as_secs()
-                            ),
-                        }));
-                    }
-                }
+                })
+                .await?;
+                self.store.event("Applied", object, "created");
             }
             Object::HttpRoute(route) => {
                 let name = route.name().to_owned();
