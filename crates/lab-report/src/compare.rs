@@ -464,20 +464,36 @@ impl Comparison {
                 Language::Korean => format!("롤아웃 중 실패한 요청이 없는 시나리오: {up}."),
             });
         }
-        if let Some((s, m, ratio)) = measured
+        // The ratio as shown (one decimal), so that ties are those the
+        // reader sees.
+        let shown = |m: &Measures| m.peak_pods_per_steady.map(|r| (r * 10.0).round() as i64);
+        if let Some(top) = measured.iter().filter_map(|(_, m)| shown(m)).max()
+            && top > 10
+        {
+            let most = names(&|m| shown(m) == Some(top));
+            let ratio = top as f64 / 10.0;
+            lines.push(match self.language {
+                Language::English => format!(
+                    "Most pods for the fleet, terminating pods aside: {most}, {ratio:.1} times the steady state at once."
+                ),
+                Language::Korean => format!(
+                    "종료 중 파드를 빼고 평상시 대비 파드를 가장 많이 띄운 시나리오: {most} (동시에 평상시의 {ratio:.1}배)."
+                ),
+            });
+        }
+        if let Some((s, m)) = measured
             .iter()
-            .filter_map(|(s, m)| Some((*s, *m, m.peak_pods_per_steady?)))
-            .filter(|(_, _, ratio)| *ratio > 1.0)
-            .max_by(|a, b| a.2.total_cmp(&b.2))
+            .filter(|(_, m)| m.peak_pods_with_terminating_above_steady > m.peak_pods_above_steady)
+            .max_by_key(|(_, m)| m.peak_pods_with_terminating_above_steady)
         {
             lines.push(match self.language {
                 Language::English => format!(
-                    "{s} ran the most pods for its fleet: {ratio:.1} times the steady state at once ({} more), terminating pods aside.",
-                    cell(m.peak_pods_above_steady)
+                    "Counting pods still terminating, {s} ran {} more pods than the steady state at once: old pods draining while new ones start.",
+                    cell(m.peak_pods_with_terminating_above_steady)
                 ),
                 Language::Korean => format!(
-                    "평상시 대비 파드를 가장 많이 띄운 시나리오: {s} (종료 중 파드를 빼고 동시에 평상시의 {ratio:.1}배, {}개 더).",
-                    cell(m.peak_pods_above_steady)
+                    "종료 중인 파드까지 세면 {s}는 평상시보다 파드를 동시에 {}개 더 띄웠습니다. 새 파드가 뜨는 동안 이전 파드가 정리되고 있기 때문입니다.",
+                    cell(m.peak_pods_with_terminating_above_steady)
                 ),
             });
         }

@@ -69,7 +69,13 @@ fn the_files_show_every_row_and_one_chart_per_measure() {
     );
     assert!(
         md.contains(
-            "canary ran the most pods for its fleet: 1.2 times the steady state at once (2 more), terminating pods aside."
+            "Most pods for the fleet, terminating pods aside: canary, 1.2 times the steady state at once."
+        ),
+        "{md}"
+    );
+    assert!(
+        md.contains(
+            "Counting pods still terminating, canary ran 4 more pods than the steady state at once"
         ),
         "{md}"
     );
