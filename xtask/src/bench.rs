@@ -24,6 +24,7 @@
 //! parties and reading their figures), `setup` is what they share,
 //! `statistics` their figures and `record` the results file.
 
+mod gateway;
 mod lab;
 mod live_page;
 mod load;

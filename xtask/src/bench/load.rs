@@ -71,6 +71,8 @@ pub struct Run {
     pub answered: u64,
     /// CPU time the tool used, in seconds.
     pub cpu_seconds: f64,
+    /// The median latency, in milliseconds, when the tool reports it (oha).
+    pub p50_ms: Option<f64>,
 }
 
 /// CPU time per answer, summed over a side's runs.
@@ -175,7 +177,7 @@ pub fn measure(
     Ok(run)
 }
 
-fn stdout_of(command: &mut Command) -> anyhow::Result<String> {
+pub(super) fn stdout_of(command: &mut Command) -> anyhow::Result<String> {
     let shown = crate::shell::display(command);
     let out = command
         .stdin(Stdio::null())
@@ -188,7 +190,7 @@ fn stdout_of(command: &mut Command) -> anyhow::Result<String> {
     String::from_utf8(out.stdout).with_context(|| format!("the output of {shown}"))
 }
 
-fn read_oha(text: &str) -> anyhow::Result<Run> {
+pub(super) fn read_oha(text: &str) -> anyhow::Result<Run> {
     let report: Value = serde_json::from_str(text)?;
     let codes = report["statusCodeDistribution"]
         .as_object()
@@ -219,6 +221,9 @@ fn read_oha(text: &str) -> anyhow::Result<Run> {
         tallied: None,
         answered,
         cpu_seconds: 0.0,
+        p50_ms: report["latencyPercentiles"]["p50"]
+            .as_f64()
+            .map(|seconds| seconds * 1000.0),
     })
 }
 
@@ -258,6 +263,7 @@ fn read_wrk(text: &str) -> anyhow::Result<Run> {
         tallied: None,
         answered,
         cpu_seconds: 0.0,
+        p50_ms: None,
     })
 }
 
@@ -305,6 +311,7 @@ fn read_loadgen(text: &str) -> anyhow::Result<Run> {
         ),
         answered,
         cpu_seconds: 0.0,
+        p50_ms: None,
     })
 }
 

@@ -3,7 +3,7 @@
 
 use super::setup::Bench;
 use super::statistics::Outcome;
-use super::{lab, live_page, loadgen, server, service};
+use super::{gateway, lab, live_page, loadgen, server, service};
 use crate::exit::Usage;
 use crate::prereq;
 
@@ -85,6 +85,14 @@ pub(crate) const COMPARISONS: &[Comparison] = &[
         tools: &[prereq::OHA, prereq::NFT],
         plan: service::nat_newconn_plan,
         run: service::nat_newconn,
+    },
+    Comparison {
+        name: "gateway-latency",
+        aliases: &[],
+        about: "the median latency the local gateway adds to a request, against its pod addressed directly (oha, one connection)",
+        tools: &[prereq::OHA],
+        plan: gateway::latency_plan,
+        run: gateway::latency,
     },
     Comparison {
         name: "lab-run-canary",

@@ -103,17 +103,50 @@ fn objects() -> anyhow::Result<Vec<Object>> {
     Ok(objects)
 }
 
-/// A local platform running the Service and one pod, shut down when dropped.
-struct LocalService {
-    runtime: tokio::runtime::Runtime,
-    platform: LocalPlatform,
-    service_url: String,
-    pod_url: String,
+/// What a bench runs on the local platform: its objects, the Deployment of
+/// one pod, where traffic enters (a Service or a Gateway) and the Service
+/// whose endpoint is that pod.
+pub(super) struct Setup<'a> {
+    pub objects: Vec<Object>,
+    pub deployment: &'a str,
+    pub entry: &'a str,
+    pub backend: &'a str,
+}
+
+/// A local platform running one pod behind a Service (or a Gateway), shut
+/// down when dropped.
+pub(super) struct LocalService {
+    pub runtime: tokio::runtime::Runtime,
+    pub platform: LocalPlatform,
+    /// Where traffic enters, with a trailing `/`.
+    pub service_url: String,
+    /// The pod addressed directly, with a trailing `/`.
+    pub pod_url: String,
 }
 
 impl LocalService {
     fn start(bench: &Bench, network: PodNetworkMode) -> anyhow::Result<LocalService> {
-        let objects = objects()?;
+        let setup = Setup {
+            objects: objects()?,
+            deployment: DEPLOYMENT,
+            entry: SERVICE,
+            backend: SERVICE,
+        };
+        LocalService::start_with(bench, network, setup)
+    }
+
+    /// Start the platform with `setup`'s objects and wait for its one pod.
+    pub(super) fn start_with(
+        bench: &Bench,
+        network: PodNetworkMode,
+        setup: Setup<'_>,
+    ) -> anyhow::Result<LocalService> {
+        let Setup {
+            objects,
+            deployment,
+            entry,
+            backend,
+        } = setup;
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -143,10 +176,10 @@ impl LocalService {
         let (service_url, endpoints) = service.runtime.block_on(async {
             platform.apply(&objects).await?;
             platform
-                .wait_ready(&[DEPLOYMENT.to_string()], READY_TIMEOUT)
+                .wait_ready(&[deployment.to_string()], READY_TIMEOUT)
                 .await?;
-            let url = platform.service_url(SERVICE).await?;
-            let endpoints = platform.endpoints(SERVICE).await?;
+            let url = platform.service_url(entry).await?;
+            let endpoints = platform.endpoints(backend).await?;
             anyhow::Ok((url, endpoints))
         })?;
         let [endpoint] = endpoints.as_slice() else {
