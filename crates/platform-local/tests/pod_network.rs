@@ -147,6 +147,13 @@ async fn a_service_translates_to_a_random_pod_per_connection_and_follows_its_end
             pod.address.starts_with(&format!("10.244.{octet}.")),
             "{pod:?}"
         );
+        // A lookup from the pod fails at once rather than waiting for the
+        // machine's name server, which a pod address cannot reach.
+        let last = pod.address.rsplit('.').next().unwrap();
+        let namespace = format!("{}{octet}-{last}", platform_local::NAME_PREFIX);
+        let resolver = std::fs::read_to_string(format!("/etc/netns/{namespace}/resolv.conf"))
+            .unwrap_or_else(|e| panic!("{namespace}: {e}"));
+        assert!(resolver.contains("nameserver 127.0.0.1"), "{resolver}");
     }
     let url = platform.service_url("my-app").await.unwrap();
     assert_eq!(url, format!("http://10.96.{octet}.1:80"));

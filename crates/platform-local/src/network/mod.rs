@@ -23,7 +23,7 @@ use crate::addr;
 use nat::NatTable;
 use std::collections::BTreeSet;
 use std::net::Ipv4Addr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 /// The prefix of every namespace, link and nft table the pod network creates.
@@ -247,6 +247,7 @@ impl PodNetwork {
         let _ = command::run(&self.ip, &["netns", "del", namespace], None);
         let _ = command::run(&self.ip, &["link", "del", namespace], None);
         ip(&["netns", "add", namespace])?;
+        resolver_for(namespace)?;
         ip(&[
             "link", "add", namespace, "type", "veth", "peer", "name", "eth0", "netns", namespace,
         ])?;
@@ -317,6 +318,44 @@ fn remove_namespace(ip: &std::path::Path, namespace: &str) {
         }
     }
     let _ = command::run(ip, &["netns", "del", namespace], None);
+    let _ = std::fs::remove_dir_all(Path::new(NETNS_ETC).join(namespace));
+}
+
+/// Where `ip netns exec` finds a namespace's own files for `/etc`.
+const NETNS_ETC: &str = "/etc/netns";
+
+/// The resolver a pod's namespace sees: a name server on the pod's own
+/// loopback, where nothing answers, so a lookup fails at once. Without it the
+/// pod would ask the machine's name server through the bridge, whose answers
+/// never come back to a pod address, and wait out the resolver's timeouts
+/// (Python's HTTPServer looks up its own address before it listens). A
+/// cluster gives pods its DNS instead.
+fn resolver_for(namespace: &str) -> Result<(), String> {
+    let dir = Path::new(NETNS_ETC).join(namespace);
+    std::fs::create_dir_all(&dir)
+        .and_then(|()| {
+            std::fs::write(
+                dir.join("resolv.conf"),
+                "# canary-lab pod network: no name server reachable from pods
+nameserver 127.0.0.1
+options timeout:1 attempts:1
+",
+            )
+        })
+        .map_err(|e| format!("{}: {e}", dir.display()))
+}
+
+/// The namespaces' `/etc` directories of every lab on this machine.
+fn resolver_dirs() -> Vec<String> {
+    std::fs::read_dir(NETNS_ETC)
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .filter_map(|entry| entry.file_name().into_string().ok())
+                .filter(|name| octet_of(name).is_some())
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// The names of this machine's namespaces, links and nft tables.
@@ -355,15 +394,20 @@ fn remove_lab(ip: &std::path::Path, nft: &std::path::Path, octet: u8) {
     for table in tables.iter().filter(ours) {
         let _ = command::run(nft, &["delete", "table", "ip", table], None);
     }
+    for dir in resolver_dirs().iter().filter(ours) {
+        let _ = std::fs::remove_dir_all(Path::new(NETNS_ETC).join(dir));
+    }
 }
 
 /// Remove the leftovers of every lab that no longer runs; the names removed.
 fn sweep(ip: &std::path::Path, nft: &std::path::Path) -> Vec<String> {
     let (namespaces, links, tables) = present(ip, nft);
+    let dirs = resolver_dirs();
     let dead: BTreeSet<u8> = namespaces
         .iter()
         .chain(&links)
         .chain(&tables)
+        .chain(&dirs)
         .filter_map(|name| octet_of(name))
         .filter(|octet| !addr::block_in_use(*octet))
         .collect();
@@ -374,6 +418,7 @@ fn sweep(ip: &std::path::Path, nft: &std::path::Path) -> Vec<String> {
         .into_iter()
         .chain(links)
         .chain(tables)
+        .chain(dirs.into_iter().map(|dir| format!("{dir} ({NETNS_ETC})")))
         .filter(|name| octet_of(name).is_some_and(|o| dead.contains(&o)))
         .collect()
 }
@@ -398,6 +443,11 @@ pub fn present_names() -> Vec<String> {
                 .chain(links)
                 .chain(tables)
                 .filter(|name| octet_of(name).is_some())
+                .chain(
+                    resolver_dirs()
+                        .into_iter()
+                        .map(|dir| format!("{dir} ({NETNS_ETC})")),
+                )
                 .collect()
         }
         Err(_) => Vec::new(),
