@@ -37,6 +37,8 @@ fn there_is_one_job_per_reason_to_fail() {
     for line in [
         "cargo xtask lab up --platform kind",
         "--traffic in-cluster",
+        "cargo xtask lab up --platform kind --gateway",
+        "for scenario in canary-weighted ab-testing",
         "--ignored cluster_context",
         "cargo xtask lab down --platform kind",
     ] {
