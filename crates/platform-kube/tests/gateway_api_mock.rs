@@ -1,6 +1,7 @@
 //! Gateway API objects through KubePlatform against a mocked API server: an
 //! HTTPRoute update is one server-side apply to the Gateway API group, in the
-//! lab namespace and labelled as the lab's, and deleting it goes to the same
+//! lab namespace and labelled as the lab's, followed by reads of its status
+//! until its Gateway has accepted it, and deleting it goes to the same
 //! resource.
 
 use http::{Method, Request, Response, StatusCode};
@@ -16,12 +17,41 @@ const NS: &str = "canary-lab";
 const APPLY: &str = "application/apply-patch+yaml";
 const ROUTES: &str = "/apis/gateway.networking.k8s.io/v1/namespaces/canary-lab/httproutes";
 
-/// One request the test expects, in order: method, path, content type, body.
+/// One request the test expects, in order: method, path, content type, body
+/// (a GET's is the answer).
 struct Exchange {
     method: Method,
     path: String,
     content_type: Option<&'static str>,
     body: Value,
+}
+
+/// A read of route `my-app` answered with `route` at `generation`, its
+/// Gateway's conditions `accepted` and `resolved` written for generation
+/// `observed`.
+fn status_read(
+    route: Value,
+    (generation, observed): (i64, i64),
+    accepted: &str,
+    resolved: &str,
+) -> Exchange {
+    let mut body = as_applied(route);
+    body["metadata"]["generation"] = json!(generation);
+    let condition = |kind: &str, status: &str| {
+        json!({"type": kind, "status": status, "reason": "Test", "message": "",
+            "observedGeneration": observed, "lastTransitionTime": "2026-11-29T00:00:00Z"})
+    };
+    body["status"] = json!({"parents": [{
+        "parentRef": {"name": "my-gateway"},
+        "controllerName": "gateway.nginx.org/nginx-gateway-controller",
+        "conditions": [condition("Accepted", accepted), condition("ResolvedRefs", resolved)]
+    }]});
+    Exchange {
+        method: Method::GET,
+        path: format!("{ROUTES}/my-app"),
+        content_type: None,
+        body,
+    }
 }
 
 /// Serves the script, asserting each request against the next exchange, and
@@ -51,9 +81,11 @@ fn serve(script: Vec<Exchange>) -> (Client, tokio::task::JoinHandle<()>) {
                     "{at}"
                 );
             }
-            let bytes = request.into_body().collect_bytes().await.unwrap();
-            let actual: Value = serde_json::from_slice(&bytes).unwrap();
-            assert_eq!(actual, step.body, "{at}: body");
+            if step.method != Method::GET {
+                let bytes = request.into_body().collect_bytes().await.unwrap();
+                let actual: Value = serde_json::from_slice(&bytes).unwrap();
+                assert_eq!(actual, step.body, "{at}: body");
+            }
             let mut response = Response::new(Body::from(serde_json::to_vec(&step.body).unwrap()));
             *response.status_mut() = StatusCode::OK;
             send.send_response(response);
@@ -119,7 +151,13 @@ async fn route_updates_are_server_side_applied_and_deleted() {
     let script = vec![
         namespace,
         apply(route(90, 10)),
+        status_read(route(90, 10), (1, 1), "True", "True"),
         apply(route(50, 50)),
+        // The controller has not caught up with the new generation, then
+        // has not resolved a backend yet, then accepts it.
+        status_read(route(50, 50), (2, 1), "True", "True"),
+        status_read(route(50, 50), (2, 2), "True", "False"),
+        status_read(route(50, 50), (2, 2), "True", "True"),
         Exchange {
             method: Method::DELETE,
             path: format!("{ROUTES}/my-app"),

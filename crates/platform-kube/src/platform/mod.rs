@@ -224,7 +224,17 @@ impl KubePlatform {
             }
         };
         result.map_err(|e| object_error(e, kind, &name))?;
-        lock(&self.created).insert((kind, name));
+        lock(&self.created).insert((kind, name.clone()));
+        if kind == ObjectKind::HttpRoute {
+            // A window opens only once the Gateway routes by the new rules.
+            crate::gateway_api::wait_route_accepted(
+                &self.namespace,
+                &name,
+                crate::gateway_api::ROUTE_ACCEPT_TIMEOUT,
+            )
+            .await
+            .map_err(|why| PlatformError::Unavailable(format!("httproute {name}: {why}")))?;
+        }
         Ok(())
     }
 
