@@ -40,9 +40,7 @@ pub const NGF_DEPLOYMENT: &str = "nginx-gateway";
 /// The GatewayClass the scenarios' Gateways name.
 pub const GATEWAY_CLASS: &str = "nginx";
 
-/// The NodePort the NginxProxy pins the Gateway's port-80 listener to (mapped
-/// to the host in `lab/kind.yaml`).
-pub const GATEWAY_NODE_PORT: i32 = 30081;
+pub use crate::platform::GATEWAY_NODE_PORT;
 
 /// How long `lab up` waits for the CRDs to be `Established`.
 pub const CRD_TIMEOUT: Duration = Duration::from_secs(60);

@@ -146,3 +146,132 @@ async fn a_tool_that_does_not_answer_is_reported_within_its_timeout() {
         "docker is installed but its engine does not answer: start Docker (Cannot connect to the Docker daemon)"
     );
 }
+
+fn gateway_plan(gateway: bool) -> UpPlan {
+    let options = UpOptions {
+        gateway,
+        ..UpOptions::default()
+    };
+    plan_up_with(&root(), &Provider::Kind, "hunter2", true, &options).unwrap()
+}
+
+/// The steps of a plan as short labels, for comparing orders.
+fn labels(plan: &UpPlan) -> Vec<String> {
+    plan.steps
+        .iter()
+        .filter_map(|step| match step {
+            Step::Apply(objects) => Some(format!("apply {} objects", objects.len())),
+            Step::ApplyInstall(file) => Some(format!("apply {}", file.path)),
+            Step::WaitEstablished { crds, .. } => Some(format!("established {}", crds.len())),
+            Step::WaitReady {
+                namespace,
+                deployments,
+                ..
+            } => Some(format!("ready {namespace}/{}", deployments.join(","))),
+            Step::WaitAccepted { gateway_class, .. } => Some(format!("accepted {gateway_class}")),
+            Step::Record => Some("record".into()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// How many objects a pinned file holds, counted from its top-level `kind:`
+/// lines (independently of the parser under test).
+fn count_objects(path: &str) -> usize {
+    count_lines(path, "kind: ")
+}
+
+fn count_lines(path: &str, start: &str) -> usize {
+    std::fs::read_to_string(root().join(path))
+        .unwrap()
+        .lines()
+        .filter(|line| line.starts_with(start))
+        .count()
+}
+
+#[test]
+fn the_gateway_is_installed_after_the_monitoring_stack_only_when_asked() {
+    let with = labels(&gateway_plan(true));
+    let monitoring = with
+        .iter()
+        .position(|l| l == "ready canary-lab-monitoring/prometheus,grafana")
+        .unwrap();
+    assert_eq!(
+        with[monitoring..],
+        [
+            "ready canary-lab-monitoring/prometheus,grafana".to_string(),
+            format!("apply {GATEWAY_API_FILE}"),
+            format!("apply {NGF_CRDS_FILE}"),
+            format!(
+                "established {}",
+                count_lines(GATEWAY_API_FILE, "kind: CustomResourceDefinition")
+                    + count_lines(NGF_CRDS_FILE, "kind: CustomResourceDefinition")
+            ),
+            format!("apply {NGF_DEPLOY_FILE}"),
+            "ready nginx-gateway/nginx-gateway".to_string(),
+            "accepted nginx".to_string(),
+            "record".to_string(),
+        ]
+    );
+    let without = labels(&gateway_plan(false));
+    assert_eq!(
+        without[without.len() - 2..],
+        [
+            "ready canary-lab-monitoring/prometheus,grafana".to_string(),
+            "record".to_string()
+        ]
+    );
+    assert!(
+        !without
+            .iter()
+            .any(|l| l.contains("lab/gateway") || l.contains("nginx")),
+        "{without:?}"
+    );
+}
+
+#[test]
+fn the_dry_run_lists_every_gateway_object_under_its_pin() {
+    let mut out = Vec::new();
+    print_plan(&gateway_plan(true), &root(), &mut out).unwrap();
+    let out = String::from_utf8(out).unwrap();
+    for (path, pin) in [
+        (GATEWAY_API_FILE, "Gateway API v1.5.1"),
+        (NGF_CRDS_FILE, "NGINX Gateway Fabric v2.6.7"),
+        (NGF_DEPLOY_FILE, "NGINX Gateway Fabric v2.6.7"),
+    ] {
+        let header = format!(
+            "through context kind-canary-lab: {pin} ({path}), {} objects as written\n",
+            count_objects(path)
+        );
+        assert!(out.contains(&header), "no `{header}` in\n{out}");
+        // Every object line sits under its file's header, up to the next step.
+        let listed = out
+            .split(&header)
+            .nth(1)
+            .unwrap()
+            .split("\n\n")
+            .next()
+            .unwrap();
+        assert_eq!(listed.lines().count(), count_objects(path), "{listed}");
+    }
+    for line in [
+        "\nCustomResourceDefinition httproutes.gateway.networking.k8s.io\n",
+        "\nCustomResourceDefinition nginxproxies.gateway.nginx.org\n",
+        "\nValidatingAdmissionPolicy safe-upgrades.gateway.networking.k8s.io\n",
+        "\nNamespace nginx-gateway\n",
+        "\nDeployment nginx-gateway/nginx-gateway\n",
+        "\nJob nginx-gateway/nginx-gateway-cert-generator\n",
+        "\nGatewayClass nginx\n",
+        "\nNginxProxy nginx-gateway/nginx-gateway-proxy-config\n",
+        "\n# wait up to 60s until the 19 CustomResourceDefinitions above are Established\n",
+        "\n# wait up to 300s until deployments nginx-gateway in nginx-gateway are ready\n",
+        "\n# wait up to 120s until GatewayClass nginx is Accepted\n",
+    ] {
+        assert!(out.contains(line), "no `{}` in\n{out}", line.trim());
+    }
+    let mut plain = Vec::new();
+    print_plan(&gateway_plan(false), &root(), &mut plain).unwrap();
+    let plain = String::from_utf8(plain).unwrap();
+    assert!(!plain.contains("lab/gateway/"), "{plain}");
+    assert!(!plain.contains("GatewayClass"), "{plain}");
+}
