@@ -247,3 +247,52 @@ async fn crds_never_established_are_named() {
         "CustomResourceDefinitions not Established after 0.3s: httproutes.gateway.networking.k8s.io"
     );
 }
+
+const GATEWAYS_CRD: &str =
+    "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/gateways.gateway.networking.k8s.io";
+const ROUTES_CRD: &str =
+    "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/httproutes.gateway.networking.k8s.io";
+const NGINX_CLASS: &str = "/apis/gateway.networking.k8s.io/v1/gatewayclasses/nginx";
+
+async fn missing(script: Vec<Exchange>) -> Option<String> {
+    let (client, task) = serve(script);
+    let missing = platform_kube::lab::missing_gateway(&client).await.unwrap();
+    drop(client);
+    task.await.unwrap();
+    missing
+}
+
+fn not_found(what: &str) -> Value {
+    status(404, "NotFound", &format!("{what} not found"))
+}
+
+#[tokio::test]
+async fn a_run_without_the_gateway_api_is_told_to_run_lab_up_gateway() {
+    let routes = crd("httproutes.gateway.networking.k8s.io", true);
+    let gateways = crd("gateways.gateway.networking.k8s.io", true);
+    // No CRDs at all: the first one missing is named.
+    assert_eq!(
+        missing(vec![expect(Method::GET, GATEWAYS_CRD).answer(404, not_found("gateways"))]).await,
+        Some("the scenario has Gateway API objects but the cluster has no CustomResourceDefinition gateways.gateway.networking.k8s.io: run `cargo xtask lab up --gateway` first".into())
+    );
+    // The CRDs but no GatewayClass nginx (another implementation, or none).
+    assert_eq!(
+        missing(vec![
+            expect(Method::GET, GATEWAYS_CRD).answer(200, gateways.clone()),
+            expect(Method::GET, ROUTES_CRD).answer(200, routes.clone()),
+            expect(Method::GET, NGINX_CLASS).answer(404, not_found("nginx")),
+        ])
+        .await,
+        Some("the scenario's Gateways name GatewayClass nginx, which the cluster does not have: run `cargo xtask lab up --gateway` first".into())
+    );
+    // Everything there.
+    assert_eq!(
+        missing(vec![
+            expect(Method::GET, GATEWAYS_CRD).answer(200, gateways),
+            expect(Method::GET, ROUTES_CRD).answer(200, routes),
+            expect(Method::GET, NGINX_CLASS).answer(200, gateway_class("True", "accepted")),
+        ])
+        .await,
+        None
+    );
+}

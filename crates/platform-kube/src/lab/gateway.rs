@@ -421,6 +421,35 @@ pub async fn wait_gateway_class_accepted(
     }
 }
 
+/// What a run of a scenario with Gateways needs on the cluster and lacks: the
+/// Gateway API CRDs of its objects and GatewayClass [`GATEWAY_CLASS`]. `None`
+/// when all are there; otherwise one line ending in what to run.
+pub async fn missing_gateway(client: &Client) -> Result<Option<String>, LabError> {
+    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+    for plural in ["gateways", "httproutes"] {
+        let name = format!("{plural}.{}", crate::gateway_api::GATEWAY_GROUP);
+        let found = crds
+            .get_opt(&name)
+            .await
+            .map_err(|e| api_error(e, &format!("looking up CustomResourceDefinition {name}")))?;
+        if found.is_none() {
+            return Ok(Some(format!(
+                "the scenario has Gateway API objects but the cluster has no CustomResourceDefinition {name}: run `cargo xtask lab up --gateway` first"
+            )));
+        }
+    }
+    let classes: Api<DynamicObject> = Api::all_with(client.clone(), &gateway_class_resource());
+    let found = classes
+        .get_opt(GATEWAY_CLASS)
+        .await
+        .map_err(|e| api_error(e, &format!("looking up GatewayClass {GATEWAY_CLASS}")))?;
+    Ok(found.is_none().then(|| {
+        format!(
+            "the scenario's Gateways name GatewayClass {GATEWAY_CLASS}, which the cluster does not have: run `cargo xtask lab up --gateway` first"
+        )
+    }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -18,7 +18,7 @@ pub use down::{plan_down, run_down};
 pub use gateway::{
     CRD_TIMEOUT, GATEWAY_API_FILE, GATEWAY_CLASS, GATEWAY_CLASS_TIMEOUT, GATEWAY_NODE_PORT,
     InstallFile, InstallObject, NGF_CRDS_FILE, NGF_DEPLOY_FILE, NGF_DEPLOYMENT, NGF_NAMESPACE,
-    NGF_TIMEOUT, crd_names, install_file, parse_install_file, wait_established,
+    NGF_TIMEOUT, crd_names, install_file, missing_gateway, parse_install_file, wait_established,
     wait_gateway_class_accepted,
 };
 pub use state::{
