@@ -9,6 +9,7 @@
 mod connect;
 mod down;
 mod gateway;
+mod print;
 mod state;
 mod status;
 mod up;
@@ -21,6 +22,7 @@ pub use gateway::{
     NGF_TIMEOUT, crd_names, install_file, missing_gateway, parse_install_file, wait_established,
     wait_gateway_class_accepted,
 };
+pub use print::{print_plan, run_lines, url_lines};
 pub use state::{
     CONNECT_TIMEOUT, CreatedObject, LAB_DIR, LabState, MONITORING_TIMEOUT, PASSWORD_FILE,
     STATE_FILE,
@@ -28,5 +30,5 @@ pub use state::{
 pub use status::{LabStatus, conflicting_lab, status};
 pub use up::{
     Step, UpOptions, UpPlan, check_requirements, grafana_password, plan_up, plan_up_with,
-    print_plan, run_cluster_step, run_lines, run_up, url_lines,
+    run_cluster_step, run_up,
 };

@@ -25,9 +25,6 @@ use std::io::Write;
 use std::path::Path;
 use std::time::Duration;
 
-mod print;
-pub use print::{print_plan, run_lines, url_lines};
-
 /// One thing `lab up` does.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Step {

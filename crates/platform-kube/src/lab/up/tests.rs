@@ -175,12 +175,8 @@ fn labels(plan: &UpPlan) -> Vec<String> {
         .collect()
 }
 
-/// How many objects a pinned file holds, counted from its top-level `kind:`
-/// lines (independently of the parser under test).
-fn count_objects(path: &str) -> usize {
-    count_lines(path, "kind: ")
-}
-
+/// How many lines of a pinned file start so (counted independently of the
+/// parser under test).
 fn count_lines(path: &str, start: &str) -> usize {
     std::fs::read_to_string(root().join(path))
         .unwrap()
@@ -227,51 +223,4 @@ fn the_gateway_is_installed_after_the_monitoring_stack_only_when_asked() {
             .any(|l| l.contains("lab/gateway") || l.contains("nginx")),
         "{without:?}"
     );
-}
-
-#[test]
-fn the_dry_run_lists_every_gateway_object_under_its_pin() {
-    let mut out = Vec::new();
-    print_plan(&gateway_plan(true), &root(), &mut out).unwrap();
-    let out = String::from_utf8(out).unwrap();
-    for (path, pin) in [
-        (GATEWAY_API_FILE, "Gateway API v1.5.1"),
-        (NGF_CRDS_FILE, "NGINX Gateway Fabric v2.6.7"),
-        (NGF_DEPLOY_FILE, "NGINX Gateway Fabric v2.6.7"),
-    ] {
-        let header = format!(
-            "through context kind-canary-lab: {pin} ({path}), {} objects as written\n",
-            count_objects(path)
-        );
-        assert!(out.contains(&header), "no `{header}` in\n{out}");
-        // Every object line sits under its file's header, up to the next step.
-        let listed = out
-            .split(&header)
-            .nth(1)
-            .unwrap()
-            .split("\n\n")
-            .next()
-            .unwrap();
-        assert_eq!(listed.lines().count(), count_objects(path), "{listed}");
-    }
-    for line in [
-        "\nCustomResourceDefinition httproutes.gateway.networking.k8s.io\n",
-        "\nCustomResourceDefinition nginxproxies.gateway.nginx.org\n",
-        "\nValidatingAdmissionPolicy safe-upgrades.gateway.networking.k8s.io\n",
-        "\nNamespace nginx-gateway\n",
-        "\nDeployment nginx-gateway/nginx-gateway\n",
-        "\nJob nginx-gateway/nginx-gateway-cert-generator\n",
-        "\nGatewayClass nginx\n",
-        "\nNginxProxy nginx-gateway/nginx-gateway-proxy-config\n",
-        "\n# wait up to 60s until the 19 CustomResourceDefinitions above are Established\n",
-        "\n# wait up to 300s until deployments nginx-gateway in nginx-gateway are ready\n",
-        "\n# wait up to 120s until GatewayClass nginx is Accepted\n",
-    ] {
-        assert!(out.contains(line), "no `{}` in\n{out}", line.trim());
-    }
-    let mut plain = Vec::new();
-    print_plan(&gateway_plan(false), &root(), &mut plain).unwrap();
-    let plain = String::from_utf8(plain).unwrap();
-    assert!(!plain.contains("lab/gateway/"), "{plain}");
-    assert!(!plain.contains("GatewayClass"), "{plain}");
 }

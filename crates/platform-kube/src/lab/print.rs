@@ -1,6 +1,6 @@
 //! `lab up --dry-run`: the plan written for people, and the lines `lab up` ends with.
 
-use super::{Step, UpPlan};
+use super::up::{Step, UpPlan};
 use crate::lab::connect::{read_kind_access, run_placement};
 use crate::lab::gateway::{GATEWAY_CLASS, GATEWAY_NODE_PORT};
 use crate::lab::state::{PASSWORD_FILE, STATE_FILE};
@@ -191,4 +191,81 @@ pub fn url_lines(provider: &Provider, root: &Path) -> Vec<String> {
             url_hint(provider, APP_NODE_PORT, root)
         ),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lab::gateway::{GATEWAY_API_FILE, NGF_CRDS_FILE, NGF_DEPLOY_FILE};
+    use crate::lab::up::{UpOptions, plan_up_with};
+    use std::path::PathBuf;
+
+    fn root() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+    }
+
+    fn gateway_plan(gateway: bool) -> UpPlan {
+        let options = UpOptions {
+            gateway,
+            ..UpOptions::default()
+        };
+        plan_up_with(&root(), &Provider::Kind, "hunter2", true, &options).unwrap()
+    }
+
+    /// How many objects a pinned file holds, counted from its top-level
+    /// `kind:` lines (independently of the parser under test).
+    fn count_objects(path: &str) -> usize {
+        std::fs::read_to_string(root().join(path))
+            .unwrap()
+            .lines()
+            .filter(|line| line.starts_with("kind: "))
+            .count()
+    }
+
+    #[test]
+    fn the_dry_run_lists_every_gateway_object_under_its_pin() {
+        let mut out = Vec::new();
+        print_plan(&gateway_plan(true), &root(), &mut out).unwrap();
+        let out = String::from_utf8(out).unwrap();
+        for (path, pin) in [
+            (GATEWAY_API_FILE, "Gateway API v1.5.1"),
+            (NGF_CRDS_FILE, "NGINX Gateway Fabric v2.6.7"),
+            (NGF_DEPLOY_FILE, "NGINX Gateway Fabric v2.6.7"),
+        ] {
+            let header = format!(
+                "through context kind-canary-lab: {pin} ({path}), {} objects as written\n",
+                count_objects(path)
+            );
+            assert!(out.contains(&header), "no `{header}` in\n{out}");
+            // Every object line sits under its file's header, up to the next step.
+            let listed = out
+                .split(&header)
+                .nth(1)
+                .unwrap()
+                .split("\n\n")
+                .next()
+                .unwrap();
+            assert_eq!(listed.lines().count(), count_objects(path), "{listed}");
+        }
+        for line in [
+            "\nCustomResourceDefinition httproutes.gateway.networking.k8s.io\n",
+            "\nCustomResourceDefinition nginxproxies.gateway.nginx.org\n",
+            "\nValidatingAdmissionPolicy safe-upgrades.gateway.networking.k8s.io\n",
+            "\nNamespace nginx-gateway\n",
+            "\nDeployment nginx-gateway/nginx-gateway\n",
+            "\nJob nginx-gateway/nginx-gateway-cert-generator\n",
+            "\nGatewayClass nginx\n",
+            "\nNginxProxy nginx-gateway/nginx-gateway-proxy-config\n",
+            "\n# wait up to 60s until the 19 CustomResourceDefinitions above are Established\n",
+            "\n# wait up to 300s until deployments nginx-gateway in nginx-gateway are ready\n",
+            "\n# wait up to 120s until GatewayClass nginx is Accepted\n",
+        ] {
+            assert!(out.contains(line), "no `{}` in\n{out}", line.trim());
+        }
+        let mut plain = Vec::new();
+        print_plan(&gateway_plan(false), &root(), &mut plain).unwrap();
+        let plain = String::from_utf8(plain).unwrap();
+        assert!(!plain.contains("lab/gateway/"), "{plain}");
+        assert!(!plain.contains("GatewayClass"), "{plain}");
+    }
 }
