@@ -266,3 +266,33 @@ fn lab_up_dry_runs_show_the_startup_probe_pinned_bases_and_settle() {
         "{stdout}"
     );
 }
+
+#[test]
+fn gateway_is_a_cluster_flag_and_its_dry_run_lists_the_install() {
+    let out = xtask(&["lab", "up", "--platform", "local", "--gateway"], None);
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.starts_with("error: --gateway: "), "{stderr}");
+    let out = xtask(&["lab", "up", "--help"], None);
+    let help = String::from_utf8(out.stdout).unwrap();
+    assert!(help.contains("--gateway"), "{help}");
+    let out = xtask(
+        &["lab", "up", "--platform", "kind", "--gateway", "--dry-run"],
+        None,
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for wanted in [
+        "Gateway API v1.5.1 (lab/gateway/gateway-api-v1.5.1-standard-install.yaml)",
+        "\nDeployment nginx-gateway/nginx-gateway\n",
+        "# wait up to 120s until GatewayClass nginx is Accepted",
+        "gateway     http://127.0.0.1:30081",
+    ] {
+        assert!(stdout.contains(wanted), "no `{wanted}` in\n{stdout}");
+    }
+}

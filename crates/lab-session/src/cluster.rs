@@ -39,6 +39,7 @@ pub enum ClusterUp {
 pub async fn cluster_up(
     home: &LabHome,
     provider: &Provider,
+    options: &lab::UpOptions,
     dry_run: bool,
     progress: &mut dyn Write,
 ) -> Result<ClusterUp, SessionError> {
@@ -50,7 +51,7 @@ pub async fn cluster_up(
         return Err(SessionError::Usage(message));
     }
     let (password, new) = lab::grafana_password(root)?;
-    let plan = lab::plan_up(root, provider, &password, new)?;
+    let plan = lab::plan_up_with(root, provider, &password, new, options)?;
     if dry_run {
         return Ok(ClusterUp::WouldRun(Box::new(plan)));
     }

@@ -8,6 +8,7 @@ use crate::home::LabHome;
 use crate::local::prometheus_for_run;
 use crate::platform::LabPlatform;
 use lab_core::limits;
+use lab_core::object::ObjectKind;
 use lab_core::plan::{Placement, Plan};
 use lab_core::platform::Platform;
 use lab_core::replay::{self, PeakPods};
@@ -233,6 +234,14 @@ pub async fn open_run(
         PlatformChoice::Cluster(_) => {
             let root = home.repo_root();
             let mut platform = lab::lab_platform(root).await?;
+            // Before anything is applied: Gateways and HTTPRoutes need the
+            // Gateway API and its implementation, which only `lab up --gateway`
+            // installs.
+            if uses_gateway_api(plan)
+                && let Some(missing) = lab::missing_gateway(platform.client()).await?
+            {
+                return Err(SessionError::Usage(missing));
+            }
             // The plan's scrape interval must be the cluster's, or its
             // cross-check tolerance, final settle and report would be wrong.
             if let Some(note) =
@@ -257,6 +266,14 @@ pub async fn open_run(
         platform,
         config: config(run_id, run_dir, interrupt, notes),
     })
+}
+
+/// Whether a plan's manifests hold Gateway API objects (Gateways, HTTPRoutes).
+fn uses_gateway_api(plan: &Plan) -> bool {
+    plan.manifests
+        .iter()
+        .flat_map(|m| &m.objects)
+        .any(|o| matches!(o.kind(), ObjectKind::Gateway | ObjectKind::HttpRoute))
 }
 
 fn config(
@@ -379,5 +396,25 @@ mod tests {
         };
         assert!(error.is_usage(), "{error:?}");
         assert!(!home.runs_dir().exists(), "no run directory is made");
+    }
+
+    fn shipped_plan(name: &str) -> Plan {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../lab/scenarios")
+            .join(name);
+        let scenario = lab_runner::load_scenario(&dir, &format!("lab/scenarios/{name}")).unwrap();
+        Plan::build(
+            &scenario,
+            lab_core::plan::ProfileName::Quick,
+            &lab_core::plan::Overrides::default(),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn only_scenarios_with_gateways_need_the_gateway_api() {
+        assert!(uses_gateway_api(&shipped_plan("canary-weighted")));
+        assert!(uses_gateway_api(&shipped_plan("shadow")));
+        assert!(!uses_gateway_api(&shipped_plan("canary")));
     }
 }

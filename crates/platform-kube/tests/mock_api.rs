@@ -384,8 +384,9 @@ async fn service_url_of_an_unmapped_node_port_says_so() {
         Err(PlatformError::Unsupported {
             kind: ObjectKind::Service,
             name: "my-app".into(),
-            message: "nodePort 31111 is not mapped to the host (mapped: 30030, 30080, 30090)"
-                .into(),
+            message:
+                "nodePort 31111 is not mapped to the host (mapped: 30030, 30080, 30081, 30090)"
+                    .into(),
         })
     );
 }

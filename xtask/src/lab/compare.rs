@@ -79,7 +79,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         PlatformChoice::Cluster(provider) => {
             if spec.needs_cluster_up(&home).map_err(from_session)? {
                 eprintln!("no lab is up on the cluster yet: running `lab up` first");
-                if super::up::cluster_up(provider, false)? != ExitCode::SUCCESS {
+                if super::up::cluster_up(provider, &Default::default(), false)? != ExitCode::SUCCESS
+                {
                     anyhow::bail!("lab up failed");
                 }
             }

@@ -111,7 +111,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         && spec.needs_cluster_up(&home).map_err(from_session)?
     {
         console.line("no lab is up on the cluster yet: running `lab up` first");
-        let code = super::up::cluster_up(provider, false)?;
+        let code = super::up::cluster_up(provider, &Default::default(), false)?;
         if code != ExitCode::SUCCESS {
             anyhow::bail!("lab up failed");
         }

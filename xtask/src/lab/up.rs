@@ -3,8 +3,9 @@
 use super::platform_args::PlatformArgs;
 use super::runtime::runtime;
 use super::{cluster, local};
-use crate::exit::from_session;
+use crate::exit::{Usage, from_session};
 use lab_session::{ClusterUp, LocalUp, PlatformChoice, Provider};
+use platform_kube::lab::UpOptions;
 use std::io::Write;
 use std::process::ExitCode;
 
@@ -16,6 +17,11 @@ pub struct Args {
     /// Print every command and object instead of running and applying them.
     #[arg(long)]
     dry_run: bool,
+    /// Also install the Gateway API CRDs (v1.5.1) and NGINX Gateway Fabric
+    /// (v2.6.7) from lab/gateway/, for the scenarios with Gateways and
+    /// HTTPRoutes (a cluster platform only).
+    #[arg(long)]
+    gateway: bool,
 }
 
 /// Provision the lab on the chosen platform and print where things are reached.
@@ -25,8 +31,18 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         eprintln!("{reason}");
     }
     match chosen {
+        PlatformChoice::Local if args.gateway => Err(Usage(
+            "--gateway: installs the Gateway API on a cluster (--platform kind|minikube or --context); the local platform serves Gateways itself".into(),
+        )
+        .into()),
         PlatformChoice::Local => local_up(args.dry_run),
-        PlatformChoice::Cluster(provider) => cluster_up(&provider, args.dry_run),
+        PlatformChoice::Cluster(provider) => {
+            let options = UpOptions {
+                gateway: args.gateway,
+                ..UpOptions::default()
+            };
+            cluster_up(&provider, &options, args.dry_run)
+        }
     }
 }
 
@@ -65,12 +81,17 @@ fn local_up(dry_run: bool) -> anyhow::Result<ExitCode> {
 /// `lab up` on a cluster: create it (kind, minikube) unless it exists, build and
 /// load the images unless they exist, apply the monitoring stack, wait for it,
 /// and print where Grafana, Prometheus and the app are reached. Idempotent.
-pub fn cluster_up(provider: &Provider, dry_run: bool) -> anyhow::Result<ExitCode> {
+pub fn cluster_up(
+    provider: &Provider,
+    options: &UpOptions,
+    dry_run: bool,
+) -> anyhow::Result<ExitCode> {
     let home = local::home();
     let up = runtime()?
         .block_on(lab_session::cluster_up(
             &home,
             provider,
+            options,
             dry_run,
             &mut std::io::stderr(),
         ))

@@ -8,12 +8,21 @@
 
 mod connect;
 mod down;
+mod gateway;
+mod print;
 mod state;
 mod status;
 mod up;
 
 pub use connect::{connect_lab, ensure_scrape_interval, lab_platform, run_placement};
 pub use down::{plan_down, run_down};
+pub use gateway::{
+    CRD_TIMEOUT, GATEWAY_API_FILE, GATEWAY_CLASS, GATEWAY_CLASS_TIMEOUT, GATEWAY_NODE_PORT,
+    InstallFile, InstallObject, NGF_CRDS_FILE, NGF_DEPLOY_FILE, NGF_DEPLOYMENT, NGF_NAMESPACE,
+    NGF_TIMEOUT, crd_names, install_file, missing_gateway, parse_install_file, wait_established,
+    wait_gateway_class_accepted,
+};
+pub use print::{print_plan, run_lines, url_lines};
 pub use state::{
     CONNECT_TIMEOUT, CreatedObject, LAB_DIR, LabState, MONITORING_TIMEOUT, PASSWORD_FILE,
     STATE_FILE,
@@ -21,5 +30,5 @@ pub use state::{
 pub use status::{LabStatus, conflicting_lab, status};
 pub use up::{
     Step, UpOptions, UpPlan, check_requirements, grafana_password, plan_up, plan_up_with,
-    print_plan, run_lines, run_up, url_lines,
+    run_cluster_step, run_up,
 };

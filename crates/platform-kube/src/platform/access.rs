@@ -11,6 +11,10 @@ use std::collections::BTreeMap;
 /// host port mapped by `lab/kind.yaml` reaches it.
 pub const APP_NODE_PORT: i32 = 30080;
 
+/// The NodePort of a Gateway's port-80 listener, pinned by the NginxProxy of
+/// `lab up --gateway` (see `lab/gateway/`).
+pub const GATEWAY_NODE_PORT: i32 = 30081;
+
 /// Prometheus's NodePort (see `lab/monitoring/prometheus.yaml`).
 pub const PROMETHEUS_NODE_PORT: i32 = 30090;
 
@@ -34,13 +38,18 @@ pub enum NodeAccess {
 }
 
 impl NodeAccess {
-    /// kind with `lab/kind.yaml`: the app, Prometheus and Grafana NodePorts on
-    /// 127.0.0.1 under the same numbers.
+    /// kind with `lab/kind.yaml`: the app, Gateway, Prometheus and Grafana
+    /// NodePorts on 127.0.0.1 under the same numbers.
     pub fn kind() -> Self {
-        let ports = [APP_NODE_PORT, PROMETHEUS_NODE_PORT, GRAFANA_NODE_PORT]
-            .into_iter()
-            .map(|p| (p, p as u16))
-            .collect();
+        let ports = [
+            APP_NODE_PORT,
+            GATEWAY_NODE_PORT,
+            PROMETHEUS_NODE_PORT,
+            GRAFANA_NODE_PORT,
+        ]
+        .into_iter()
+        .map(|p| (p, p as u16))
+        .collect();
         NodeAccess::HostPorts {
             host: "127.0.0.1".into(),
             ports,
@@ -101,7 +110,7 @@ mod tests {
         assert_eq!(kind.url(30030).as_deref(), Ok("http://127.0.0.1:30030"));
         assert_eq!(
             kind.url(31000).unwrap_err(),
-            "nodePort 31000 is not mapped to the host (mapped: 30030, 30080, 30090)"
+            "nodePort 31000 is not mapped to the host (mapped: 30030, 30080, 30081, 30090)"
         );
         let node = NodeAccess::Node("192.168.49.2".into());
         assert_eq!(node.url(31000).as_deref(), Ok("http://192.168.49.2:31000"));

@@ -37,7 +37,8 @@ pub use crate::namespace::{
     FIELD_MANAGER, LAB_NAMESPACE, MANAGED_BY, MANAGED_BY_LABEL, apply_params, lab_namespace,
 };
 pub use access::{
-    APP_NODE_PORT, GRAFANA_NODE_PORT, NodeAccess, PROMETHEUS_NODE_PORT, node_address,
+    APP_NODE_PORT, GATEWAY_NODE_PORT, GRAFANA_NODE_PORT, NodeAccess, PROMETHEUS_NODE_PORT,
+    node_address,
 };
 pub use client::{
     check_reachable, connect, connect_kubeconfig_yaml, connect_with, context_config,

@@ -1,20 +1,20 @@
 //! `lab up`: the plan of steps, printed for `--dry-run` or carried out.
 
-use super::connect::{read_kind_access, run_placement, settings_for};
+use super::connect::settings_for;
+use super::gateway::{
+    self, CRD_TIMEOUT, GATEWAY_API_FILE, GATEWAY_CLASS, GATEWAY_CLASS_TIMEOUT, InstallFile,
+    NGF_CRDS_FILE, NGF_DEPLOY_FILE, NGF_DEPLOYMENT, NGF_NAMESPACE, NGF_TIMEOUT,
+};
 use super::state::{
-    CONNECT_TIMEOUT, CreatedObject, LabState, MONITORING_TIMEOUT, PASSWORD_FILE, STATE_FILE,
-    write_file,
+    CONNECT_TIMEOUT, CreatedObject, LabState, MONITORING_TIMEOUT, PASSWORD_FILE, write_file,
 };
 use crate::command::{ExternalCommand, on_path};
 use crate::error::{LabError, api_error};
 use crate::images::{ImageSpec, LAB_IMAGES};
 use crate::monitoring::{
-    self, GRAFANA_USER, MONITORING_DEPLOYMENTS, MONITORING_NAMESPACE, Manifest, apply_manifest,
+    self, MONITORING_DEPLOYMENTS, MONITORING_NAMESPACE, Manifest, apply_manifest,
 };
-use crate::platform::{
-    APP_NODE_PORT, GRAFANA_NODE_PORT, KubePlatform, LAB_NAMESPACE, NodeAccess,
-    PROMETHEUS_NODE_PORT, connect, lab_namespace,
-};
+use crate::platform::{KubePlatform, LAB_NAMESPACE, NodeAccess, connect, lab_namespace};
 use crate::provider::{Probe, Provider, Requirement};
 use k8s_openapi::api::core::v1::Namespace;
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding};
@@ -60,7 +60,24 @@ pub enum Step {
         /// How long to wait.
         timeout: Duration,
     },
-    /// Record the lab in [`STATE_FILE`].
+    /// Server-side apply the objects of a pinned install file as written
+    /// (`--gateway`).
+    ApplyInstall(InstallFile),
+    /// Wait until CustomResourceDefinitions are `Established`.
+    WaitEstablished {
+        /// The CRDs' names.
+        crds: Vec<String>,
+        /// How long to wait.
+        timeout: Duration,
+    },
+    /// Wait until a GatewayClass has condition `Accepted=True`.
+    WaitAccepted {
+        /// The GatewayClass.
+        gateway_class: String,
+        /// How long to wait.
+        timeout: Duration,
+    },
+    /// Record the lab in [`STATE_FILE`](crate::lab::STATE_FILE).
     Record,
 }
 
@@ -85,13 +102,16 @@ pub struct UpOptions {
     /// How often the cluster's Prometheus scrapes (a run whose plan says
     /// otherwise reconfigures it).
     pub scrape_interval: Duration,
+    /// Install the Gateway API CRDs and NGINX Gateway Fabric (`--gateway`).
+    pub gateway: bool,
 }
 
 impl Default for UpOptions {
-    /// The tutorial's 5 s scrapes.
+    /// The tutorial's 5 s scrapes, no gateway.
     fn default() -> Self {
         UpOptions {
             scrape_interval: monitoring::DEFAULT_SCRAPE_INTERVAL,
+            gateway: false,
         }
     }
 }
@@ -195,6 +215,9 @@ pub fn plan_up_with(
             .collect(),
         timeout: MONITORING_TIMEOUT,
     });
+    if options.gateway {
+        steps.extend(gateway_steps(root)?);
+    }
     steps.push(Step::Record);
     Ok(UpPlan {
         provider: provider.clone(),
@@ -203,6 +226,35 @@ pub fn plan_up_with(
         loadgen_image: references[1].clone(),
         scrape_interval: options.scrape_interval,
     })
+}
+
+/// The steps of `--gateway`: the CRDs, their `Established`, NGINX Gateway
+/// Fabric, its control plane ready and its GatewayClass `Accepted`.
+fn gateway_steps(root: &Path) -> Result<Vec<Step>, LabError> {
+    let crd_files = [
+        gateway::install_file(root, GATEWAY_API_FILE)?,
+        gateway::install_file(root, NGF_CRDS_FILE)?,
+    ];
+    let crds = gateway::crd_names(&crd_files);
+    let mut steps: Vec<Step> = crd_files.into_iter().map(Step::ApplyInstall).collect();
+    steps.push(Step::WaitEstablished {
+        crds,
+        timeout: CRD_TIMEOUT,
+    });
+    steps.push(Step::ApplyInstall(gateway::install_file(
+        root,
+        NGF_DEPLOY_FILE,
+    )?));
+    steps.push(Step::WaitReady {
+        namespace: NGF_NAMESPACE.into(),
+        deployments: vec![NGF_DEPLOYMENT.into()],
+        timeout: NGF_TIMEOUT,
+    });
+    steps.push(Step::WaitAccepted {
+        gateway_class: GATEWAY_CLASS.into(),
+        timeout: GATEWAY_CLASS_TIMEOUT,
+    });
+    Ok(steps)
 }
 
 fn build_step(image: &ImageSpec, reference: &str, bases: &[String]) -> Step {
@@ -233,152 +285,6 @@ pub fn grafana_password(root: &Path) -> Result<(String, bool), LabError> {
         }
         Err(e) => Err(LabError::io(path, e)),
     }
-}
-
-/// Where a NodePort is reached, in words when it is only known on a live cluster.
-fn url_hint(provider: &Provider, node_port: i32, root: &Path) -> String {
-    match provider {
-        Provider::Kind => match read_kind_access(root) {
-            Ok(access) => access.url(node_port).unwrap_or_else(|e| e),
-            Err(e) => e.to_string(),
-        },
-        Provider::Minikube => format!("http://$(minikube ip --profile canary-lab):{node_port}"),
-        Provider::Context(_) => format!("http://<a node's ExternalIP or InternalIP>:{node_port}"),
-    }
-}
-
-/// Write the plan for people: every command (`$ ...`) and every object (YAML)
-/// in the order `lab up` runs and applies them.
-pub fn print_plan(plan: &UpPlan, root: &Path, out: &mut dyn Write) -> std::io::Result<()> {
-    let context = plan.provider.kube_context();
-    writeln!(
-        out,
-        "# lab up on {} (dry run: nothing is run, written or applied)",
-        plan.provider.name()
-    )?;
-    for step in &plan.steps {
-        match step {
-            Step::Require(r) => {
-                writeln!(
-                    out,
-                    "\n# check that {} is installed and answers (within {:?})",
-                    r.program, r.probe.timeout
-                )?;
-                writeln!(out, "$ {}", r.probe)?;
-            }
-            Step::Run {
-                what,
-                command,
-                skip_if,
-                fallback,
-            } => {
-                writeln!(out, "\n# {what}")?;
-                if let Some(probe) = skip_if {
-                    writeln!(out, "# (skipped when {})", probe.describe())?;
-                }
-                writeln!(out, "$ {command}")?;
-                if !fallback.is_empty() {
-                    writeln!(out, "# if that fails:")?;
-                    for c in fallback {
-                        writeln!(out, "$ {c}")?;
-                    }
-                }
-            }
-            Step::Note(note) => writeln!(out, "\n# note: {note}")?,
-            Step::WritePassword { new } => {
-                if *new {
-                    writeln!(
-                        out,
-                        "\n# write a new Grafana admin password to {PASSWORD_FILE} (mode 0600)"
-                    )?;
-                } else {
-                    writeln!(
-                        out,
-                        "\n# keep the Grafana admin password in {PASSWORD_FILE}"
-                    )?;
-                }
-            }
-            Step::Apply(objects) => {
-                writeln!(
-                    out,
-                    "\n# server-side apply (field manager canary-lab) through context {context}: {} objects",
-                    objects.len()
-                )?;
-                for object in objects {
-                    write!(out, "{}", object.to_display_yaml())?;
-                }
-            }
-            Step::WaitReady {
-                namespace,
-                deployments,
-                timeout,
-            } => {
-                writeln!(
-                    out,
-                    "\n# wait up to {}s until deployments {} in {namespace} are ready",
-                    timeout.as_secs(),
-                    deployments.join(", ")
-                )?;
-            }
-            Step::Record => writeln!(out, "\n# record the lab in {STATE_FILE}")?,
-        }
-    }
-    writeln!(out, "\n# then:")?;
-    for line in url_lines(&plan.provider, root) {
-        writeln!(out, "{line}")?;
-    }
-    writeln!(
-        out,
-        "\n# runs on this lab (cargo xtask lab run <scenario> --platform {}):",
-        plan.provider.name()
-    )?;
-    for line in run_lines(plan) {
-        writeln!(out, "#   {line}")?;
-    }
-    Ok(())
-}
-
-/// What a run on this lab does differently from the local platform: longer
-/// waits, the endpoint settle, kubectl lines in the lab's namespace, and
-/// Prometheus scraping at the plan's interval.
-pub fn run_lines(plan: &UpPlan) -> Vec<String> {
-    let placement = run_placement(&plan.provider);
-    vec![
-        format!(
-            "waits last at least {}s unless --wait-timeout says otherwise",
-            placement.min_wait_timeout.as_secs()
-        ),
-        format!(
-            "each phase opens {}s after the step before it, once kube-proxy follows the endpoint change (the endpoint settle)",
-            placement.endpoint_settle.as_secs_f64()
-        ),
-        format!(
-            "kubectl lines name namespace {}",
-            placement.namespace.as_deref().unwrap_or_default()
-        ),
-        format!(
-            "Prometheus scrapes every {} until a run's plan says otherwise; then the run reconfigures and restarts it",
-            monitoring::prometheus_duration(plan.scrape_interval)
-        ),
-    ]
-}
-
-/// The lines `lab up` ends with: where Grafana, Prometheus and the app are.
-pub fn url_lines(provider: &Provider, root: &Path) -> Vec<String> {
-    vec![
-        format!(
-            "Grafana     {}  (user {GRAFANA_USER}, password in {PASSWORD_FILE}; viewing needs no login)",
-            url_hint(provider, GRAFANA_NODE_PORT, root)
-        ),
-        format!(
-            "Prometheus  {}",
-            url_hint(provider, PROMETHEUS_NODE_PORT, root)
-        ),
-        format!(
-            "app         {}  (Service my-app in namespace {LAB_NAMESPACE}, once a scenario runs)",
-            url_hint(provider, APP_NODE_PORT, root)
-        ),
-    ]
 }
 
 /// Check every requirement, each within its probe's timeout, and fail with the
@@ -493,26 +399,75 @@ pub async fn run_up(
                     apply_manifest(&c, object).await?;
                 }
             }
-            Step::WaitReady {
-                namespace,
-                deployments,
-                timeout,
-            } => {
+            Step::WaitReady { .. }
+            | Step::ApplyInstall(_)
+            | Step::WaitEstablished { .. }
+            | Step::WaitAccepted { .. } => {
                 let c = connected(&mut client, &context).await?;
-                say(
-                    progress,
-                    format!("waiting for {} in {namespace}", deployments.join(", ")),
-                );
-                let platform = KubePlatform::new(
-                    c,
-                    settings_for(&state, namespace, NodeAccess::Node(String::new())),
-                );
-                platform.wait_ready(deployments, *timeout).await?;
+                run_cluster_step(&c, step, &state, progress).await?;
             }
             Step::Record => state.save(root)?,
         }
     }
     Ok(state)
+}
+
+/// Carry out one step that only talks to the API (the waits, the pinned
+/// install files) through `client`; other steps are left alone (`Ok(false)`).
+pub async fn run_cluster_step(
+    client: &Client,
+    step: &Step,
+    state: &LabState,
+    progress: &mut dyn Write,
+) -> Result<bool, LabError> {
+    match step {
+        Step::WaitReady {
+            namespace,
+            deployments,
+            timeout,
+        } => {
+            let _ = writeln!(
+                progress,
+                "waiting for {} in {namespace}",
+                deployments.join(", ")
+            );
+            let platform = KubePlatform::new(
+                client.clone(),
+                settings_for(state, namespace, NodeAccess::Node(String::new())),
+            );
+            platform.wait_ready(deployments, *timeout).await?;
+        }
+        Step::ApplyInstall(file) => {
+            let _ = writeln!(
+                progress,
+                "applying {} objects of {} ({})",
+                file.objects.len(),
+                file.pin,
+                file.path
+            );
+            gateway::apply_install_objects(client, &file.objects).await?;
+        }
+        Step::WaitEstablished { crds, timeout } => {
+            let _ = writeln!(
+                progress,
+                "waiting for {} CustomResourceDefinitions to be Established",
+                crds.len()
+            );
+            gateway::wait_established(client, crds, *timeout).await?;
+        }
+        Step::WaitAccepted {
+            gateway_class,
+            timeout,
+        } => {
+            let _ = writeln!(
+                progress,
+                "waiting for GatewayClass {gateway_class} to be Accepted"
+            );
+            gateway::wait_gateway_class_accepted(client, gateway_class, *timeout).await?;
+        }
+        _ => return Ok(false),
+    }
+    Ok(true)
 }
 
 fn prepare_archive_dir(root: &Path) -> Result<(), LabError> {
@@ -568,150 +523,4 @@ async fn remember_created(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use std::path::PathBuf;
-
-    fn root() -> PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-    }
-
-    #[test]
-    fn password_file_is_private_and_reused() {
-        let dir = tempfile::tempdir().unwrap();
-        let (first, new) = grafana_password(dir.path()).unwrap();
-        assert!(new);
-        write_file(&dir.path().join(PASSWORD_FILE), first.as_bytes(), 0o600).unwrap();
-        use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(dir.path().join(PASSWORD_FILE))
-            .unwrap()
-            .permissions()
-            .mode();
-        assert_eq!(mode & 0o777, 0o600);
-        assert_eq!(grafana_password(dir.path()).unwrap(), (first, false));
-    }
-
-    fn sh(script: &str) -> ExternalCommand {
-        ExternalCommand::new("sh", &["-c", script])
-    }
-
-    #[tokio::test]
-    async fn steps_skip_what_is_done_and_fall_back_when_a_command_fails() {
-        let dir = tempfile::tempdir().unwrap();
-        let run = |what: &str, command, skip_if, fallback| Step::Run {
-            what: what.into(),
-            command,
-            skip_if,
-            fallback,
-        };
-        let plan = UpPlan {
-            provider: Provider::Kind,
-            steps: vec![
-                run(
-                    "done already",
-                    sh("echo skipped >> log"),
-                    Some(Probe::Succeeds(sh("true"))),
-                    vec![],
-                ),
-                run(
-                    "fails, then works another way",
-                    sh("echo first >> log; exit 1"),
-                    Some(Probe::PrintsLine(
-                        sh("echo other-cluster"),
-                        "canary-lab".into(),
-                    )),
-                    vec![sh("echo second >> log"), sh("echo third >> log")],
-                ),
-                run("runs", sh("echo fourth >> log"), None, vec![]),
-                Step::Record,
-            ],
-            demo_app_image: "canary-lab/demo-app:1".into(),
-            loadgen_image: "canary-lab/loadgen:2".into(),
-            scrape_interval: Duration::from_secs(5),
-        };
-        let mut progress = Vec::new();
-        let state = run_up(&plan, dir.path(), "unused", &mut progress)
-            .await
-            .unwrap();
-        let log = std::fs::read_to_string(dir.path().join("log")).unwrap();
-        assert_eq!(log, "first\nsecond\nthird\nfourth\n");
-        assert_eq!(LabState::load(dir.path()).unwrap(), Some(state));
-        let progress = String::from_utf8(progress).unwrap();
-        assert!(
-            progress.starts_with("done already: done already\n"),
-            "{progress}"
-        );
-        assert!(
-            progress.contains("failed (exit status: 1); trying another way"),
-            "{progress}"
-        );
-    }
-
-    #[tokio::test]
-    async fn a_failing_command_without_fallback_stops_the_plan() {
-        let dir = tempfile::tempdir().unwrap();
-        let plan = UpPlan {
-            provider: Provider::Minikube,
-            steps: vec![
-                Step::Run {
-                    what: "breaks".into(),
-                    command: sh("exit 3"),
-                    skip_if: None,
-                    fallback: vec![],
-                },
-                Step::Record,
-            ],
-            demo_app_image: String::new(),
-            loadgen_image: String::new(),
-            scrape_interval: Duration::from_secs(5),
-        };
-        let error = run_up(&plan, dir.path(), "unused", &mut Vec::new())
-            .await
-            .unwrap_err();
-        assert_eq!(
-            error.to_string(),
-            "`sh -c 'exit 3'` failed (exit status: 3)"
-        );
-        assert_eq!(LabState::load(dir.path()).unwrap(), None);
-    }
-
-    #[tokio::test]
-    async fn a_missing_tool_is_one_clear_message() {
-        let requirement = Requirement {
-            program: "no-such-tool-here",
-            probe: ExternalCommand::new("no-such-tool-here", &["version"]),
-            install: "no-such-tool-here is not installed: install it".into(),
-            check: "unused".into(),
-        };
-        let error = check_requirements(&[requirement], &root())
-            .await
-            .unwrap_err();
-        assert_eq!(
-            error.to_string(),
-            "no-such-tool-here is not installed: install it"
-        );
-    }
-
-    #[tokio::test]
-    async fn a_tool_that_does_not_answer_is_reported_within_its_timeout() {
-        let requirement = Requirement {
-            program: "sh",
-            probe: ExternalCommand::new(
-                "sh",
-                &[
-                    "-c",
-                    "echo 'Cannot connect to the Docker daemon' >&2; exit 1",
-                ],
-            ),
-            install: "unused".into(),
-            check: "docker is installed but its engine does not answer: start Docker".into(),
-        };
-        let error = check_requirements(&[requirement], &root())
-            .await
-            .unwrap_err();
-        assert_eq!(
-            error.to_string(),
-            "docker is installed but its engine does not answer: start Docker (Cannot connect to the Docker daemon)"
-        );
-    }
-}
+mod tests;

@@ -1,0 +1,298 @@
+//! `lab up --gateway` against a mocked API server: every object of the pinned
+//! files is server-side applied as written, in order; the CRDs are waited on
+//! until `Established`, NGINX Gateway Fabric's control plane until ready and
+//! the GatewayClass until `Accepted`, and a GatewayClass that is never accepted
+//! is one clear line once the wait's timeout has passed.
+
+mod mock_server;
+mod schema;
+
+use http::Method;
+use mock_server::*;
+use platform_kube::Provider;
+use platform_kube::lab::{
+    GATEWAY_API_FILE, InstallObject, LabState, NGF_CRDS_FILE, NGF_DEPLOY_FILE, Step, UpOptions,
+    plan_up_with, run_cluster_step,
+};
+use serde_json::{Value, json};
+use std::time::Duration;
+
+fn state() -> LabState {
+    LabState {
+        provider: Provider::Kind,
+        context: "kind-canary-lab".into(),
+        demo_app_image: DEMO_IMAGE.into(),
+        loadgen_image: "canary-lab/loadgen:0123456789abcdef".into(),
+        created: vec![],
+    }
+}
+
+/// The steps `--gateway` adds to the plan, in order.
+fn gateway_steps() -> Vec<Step> {
+    let options = UpOptions {
+        gateway: true,
+        ..UpOptions::default()
+    };
+    let plan = plan_up_with(&repo_root(), &Provider::Kind, "hunter2", true, &options).unwrap();
+    plan.steps
+        .into_iter()
+        .filter(|step| match step {
+            Step::ApplyInstall(_) | Step::WaitEstablished { .. } | Step::WaitAccepted { .. } => {
+                true
+            }
+            Step::WaitReady { namespace, .. } => namespace == "nginx-gateway",
+            _ => false,
+        })
+        .collect()
+}
+
+/// The API path of an object, from its apiVersion, kind and namespace as the
+/// file writes them.
+fn path_of(body: &Value) -> String {
+    let api_version = body["apiVersion"].as_str().unwrap();
+    let prefix = if api_version == "v1" {
+        "/api/v1".to_string()
+    } else {
+        format!("/apis/{api_version}")
+    };
+    let kind = body["kind"].as_str().unwrap().to_lowercase();
+    let plural = match kind.as_str() {
+        "nginxproxy" => "nginxproxies".to_string(),
+        "gatewayclass" => "gatewayclasses".to_string(),
+        "validatingadmissionpolicy" => "validatingadmissionpolicies".to_string(),
+        _ => format!("{kind}s"),
+    };
+    let name = body["metadata"]["name"].as_str().unwrap();
+    match body["metadata"]["namespace"].as_str() {
+        Some(ns) => format!("{prefix}/namespaces/{ns}/{plural}/{name}"),
+        None => format!("{prefix}/{plural}/{name}"),
+    }
+}
+
+/// Each object applied as written, in the file's order.
+fn applies(objects: &[InstallObject]) -> Vec<Exchange> {
+    objects
+        .iter()
+        .map(|o| {
+            expect(Method::PATCH, &path_of(&o.body))
+                .applied()
+                .body(o.body.clone())
+                .answer(200, o.body.clone())
+        })
+        .collect()
+}
+
+fn crd(name: &str, established: bool) -> Value {
+    json!({"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+           "metadata": {"name": name, "resourceVersion": "7"},
+           "spec": {"group": "g", "names": {"kind": "K", "plural": "ks"}, "scope": "Namespaced", "versions": []},
+           "status": {"conditions": [{"type": "Established", "status": if established { "True" } else { "False" }}]}})
+}
+
+fn gateway_class(accepted: &str, message: &str) -> Value {
+    json!({"apiVersion": "gateway.networking.k8s.io/v1", "kind": "GatewayClass",
+           "metadata": {"name": "nginx", "resourceVersion": "7"},
+           "spec": {"controllerName": "gateway.nginx.org/nginx-gateway-controller"},
+           "status": {"conditions": [{"type": "Accepted", "status": accepted, "message": message}]}})
+}
+
+fn list(kind: &str, items: Vec<Value>) -> Value {
+    json!({"apiVersion": "v1", "kind": kind, "metadata": {"resourceVersion": "7"}, "items": items})
+}
+
+const CRDS: &str = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions";
+const CLASSES: &str = "/apis/gateway.networking.k8s.io/v1/gatewayclasses";
+
+fn class_list(class: Value) -> Exchange {
+    expect(Method::GET, CLASSES)
+        .query("fieldSelector", "metadata.name=nginx")
+        .answer(200, list("GatewayClassList", vec![class]))
+}
+
+fn class_watch() -> Exchange {
+    expect(Method::GET, CLASSES)
+        .query("fieldSelector", "metadata.name=nginx")
+        .query("watch", "true")
+        .query("resourceVersion", "7")
+}
+
+#[tokio::test]
+async fn the_gateway_is_applied_and_waited_on_in_order() {
+    let steps = gateway_steps();
+    let [
+        Step::ApplyInstall(gateway_api),
+        Step::ApplyInstall(ngf_crds),
+        Step::WaitEstablished { crds, .. },
+        Step::ApplyInstall(deploy),
+        Step::WaitReady { .. },
+        Step::WaitAccepted { .. },
+    ] = &steps[..]
+    else {
+        panic!("unexpected gateway steps {steps:#?}");
+    };
+    assert_eq!(gateway_api.path, GATEWAY_API_FILE);
+    assert_eq!(ngf_crds.path, NGF_CRDS_FILE);
+    assert_eq!(deploy.path, NGF_DEPLOY_FILE);
+    assert!(
+        deploy
+            .objects
+            .iter()
+            .any(|o| o.kind == "Job" && o.name == "nginx-gateway-cert-generator")
+    );
+    let mut script = applies(&gateway_api.objects);
+    script.extend(applies(&ngf_crds.objects));
+    // Every CRD but the last is Established when listed; the last becomes so
+    // in the watch that follows. An unrelated CRD is ignored.
+    let last = crds.last().unwrap();
+    let mut items: Vec<Value> = crds.iter().map(|name| crd(name, name != last)).collect();
+    items.push(crd("other.example.com", false));
+    script.push(expect(Method::GET, CRDS).answer(200, list("CustomResourceDefinitionList", items)));
+    script.push(
+        expect(Method::GET, CRDS)
+            .query("watch", "true")
+            .query("resourceVersion", "7")
+            .answer(200, json!({"type": "MODIFIED", "object": crd(last, true)})),
+    );
+    script.extend(applies(&deploy.objects));
+    script.push(
+        expect(Method::GET, "/apis/apps/v1/namespaces/nginx-gateway/deployments")
+            .query("fieldSelector", "metadata.name=nginx-gateway")
+            .answer(200, json!({"apiVersion": "apps/v1", "kind": "DeploymentList", "metadata": {"resourceVersion": "7"}, "items": [
+                {"apiVersion": "apps/v1", "kind": "Deployment",
+                 "metadata": {"name": "nginx-gateway", "namespace": "nginx-gateway", "generation": 1, "resourceVersion": "7"},
+                 "spec": {"replicas": 1, "selector": {}, "template": {}},
+                 "status": {"observedGeneration": 1, "replicas": 1, "updatedReplicas": 1, "readyReplicas": 1, "availableReplicas": 1}}
+            ]})),
+    );
+    script.push(class_list(gateway_class(
+        "Unknown",
+        "Waiting for controller",
+    )));
+    script.push(class_watch().answer(
+        200,
+        json!({"type": "MODIFIED", "object": gateway_class("True", "GatewayClass is accepted")}),
+    ));
+    let (client, task) = serve(script);
+    let mut progress = Vec::new();
+    for step in &steps {
+        assert!(
+            run_cluster_step(&client, step, &state(), &mut progress)
+                .await
+                .unwrap()
+        );
+    }
+    drop(client);
+    task.await.unwrap();
+    let progress = String::from_utf8(progress).unwrap();
+    assert!(
+        progress.contains("waiting for GatewayClass nginx to be Accepted"),
+        "{progress}"
+    );
+}
+
+#[tokio::test]
+async fn a_gateway_class_never_accepted_is_one_clear_line() {
+    let step = Step::WaitAccepted {
+        gateway_class: "nginx".into(),
+        timeout: Duration::from_millis(300),
+    };
+    let script = vec![
+        class_list(gateway_class(
+            "False",
+            "invalid parameters: NginxProxy not found",
+        )),
+        class_watch().hang(),
+    ];
+    let (client, task) = serve(script);
+    let started = std::time::Instant::now();
+    let error = run_cluster_step(&client, &step, &state(), &mut Vec::new())
+        .await
+        .unwrap_err();
+    assert!(started.elapsed() < Duration::from_secs(5));
+    drop(client);
+    task.await.unwrap();
+    assert_eq!(
+        error.to_string(),
+        "GatewayClass nginx not Accepted after 0.3s (Accepted=False: invalid parameters: NginxProxy not found): is NGINX Gateway Fabric running in namespace nginx-gateway?"
+    );
+}
+
+#[tokio::test]
+async fn crds_never_established_are_named() {
+    let step = Step::WaitEstablished {
+        crds: vec![
+            "gateways.gateway.networking.k8s.io".into(),
+            "httproutes.gateway.networking.k8s.io".into(),
+        ],
+        timeout: Duration::from_millis(300),
+    };
+    let script = vec![
+        expect(Method::GET, CRDS).answer(
+            200,
+            list(
+                "CustomResourceDefinitionList",
+                vec![crd("gateways.gateway.networking.k8s.io", true)],
+            ),
+        ),
+        expect(Method::GET, CRDS).query("watch", "true").hang(),
+    ];
+    let (client, task) = serve(script);
+    let error = run_cluster_step(&client, &step, &state(), &mut Vec::new())
+        .await
+        .unwrap_err();
+    drop(client);
+    task.await.unwrap();
+    assert_eq!(
+        error.to_string(),
+        "CustomResourceDefinitions not Established after 0.3s: httproutes.gateway.networking.k8s.io"
+    );
+}
+
+const GATEWAYS_CRD: &str =
+    "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/gateways.gateway.networking.k8s.io";
+const ROUTES_CRD: &str =
+    "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/httproutes.gateway.networking.k8s.io";
+const NGINX_CLASS: &str = "/apis/gateway.networking.k8s.io/v1/gatewayclasses/nginx";
+
+async fn missing(script: Vec<Exchange>) -> Option<String> {
+    let (client, task) = serve(script);
+    let missing = platform_kube::lab::missing_gateway(&client).await.unwrap();
+    drop(client);
+    task.await.unwrap();
+    missing
+}
+
+fn not_found(what: &str) -> Value {
+    status(404, "NotFound", &format!("{what} not found"))
+}
+
+#[tokio::test]
+async fn a_run_without_the_gateway_api_is_told_to_run_lab_up_gateway() {
+    let routes = crd("httproutes.gateway.networking.k8s.io", true);
+    let gateways = crd("gateways.gateway.networking.k8s.io", true);
+    // No CRDs at all: the first one missing is named.
+    assert_eq!(
+        missing(vec![expect(Method::GET, GATEWAYS_CRD).answer(404, not_found("gateways"))]).await,
+        Some("the scenario has Gateway API objects but the cluster has no CustomResourceDefinition gateways.gateway.networking.k8s.io: run `cargo xtask lab up --gateway` first".into())
+    );
+    // The CRDs but no GatewayClass nginx (another implementation, or none).
+    assert_eq!(
+        missing(vec![
+            expect(Method::GET, GATEWAYS_CRD).answer(200, gateways.clone()),
+            expect(Method::GET, ROUTES_CRD).answer(200, routes.clone()),
+            expect(Method::GET, NGINX_CLASS).answer(404, not_found("nginx")),
+        ])
+        .await,
+        Some("the scenario's Gateways name GatewayClass nginx, which the cluster does not have: run `cargo xtask lab up --gateway` first".into())
+    );
+    // Everything there.
+    assert_eq!(
+        missing(vec![
+            expect(Method::GET, GATEWAYS_CRD).answer(200, gateways),
+            expect(Method::GET, ROUTES_CRD).answer(200, routes),
+            expect(Method::GET, NGINX_CLASS).answer(200, gateway_class("True", "accepted")),
+        ])
+        .await,
+        None
+    );
+}
