@@ -37,12 +37,22 @@ async fn in_cluster_traffic_needs_no_node_port() {
         drop(p);
         task.await.unwrap();
     }
-    // A Service that is not there yet is still not found.
+    // A Service that is not there yet (nor one of a Gateway by that name)
+    // is still not found.
     let script = vec![
         expect(Method::GET, "/api/v1/namespaces/canary-lab/services/my-app").answer(
             404,
             status(404, "NotFound", "services \"my-app\" not found"),
         ),
+        expect(Method::GET, "/api/v1/namespaces/canary-lab/services")
+            .query(
+                "labelSelector",
+                "gateway.networking.k8s.io/gateway-name=my-app",
+            )
+            .answer(
+                200,
+                json!({"apiVersion": "v1", "kind": "ServiceList", "metadata": {}, "items": []}),
+            ),
     ];
     let (client, task) = serve(script);
     let p = in_cluster(client);
