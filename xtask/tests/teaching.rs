@@ -295,6 +295,16 @@ fn explain_in_korean_narrates_without_waiting() {
         assert!(stderr.contains(korean), "{korean:?} missing:\n{stderr}");
     }
     assert!(!stderr.contains(lab_report::narration::prompt(Language::Korean)));
+    // The run's notes (how pods are networked, among others) speak Korean.
+    let hangul = |text: &str| text.chars().any(|c| ('\u{AC00}'..='\u{D7A3}').contains(&c));
+    let notes: Vec<&str> = stderr
+        .lines()
+        .filter_map(|line| line.split_once("참고: ").map(|(_, note)| note))
+        .collect();
+    assert!(notes.iter().any(|n| n.contains("$(POD_IP)")), "{stderr}");
+    for note in &notes {
+        assert!(hangul(note), "a note in English: {note}");
+    }
     // The report follows --lang; junit.xml stays English for CI.
     let dir = run_dir(&stdout);
     let read = |name: &str| std::fs::read_to_string(dir.join(name)).unwrap();

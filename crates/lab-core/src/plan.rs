@@ -28,7 +28,7 @@ pub use step::{OnTimeout, Step};
 use words::{count, number, text};
 
 pub use placement::{CLUSTER_ENDPOINT_SETTLE, CLUSTER_MIN_WAIT_TIMEOUT, Placement};
-pub use sample::SampleEstimate;
+pub use sample::{Reach, SampleEstimate, ShortOf, Shortfall};
 
 /// A scenario with its durations resolved: what a runner executes.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]

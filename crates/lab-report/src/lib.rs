@@ -21,6 +21,7 @@ pub mod live;
 mod markdown;
 pub mod narration;
 mod reasons;
+pub mod run_notes;
 pub mod terminal;
 mod terms;
 mod xml;

@@ -10,6 +10,8 @@ use crate::routes::entry_endpoints;
 use lab_core::analysis::{AnalysisConfig, CrossCheckTolerance, Decision, DecisionTiming, Roles};
 use lab_core::plan::Plan;
 use lab_core::platform::{MirrorCount, Platform};
+use lab_report::i18n::Localized;
+use lab_report::run_notes::RunNote;
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
@@ -70,6 +72,12 @@ impl<P: Platform> Context<'_, P> {
         }
     }
 
+    /// One of the run's own remarks, in the run's language.
+    pub(crate) fn say(&mut self, note: RunNote<'_>) {
+        let message = note.render(self.config.language);
+        self.note(message);
+    }
+
     /// A remark for the report, also written to the journal.
     pub(crate) fn note(&mut self, message: impl Into<String>) {
         let message = message.into();
@@ -79,10 +87,9 @@ impl<P: Platform> Context<'_, P> {
 
     /// Prometheus stopped answering: say so, and go on without it.
     pub(crate) fn prometheus_lost(&mut self, error: &PromError) {
-        let message = format!(
-            "prometheus stopped answering ({error}); server-side checks are inconclusive, client-side results are kept"
-        );
-        self.note(message);
+        self.say(RunNote::PrometheusLost {
+            error: &error.to_string(),
+        });
         self.prometheus = None;
     }
 

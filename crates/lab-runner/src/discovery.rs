@@ -74,12 +74,11 @@ pub(crate) async fn await_discovery<P: Platform>(
 }
 
 fn note_late_discovery<P: Platform>(cx: &mut Context<'_, P>, missing: &[String]) {
-    let message = format!(
-        "prometheus did not report {} up within {}s; requests they served before their first scrape are invisible to increase()",
-        missing.join(", "),
-        cx.config.discovery_timeout.as_secs()
-    );
-    cx.note(message);
+    let timeout_s = cx.config.discovery_timeout.as_secs();
+    cx.say(lab_report::run_notes::RunNote::LateDiscovery {
+        pods: &missing.join(", "),
+        timeout_s,
+    });
 }
 
 /// Follow Prometheus until `until` while the open window waits for it to

@@ -19,6 +19,7 @@ use lab_core::plan::Plan;
 use lab_core::platform::Platform;
 use lab_core::report::{EventRecord, PrometheusInfo, Report, RunStatus, Series};
 use lab_core::run_event::RunEvent;
+use lab_report::run_notes::RunNote;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
@@ -221,7 +222,8 @@ async fn finish<P: Platform>(
     if !interrupted {
         tear_down(cx).await;
     }
-    for note in execution.windows.partly_counted_notes() {
+    let language = execution.cx.config.language;
+    for note in execution.windows.partly_counted_notes(language) {
         execution.cx.note(note);
     }
     let cx = &execution.cx;
@@ -282,8 +284,10 @@ fn started_at(wall_start: SystemTime) -> String {
 
 async fn tear_down<P: Platform>(cx: &mut Context<'_, P>) {
     if cx.config.keep {
-        cx.note("the last state was kept running (--keep)");
+        cx.say(RunNote::Kept);
     } else if let Err(error) = cx.platform.teardown().await {
-        cx.note(format!("teardown failed: {error}"));
+        cx.say(RunNote::TeardownFailed {
+            error: &error.to_string(),
+        });
     }
 }

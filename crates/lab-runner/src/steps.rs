@@ -462,11 +462,11 @@ impl<'a, P: Platform> Execution<'a, P> {
         // plan's proxy line, so only the cluster's earns a note here.
         if !placed.is_zero() && !self.settle_noted {
             self.settle_noted = true;
-            self.cx.note(format!(
-                "each phase opened {:.1}s after the step before it ({}), so kube-proxy followed the endpoint change first; the split is judged from then",
-                settle.as_secs_f64(),
-                self.cx.plan.placement.platform
-            ));
+            let platform = self.cx.plan.placement.platform.to_string();
+            self.cx.say(lab_report::run_notes::RunNote::ClusterSettle {
+                settle_s: settle.as_secs_f64(),
+                platform: &platform,
+            });
         }
         self.cx.guard(tokio::time::sleep(settle)).await?;
         Ok(())

@@ -384,16 +384,19 @@ impl Windows {
 
     /// For each window whose Prometheus counts cover only its later part, a note
     /// saying which part.
-    pub(crate) fn partly_counted_notes(&self) -> Vec<String> {
+    pub(crate) fn partly_counted_notes(&self, language: lab_report::Language) -> Vec<String> {
+        use lab_report::i18n::Localized;
         self.closed
             .iter()
             .filter_map(|window| match window.server {
-                ServerPart::From { start_ms, .. } => Some(format!(
-                    "window {}: Prometheus had scraped every ready pod {:.1}s after it opened; its cross-check compares the {:.1}s after that",
-                    window.name,
-                    start_ms.saturating_sub(window.start_ms) as f64 / 1000.0,
-                    window.end_ms.saturating_sub(start_ms) as f64 / 1000.0
-                )),
+                ServerPart::From { start_ms, .. } => Some(
+                    lab_report::run_notes::RunNote::PartlyCounted {
+                        window: &window.name,
+                        after_s: start_ms.saturating_sub(window.start_ms) as f64 / 1000.0,
+                        compared_s: window.end_ms.saturating_sub(start_ms) as f64 / 1000.0,
+                    }
+                    .render(language),
+                ),
                 _ => None,
             })
             .collect()

@@ -67,11 +67,13 @@ pub(crate) fn running_lab(home: &LabHome) -> Result<Option<LocalLab>, SessionErr
 }
 
 /// Prometheus for a run: the lab's, or `explicit` (which must be a file), or
-/// the one installed; without any, why the run measures on the client side only.
+/// the one installed; without any, why the run measures on the client side
+/// only, in `language`.
 pub(crate) fn prometheus_for_run(
     home: &LabHome,
     explicit: Option<&Path>,
     scrape_interval: Duration,
+    language: lab_report::Language,
 ) -> Result<Result<PrometheusConfig, String>, SessionError> {
     if let Some(lab) = running_lab(home)? {
         return Ok(Ok(PrometheusConfig::Attach {
@@ -94,9 +96,10 @@ pub(crate) fn prometheus_for_run(
             binary,
             scrape_interval,
         }),
-        None => Err("prometheus is not installed (Debian: apt-get install prometheus; or pass --prometheus PATH): \
-             this run measures on the client side only, and the cross-check against Prometheus is inconclusive"
-            .to_string()),
+        None => Err({
+            use lab_report::i18n::Localized;
+            lab_report::run_notes::RunNote::NoPrometheus.render(language)
+        }),
     })
 }
 

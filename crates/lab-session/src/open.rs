@@ -17,7 +17,7 @@ use lab_runner::RunConfig;
 use platform_kube::lab::{self, PASSWORD_FILE};
 use platform_kube::monitoring::GRAFANA_USER;
 use platform_kube::{Grafana, Provider};
-use platform_local::{LocalConfig, LocalPlatform};
+use platform_local::{LocalConfig, LocalPlatform, PodNetworkChosen};
 use std::path::PathBuf;
 use tokio::sync::watch;
 
@@ -162,6 +162,8 @@ pub struct Supplies {
     /// Why the local platform runs without Prometheus (the pods expose no
     /// metrics), said in the report; `None` starts it.
     pub no_metrics: Option<String>,
+    /// The language the run's notes are said in.
+    pub language: lab_report::Language,
 }
 
 /// A lab opened for a run: the platform, and the run's configuration (its id,
@@ -195,6 +197,7 @@ pub async fn open_run(
                 home,
                 supplies.prometheus.as_deref(),
                 plan.profile.scrape_interval,
+                supplies.language,
             )?;
             let prometheus = match (supplies.no_metrics, found) {
                 (Some(reason), _) | (None, Err(reason)) => {
@@ -224,7 +227,7 @@ pub async fn open_run(
                 SessionError::Local(format!("could not start the local platform: {error}"))
             })?;
             if supplies.pod_network.is_some() {
-                notes.push(platform.pod_network_note().to_string());
+                notes.push(pod_network_note(platform.pod_network(), supplies.language));
             }
             return Ok(OpenRun {
                 platform: LabPlatform::local(platform),
@@ -274,6 +277,27 @@ fn uses_gateway_api(plan: &Plan) -> bool {
         .iter()
         .flat_map(|m| &m.objects)
         .any(|o| matches!(o.kind(), ObjectKind::Gateway | ObjectKind::HttpRoute))
+}
+
+/// The note saying how the pods got their network, in `language`.
+fn pod_network_note(chosen: &PodNetworkChosen, language: lab_report::Language) -> String {
+    use lab_report::i18n::Localized;
+    use lab_report::run_notes::RunNote;
+    match chosen {
+        PodNetworkChosen::Loopback { unavailable } => RunNote::PodNetworkLoopback {
+            unavailable: unavailable.as_deref(),
+        },
+        PodNetworkChosen::Netns {
+            pods,
+            bridge,
+            services,
+        } => RunNote::PodNetworkNetns {
+            pods,
+            bridge,
+            services,
+        },
+    }
+    .render(language)
 }
 
 fn config(

@@ -81,7 +81,9 @@ use std::time::Duration;
 pub use crate::config::{DEFAULT_PROXY_SYNC_DELAY, LocalConfig};
 pub use crate::error::LocalError;
 pub use crate::image::DEMO_APP_IMAGES;
-pub use crate::network::{NAME_PREFIX, PodNetworkMode, present_names, sweep_leftovers};
+pub use crate::network::{
+    NAME_PREFIX, PodNetworkChosen, PodNetworkMode, present_names, sweep_leftovers,
+};
 pub use crate::prometheus::{LabPrometheus, PrometheusConfig, start_detached};
 pub use crate::store::{BackendStats, NO_ENDPOINT, ServiceStats};
 
@@ -128,10 +130,10 @@ impl LocalPlatform {
         self.node.block.octet()
     }
 
-    /// What the pods' network is (namespaces or loopback addresses, and what
-    /// an app must do to run there): one line for the run's notes.
-    pub fn pod_network_note(&self) -> &str {
-        &self.node.network_note
+    /// What the pods' network is (namespaces or loopback addresses, and why
+    /// not namespaces when they were asked for), for the run's notes.
+    pub fn pod_network(&self) -> &PodNetworkChosen {
+        &self.node.network_chosen
     }
 
     /// Whether pods run in network namespaces, Services as address translation.

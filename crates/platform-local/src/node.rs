@@ -24,7 +24,7 @@ pub(crate) struct Node {
     pub(crate) network: Option<PodNetwork>,
     pub(crate) block: Block,
     /// What the pod network is, said once in the run's notes.
-    pub(crate) network_note: String,
+    pub(crate) network_chosen: crate::network::PodNetworkChosen,
     /// The marker every child process carries in its environment.
     pub(crate) marker: String,
     /// The Prometheus this platform uses, until it is stopped.
@@ -40,7 +40,7 @@ impl Node {
     /// Prometheus when configured.
     pub(crate) async fn start(config: LocalConfig) -> Result<Self, LocalError> {
         let block = Block::reserve()?;
-        let (network, network_note) =
+        let (network, network_chosen) =
             network::choose(config.pod_network, block.octet()).map_err(LocalError::PodNetwork)?;
         std::fs::create_dir_all(&config.run_dir).map_err(|source| LocalError::Io {
             path: config.run_dir.clone(),
@@ -58,7 +58,7 @@ impl Node {
             config,
             block,
             network,
-            network_note,
+            network_chosen,
             marker,
             next_pod: AtomicU32::new(0),
         })

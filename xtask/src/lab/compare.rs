@@ -180,8 +180,11 @@ async fn run_one(
             Default::default()
         },
         allow_pod_commands: args.images.allow_scenario_commands,
-        no_metrics: local.then(|| images::metrics_note(plan)).flatten(),
+        no_metrics: local
+            .then(|| images::metrics_note(plan, args.lang))
+            .flatten(),
         pod_network: None,
+        language: args.lang,
     };
     let choices = RunChoices {
         connections: Connections::PerRequest,

@@ -12,6 +12,9 @@ use lab_core::limits::{self, MAX_FILE_BYTES};
 use lab_core::object::Object;
 use lab_core::plan::Plan;
 use lab_core::scenario::DEFINITION_FILE;
+use lab_report::Language;
+use lab_report::i18n::Localized;
+use lab_report::run_notes::RunNote;
 use platform_local::DEMO_APP_IMAGES;
 use platform_local::image_map::{ImageMap, MAPPING_FILE, image_repository};
 use platform_local::template_fit;
@@ -113,8 +116,9 @@ pub fn programs(args: &ImageArgs, plan: &Plan) -> anyhow::Result<ImageMap> {
 }
 
 /// What the scenario's pod templates say that the local platform does not
-/// model, in one line for the plan and the report's notes; `None`: nothing.
-pub fn unmodelled_note(plan: &Plan) -> Option<String> {
+/// model, in one line for the plan and the report's notes, in `language`;
+/// `None`: nothing.
+pub fn unmodelled_note(plan: &Plan, language: Language) -> Option<String> {
     let fields: BTreeSet<String> = plan
         .manifests
         .iter()
@@ -124,12 +128,8 @@ pub fn unmodelled_note(plan: &Plan) -> Option<String> {
         .filter_map(|spec| spec.template.spec.as_ref())
         .flat_map(template_fit::unmodelled_fields)
         .collect();
-    (!fields.is_empty()).then(|| {
-        format!(
-            "not modelled here: the local platform runs each pod as one process and ignores these pod template fields: {}",
-            fields.into_iter().collect::<Vec<_>>().join(", ")
-        )
-    })
+    let fields: Vec<String> = fields.into_iter().collect();
+    (!fields.is_empty()).then(|| RunNote::NotModelled { fields: &fields }.render(language))
 }
 
 /// The line (from 1) of `key:` in the container named `container`: the first
@@ -155,8 +155,9 @@ fn key_line(text: &str, container: &str, key: &str) -> usize {
         .map_or(start + 1, |offset| start + offset + 1)
 }
 
-/// The note for a report whose pods expose no Prometheus metrics.
-pub fn metrics_note(plan: &Plan) -> Option<String> {
+/// The note for a report whose pods expose no Prometheus metrics, in
+/// `language`.
+pub fn metrics_note(plan: &Plan, language: Language) -> Option<String> {
     let scraped = plan
         .manifests
         .iter()
@@ -168,9 +169,7 @@ pub fn metrics_note(plan: &Plan) -> Option<String> {
         .any(|annotations| {
             annotations.get("prometheus.io/scrape").map(String::as_str) == Some("true")
         });
-    (!scraped).then(|| {
-        "no pod template has the prometheus.io/scrape annotation, so the pods expose no metrics: the server-side cross-check with Prometheus was skipped; the client-side analysis is complete".to_string()
-    })
+    (!scraped).then(|| RunNote::NoMetrics.render(language))
 }
 
 /// The user's mapping file, if there is one.

@@ -40,7 +40,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     print!("{plan}");
     if chosen == PlatformChoice::Local
-        && let Some(note) = images::unmodelled_note(&plan)
+        && let Some(note) = images::unmodelled_note(&plan, lab_report::Language::English)
     {
         println!("\n{note}");
     }

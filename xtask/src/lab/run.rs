@@ -127,8 +127,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         prometheus: args.prometheus.clone(),
         images,
         allow_pod_commands: args.images.allow_scenario_commands,
-        no_metrics: local.then(|| images::metrics_note(&plan)).flatten(),
+        no_metrics: local
+            .then(|| images::metrics_note(&plan, args.lang))
+            .flatten(),
         pod_network: local.then_some(args.pod_network),
+        language: args.lang,
     };
     let runtime = runtime()?;
     let choices = RunChoices {
@@ -240,15 +243,20 @@ pub(super) async fn execute(
     config.before_step = console.teaching_hook();
     config.language = choices.language;
     if spec.needs_demo_app() {
-        config.notes.extend(images::unmodelled_note(plan));
+        config
+            .notes
+            .extend(images::unmodelled_note(plan, choices.language));
     }
     for note in &config.notes {
         console.note(note);
     }
     let run_dir = config.run_dir.clone();
     console.header(plan, &platform.name(), &run_dir);
-    if let Some(warning) = plan.sample_estimate().and_then(|s| s.warning()) {
-        console.note(&warning);
+    if let Some(shortfall) = plan.sample_estimate().and_then(|s| s.shortfall()) {
+        use lab_report::i18n::Localized;
+        console.note(
+            &lab_report::run_notes::RunNote::SampleShort(&shortfall).render(choices.language),
+        );
     }
     let live = match choices.live {
         None => None,

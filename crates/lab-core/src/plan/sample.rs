@@ -28,6 +28,42 @@ pub struct SampleEstimate {
     pub to_resolve: Option<u64>,
 }
 
+/// What a sample falls short of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShortOf {
+    /// The requests a gate needs before it may pass.
+    MinSamples(u64),
+    /// The requests that resolve the gates' thresholds.
+    Resolve(u64),
+}
+
+/// The expected sample against what would reach the shortfall.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reach {
+    /// The candidate's expected requests.
+    pub requests: u64,
+    /// The rate, as written (`100`, `2.5`).
+    pub rate: String,
+    /// The candidate's share, in percent.
+    pub percent: u64,
+    /// The analyze phase, in seconds.
+    pub seconds: u64,
+    /// The rate that would reach it.
+    pub rate_needed: u64,
+    /// The analyze phase that would reach it, in seconds.
+    pub seconds_needed: u64,
+}
+
+/// A sample that falls short, for a warning in any language.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Shortfall {
+    /// What it falls short of.
+    pub of: ShortOf,
+    /// The expected sample and what would do; `None` when the candidate gets
+    /// no traffic in the phase.
+    pub reach: Option<Reach>,
+}
+
 impl SampleEstimate {
     /// The estimate for `rate` requests/s, a candidate `share` and an analyze
     /// phase of `seconds`, judged by `gates`.
@@ -60,35 +96,49 @@ impl SampleEstimate {
         self.to_resolve.is_none_or(|n| self.requests >= n as f64)
     }
 
-    /// One warning line when the sample falls short, with the rate or duration
-    /// that would do; `None` when it is enough.
-    pub fn warning(&self) -> Option<String> {
-        let (needed, what) = if !self.reaches_min_samples() {
-            (
-                self.min_samples,
-                format!("min_samples {}", self.min_samples),
-            )
+    /// What the sample falls short of, with the rate or duration that would
+    /// do; `None` when it is enough.
+    pub fn shortfall(&self) -> Option<Shortfall> {
+        let (needed, of) = if !self.reaches_min_samples() {
+            (self.min_samples, ShortOf::MinSamples(self.min_samples))
         } else if let Some(n) = self.to_resolve.filter(|_| !self.resolves()) {
-            (n, format!("{n} to resolve the gates' thresholds"))
+            (n, ShortOf::Resolve(n))
         } else {
             return None;
         };
         if self.share <= 0.0 {
-            return Some(format!(
-                "the candidate gets no traffic in the analyze phase: its gates cannot reach {what}"
-            ));
+            return Some(Shortfall { of, reach: None });
         }
-        let rate = needed as f64 / (self.share * self.seconds);
-        let seconds = needed as f64 / (self.share * self.rate);
-        Some(format!(
-            "the candidate gets about {:.0} requests in the analyze phase ({} /s × {:.0}% × {:.0} s), below {what}: {:.0} requests/s or an analyze phase of {:.0} s would reach it",
-            self.requests,
-            number(self.rate),
-            self.share * 100.0,
-            self.seconds,
-            rate.ceil(),
-            seconds.ceil()
-        ))
+        Some(Shortfall {
+            of,
+            reach: Some(Reach {
+                requests: self.requests.round() as u64,
+                rate: number(self.rate),
+                percent: (self.share * 100.0).round() as u64,
+                seconds: self.seconds.round() as u64,
+                rate_needed: (needed as f64 / (self.share * self.seconds)).ceil() as u64,
+                seconds_needed: (needed as f64 / (self.share * self.rate)).ceil() as u64,
+            }),
+        })
+    }
+
+    /// One warning line when the sample falls short, with the rate or duration
+    /// that would do; `None` when it is enough.
+    pub fn warning(&self) -> Option<String> {
+        let shortfall = self.shortfall()?;
+        let what = match shortfall.of {
+            ShortOf::MinSamples(n) => format!("min_samples {n}"),
+            ShortOf::Resolve(n) => format!("{n} to resolve the gates' thresholds"),
+        };
+        Some(match shortfall.reach {
+            None => format!(
+                "the candidate gets no traffic in the analyze phase: its gates cannot reach {what}"
+            ),
+            Some(r) => format!(
+                "the candidate gets about {} requests in the analyze phase ({} /s × {}% × {} s), below {what}: {} requests/s or an analyze phase of {} s would reach it",
+                r.requests, r.rate, r.percent, r.seconds, r.rate_needed, r.seconds_needed
+            ),
+        })
     }
 }
 

@@ -76,7 +76,25 @@ impl std::fmt::Display for PodNetworkMode {
 }
 
 /// What the pods of a loopback lab must do, said once per run.
-pub const LOOPBACK_NOTE: &str = "pod network loopback: every pod shares this machine's network on its own 127.x address, so an app must listen on $(POD_IP) (the downward API's status.podIP), not on every address; Services are userspace proxies";
+/// How a lab's pods got their network, for the run to say once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PodNetworkChosen {
+    /// Every pod on its own loopback address; `unavailable` says why network
+    /// namespaces could not be had when `auto` asked for them.
+    Loopback {
+        /// Why network namespaces were not used.
+        unavailable: Option<String>,
+    },
+    /// Every pod in its own network namespace.
+    Netns {
+        /// The pods' range (`10.244.B.0/24`).
+        pods: String,
+        /// The bridge (`clabB-br`).
+        bridge: String,
+        /// The Services' range (`10.96.B.0/24`).
+        services: String,
+    },
+}
 
 /// The pod network of one lab, while it exists; removed when dropped.
 pub(crate) struct PodNetwork {
@@ -118,28 +136,29 @@ fn tools() -> Result<Tools, String> {
 }
 
 /// The pod network `mode` asks for in the lab of loopback block `octet`:
-/// `Ok(None)` with a note for loopback pods, or an error when `netns` was
-/// asked for and cannot be had.
+/// `Ok(None)` for loopback pods, with what was chosen, or an error when
+/// `netns` was asked for and cannot be had.
 pub(crate) fn choose(
     mode: PodNetworkMode,
     octet: u8,
-) -> Result<(Option<PodNetwork>, String), String> {
+) -> Result<(Option<PodNetwork>, PodNetworkChosen), String> {
     if mode == PodNetworkMode::Loopback {
-        return Ok((None, LOOPBACK_NOTE.to_string()));
+        return Ok((None, PodNetworkChosen::Loopback { unavailable: None }));
     }
     match tools().and_then(|tools| PodNetwork::create(tools, octet)) {
         Ok(network) => {
-            let note = format!(
-                "pod network netns: each pod in its own network namespace on {} (bridge {}), Services as nftables address translation on {}, chosen at random per connection",
-                network.pod_range(),
-                network.bridge,
-                network.service_range()
-            );
-            Ok((Some(network), note))
+            let chosen = PodNetworkChosen::Netns {
+                pods: network.pod_range(),
+                bridge: network.bridge.clone(),
+                services: network.service_range(),
+            };
+            Ok((Some(network), chosen))
         }
         Err(reason) if mode == PodNetworkMode::Auto => Ok((
             None,
-            format!("{LOOPBACK_NOTE} (network namespaces unavailable: {reason})"),
+            PodNetworkChosen::Loopback {
+                unavailable: Some(reason),
+            },
         )),
         Err(reason) => Err(reason),
     }
