@@ -25,6 +25,8 @@ pub use crate::home::{HOME_VAR, LabHome};
 pub use crate::local::{
     LocalLab, LocalStatus, LocalUp, RunningRun, local_down, local_status, local_up,
 };
-pub use crate::open::{LabSpec, OpenRun, PlatformChoice, Supplies, TrafficFrom, open_run};
+pub use crate::open::{
+    LabSpec, OpenRun, PlatformChoice, Supplies, TrafficFrom, open_run, uses_gateway_api,
+};
 pub use crate::platform::{Kept, LabPlatform};
 pub use platform_kube::{Grafana, Provider};

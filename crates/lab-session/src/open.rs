@@ -271,8 +271,9 @@ pub async fn open_run(
     })
 }
 
-/// Whether a plan's manifests hold Gateway API objects (Gateways, HTTPRoutes).
-fn uses_gateway_api(plan: &Plan) -> bool {
+/// Whether a plan's manifests hold Gateway API objects (Gateways, HTTPRoutes):
+/// a cluster then needs `lab up --gateway`.
+pub fn uses_gateway_api(plan: &Plan) -> bool {
     plan.manifests
         .iter()
         .flat_map(|m| &m.objects)

@@ -110,8 +110,18 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if let PlatformChoice::Cluster(provider) = spec.platform()
         && spec.needs_cluster_up(&home).map_err(from_session)?
     {
-        console.line("no lab is up on the cluster yet: running `lab up` first");
-        let code = super::up::cluster_up(provider, &Default::default(), false)?;
+        // A Gateway scenario brings up the Gateway API with the lab.
+        let gateway = lab_session::uses_gateway_api(&plan);
+        console.line(if gateway {
+            "no lab is up on the cluster yet: running `lab up --gateway` first"
+        } else {
+            "no lab is up on the cluster yet: running `lab up` first"
+        });
+        let options = platform_kube::lab::UpOptions {
+            gateway,
+            ..Default::default()
+        };
+        let code = super::up::cluster_up(provider, &options, false)?;
         if code != ExitCode::SUCCESS {
             anyhow::bail!("lab up failed");
         }
