@@ -300,6 +300,9 @@ pub struct RemoteLoad {
     pub limit: Duration,
     /// Keep-alive connections instead of a new connection per request.
     pub keep_alive: Option<usize>,
+    /// The scenario's classes of requests (a share each, with its headers),
+    /// tallied per class; empty: every request alike.
+    pub classes: Vec<crate::scenario::TrafficClass>,
 }
 
 /// Where the output lines of remote traffic go, in order (`loadgen --snapshots

@@ -516,6 +516,7 @@ impl<'a, P: Platform> Execution<'a, P> {
                     rate: plan.profile.rate,
                     limit,
                     keep_alive,
+                    classes: plan.traffic.clone(),
                 };
                 let journal = self.cx.journal;
                 let traffic = Traffic::remote(remote, load, || journal.now_ms())

@@ -1,7 +1,7 @@
 //! The `loadgen` command line: flags to [`Options`], a run with live progress and
 //! Ctrl-C handling, then a summary for people or the `--json` report.
 
-use crate::options::{Bound, Connections, Error, Load, Options};
+use crate::options::{Bound, Connections, Error, Load, Options, RequestClass};
 use crate::report::Report;
 use crate::run::{self, RunHandle};
 use crate::snapshot::Snapshot;
@@ -58,6 +58,43 @@ struct Args {
     /// (`{"snapshot": …}`), so a run elsewhere can be followed live.
     #[arg(long)]
     snapshots: bool,
+    /// A class of requests, repeatable: NAME,SHARE[,HEADER=VALUE…]; SHARE of
+    /// the requests (0 to 1) carry the headers and are tallied as NAME, the
+    /// rest as `default`.
+    #[arg(long, value_name = "NAME,SHARE[,HEADER=VALUE…]")]
+    class: Vec<String>,
+}
+
+/// One `--class NAME,SHARE[,HEADER=VALUE…]`.
+fn request_class(text: &str) -> Result<RequestClass, Usage> {
+    let bad = |problem: String| usage("--class", format!("{text:?}: {problem}"));
+    let mut parts = text.split(',');
+    let name = parts.next().unwrap_or("").trim();
+    if name.is_empty() {
+        return Err(bad(
+            "a name is required (NAME,SHARE[,HEADER=VALUE…])".to_owned()
+        ));
+    }
+    let share: f64 = parts
+        .next()
+        .ok_or_else(|| bad("a share is required (NAME,SHARE[,HEADER=VALUE…])".to_owned()))?
+        .trim()
+        .parse()
+        .map_err(|_| bad("the share is not a number".to_owned()))?;
+    let headers = parts
+        .map(|header| {
+            header
+                .split_once('=')
+                .map(|(name, value)| (name.trim().to_owned(), value.trim().to_owned()))
+                .filter(|(name, _)| !name.is_empty())
+                .ok_or_else(|| bad(format!("{header:?} is not HEADER=VALUE")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(RequestClass {
+        name: name.to_owned(),
+        share,
+        headers,
+    })
 }
 
 /// A bad flag: printed as `error: --flag: problem`, exit status 2.
@@ -174,6 +211,11 @@ fn invocation(args: Args) -> Result<Invocation, Usage> {
     options.timeout = duration("--timeout", &args.timeout)?;
     options.gap_threshold = duration("--gap-threshold", &args.gap_threshold)?;
     options.max_in_flight = number("--max-in-flight", &args.max_in_flight)?;
+    options.classes = args
+        .class
+        .iter()
+        .map(|text| request_class(text))
+        .collect::<Result<_, _>>()?;
     options.validate().map_err(|e| flag_error(&e))?;
     Ok(Invocation {
         options,

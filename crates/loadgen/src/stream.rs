@@ -9,7 +9,7 @@
 //! the run.
 
 use crate::snapshot::{Second, Snapshot, VersionStats};
-use crate::tally::{ErrorCounts, Gap, StatusCounts, new_latency_histogram};
+use crate::tally::{ClassCounts, ErrorCounts, Gap, StatusCounts, new_latency_histogram};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -61,6 +61,9 @@ pub struct SnapshotLine {
     pub open_gap: Option<Gap>,
     /// When the last successful answer completed.
     pub last_success_ms: Option<u64>,
+    /// Per request class, cumulative; absent when the run has no classes.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub classes: BTreeMap<String, ClassCounts>,
 }
 
 /// The sending side: turns successive snapshots of one run into lines.
@@ -120,6 +123,7 @@ impl SnapshotFeed {
             gaps_overflow: now.gaps_overflow,
             open_gap: now.open_gap,
             last_success_ms: now.last_success_ms,
+            classes: now.classes.clone(),
         }
     }
 }
@@ -207,6 +211,7 @@ impl SnapshotAssembler {
         snapshot.gaps_overflow = line.gaps_overflow;
         snapshot.open_gap = line.open_gap;
         snapshot.last_success_ms = line.last_success_ms;
+        snapshot.classes = line.classes;
     }
 }
 

@@ -317,3 +317,38 @@ async fn snapshots_stream_live_and_end_with_the_final_totals() {
     assert_eq!(follower.snapshot().responses(), report.requests.answered);
     assert_eq!(follower.snapshot().issued, report.requests.issued);
 }
+
+#[test]
+fn a_class_is_named_with_its_share_and_headers() {
+    let check = |class: &str, expected: &str| {
+        let out = loadgen()
+            .args([
+                "--url=http://127.0.0.1:9/",
+                "--requests",
+                "1",
+                "--class",
+                class,
+            ])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(out.status.code(), Some(2), "{class}: {stderr}");
+        assert_eq!(stderr, format!("{expected}\n"), "{class}");
+    };
+    check(
+        "v2",
+        "error: --class: \"v2\": a share is required (NAME,SHARE[,HEADER=VALUE…])",
+    );
+    check(
+        "v2,half",
+        "error: --class: \"v2,half\": the share is not a number",
+    );
+    check(
+        "v2,0.5,X-API-Version",
+        "error: --class: \"v2,0.5,X-API-Version\": \"X-API-Version\" is not HEADER=VALUE",
+    );
+    check(
+        "v2,1.5,X-API-Version=v2",
+        "error: --class: shares must lie in 0..=1 and add up to at most 1",
+    );
+}

@@ -4,7 +4,7 @@ mod common;
 
 use common::{Reply, TestServer, within};
 use loadgen::stream::{SnapshotAssembler, SnapshotFeed, to_text};
-use loadgen::{Bound, Load, Options, Snapshot};
+use loadgen::{Bound, Load, Options, RequestClass, Snapshot};
 use std::time::Duration;
 
 const LIMIT: Duration = Duration::from_secs(30);
@@ -17,6 +17,7 @@ fn assert_same(got: &Snapshot, want: &Snapshot) {
     assert_eq!(got.gaps, want.gaps);
     assert_eq!(got.open_gap, want.open_gap);
     assert_eq!(got.series, want.series);
+    assert_eq!(got.classes, want.classes);
     assert_eq!(
         got.versions.keys().collect::<Vec<_>>(),
         want.versions.keys().collect::<Vec<_>>()
@@ -48,11 +49,17 @@ async fn a_follower_rebuilds_every_snapshot_from_lines() {
         }
     })
     .await;
-    let options = Options::new(
+    let mut options = Options::new(
         server.url(),
         Load::Rate(200.0),
         Bound::Duration(Duration::from_millis(2500)),
     );
+    // A targeted group, tallied per class on both sides.
+    options.classes = vec![RequestClass {
+        name: "targeted".to_owned(),
+        share: 0.25,
+        headers: vec![("X-Group".to_owned(), "b".to_owned())],
+    }];
     let handle = loadgen::start(options).await.unwrap();
     let mut feed = SnapshotFeed::new();
     let mut follower = SnapshotAssembler::new();
@@ -71,6 +78,9 @@ async fn a_follower_rebuilds_every_snapshot_from_lines() {
     assert_same(follower.snapshot(), &last);
     assert!(lines >= 5, "only {lines} lines");
     assert!(last.versions["v2"].statuses.server_error > 0);
+    let answered = |class: &str| last.classes[class].answers.values().sum::<u64>();
+    assert!(answered("targeted") > 0, "{:?}", last.classes);
+    assert!(answered("default") > 0, "{:?}", last.classes);
     // Windows cut from rebuilt snapshots are the same as from the originals.
     let earlier = handle.snapshot();
     assert_eq!(

@@ -108,6 +108,14 @@ pub fn loadgen_args(url: &str, load: &RemoteLoad) -> Vec<String> {
     if let Some(n) = load.keep_alive {
         args.extend(["--keep-alive".to_string(), n.to_string()]);
     }
+    // loadgen's `--class NAME,SHARE[,HEADER=VALUE…]`.
+    for class in &load.classes {
+        let mut text = format!("{},{}", class.name, class.share);
+        for (name, value) in &class.headers {
+            text.push_str(&format!(",{name}={value}"));
+        }
+        args.extend(["--class".to_string(), text]);
+    }
     args
 }
 
@@ -364,6 +372,7 @@ mod tests {
             rate: 10.0,
             limit: Duration::from_secs(900),
             keep_alive: None,
+            classes: Vec::new(),
         };
         assert_eq!(
             loadgen_args(&in_cluster_url("canary-lab", "my-app"), &load).join(" "),
@@ -377,6 +386,19 @@ mod tests {
             loadgen_args("http://x", &kept)
                 .ends_with(&["--keep-alive".to_string(), "4".to_string()])
         );
+        // An A/B test's targeted group: its share and header.
+        let classes = RemoteLoad {
+            classes: vec![lab_core::scenario::TrafficClass {
+                name: "v2-header".into(),
+                share: 0.5,
+                headers: [("X-API-Version".to_owned(), "v2.0.0".to_owned())].into(),
+            }],
+            ..kept
+        };
+        assert!(loadgen_args("http://x", &classes).ends_with(&[
+            "--class".to_string(),
+            "v2-header,0.5,X-API-Version=v2.0.0".to_string()
+        ]));
     }
 
     #[test]
