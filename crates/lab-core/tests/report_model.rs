@@ -239,10 +239,32 @@ fn keys(value: &serde_json::Value, into: &mut BTreeSet<String>) {
 fn every_field_is_documented_in_the_schema() {
     const SCHEMA_DOC: &str = include_str!("../../../docs/report-schema.md");
     // Keys of the per-version and per-reason maps are data, not fields.
-    let data_keys = ["v1.0.0", "v2.0.0"];
+    let data_keys = ["v1.0.0", "v2.0.0", "default"];
     let mut found = BTreeSet::new();
     let mut counted = promoted_canary(&RUN_A);
-    counted.pods = Some(PodCounts::default());
+    counted.pods = Some(PodCounts {
+        peak_serving: Some(0),
+        ..PodCounts::default()
+    });
+    // A window through a Gateway: classes, mirrored copies and their count.
+    let tally = counted.windows[0].versions["v1.0.0"].clone();
+    counted.windows[0].gateway = lab_core::analysis::GatewayTraffic {
+        classes: [(
+            "default".to_owned(),
+            lab_core::analysis::ClassTally {
+                share: 1.0,
+                answers: [("v1.0.0".to_owned(), 1)].into(),
+                failed: 0,
+            },
+        )]
+        .into(),
+        mirrored: [("v2.0.0".to_owned(), tally)].into(),
+        copies: Some(lab_core::analysis::CopyCount {
+            of_requests: 1,
+            sent: [("v2.0.0".to_owned(), 1)].into(),
+        }),
+        mirror_source: Some("gateway".to_owned()),
+    };
     for report in [counted, rolled_back_canary(&RUN_A)] {
         keys(&serde_json::to_value(&report).unwrap(), &mut found);
     }

@@ -481,19 +481,22 @@ impl Comparison {
                 ),
             });
         }
-        if let Some((s, m)) = measured
-            .iter()
-            .filter(|(_, m)| m.peak_pods_with_terminating_above_steady > m.peak_pods_above_steady)
-            .max_by_key(|(_, m)| m.peak_pods_with_terminating_above_steady)
-        {
+        // Pods still terminating beyond the peak without them.
+        let draining = |m: &Measures| match (
+            m.peak_pods_with_terminating_above_steady,
+            m.peak_pods_above_steady,
+        ) {
+            (Some(with), Some(without)) if with > without => Some(with),
+            _ => None,
+        };
+        if let Some(top) = measured.iter().filter_map(|(_, m)| draining(m)).max() {
+            let most = names(&|m| draining(m) == Some(top));
             lines.push(match self.language {
                 Language::English => format!(
-                    "Counting pods still terminating, {s} ran {} more pods than the steady state at once: old pods draining while new ones start.",
-                    cell(m.peak_pods_with_terminating_above_steady)
+                    "Counting pods still terminating, {most} ran {top} more pods than the steady state at once: old pods draining while new ones start."
                 ),
                 Language::Korean => format!(
-                    "종료 중인 파드까지 세면 {s}는 평상시보다 파드를 동시에 {}개 더 띄웠습니다. 새 파드가 뜨는 동안 이전 파드가 정리되고 있기 때문입니다.",
-                    cell(m.peak_pods_with_terminating_above_steady)
+                    "종료 중인 파드까지 세면 {most}은(는) 평상시보다 파드를 동시에 {top}개 더 띄웠습니다. 새 파드가 뜨는 동안 이전 파드가 정리되고 있기 때문입니다."
                 ),
             });
         }

@@ -385,15 +385,15 @@ impl Say<'_> {
             .iter()
             .find(|o| o.kind() == ObjectKind::Gateway)
             .map(|o| o.name().to_owned());
-        for object in objects {
-            if object.kind() == ObjectKind::Gateway
-                && !self.before.contains(ObjectKind::Gateway, object.name())
-            {
-                lines.push(Line::GatewayOpens {
-                    gateway: object.name().to_owned(),
-                });
-            }
-        }
+        let opens = objects
+            .iter()
+            .find(|o| {
+                o.kind() == ObjectKind::Gateway
+                    && !self.before.contains(ObjectKind::Gateway, o.name())
+            })
+            .map(|o| Line::GatewayOpens {
+                gateway: o.name().to_owned(),
+            });
         let pods_of = |service: &str| -> i32 {
             self.after
                 .selected(service)
@@ -464,8 +464,20 @@ impl Say<'_> {
                 }
             }
         }
-        // Two lines on what the rules do, one on when they hold.
+        // Two lines on what the rules do (a mirror before a plain route, as
+        // the safety of shadow traffic is the lesson), one on when they hold;
+        // a new Gateway's line where there is room.
+        if lines.len() > 2
+            && let Some(at) = lines.iter().position(|l| matches!(l, Line::RouteTo { .. }))
+        {
+            lines.remove(at);
+        }
         lines.truncate(2);
+        if let Some(opens) = opens
+            && lines.len() < 2
+        {
+            lines.insert(0, opens);
+        }
         match (route, gateway) {
             (Some(route), _) => lines.push(Line::RouteApplied { route }),
             (None, Some(gateway)) => lines.push(Line::GatewayNoRoute { gateway }),

@@ -91,3 +91,38 @@ fn the_files_show_every_row_and_one_chart_per_measure() {
     let back: Comparison = serde_json::from_str(&c.to_json_pretty()).expect("round trip");
     assert_eq!(back, c);
 }
+
+#[test]
+fn scenarios_tied_for_the_most_pods_are_all_named() {
+    let fleet = |scenario: &str, steady: u32, serving: u32, all: u32| {
+        let mut report = fixtures::promoted(true);
+        report.scenario = scenario.to_owned();
+        report.pods = Some(PodCounts {
+            steady: Some(steady),
+            peak: all,
+            peak_at_ms: 1_000,
+            peak_serving: Some(serving),
+        });
+        Row::ran(&report, format!("../../runs/{scenario}/report.html"), None)
+    };
+    let c = Comparison {
+        rows: vec![
+            fleet("blue-green", 3, 6, 6),
+            fleet("ramped", 10, 11, 20),
+            fleet("shadow", 2, 4, 4),
+            fleet("canary", 10, 10, 19),
+        ],
+        ..comparison()
+    };
+    let summary = c.summary().join("\n");
+    assert!(
+        summary.contains(
+            "Most pods for the fleet, terminating pods aside: blue-green, shadow, 2.0 times the steady state at once."
+        ),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("Counting pods still terminating, ramped ran 10 more pods"),
+        "{summary}"
+    );
+}

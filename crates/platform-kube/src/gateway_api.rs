@@ -73,12 +73,14 @@ pub(crate) async fn wait_route_accepted(
     let api = namespace.gateway_api(&resource);
     let deadline = tokio::time::Instant::now() + timeout;
     loop {
-        let why = match api.get(name).await {
-            Ok(route) => match route_accepted(&route.data, route.metadata.generation) {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        let why = match tokio::time::timeout(left, api.get(name)).await {
+            Ok(Ok(route)) => match route_accepted(&route.data, route.metadata.generation) {
                 Ok(()) => return Ok(()),
                 Err(why) => why,
             },
-            Err(error) => error.to_string(),
+            Ok(Err(error)) => error.to_string(),
+            Err(_) => "the API did not answer".to_owned(),
         };
         if tokio::time::Instant::now() >= deadline {
             return Err(format!(
@@ -99,6 +101,14 @@ pub(crate) fn route_accepted(data: &Value, generation: Option<i64>) -> Result<()
         .unwrap_or_default();
     if parents.is_empty() {
         return Err("no Gateway controller has written its status yet".to_owned());
+    }
+    // One status per parent the route names, once each has answered.
+    let named = data["spec"]["parentRefs"].as_array().map_or(0, Vec::len);
+    if parents.len() < named {
+        return Err(format!(
+            "{} of its {named} parent Gateways have written its status",
+            parents.len()
+        ));
     }
     for parent in &parents {
         let gateway = parent["parentRef"]["name"]
@@ -177,6 +187,12 @@ mod tests {
         assert_eq!(
             route_accepted(&unresolved, Some(2)),
             Err("my-gateway's ResolvedRefs is False: R (m)".to_owned())
+        );
+        let mut two_parents = both.clone();
+        two_parents["spec"] = serde_json::json!({"parentRefs": [{"name": "a"}, {"name": "b"}]});
+        assert_eq!(
+            route_accepted(&two_parents, Some(2)),
+            Err("1 of its 2 parent Gateways have written its status".to_owned())
         );
         let half = status(serde_json::json!([condition("Accepted", "True", 2)]));
         assert_eq!(

@@ -78,9 +78,28 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         PlatformChoice::Local => "local".to_owned(),
         PlatformChoice::Cluster(provider) => {
             if spec.needs_cluster_up(&home).map_err(from_session)? {
-                eprintln!("no lab is up on the cluster yet: running `lab up` first");
-                if super::up::cluster_up(provider, &Default::default(), false)? != ExitCode::SUCCESS
-                {
+                // The Gateway API comes with the lab when a compared
+                // scenario routes through a Gateway.
+                let gateway = dirs.iter().any(|dir| {
+                    load_scenario(dir).is_ok_and(|scenario| {
+                        scenario.manifests.iter().flat_map(|m| &m.objects).any(|o| {
+                            matches!(
+                                o.kind(),
+                                lab_core::object::ObjectKind::Gateway
+                                    | lab_core::object::ObjectKind::HttpRoute
+                            )
+                        })
+                    })
+                });
+                eprintln!(
+                    "no lab is up on the cluster yet: running `lab up{}` first",
+                    if gateway { " --gateway" } else { "" }
+                );
+                let options = platform_kube::lab::UpOptions {
+                    gateway,
+                    ..Default::default()
+                };
+                if super::up::cluster_up(provider, &options, false)? != ExitCode::SUCCESS {
                     anyhow::bail!("lab up failed");
                 }
             }

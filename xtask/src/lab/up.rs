@@ -108,6 +108,13 @@ pub fn cluster_up(
                 status.platform, status.context
             )?;
             cluster::print_urls(&status, &mut stdout)?;
+            if options.gateway {
+                writeln!(
+                    stdout,
+                    "{}",
+                    platform_kube::lab::gateway_url_line(provider, home.repo_root())
+                )?;
+            }
         }
     }
     Ok(ExitCode::SUCCESS)

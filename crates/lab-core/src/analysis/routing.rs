@@ -46,9 +46,12 @@ pub struct MirrorVerdict {
     /// not, `inconclusive` below `min_samples`, `not_applicable` in a
     /// transition.
     pub verdict: Verdict,
-    /// Copies the target received.
+    /// Copies sent to the target (counted with the requests they copy, when
+    /// the gateway kept that count; else the copies it answered).
     pub mirrored: u64,
-    /// Requests the clients sent in the window: the sample size.
+    /// The sample size: the requests the gateway answered in the window on
+    /// every route, when it counted them with the copies; else the requests
+    /// the clients sent.
     pub requests: u64,
     /// `mirrored / requests`.
     pub observed_share: Option<f64>,
@@ -60,7 +63,8 @@ pub struct MirrorVerdict {
     pub confidence: f64,
     /// Always `inside`.
     pub comparison: Comparison,
-    /// Where the copies were counted (`gateway`, `prometheus`).
+    /// Where the copies were counted (`gateway`), or that nothing counted
+    /// them.
     pub source: String,
     /// One line for people: why this verdict.
     pub explanation: String,
@@ -220,19 +224,22 @@ pub fn mirror(window: &WindowObservation, confidence: f64, min_samples: u64) -> 
         .filter(|(_, share)| **share > 0.0)
         .map(|(version, _)| version.clone())
         .collect();
-    versions.extend(
-        window
-            .gateway
-            .mirrored
-            .iter()
-            .filter(|(_, t)| t.requests + t.attributed_failures > 0)
-            .map(|(version, _)| version.clone()),
-    );
     // The gateway's own count of copies with the requests they copy, when
     // it kept one; else the copies answered against the clients' requests
-    // (copies still in flight at the window's edges are then missed).
+    // (copies still in flight at the window's edges are then missed, and
+    // late answers to copies of an earlier window counted).
     let copies = window.gateway.copies.as_ref();
-    versions.extend(copies.into_iter().flat_map(|c| c.sent.keys().cloned()));
+    match copies {
+        Some(copies) => versions.extend(copies.sent.keys().cloned()),
+        None => versions.extend(
+            window
+                .gateway
+                .mirrored
+                .iter()
+                .filter(|(_, t)| t.requests + t.attributed_failures > 0)
+                .map(|(version, _)| version.clone()),
+        ),
+    }
     let requests: u64 = copies.map_or_else(
         || {
             window.versions.values().map(|t| t.requests).sum::<u64>()
@@ -434,5 +441,16 @@ mod tests {
             "{}",
             verdicts[0].explanation
         );
+        // The mirror removed: late answers to earlier copies are no copies of
+        // this window's requests, so there is nothing to judge.
+        let mut unmirrored = shadow(
+            3,
+            Some(CopyCount {
+                of_requests: 805,
+                sent: BTreeMap::new(),
+            }),
+        );
+        unmirrored.ready_endpoints[0].route.mirrored.clear();
+        assert_eq!(mirror(&unmirrored, 0.99, 100), Vec::new());
     }
 }

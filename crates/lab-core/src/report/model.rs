@@ -283,8 +283,8 @@ pub struct EventRecord {
 /// included, until gone).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct PodCounts {
-    /// The pods at the first sample of the first observe phase (the baseline);
-    /// `None` when no sample was taken in it.
+    /// The pods not terminating at the first sample of the first observe
+    /// phase (the baseline); `None` when no sample was taken in it.
     pub steady: Option<u32>,
     /// The most pods that existed at once over the run, terminating ones
     /// included.
@@ -327,7 +327,7 @@ impl PodCounts {
     /// first such sample is the steady state).
     pub fn record(&mut self, pods: u32, serving: u32, t_ms: u64, in_baseline: bool) {
         if in_baseline && self.steady.is_none() {
-            self.steady = Some(pods);
+            self.steady = Some(serving);
         }
         if pods > self.peak {
             self.peak = pods;

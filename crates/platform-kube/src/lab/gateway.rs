@@ -336,6 +336,7 @@ pub async fn wait_established(
     timeout: Duration,
 ) -> Result<(), LabError> {
     let mut waiting: BTreeSet<String> = names.iter().cloned().collect();
+    let mut last_error: Option<String> = None;
     let api: Api<CustomResourceDefinition> = Api::all(client.clone());
     let watch = async {
         let stream = watcher(api, watcher::Config::default()).default_backoff();
@@ -350,6 +351,9 @@ pub async fn wait_established(
                 Ok(watcher::Event::Delete(crd)) if names.contains(&crd.name_any()) => {
                     waiting.insert(crd.name_any());
                 }
+                // The watch retries with back-off; say the last failure if
+                // it never recovers.
+                Err(error) => last_error = Some(error.to_string()),
                 _ => {}
             }
             if waiting.is_empty() {
@@ -363,9 +367,12 @@ pub async fn wait_established(
     match tokio::time::timeout(timeout, watch).await {
         Ok(result) => Ok(result?),
         Err(_) => Err(PlatformError::Unavailable(format!(
-            "CustomResourceDefinitions not Established after {}s: {}",
+            "CustomResourceDefinitions not Established after {}s: {}{}",
             timeout.as_secs_f64(),
-            waiting.iter().cloned().collect::<Vec<_>>().join(", ")
+            waiting.iter().cloned().collect::<Vec<_>>().join(", "),
+            last_error
+                .map(|error| format!(" (the last watch error: {error})"))
+                .unwrap_or_default()
         ))
         .into()),
     }

@@ -22,7 +22,7 @@ pub use gateway::{
     NGF_TIMEOUT, crd_names, install_file, missing_gateway, parse_install_file, wait_established,
     wait_gateway_class_accepted,
 };
-pub use print::{print_plan, run_lines, url_lines};
+pub use print::{gateway_url_line, print_plan, run_lines, url_lines};
 pub use state::{
     CONNECT_TIMEOUT, CreatedObject, LAB_DIR, LabState, MONITORING_TIMEOUT, PASSWORD_FILE,
     STATE_FILE,

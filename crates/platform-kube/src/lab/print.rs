@@ -133,11 +133,7 @@ pub fn print_plan(plan: &UpPlan, root: &Path, out: &mut dyn Write) -> std::io::R
         .iter()
         .any(|s| matches!(s, Step::WaitAccepted { .. }))
     {
-        writeln!(
-            out,
-            "gateway     {}  (the port-80 listener of a Gateway of GatewayClass {GATEWAY_CLASS}, once a scenario applies one)",
-            url_hint(&plan.provider, GATEWAY_NODE_PORT, root)
-        )?;
+        writeln!(out, "{}", gateway_url_line(&plan.provider, root))?;
     }
     writeln!(
         out,
@@ -173,6 +169,14 @@ pub fn run_lines(plan: &UpPlan) -> Vec<String> {
             monitoring::prometheus_duration(plan.scrape_interval)
         ),
     ]
+}
+
+/// Where a Gateway's listener is reached once `lab up --gateway` ran.
+pub fn gateway_url_line(provider: &Provider, root: &Path) -> String {
+    format!(
+        "gateway     {}  (the port-80 listener of a Gateway of GatewayClass {GATEWAY_CLASS}, once a scenario applies one)",
+        url_hint(provider, GATEWAY_NODE_PORT, root)
+    )
 }
 
 /// The lines `lab up` ends with: where Grafana, Prometheus and the app are.

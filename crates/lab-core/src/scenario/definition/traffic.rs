@@ -180,6 +180,15 @@ impl Reader<'_> {
                 continue;
             }
             match header.get_ref() {
+                // A class travels to an in-cluster loadgen as
+                // `--class NAME,SHARE,HEADER=VALUE`.
+                DeValue::String(text) if text.contains(',') => {
+                    let message = format!(
+                        "header `{name_text}` must not contain `,` (a class reaches loadgen as NAME,SHARE,HEADER=VALUE)"
+                    );
+                    self.report(header.span(), message);
+                    ok = false;
+                }
                 DeValue::String(text)
                     if !text.is_empty()
                         && text.len() <= 4096

@@ -229,9 +229,13 @@ async fn route(
     let Some(rule) = rule else {
         return answer(StatusCode::NOT_FOUND, "no route matches");
     };
+    // Every weight 0: the spec's answer is a 500.
+    let Some(backend) = rule.pick(rand::random::<f64>()) else {
+        return answer(StatusCode::INTERNAL_SERVER_ERROR, "no backend has weight");
+    };
     // Copies are decided and sent now, and counted with the request's answer
     // (in one lock), so that every count of requests holds exactly the
-    // copies sent for them.
+    // copies sent for them, whichever way the request ends.
     let mut copies: Vec<(String, String)> = Vec::new();
     for mirror in &rule.mirrors {
         if mirror.share < 1.0 && rand::random::<f64>() >= mirror.share {
@@ -273,12 +277,14 @@ async fn route(
             });
         });
     }
-    // Every weight 0: the spec's answer is a 500.
-    let Some(backend) = rule.pick(rand::random::<f64>()) else {
-        return answer(StatusCode::INTERNAL_SERVER_ERROR, "no backend has weight");
+    let tally = Tally {
+        stats,
+        service: &backend.service,
+        copies,
+        counted: false,
     };
     let Some(endpoints) = routing.backends.get(&backend.service) else {
-        count(stats, &backend.service, NO_ENDPOINT, false, &copies);
+        tally.count(NO_ENDPOINT, false);
         return answer(
             StatusCode::INTERNAL_SERVER_ERROR,
             &format!("service {} not found", backend.service),
@@ -286,7 +292,7 @@ async fn route(
     };
     let targets = endpoints.borrow().clone();
     let Some(target) = pick(&targets) else {
-        count(stats, &backend.service, NO_ENDPOINT, false, &copies);
+        tally.count(NO_ENDPOINT, false);
         return answer(
             StatusCode::SERVICE_UNAVAILABLE,
             &format!("service {} has no ready endpoint", backend.service),
@@ -309,14 +315,39 @@ async fn route(
             answer(StatusCode::GATEWAY_TIMEOUT, "the endpoint did not answer"),
         ),
     };
-    count(
-        stats,
-        &backend.service,
-        &target.version,
-        status.is_server_error(),
-        &copies,
-    );
+    tally.count(&target.version, status.is_server_error());
     response
+}
+
+/// A request's count with its copies, taken once: when it is answered, or,
+/// should the client leave first (the future dropped), as a request no pod
+/// answered.
+struct Tally<'a> {
+    stats: &'a GatewayStats,
+    service: &'a str,
+    copies: Vec<(String, String)>,
+    counted: bool,
+}
+
+impl Tally<'_> {
+    fn count(mut self, version: &str, server_error: bool) {
+        self.counted = true;
+        count(
+            self.stats,
+            self.service,
+            version,
+            server_error,
+            &self.copies,
+        );
+    }
+}
+
+impl Drop for Tally<'_> {
+    fn drop(&mut self) {
+        if !self.counted {
+            count(self.stats, self.service, NO_ENDPOINT, false, &self.copies);
+        }
+    }
 }
 
 /// Count one answered request and the copies sent for it, in one lock.
