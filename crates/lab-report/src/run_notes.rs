@@ -94,21 +94,7 @@ impl Localized for RunNote<'_> {
                 "not modelled here: the local platform runs each pod as one process and ignores these pod template fields: {}",
                 fields.join(", ")
             ),
-            RunNote::SampleShort(shortfall) => {
-                let what = match shortfall.of {
-                    ShortOf::MinSamples(n) => format!("min_samples {n}"),
-                    ShortOf::Resolve(n) => format!("{n} to resolve the gates' thresholds"),
-                };
-                match &shortfall.reach {
-                    None => format!(
-                        "the candidate gets no traffic in the analyze phase: its gates cannot reach {what}"
-                    ),
-                    Some(r) => format!(
-                        "the candidate gets about {} requests in the analyze phase ({} /s × {}% × {} s), below {what}: {} requests/s or an analyze phase of {} s would reach it",
-                        r.requests, r.rate, r.percent, r.seconds, r.rate_needed, r.seconds_needed
-                    ),
-                }
-            }
+            RunNote::SampleShort(shortfall) => shortfall.english(),
             RunNote::PartlyCounted {
                 window,
                 after_s,

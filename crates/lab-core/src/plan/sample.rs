@@ -64,6 +64,26 @@ pub struct Shortfall {
     pub reach: Option<Reach>,
 }
 
+impl Shortfall {
+    /// The warning in English (the plan's language; a run says it in its
+    /// own through lab-report).
+    pub fn english(&self) -> String {
+        let what = match self.of {
+            ShortOf::MinSamples(n) => format!("min_samples {n}"),
+            ShortOf::Resolve(n) => format!("{n} to resolve the gates' thresholds"),
+        };
+        match &self.reach {
+            None => format!(
+                "the candidate gets no traffic in the analyze phase: its gates cannot reach {what}"
+            ),
+            Some(r) => format!(
+                "the candidate gets about {} requests in the analyze phase ({} /s × {}% × {} s), below {what}: {} requests/s or an analyze phase of {} s would reach it",
+                r.requests, r.rate, r.percent, r.seconds, r.rate_needed, r.seconds_needed
+            ),
+        }
+    }
+}
+
 impl SampleEstimate {
     /// The estimate for `rate` requests/s, a candidate `share` and an analyze
     /// phase of `seconds`, judged by `gates`.
@@ -122,23 +142,10 @@ impl SampleEstimate {
         })
     }
 
-    /// One warning line when the sample falls short, with the rate or duration
-    /// that would do; `None` when it is enough.
+    /// One warning line in English when the sample falls short, with the
+    /// rate or duration that would do; `None` when it is enough.
     pub fn warning(&self) -> Option<String> {
-        let shortfall = self.shortfall()?;
-        let what = match shortfall.of {
-            ShortOf::MinSamples(n) => format!("min_samples {n}"),
-            ShortOf::Resolve(n) => format!("{n} to resolve the gates' thresholds"),
-        };
-        Some(match shortfall.reach {
-            None => format!(
-                "the candidate gets no traffic in the analyze phase: its gates cannot reach {what}"
-            ),
-            Some(r) => format!(
-                "the candidate gets about {} requests in the analyze phase ({} /s × {}% × {} s), below {what}: {} requests/s or an analyze phase of {} s would reach it",
-                r.requests, r.rate, r.percent, r.seconds, r.rate_needed, r.seconds_needed
-            ),
-        })
+        self.shortfall().map(|shortfall| shortfall.english())
     }
 }
 
