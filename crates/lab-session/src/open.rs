@@ -12,7 +12,7 @@ use lab_core::object::ObjectKind;
 use lab_core::plan::{Placement, Plan};
 use lab_core::platform::Platform;
 use lab_core::replay::{self, PeakPods};
-use lab_core::scenario::DEFINITION_FILE;
+use lab_core::scenario::{DEFINITION_FILE, Manifest};
 use lab_runner::RunConfig;
 use platform_kube::lab::{self, PASSWORD_FILE};
 use platform_kube::monitoring::GRAFANA_USER;
@@ -240,7 +240,7 @@ pub async fn open_run(
             // Before anything is applied: Gateways and HTTPRoutes need the
             // Gateway API and its implementation, which only `lab up --gateway`
             // installs.
-            if uses_gateway_api(plan)
+            if uses_gateway_api(&plan.manifests)
                 && let Some(missing) = lab::missing_gateway(platform.client()).await?
             {
                 return Err(SessionError::Usage(missing));
@@ -271,10 +271,10 @@ pub async fn open_run(
     })
 }
 
-/// Whether a plan's manifests hold Gateway API objects (Gateways, HTTPRoutes):
-/// a cluster then needs `lab up --gateway`.
-pub fn uses_gateway_api(plan: &Plan) -> bool {
-    plan.manifests
+/// Whether manifests (a plan's or a scenario's) hold Gateway API objects
+/// (Gateways, HTTPRoutes): a cluster then needs `lab up --gateway`.
+pub fn uses_gateway_api(manifests: &[Manifest]) -> bool {
+    manifests
         .iter()
         .flat_map(|m| &m.objects)
         .any(|o| matches!(o.kind(), ObjectKind::Gateway | ObjectKind::HttpRoute))
@@ -438,8 +438,8 @@ mod tests {
 
     #[test]
     fn only_scenarios_with_gateways_need_the_gateway_api() {
-        assert!(uses_gateway_api(&shipped_plan("canary-weighted")));
-        assert!(uses_gateway_api(&shipped_plan("shadow")));
-        assert!(!uses_gateway_api(&shipped_plan("canary")));
+        assert!(uses_gateway_api(&shipped_plan("canary-weighted").manifests));
+        assert!(uses_gateway_api(&shipped_plan("shadow").manifests));
+        assert!(!uses_gateway_api(&shipped_plan("canary").manifests));
     }
 }

@@ -81,15 +81,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 // The Gateway API comes with the lab when a compared
                 // scenario routes through a Gateway.
                 let gateway = dirs.iter().any(|dir| {
-                    load_scenario(dir).is_ok_and(|scenario| {
-                        scenario.manifests.iter().flat_map(|m| &m.objects).any(|o| {
-                            matches!(
-                                o.kind(),
-                                lab_core::object::ObjectKind::Gateway
-                                    | lab_core::object::ObjectKind::HttpRoute
-                            )
-                        })
-                    })
+                    load_scenario(dir)
+                        .is_ok_and(|scenario| lab_session::uses_gateway_api(&scenario.manifests))
                 });
                 eprintln!(
                     "no lab is up on the cluster yet: running `lab up{}` first",

@@ -111,7 +111,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         && spec.needs_cluster_up(&home).map_err(from_session)?
     {
         // A Gateway scenario brings up the Gateway API with the lab.
-        let gateway = lab_session::uses_gateway_api(&plan);
+        let gateway = lab_session::uses_gateway_api(&plan.manifests);
         console.line(if gateway {
             "no lab is up on the cluster yet: running `lab up --gateway` first"
         } else {
