@@ -175,6 +175,23 @@ pub fn assert_no_process_left(run: &Outcome) {
     }
 }
 
+/// Each of `versions` answered requests in window `name`.
+pub fn assert_window_answered_by(report: &Report, name: &str, versions: &[&str]) {
+    let window = report
+        .windows
+        .iter()
+        .find(|window| window.name == name)
+        .unwrap_or_else(|| panic!("no {name} window"));
+    for version in versions {
+        let answered = window.versions.get(*version).map_or(0, |v| v.requests);
+        assert!(
+            answered > 0,
+            "{version} answered nothing: {:?}",
+            window.versions
+        );
+    }
+}
+
 /// No request failed in any window: every request got a successful answer.
 pub fn assert_no_failed_request(report: &Report) {
     for window in &report.windows {

@@ -2,7 +2,7 @@
 //! with its own manifests, run through `lab run` as the program its image is
 //! mapped to in the example's `.canary-lab/images.toml`.
 
-use lab_tests::{Background, lab_processes};
+use lab_tests::{Background, assert_window_answered_by, lab_processes};
 use std::time::Duration;
 
 const RUN_LIMIT: Duration = Duration::from_secs(240);
@@ -30,19 +30,7 @@ fn the_python_example_runs_its_canary_to_promotion_without_metrics() {
     let report = run.report();
     assert!(report.passed);
     // Both versions answered, told apart by the app's own X-Version header.
-    let canary = report
-        .windows
-        .iter()
-        .find(|window| window.name == "canary")
-        .expect("a canary window");
-    for version in ["v1", "v2"] {
-        let answered = canary.versions.get(version).map_or(0, |v| v.requests);
-        assert!(
-            answered > 0,
-            "{version} answered nothing: {:?}",
-            canary.versions
-        );
-    }
+    assert_window_answered_by(&report, "canary", &["v1", "v2"]);
     // No metrics: no Prometheus, and the report says why.
     assert!(
         report

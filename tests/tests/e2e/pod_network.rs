@@ -9,7 +9,9 @@
 //! unless `CANARY_LAB_SKIP_NETNS=1` is set; then each prints that it was
 //! skipped.
 
-use lab_tests::{Background, lab_command, lab_processes, poll_until, signal};
+use lab_tests::{
+    Background, assert_window_answered_by, lab_command, lab_processes, poll_until, signal,
+};
 use std::process::Command;
 use std::time::Duration;
 
@@ -81,19 +83,7 @@ fn an_app_on_a_fixed_port_runs_unchanged_in_namespaces_and_leaves_nothing() {
     );
     let report = run.report();
     assert!(report.passed);
-    let canary = report
-        .windows
-        .iter()
-        .find(|window| window.name == "canary")
-        .expect("a canary window");
-    for version in ["v1", "v2"] {
-        let answered = canary.versions.get(version).map_or(0, |v| v.requests);
-        assert!(
-            answered > 0,
-            "{version} answered nothing: {:?}",
-            canary.versions
-        );
-    }
+    assert_window_answered_by(&report, "canary", &["v1", "v2"]);
     let note = report
         .notes
         .iter()
