@@ -78,7 +78,16 @@ pub async fn run_local_with(
     plan: &Plan,
     remote: impl FnOnce(&LocalPlatform) -> Option<Arc<dyn RemoteTraffic>>,
 ) -> Outcome {
-    run_local_inner(plan, remote, None, |_, _| async {}).await
+    run_local_inner(plan, remote, None, |_| {}, |_, _| async {}).await
+}
+
+/// [`run_local`] with the run's configuration changed first (e.g. who
+/// counts mirrored copies).
+pub async fn run_local_configured(
+    plan: &Plan,
+    configure: impl FnOnce(&mut lab_runner::RunConfig),
+) -> Outcome {
+    run_local_inner(plan, |_| None, None, configure, |_, _| async {}).await
 }
 
 /// Run a plan as [`run_local`] does, annotating `grafana` when given, while
@@ -89,13 +98,14 @@ where
     F: FnOnce(LocalPlatform, PathBuf) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
-    run_local_inner(plan, |_| None, grafana, during).await
+    run_local_inner(plan, |_| None, grafana, |_| {}, during).await
 }
 
 async fn run_local_inner<F, Fut>(
     plan: &Plan,
     remote: impl FnOnce(&LocalPlatform) -> Option<Arc<dyn RemoteTraffic>>,
     grafana: Option<Grafana>,
+    configure: impl FnOnce(&mut lab_runner::RunConfig),
     during: F,
 ) -> Outcome
 where
@@ -119,7 +129,8 @@ where
     )
     .await
     .unwrap();
-    let config = opened.config;
+    let mut config = opened.config;
+    configure(&mut config);
     let mut lab = opened.platform;
     let platform = lab.as_local().expect("a local lab").clone();
     if let Some(remote) = remote(&platform) {

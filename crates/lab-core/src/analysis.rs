@@ -21,6 +21,7 @@ mod cross_check;
 mod decision;
 mod downtime;
 mod gates;
+mod histogram;
 mod observation;
 mod routing;
 mod split;
@@ -38,11 +39,14 @@ pub use gates::{
     Bad, Counted, Evidence, GateName, GateVerdict, Roles, SLOWER_THAN_P99_LIMIT, Sensitivity,
     evaluate_gates, p99_gate, p99_vs_baseline_gate, restarts_gate, success_rate_gate,
 };
+pub use histogram::Buckets;
 pub use observation::{
-    ClassTally, CopyCount, FailureTally, GatewayTraffic, LatencySummary, ReadySample, RouteSample,
-    ServerCount, ServerObservation, VersionTally, WindowKind, WindowObservation,
+    ClassTally, CopyCount, FailureTally, GatewayTraffic, LatencySummary, MirrorSource, ReadySample,
+    RouteSample, ServerCount, ServerObservation, VersionTally, WindowKind, WindowObservation,
 };
-pub use routing::{MirrorVerdict, RoutingVerdict, mirror, mirrored_candidate, routing};
+pub use routing::{
+    MirrorVerdict, RoutingVerdict, mirror, mirror_only_versions, mirrored_candidate, routing,
+};
 pub use split::{SplitInput, SplitVerdict, expected_shares, split, split_verdict};
 pub use stats::{
     Interval, normal_quantile, requests_to_tell_double, wilson_interval, wilson_upper,
@@ -92,6 +96,11 @@ pub fn analyze_window(window: &WindowObservation, config: &AnalysisConfig) -> Wi
         gates,
         cross_check: cross_check(window, &config.cross_check),
         routing: routing(window, config.gates.min_samples),
-        mirror: mirror(window, config.gates.confidence, config.gates.min_samples),
+        mirror: mirror(
+            window,
+            config.gates.confidence,
+            config.gates.min_samples,
+            &config.cross_check,
+        ),
     }
 }

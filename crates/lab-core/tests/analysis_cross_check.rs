@@ -194,3 +194,40 @@ fn cross_check_without_prometheus_names_no_query() {
     assert_eq!(got[0].source, "prometheus unavailable");
     assert_eq!((got[0].difference, got[0].allowed_difference), (None, None));
 }
+
+#[test]
+fn copies_counted_by_prometheus_are_not_checked_against_prometheus() {
+    use lab_core::analysis::{MirrorSource, VersionTally};
+    let shadow = |source| {
+        let mut window = WindowBuilder::new("shadow", WindowKind::Analyze, 0, 10_000)
+            .version("v1", served(800, 800, 10.0, 0))
+            .server(1000, false, &[("v1", 800.0), ("v2", 790.0)])
+            .build();
+        window.gateway.mirrored.insert(
+            "v2".to_owned(),
+            VersionTally {
+                requests: 790,
+                successes: 790,
+                ..VersionTally::default()
+            },
+        );
+        window.gateway.mirror_source = Some(source);
+        cross_check(&window, &CrossCheckTolerance::default())
+    };
+    // The gateway's count of copies stands in for the clients'.
+    let by_gateway = shadow(MirrorSource::Gateway);
+    assert_eq!(by_gateway[1].version, "v2");
+    assert_eq!(
+        (by_gateway[1].verdict, by_gateway[1].client_count),
+        (Verdict::Pass, 790)
+    );
+    // Prometheus's own count of them is no second opinion.
+    let by_prometheus = shadow(MirrorSource::Prometheus);
+    assert_eq!(by_prometheus[0].verdict, Verdict::Pass);
+    assert_eq!(
+        (by_prometheus[1].verdict, by_prometheus[1].client_count),
+        (Verdict::NotApplicable, 0),
+        "{}",
+        by_prometheus[1].explanation
+    );
+}

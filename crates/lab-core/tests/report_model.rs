@@ -263,7 +263,7 @@ fn every_field_is_documented_in_the_schema() {
             of_requests: 1,
             sent: [("v2.0.0".to_owned(), 1)].into(),
         }),
-        mirror_source: Some("gateway".to_owned()),
+        mirror_source: Some(lab_core::analysis::MirrorSource::Gateway),
     };
     for report in [counted, rolled_back_canary(&RUN_A)] {
         keys(&serde_json::to_value(&report).unwrap(), &mut found);

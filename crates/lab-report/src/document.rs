@@ -540,7 +540,10 @@ fn routes(report: &Report, language: Language, blocks: &mut Vec<Block>) {
                     vec![Span::Verdict(m.verdict)],
                     vec![text(format!("{} / {}", m.mirrored, m.requests))],
                     vec![text(share(m.observed_share))],
-                    vec![text(share(m.expected_share))],
+                    vec![text(match m.tolerance {
+                        Some(t) => format!("{} ± {}", share(m.expected_share), share(Some(t))),
+                        None => share(m.expected_share),
+                    })],
                     vec![code(m.source.clone())],
                 ]
             })

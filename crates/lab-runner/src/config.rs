@@ -19,6 +19,18 @@ pub enum Connections {
     KeepAlive(usize),
 }
 
+/// Who counts the copies a Gateway's `RequestMirror` sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum MirrorCounting {
+    /// The platform's own count where it keeps one (the local gateway counts
+    /// each request with its copies, exactly), else the mirror targets'
+    /// metrics in Prometheus (a cluster's).
+    #[default]
+    Platform,
+    /// Always the mirror targets' metrics in Prometheus, as on a cluster.
+    Prometheus,
+}
+
 /// Everything a run needs besides the plan and the platform. What a platform
 /// offers beyond the Kubernetes verbs (failed-connection counts, annotations,
 /// traffic from inside it) comes from the platform itself.
@@ -49,6 +61,8 @@ pub struct RunConfig {
     /// The language of `report.md`, `report.html` and the charts (`junit.xml`
     /// stays English for CI).
     pub language: Language,
+    /// Who counts mirrored copies.
+    pub mirror_counting: MirrorCounting,
 }
 
 /// A step about to run.
@@ -94,6 +108,7 @@ impl RunConfig {
             discovery_timeout: Duration::from_secs(20),
             before_step: None,
             language: Language::English,
+            mirror_counting: MirrorCounting::Platform,
         }
     }
 }

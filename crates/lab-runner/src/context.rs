@@ -2,7 +2,7 @@
 //! the journal, Prometheus while it answers, the live samples and the notes; and
 //! how any wait gives way to an interrupt.
 
-use crate::config::RunConfig;
+use crate::config::{MirrorCounting, RunConfig};
 use crate::journal::Journal;
 use crate::live::Live;
 use crate::prometheus::{PromError, Prometheus};
@@ -102,9 +102,11 @@ impl<P: Platform> Context<'_, P> {
     }
 
     /// The copies the Gateway mirrored so far, per version; `None` when
-    /// traffic enters through a Service or the platform does not count them.
+    /// traffic enters through a Service, the platform does not count them or
+    /// the run counts them from Prometheus.
     pub(crate) fn mirror_copies(&self) -> Option<MirrorCount> {
         self.plan.entry.service().is_none().then_some(())?;
+        (self.config.mirror_counting == MirrorCounting::Platform).then_some(())?;
         self.platform.mirror_copies(self.plan.entry.name())
     }
 

@@ -3,10 +3,14 @@
 //! once, otherwise the decision comes at the end of the phase.
 
 use crate::context::{Context, StepFailure};
+use crate::copies;
 use crate::discovery::{Discovery, discovery, follow_discovery};
 use crate::traffic::Traffic;
 use crate::windows::{Counted, Windows};
-use lab_core::analysis::{Decision, Interim, analyze_window, decide, evaluate_interim};
+use lab_core::analysis::{
+    AnalysisConfig, Decision, Interim, WindowObservation, analyze_window, decide, evaluate_interim,
+    mirror_only_versions,
+};
 use lab_core::platform::Platform;
 use lab_core::run_event::{InterimVerdict, RunEvent};
 use std::time::Duration;
@@ -53,11 +57,12 @@ pub(crate) async fn analyze<P: Platform>(
         // Restarts as they are now, not as last sampled: a crash just before
         // this look counts.
         cx.refresh_restarts().await;
-        let Some(observation) = windows.observation_so_far(cx, traffic) else {
+        let Some(mut observation) = windows.observation_so_far(cx, traffic) else {
             return Err(StepFailure::Failed(
                 "no traffic during the analyze phase".to_string(),
             ));
         };
+        count_copies(cx, windows, &mut observation, &config).await;
         let gates = analyze_window(&observation, &config).gates;
         if at_end {
             if intervals == 0 || next > started + interval * intervals {
@@ -96,5 +101,32 @@ pub(crate) async fn analyze<P: Platform>(
             }
             return Ok(decide(phase, gates, &cx.plan.gates, cx.timing(intervals)));
         }
+    }
+}
+
+/// Add the copies the mirror targets' metrics counted, from when Prometheus
+/// covers the window, when nothing else counted them and the routes mirrored
+/// to a version that serves no user. Prometheus failing here is said once and
+/// the run goes on without it (the gates then have no copies to judge).
+async fn count_copies<P: Platform>(
+    cx: &mut Context<'_, P>,
+    windows: &Windows,
+    observation: &mut WindowObservation,
+    config: &AnalysisConfig,
+) {
+    if observation.gateway.mirror_source.is_some() || mirror_only_versions(observation).is_empty() {
+        return;
+    }
+    let (Some(prometheus), Some(from_ms)) = (cx.prometheus.clone(), windows.counted_since_ms())
+    else {
+        return;
+    };
+    let to_ms = cx.now_ms();
+    let asked = copies::query(&prometheus, cx.plan, cx.wall_start, from_ms, to_ms);
+    match cx.guard(asked).await {
+        Ok(Ok(metrics)) => copies::add(observation, &metrics, config),
+        Ok(Err(error)) => cx.prometheus_lost(&error),
+        // The interrupt is seen at the next wait.
+        Err(_) => {}
     }
 }

@@ -10,7 +10,8 @@
 //! Modules, by concern: `run` (start to report), `steps` (the plan's steps and
 //! traffic's start), `windows` (phases and transitions), `discovery`
 //! (Prometheus finding new pods), `interim` (the gates every analysis
-//! interval), `queries` (Prometheus's counts after the run), `live` (samples
+//! interval), `queries` (Prometheus's counts after the run), `copies`
+//! (mirrored copies from the mirror target's metrics), `live` (samples
 //! and the live view), `measure` (traffic to observations), `traffic`, `journal`,
 //! `prometheus` (the HTTP client), `output` (the report's files), `feed` (the
 //! [`LiveFeed`] the live page asks) and `provisional` (the reports published
@@ -19,6 +20,7 @@
 
 mod config;
 mod context;
+mod copies;
 mod discovery;
 pub mod fake;
 pub mod feed;
@@ -37,7 +39,9 @@ mod steps;
 mod traffic;
 mod windows;
 
-pub use crate::config::{BeforeStep, Connections, RunConfig, RunError, StepAhead, run_id};
+pub use crate::config::{
+    BeforeStep, Connections, MirrorCounting, RunConfig, RunError, StepAhead, run_id,
+};
 pub use crate::feed::LiveFeed;
 pub use crate::run::{INTERRUPTED_GRACE, run};
 pub use crate::scenario_dir::{LoadError, load_scenario, read_scenario};

@@ -3,7 +3,7 @@
 
 use lab_core::analysis::{
     AnalysisConfig, ClassTally, CopyCount, Downtime, FailureTally, GatewayTraffic, LatencySummary,
-    ReadySample, VersionTally, WindowKind, WindowObservation, relative_p99_limit,
+    MirrorSource, ReadySample, VersionTally, WindowKind, WindowObservation, relative_p99_limit,
 };
 use lab_core::platform::{MirrorCopies, MirrorCount};
 use lab_core::report::{ClientSecond, SecondCounts};
@@ -293,6 +293,21 @@ pub(crate) fn mirror_tallies(
         .collect()
 }
 
+/// The baseline's p99 in the window as the clients measured it, which the
+/// candidate's `p99_vs_baseline` limit comes from.
+pub(crate) fn baseline_p99(
+    observation: &WindowObservation,
+    config: &AnalysisConfig,
+) -> Option<f64> {
+    config
+        .roles
+        .baseline
+        .as_deref()
+        .and_then(|b| observation.versions.get(b))
+        .and_then(|t| t.latency)
+        .map(|l| l.p99_ms)
+}
+
 /// The gateway's counts of mirrored copies at a window's open and at its end.
 pub(crate) type MirrorCounts = (MirrorCount, MirrorCount);
 
@@ -306,13 +321,7 @@ pub(crate) fn add_mirrored(
     let Some((before, now)) = counts else {
         return;
     };
-    let baseline_p99 = config
-        .roles
-        .baseline
-        .as_deref()
-        .and_then(|b| observation.versions.get(b))
-        .and_then(|t| t.latency)
-        .map(|l| l.p99_ms);
+    let baseline_p99 = baseline_p99(observation, config);
     observation.gateway.mirrored =
         mirror_tallies(&before.copies, &now.copies, baseline_p99, config);
     observation.gateway.copies = Some(CopyCount {
@@ -327,7 +336,7 @@ pub(crate) fn add_mirrored(
             .filter(|(_, sent)| *sent > 0)
             .collect(),
     });
-    observation.gateway.mirror_source = Some("gateway".to_owned());
+    observation.gateway.mirror_source = Some(MirrorSource::Gateway);
 }
 
 #[cfg(test)]

@@ -106,7 +106,7 @@ pub(crate) fn tutorial_query(plan: &Plan) -> String {
 /// The `app` label of the Service's selector (the tutorial's `my-app`);
 /// through a Gateway, that of the first Service that has one (the backends
 /// of one app).
-fn app_label(plan: &Plan) -> String {
+pub(crate) fn app_label(plan: &Plan) -> String {
     let objects = || plan.manifests.iter().flat_map(|m| &m.objects);
     let app =
         |o: &lab_core::object::Object| o.service_selector().and_then(|s| s.get("app").cloned());

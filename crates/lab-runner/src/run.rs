@@ -4,6 +4,7 @@
 
 use crate::config::{RunConfig, RunError};
 use crate::context::Context;
+use crate::copies;
 use crate::feed::ViewParts;
 use crate::journal::Journal;
 use crate::live::{Live, sample};
@@ -185,13 +186,34 @@ async fn finish<P: Platform>(
     let cx = &mut execution.cx;
     let mut server_windows = BTreeMap::new();
     let mut server_series = None;
+    let mut copy_windows = BTreeMap::new();
+    // Copies no one else counted are asked of the mirror targets' metrics.
+    let count_copies = cx.mirror_copies().is_none()
+        && cx
+            .live
+            .lock()
+            .unwrap()
+            .timeline
+            .iter()
+            .any(|s| !s.route.mirrored.is_empty());
     if let Some(prometheus) = cx.prometheus.clone() {
-        let asked = query_server(
-            &prometheus,
-            cx.plan,
-            &execution.windows.closed,
-            cx.wall_start,
-        );
+        let closed = &execution.windows.closed;
+        let (plan, wall_start) = (cx.plan, cx.wall_start);
+        let asked = async {
+            let (windows, series) = query_server(&prometheus, plan, closed, wall_start).await?;
+            let mut copies = BTreeMap::new();
+            if count_copies {
+                for window in closed {
+                    if let Some((from_ms, _)) = window.counted_from() {
+                        let metrics =
+                            copies::query(&prometheus, plan, wall_start, from_ms, window.end_ms)
+                                .await?;
+                        copies.insert(window.name.clone(), metrics);
+                    }
+                }
+            }
+            Ok((windows, series, copies))
+        };
         let queried = if interrupted {
             tokio::time::timeout(INTERRUPTED_QUERY_LIMIT, asked)
                 .await
@@ -208,9 +230,10 @@ async fn finish<P: Platform>(
             asked.await
         };
         match queried {
-            Ok((windows, series)) => {
+            Ok((windows, series, copies)) => {
                 server_windows = windows;
                 server_series = Some(series);
+                copy_windows = copies;
             }
             Err(error) => cx.prometheus_lost(&error),
         }
@@ -236,6 +259,7 @@ async fn finish<P: Platform>(
         &live.restarts(),
         &analysis,
         &server_windows,
+        &copy_windows,
     );
     let client = totals
         .as_ref()

@@ -4,6 +4,7 @@
 //! remembers which part of it Prometheus's counts cover.
 
 use crate::context::Context;
+use crate::copies::{self, CopyMetrics};
 use crate::live::LiveWindow;
 use crate::measure::{self, MirrorCounts, WindowSpan};
 use crate::traffic::Traffic;
@@ -122,7 +123,8 @@ impl ClosedWindow {
     }
 
     /// What the clients measured, as the analysis takes it; `server` is
-    /// Prometheus's count over the part it was asked about.
+    /// Prometheus's count over the part it was asked about, and `copies` the
+    /// mirrored copies it counted there when nothing else counted them.
     fn measured(
         &self,
         offset_ms: u64,
@@ -130,6 +132,7 @@ impl ClosedWindow {
         restarts: &BTreeMap<String, u32>,
         config: &AnalysisConfig,
         server: Option<ServerObservation>,
+        copies: Option<&CopyMetrics>,
     ) -> MeasuredWindow {
         let span = |start_ms| WindowSpan {
             name: &self.name,
@@ -147,6 +150,9 @@ impl ClosedWindow {
             &self.failed,
         );
         measure::add_mirrored(&mut observation, self.mirror.as_ref(), config);
+        if let Some(copies) = copies {
+            copies::add(&mut observation, copies, config);
+        }
         let compared = match &self.server {
             ServerPart::Whole => {
                 observation.server = server;
@@ -167,6 +173,9 @@ impl ClosedWindow {
                     &BTreeMap::new(),
                 );
                 measure::add_mirrored(&mut counted, self.mirror.as_ref(), config);
+                if let Some(copies) = copies {
+                    copies::add(&mut counted, copies, config);
+                }
                 counted.server = server.clone();
                 observation.server = server;
                 Compared::From(Box::new(counted))
@@ -329,6 +338,7 @@ impl Windows {
                     &live.restarts(),
                     &config,
                     None,
+                    None,
                 );
                 live.windows.push(measured);
             }
@@ -344,6 +354,17 @@ impl Windows {
     pub(crate) fn set_counted(&mut self, counted: Counted) {
         if let Some(window) = self.open.as_mut() {
             window.counted = counted;
+        }
+    }
+
+    /// From when Prometheus's counts cover the open window, in run time;
+    /// `None` while they cover none of it.
+    pub(crate) fn counted_since_ms(&self) -> Option<u64> {
+        let window = self.open.as_ref()?;
+        match &window.counted {
+            Counted::Whole => Some(window.start_ms),
+            Counted::From { start_ms, .. } => Some(*start_ms),
+            Counted::Pending | Counted::NotCompared(_) => None,
         }
     }
 
@@ -403,7 +424,8 @@ impl Windows {
     }
 
     /// Every closed window as the analysis takes it, with Prometheus's counts
-    /// (`server`, by window name) over the part each was compared on.
+    /// (`server`, by window name) over the part each was compared on, and
+    /// the mirrored copies it counted there (`copies`, by window name).
     pub(crate) fn measured(
         &self,
         offset_ms: u64,
@@ -411,6 +433,7 @@ impl Windows {
         restarts: &BTreeMap<String, u32>,
         config: &AnalysisConfig,
         server: &BTreeMap<String, ServerObservation>,
+        copies: &BTreeMap<String, CopyMetrics>,
     ) -> Vec<MeasuredWindow> {
         self.closed
             .iter()
@@ -421,6 +444,7 @@ impl Windows {
                     restarts,
                     config,
                     server.get(&window.name).cloned(),
+                    copies.get(&window.name),
                 )
             })
             .collect()

@@ -1,10 +1,11 @@
 //! The Gateway API strategies on the local platform: a weighted canary, an A/B
 //! test by header, and a shadow (mirrored) candidate, healthy and failing.
 
-use lab_core::analysis::{Outcome, Verdict};
+use lab_core::analysis::{MirrorSource, Outcome, Verdict};
 use lab_core::report::{Report, WindowReport};
 use lab_tests::{
-    assert_no_failed_request, assert_no_process_left, quick_plan, run_local, share_consistent,
+    assert_no_failed_request, assert_no_process_left, quick_plan, run_local, run_local_configured,
+    share_consistent,
 };
 
 fn window<'a>(report: &'a Report, name: &str) -> &'a WindowReport {
@@ -99,5 +100,60 @@ async fn a_failing_shadow_is_rolled_back_while_users_see_no_error() {
     assert_eq!(shadow.versions.keys().collect::<Vec<_>>(), ["v1.0.0"]);
     let copies = &shadow.gateway.mirrored["v2.0.0"];
     assert!(copies.server_errors > 0, "{copies:?}");
+    assert_no_process_left(&run);
+}
+
+/// As on a cluster, whose gateway counts nothing the lab can read: the copies
+/// and what v2 answered to them come from v2's own metrics in Prometheus.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn copies_counted_by_prometheus_roll_a_failing_shadow_back_as_on_a_cluster() {
+    let plan = quick_plan("shadow-bad");
+    let run = run_local_configured(&plan, |config| {
+        config.mirror_counting = lab_runner::MirrorCounting::Prometheus;
+    })
+    .await;
+    let report = &run.report;
+    assert!(report.passed, "{:#?}", report.decision);
+    assert_eq!(report.outcome, Some(Outcome::RolledBack));
+    assert_no_failed_request(report);
+    // A quarter mirrored, judged on Prometheus's counts with their tolerance;
+    // Prometheus is not checked against itself.
+    let quarter = window(report, "shadow-quarter");
+    assert_eq!(
+        quarter.gateway.mirror_source,
+        Some(MirrorSource::Prometheus)
+    );
+    let mirror = &quarter.mirror[0];
+    assert_eq!(
+        (mirror.version.as_str(), mirror.source.as_str()),
+        ("v2.0.0", "prometheus")
+    );
+    assert_eq!(mirror.verdict, Verdict::Pass, "{}", mirror.explanation);
+    assert!(mirror.tolerance.is_some() && mirror.mirrored > 0);
+    let check = quarter
+        .cross_check
+        .iter()
+        .find(|c| c.version == "v2.0.0")
+        .unwrap();
+    assert_eq!(
+        check.verdict,
+        Verdict::NotApplicable,
+        "{}",
+        check.explanation
+    );
+    // The failing candidate is gated on the 5xx its metrics counted.
+    let shadow = window(report, "shadow");
+    let success = shadow
+        .gates
+        .iter()
+        .find(|g| g.gate.as_str() == "success_rate")
+        .unwrap();
+    assert_eq!(
+        (success.verdict, success.source.as_str()),
+        (Verdict::Fail, "prometheus"),
+        "{}",
+        success.explanation
+    );
+    assert!(shadow.gateway.mirrored["v2.0.0"].server_errors > 0);
     assert_no_process_left(&run);
 }

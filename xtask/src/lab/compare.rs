@@ -21,7 +21,7 @@ use lab_core::plan::{Overrides, Plan, ProfileName};
 use lab_core::report::{Report, RunStatus};
 use lab_report::Language;
 use lab_report::compare::{COMPARE_SCHEMA_VERSION, Comparison, Row};
-use lab_runner::Connections;
+use lab_runner::{Connections, MirrorCounting};
 use lab_session::{LabHome, LabSpec, PlatformChoice, Supplies, TrafficFrom};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -203,6 +203,7 @@ async fn run_one(
         keep: false,
         live: None,
         language: args.lang,
+        mirror_counting: MirrorCounting::Platform,
     };
     let console = Console::new(true, None, args.lang);
     execute(

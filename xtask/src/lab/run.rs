@@ -12,7 +12,7 @@ use lab_core::plan::Plan;
 use lab_core::platform::Platform;
 use lab_core::report::{Report, RunStatus};
 use lab_report::Language;
-use lab_runner::Connections;
+use lab_runner::{Connections, MirrorCounting};
 use lab_session::{Kept, LabSpec, PlatformChoice, Supplies};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -70,6 +70,18 @@ pub struct Args {
     /// possible, else loopback).
     #[arg(long, value_name = "MODE", default_value = "loopback", value_parser = parse_pod_network)]
     pod_network: platform_local::PodNetworkMode,
+    /// Who counts the copies a Gateway mirrors: `auto` (the local gateway's
+    /// exact count; on a cluster the mirror targets' metrics in Prometheus)
+    /// or `prometheus` (always the targets' metrics, as a cluster counts them).
+    #[arg(long, value_enum, value_name = "WHO", default_value = "auto")]
+    mirror_count: MirrorCount,
+}
+
+/// Who counts mirrored copies (`--mirror-count`).
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum MirrorCount {
+    Auto,
+    Prometheus,
 }
 
 fn parse_pod_network(text: &str) -> Result<platform_local::PodNetworkMode, String> {
@@ -149,6 +161,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         keep: args.keep,
         live: (!args.no_live).then_some(args.open),
         language: args.lang,
+        mirror_counting: match args.mirror_count {
+            MirrorCount::Auto => MirrorCounting::Platform,
+            MirrorCount::Prometheus => MirrorCounting::Prometheus,
+        },
     };
     let report = runtime.block_on(async {
         let interrupt = interrupts();
@@ -227,6 +243,8 @@ pub(super) struct RunChoices {
     pub(super) live: Option<bool>,
     /// The language of the console and the report.
     pub(super) language: Language,
+    /// Who counts mirrored copies.
+    pub(super) mirror_counting: MirrorCounting,
 }
 
 /// Open the lab, run the plan on it while the console follows, and close it
@@ -252,6 +270,7 @@ pub(super) async fn execute(
     config.observer = Some(events);
     config.before_step = console.teaching_hook();
     config.language = choices.language;
+    config.mirror_counting = choices.mirror_counting;
     if spec.needs_demo_app() {
         config
             .notes

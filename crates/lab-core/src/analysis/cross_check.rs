@@ -1,6 +1,6 @@
 //! The cross-check: what the clients counted against what Prometheus counted.
 
-use super::observation::{WindowKind, WindowObservation};
+use super::observation::{MirrorSource, WindowKind, WindowObservation};
 use super::verdict::{Comparison, Verdict};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -115,12 +115,15 @@ pub fn cross_check_version(
 ) -> CrossCheckVerdict {
     // A Gateway's mirrored copies reach the pods, and Prometheus, but never
     // the clients: the gateway's count of them stands in for the clients'.
-    let client_count = window.versions.get(version).map_or(0, |t| t.requests)
-        + window
-            .gateway
-            .mirrored
-            .get(version)
-            .map_or(0, |t| t.requests);
+    // Copies Prometheus counted itself cannot check Prometheus.
+    let from_prometheus = window.gateway.mirror_source == Some(MirrorSource::Prometheus);
+    let copies = window
+        .gateway
+        .mirrored
+        .get(version)
+        .map(|t| t.requests)
+        .filter(|_| !from_prometheus);
+    let client_count = window.versions.get(version).map_or(0, |t| t.requests) + copies.unwrap_or(0);
     let mut verdict = CrossCheckVerdict {
         version: version.to_owned(),
         verdict: Verdict::Inconclusive,
@@ -137,6 +140,14 @@ pub fn cross_check_version(
     let Some(server) = &window.server else {
         return verdict;
     };
+    if from_prometheus && window.gateway.mirrored.contains_key(version) {
+        verdict.verdict = Verdict::NotApplicable;
+        verdict.source = "prometheus".to_owned();
+        verdict.explanation = format!(
+            "{version} answered mirrored copies, which only Prometheus counted: nothing to compare"
+        );
+        return verdict;
+    }
     let (server_count, source) = match server.versions.get(version) {
         Some(count) => (count.increase, count.query.clone()),
         None => (0.0, "prometheus returned no series".to_owned()),

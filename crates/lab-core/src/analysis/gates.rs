@@ -569,8 +569,10 @@ pub fn evaluate_gates(
 ) -> Vec<GateVerdict> {
     let candidate = roles.candidate.as_str();
     // A candidate that only gets mirrored copies is judged on what it
-    // answered to them: the users never see those answers.
-    let tally = if super::routing::mirrored_candidate(window, candidate) {
+    // answered to them: the users never see those answers. Those gates
+    // name who counted the copies.
+    let mirrored = super::routing::mirrored_candidate(window, candidate);
+    let tally = if mirrored {
         window.gateway.mirrored.get(candidate)
     } else {
         window.versions.get(candidate)
@@ -580,10 +582,21 @@ pub fn evaluate_gates(
         .as_deref()
         .map(|b| (b, window.versions.get(b)));
     let restarts = window.restarts.get(candidate).copied().unwrap_or(0);
-    vec![
+    let mut sampled = vec![
         success_rate_gate(candidate, tally, gates),
         p99_gate(candidate, tally, gates),
         p99_vs_baseline_gate(candidate, tally, baseline, gates),
-        restarts_gate(candidate, restarts, tally.map_or(0, |t| t.requests), gates),
-    ]
+    ];
+    if let (true, Some(source)) = (mirrored, window.gateway.mirror_source) {
+        for gate in &mut sampled {
+            gate.source = source.as_str().to_owned();
+        }
+    }
+    sampled.push(restarts_gate(
+        candidate,
+        restarts,
+        tally.map_or(0, |t| t.requests),
+        gates,
+    ));
+    sampled
 }

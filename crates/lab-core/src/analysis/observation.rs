@@ -261,10 +261,32 @@ pub struct GatewayTraffic {
     /// when the gateway counted both together.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub copies: Option<CopyCount>,
-    /// Where `mirrored` was counted: `gateway` (the local gateway's own
-    /// count) or `prometheus` (the target's metrics).
+    /// Where `mirrored` and `copies` were counted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub mirror_source: Option<String>,
+    pub mirror_source: Option<MirrorSource>,
+}
+
+/// Who counted a window's mirrored copies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MirrorSource {
+    /// The local gateway, which counts each request with its copies as its
+    /// answer goes out: exact.
+    Gateway,
+    /// The mirror targets' own metrics in Prometheus (`increase()` of their
+    /// requests and latency buckets, and of the other versions' requests):
+    /// estimates, and copies a target never answered are not counted.
+    Prometheus,
+}
+
+impl MirrorSource {
+    /// As the report writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MirrorSource::Gateway => "gateway",
+            MirrorSource::Prometheus => "prometheus",
+        }
+    }
 }
 
 impl GatewayTraffic {

@@ -7,11 +7,15 @@
 //! - **mirror**: the share of requests mirrored to a version, counted on the
 //!   mirror target's side (the clients never see a copy), against the share
 //!   the route's `RequestMirror` asks for, with a Wilson interval as for the
-//!   split.
+//!   split; counted from Prometheus (a cluster's gateway counts nothing the
+//!   lab can read), the interval is widened by the cross-check's relative
+//!   tolerance of the expected share, since both counts are `increase()`
+//!   estimates.
 //! - a candidate that only receives copies is judged by the gates on what it
 //!   answered to them ([`mirrored_candidate`]).
 
-use super::observation::{ClassTally, ReadySample, WindowKind, WindowObservation};
+use super::cross_check::CrossCheckTolerance;
+use super::observation::{ClassTally, MirrorSource, ReadySample, WindowKind, WindowObservation};
 use super::stats::{Interval, wilson_interval, z_for_confidence};
 use super::thresholds::confidence_label;
 use super::verdict::{Comparison, Verdict, percent};
@@ -63,8 +67,13 @@ pub struct MirrorVerdict {
     pub confidence: f64,
     /// Always `inside`.
     pub comparison: Comparison,
-    /// Where the copies were counted (`gateway`), or that nothing counted
-    /// them.
+    /// How far outside the interval the expected share may lie and still
+    /// pass, when the counts are estimates (Prometheus's): the cross-check's
+    /// relative tolerance of the expected share.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tolerance: Option<f64>,
+    /// Where the copies were counted (`gateway`, `prometheus`), or that
+    /// nothing counted them.
     pub source: String,
     /// One line for people: why this verdict.
     pub explanation: String,
@@ -216,7 +225,12 @@ pub fn routing(window: &WindowObservation, min_samples: u64) -> Vec<RoutingVerdi
 }
 
 /// The mirror verdict of every version copies were sent to (or meant to be).
-pub fn mirror(window: &WindowObservation, confidence: f64, min_samples: u64) -> Vec<MirrorVerdict> {
+pub fn mirror(
+    window: &WindowObservation,
+    confidence: f64,
+    min_samples: u64,
+    tolerance: &CrossCheckTolerance,
+) -> Vec<MirrorVerdict> {
     let samples = route_samples(window);
     let mut versions: BTreeSet<String> = samples
         .iter()
@@ -224,10 +238,10 @@ pub fn mirror(window: &WindowObservation, confidence: f64, min_samples: u64) -> 
         .filter(|(_, share)| **share > 0.0)
         .map(|(version, _)| version.clone())
         .collect();
-    // The gateway's own count of copies with the requests they copy, when
-    // it kept one; else the copies answered against the clients' requests
-    // (copies still in flight at the window's edges are then missed, and
-    // late answers to copies of an earlier window counted).
+    // The copies counted with the requests they copy, when the gateway or
+    // Prometheus counted both; else the copies answered against the clients'
+    // requests (copies still in flight at the window's edges are then
+    // missed, and late answers to copies of an earlier window counted).
     let copies = window.gateway.copies.as_ref();
     match copies {
         Some(copies) => versions.extend(copies.sent.keys().cloned()),
@@ -247,11 +261,11 @@ pub fn mirror(window: &WindowObservation, confidence: f64, min_samples: u64) -> 
         },
         |c| c.of_requests,
     );
-    let source = window
-        .gateway
-        .mirror_source
-        .clone()
-        .unwrap_or_else(|| "no count of mirrored requests".to_owned());
+    let counted = window.gateway.mirror_source;
+    let source = counted.map_or_else(
+        || "no count of mirrored requests".to_owned(),
+        |source| source.as_str().to_owned(),
+    );
     let conf = confidence_label(confidence);
     versions
         .into_iter()
@@ -282,23 +296,35 @@ pub fn mirror(window: &WindowObservation, confidence: f64, min_samples: u64) -> 
                 Some(share) => format!("the route asks for {}", percent(share)),
                 None => "no route in force".to_owned(),
             };
-            let counted = window.gateway.mirror_source.is_some();
+            // Prometheus's counts are estimates of both sides.
+            let slack = match (counted, expected_share) {
+                (Some(MirrorSource::Prometheus), Some(share)) => Some(tolerance.relative * share),
+                _ => None,
+            };
             let (verdict, why) = match (window.kind, interval, expected_share) {
                 (WindowKind::Transition, _, _) => (
                     Verdict::NotApplicable,
                     "shown, not judged: routes change during a transition".to_owned(),
                 ),
-                _ if !counted => (Verdict::Inconclusive, "nothing counted the copies".to_owned()),
+                _ if counted.is_none() => {
+                    (Verdict::Inconclusive, "nothing counted the copies".to_owned())
+                }
                 (_, Some(interval), Some(expected)) => {
+                    let slack_share = slack.unwrap_or(0.0);
+                    let allowing = slack.map_or_else(String::new, |s| {
+                        format!(" (allowing {} either side for Prometheus's estimates)", percent(s))
+                    });
                     if requests < min_samples {
                         (
                             Verdict::Inconclusive,
                             format!("{requests} < {min_samples} requests needed"),
                         )
-                    } else if interval.contains(expected) {
-                        (Verdict::Pass, "inside".to_owned())
+                    } else if interval.low - slack_share <= expected
+                        && expected <= interval.high + slack_share
+                    {
+                        (Verdict::Pass, format!("inside{allowing}"))
                     } else {
-                        (Verdict::Fail, "outside".to_owned())
+                        (Verdict::Fail, format!("outside{allowing}"))
                     }
                 }
                 _ => (Verdict::Inconclusive, "nothing to compare".to_owned()),
@@ -313,6 +339,7 @@ pub fn mirror(window: &WindowObservation, confidence: f64, min_samples: u64) -> 
                 interval,
                 confidence,
                 comparison: Comparison::Inside,
+                tolerance: slack,
                 source: source.clone(),
                 explanation: format!("{observed}, {expected}: {why}"),
             }
@@ -320,24 +347,30 @@ pub fn mirror(window: &WindowObservation, confidence: f64, min_samples: u64) -> 
         .collect()
 }
 
+/// The versions that only received mirrored copies in the window: the
+/// routes sent them no class of requests, and mirrored some to them.
+pub fn mirror_only_versions(window: &WindowObservation) -> BTreeSet<String> {
+    let samples = route_samples(window);
+    let routed: BTreeSet<&String> = samples
+        .iter()
+        .flat_map(|s| s.route.routed.values())
+        .flat_map(|versions| versions.iter())
+        .filter(|(_, share)| **share > 0.0)
+        .map(|(version, _)| version)
+        .collect();
+    samples
+        .iter()
+        .flat_map(|s| s.route.mirrored.iter())
+        .filter(|(version, share)| **share > 0.0 && !routed.contains(version))
+        .map(|(version, _)| version.clone())
+        .collect()
+}
+
 /// Whether `candidate` only received mirrored copies in the window: the
 /// routes sent it no class of requests, and mirrored some to it. Its gates
 /// are then judged on what it answered to the copies.
 pub fn mirrored_candidate(window: &WindowObservation, candidate: &str) -> bool {
-    let samples = route_samples(window);
-    let routed = samples.iter().any(|s| {
-        s.route
-            .routed
-            .values()
-            .any(|versions| versions.get(candidate).is_some_and(|share| *share > 0.0))
-    });
-    let mirrored = samples.iter().any(|s| {
-        s.route
-            .mirrored
-            .get(candidate)
-            .is_some_and(|share| *share > 0.0)
-    });
-    !routed && mirrored
+    mirror_only_versions(window).contains(candidate)
 }
 
 /// The expected share of each version at one instant for the split: the
@@ -398,7 +431,7 @@ mod tests {
             gateway: GatewayTraffic {
                 mirrored: BTreeMap::from([("v2".to_owned(), tally(answered))]),
                 copies,
-                mirror_source: Some("gateway".to_owned()),
+                mirror_source: Some(MirrorSource::Gateway),
                 ..GatewayTraffic::default()
             },
         }
@@ -411,7 +444,12 @@ mod tests {
             of_requests: 805,
             sent: BTreeMap::from([("v2".to_owned(), 805)]),
         };
-        let verdicts = mirror(&shadow(801, Some(counted)), 0.99, 100);
+        let verdicts = mirror(
+            &shadow(801, Some(counted)),
+            0.99,
+            100,
+            &CrossCheckTolerance::default(),
+        );
         assert_eq!(verdicts.len(), 1);
         assert_eq!(
             verdicts[0].verdict,
@@ -422,7 +460,12 @@ mod tests {
         assert_eq!((verdicts[0].mirrored, verdicts[0].requests), (805, 805));
         // Without the gateway's joint count, the answered copies are all
         // there is, and the copy in flight fails a 100% mirror.
-        let verdicts = mirror(&shadow(801, None), 0.99, 100);
+        let verdicts = mirror(
+            &shadow(801, None),
+            0.99,
+            100,
+            &CrossCheckTolerance::default(),
+        );
         assert_eq!(
             verdicts[0].verdict,
             Verdict::Fail,
@@ -434,7 +477,12 @@ mod tests {
             of_requests: 805,
             sent: BTreeMap::from([("v2".to_owned(), 800)]),
         };
-        let verdicts = mirror(&shadow(800, Some(short)), 0.99, 100);
+        let verdicts = mirror(
+            &shadow(800, Some(short)),
+            0.99,
+            100,
+            &CrossCheckTolerance::default(),
+        );
         assert_eq!(
             verdicts[0].verdict,
             Verdict::Fail,
@@ -451,6 +499,90 @@ mod tests {
             }),
         );
         unmirrored.ready_endpoints[0].route.mirrored.clear();
-        assert_eq!(mirror(&unmirrored, 0.99, 100), Vec::new());
+        assert_eq!(
+            mirror(&unmirrored, 0.99, 100, &CrossCheckTolerance::default()),
+            Vec::new()
+        );
+    }
+
+    #[test]
+    fn prometheus_counts_are_judged_with_the_cross_check_tolerance() {
+        let judged = |sent: u64, share: f64, source: MirrorSource| {
+            let mut window = shadow(
+                sent,
+                Some(CopyCount {
+                    of_requests: 800,
+                    sent: BTreeMap::from([("v2".to_owned(), sent)]),
+                }),
+            );
+            window.ready_endpoints[0]
+                .route
+                .mirrored
+                .insert("v2".to_owned(), share);
+            window.gateway.mirror_source = Some(source);
+            let verdict = mirror(&window, 0.99, 100, &CrossCheckTolerance::default()).remove(0);
+            (verdict.verdict, verdict.tolerance, verdict.source)
+        };
+        // 160 of 800 at 25%: the 99% interval (about 16.5%–24%) misses 25%,
+        // which the gateway's exact count fails and Prometheus's estimate,
+        // allowed 10% of 25% either side, passes.
+        assert_eq!(
+            judged(160, 0.25, MirrorSource::Gateway),
+            (Verdict::Fail, None, "gateway".to_owned())
+        );
+        let (verdict, tolerance, source) = judged(160, 0.25, MirrorSource::Prometheus);
+        assert_eq!((verdict, source.as_str()), (Verdict::Pass, "prometheus"));
+        assert!((tolerance.unwrap() - 0.025).abs() < 1e-12);
+        // 120 of 800 (15%) is too far even so; and so is a full mirror
+        // where a quarter was asked.
+        assert_eq!(judged(120, 0.25, MirrorSource::Prometheus).0, Verdict::Fail);
+        assert_eq!(judged(800, 0.25, MirrorSource::Prometheus).0, Verdict::Fail);
+        // 780 of 800 against a full mirror: estimates that close pass.
+        assert_eq!(judged(780, 1.0, MirrorSource::Prometheus).0, Verdict::Pass);
+        assert_eq!(judged(780, 1.0, MirrorSource::Gateway).0, Verdict::Fail);
+    }
+
+    #[test]
+    fn a_mirrored_candidate_is_gated_on_its_copies_with_their_source() {
+        use crate::analysis::{Gates, Roles, evaluate_gates};
+        let roles = Roles {
+            candidate: "v2".to_owned(),
+            baseline: Some("v1".to_owned()),
+        };
+        let mut window = shadow(790, None);
+        window.gateway.mirrored.get_mut("v2").unwrap().server_errors = 90;
+        window.gateway.mirrored.get_mut("v2").unwrap().successes = 700;
+        window.gateway.mirror_source = Some(MirrorSource::Prometheus);
+        let gates = evaluate_gates(&window, &roles, &Gates::default());
+        let success = &gates[0];
+        assert_eq!(
+            (success.verdict, success.samples, success.source.as_str()),
+            (Verdict::Fail, 790, "prometheus"),
+            "{}",
+            success.explanation
+        );
+        // Restarts are the platform's whoever counted the copies.
+        assert_eq!(gates[3].source, "platform");
+        window.gateway.mirror_source = Some(MirrorSource::Gateway);
+        let gates = evaluate_gates(&window, &roles, &Gates::default());
+        assert_eq!(gates[0].source, "gateway");
+    }
+
+    #[test]
+    fn a_version_also_routed_is_not_mirror_only() {
+        let mut window = shadow(10, None);
+        assert!(mirrored_candidate(&window, "v2"));
+        assert_eq!(
+            mirror_only_versions(&window),
+            BTreeSet::from(["v2".to_owned()])
+        );
+        window.ready_endpoints[0]
+            .route
+            .routed
+            .get_mut("default")
+            .unwrap()
+            .insert("v2".to_owned(), 0.1);
+        assert!(!mirrored_candidate(&window, "v2"));
+        assert!(mirror_only_versions(&window).is_empty());
     }
 }

@@ -207,6 +207,8 @@ pub(super) fn say(message: &Message<'_>) -> String {
         Message::Source(source) => match *source {
             "client" => "client-side tallies".to_string(),
             "platform" => "container restarts reported by the platform".to_string(),
+            "gateway" => "what the mirror target answered to the copies, counted by the local gateway".to_string(),
+            "prometheus" => "what the mirror target answered to the copies, from its metrics in Prometheus".to_string(),
             other => other.to_string(),
         },
         Message::Explanation { gate, .. } => format!(": {}", gate.explanation),
@@ -257,7 +259,7 @@ pub(super) fn say(message: &Message<'_>) -> String {
         Message::NoGates => {
             "No gate was evaluated: the run did not reach its analyze phase.".to_string()
         }
-        Message::RoutesIntro => "Through the Gateway: which versions answered each class of requests against where the route sent it (one answer from elsewhere fails), and the share of requests mirrored to a version, counted by the gateway since clients never see a copy, against the route's.".to_string(),
+        Message::RoutesIntro => "Through the Gateway: which versions answered each class of requests against where the route sent it (one answer from elsewhere fails), and the share of requests mirrored to a version, counted where clients cannot see the copies (by the local gateway, or from the mirror target's metrics in Prometheus, whose estimates are allowed a tolerance), against the route's.".to_string(),
         Message::CrossCheckIntro { available: true } => {
             "Requests each version answered, as the clients counted them and as Prometheus's increase() over the same window saw them.".to_string()
         }

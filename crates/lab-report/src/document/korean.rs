@@ -214,6 +214,8 @@ pub(super) fn say(message: &Message<'_>) -> String {
         Message::Source(source) => match *source {
             "client" => "클라이언트 측 집계".to_string(),
             "platform" => "플랫폼이 보고한 컨테이너 재시작".to_string(),
+            "gateway" => "미러 대상이 복사본에 답한 것 (로컬 게이트웨이가 집계)".to_string(),
+            "prometheus" => "미러 대상이 복사본에 답한 것 (Prometheus에 있는 그 메트릭)".to_string(),
             other => other.to_string(),
         },
         Message::Explanation { gate, thresholds } => {
@@ -263,7 +265,7 @@ pub(super) fn say(message: &Message<'_>) -> String {
         Message::NoGates => {
             "판정한 게이트가 없습니다: 실행이 분석 구간에 이르지 못했습니다.".to_string()
         }
-        Message::RoutesIntro => "게이트웨이를 거친 트래픽입니다. 요청 클래스마다 어느 버전이 응답했는지를 경로가 보낸 곳과 비교하고(다른 곳의 응답이 하나라도 있으면 실패), 버전으로 미러링된 요청의 비율을 경로가 정한 비율과 비교합니다. 클라이언트는 복사본을 보지 못하므로 복사본은 게이트웨이가 셉니다.".to_string(),
+        Message::RoutesIntro => "게이트웨이를 거친 트래픽입니다. 요청 클래스마다 어느 버전이 응답했는지를 경로가 보낸 곳과 비교하고(다른 곳의 응답이 하나라도 있으면 실패), 버전으로 미러링된 요청의 비율을 경로가 정한 비율과 비교합니다. 클라이언트는 복사본을 보지 못하므로 복사본은 로컬 게이트웨이가 세거나, 미러 대상의 Prometheus 메트릭에서 셉니다(추정치이므로 허용 오차를 둡니다).".to_string(),
         Message::CrossCheckIntro { available: true } => {
             "각 버전이 응답한 요청 수를, 클라이언트가 센 값과 같은 구간에 대한 Prometheus의 increase()로 본 값으로 비교합니다.".to_string()
         }
