@@ -437,6 +437,11 @@ mod tests {
         }
     }
 
+    /// The mirror verdicts at 99% with 100 requests needed.
+    fn judge(window: &WindowObservation) -> Vec<MirrorVerdict> {
+        mirror(window, 0.99, 100, &CrossCheckTolerance::default())
+    }
+
     #[test]
     fn copies_counted_with_their_requests_judge_a_full_mirror_exactly() {
         // One copy still unanswered when the window closed.
@@ -444,12 +449,7 @@ mod tests {
             of_requests: 805,
             sent: BTreeMap::from([("v2".to_owned(), 805)]),
         };
-        let verdicts = mirror(
-            &shadow(801, Some(counted)),
-            0.99,
-            100,
-            &CrossCheckTolerance::default(),
-        );
+        let verdicts = judge(&shadow(801, Some(counted)));
         assert_eq!(verdicts.len(), 1);
         assert_eq!(
             verdicts[0].verdict,
@@ -460,12 +460,7 @@ mod tests {
         assert_eq!((verdicts[0].mirrored, verdicts[0].requests), (805, 805));
         // Without the gateway's joint count, the answered copies are all
         // there is, and the copy in flight fails a 100% mirror.
-        let verdicts = mirror(
-            &shadow(801, None),
-            0.99,
-            100,
-            &CrossCheckTolerance::default(),
-        );
+        let verdicts = judge(&shadow(801, None));
         assert_eq!(
             verdicts[0].verdict,
             Verdict::Fail,
@@ -477,12 +472,7 @@ mod tests {
             of_requests: 805,
             sent: BTreeMap::from([("v2".to_owned(), 800)]),
         };
-        let verdicts = mirror(
-            &shadow(800, Some(short)),
-            0.99,
-            100,
-            &CrossCheckTolerance::default(),
-        );
+        let verdicts = judge(&shadow(800, Some(short)));
         assert_eq!(
             verdicts[0].verdict,
             Verdict::Fail,
@@ -499,10 +489,7 @@ mod tests {
             }),
         );
         unmirrored.ready_endpoints[0].route.mirrored.clear();
-        assert_eq!(
-            mirror(&unmirrored, 0.99, 100, &CrossCheckTolerance::default()),
-            Vec::new()
-        );
+        assert_eq!(judge(&unmirrored), Vec::new());
     }
 
     #[test]
@@ -520,7 +507,7 @@ mod tests {
                 .mirrored
                 .insert("v2".to_owned(), share);
             window.gateway.mirror_source = Some(source);
-            let verdict = mirror(&window, 0.99, 100, &CrossCheckTolerance::default()).remove(0);
+            let verdict = judge(&window).remove(0);
             (verdict.verdict, verdict.tolerance, verdict.source)
         };
         // 160 of 800 at 25%: the 99% interval (about 16.5%–24%) misses 25%,
