@@ -292,14 +292,15 @@ async fn a_run_reconfigures_prometheus_to_the_plans_scrape_interval() {
         .answer(200, rolled_out),
     ];
     let (client, task) = serve(script);
-    let note = platform_kube::lab::ensure_scrape_interval(&client, &repo_root(), wanted)
+    let change = platform_kube::lab::ensure_scrape_interval(&client, &repo_root(), wanted)
         .await
         .unwrap();
     assert_eq!(
-        note.as_deref(),
-        Some(
-            "the cluster's Prometheus scraped every 5s; it was reconfigured and restarted to scrape every 1s, as the plan says (metrics of earlier runs are gone from it)"
-        )
+        change,
+        Some(platform_kube::lab::ScrapeIntervalChange {
+            was: Some(Duration::from_secs(5)),
+            now: wanted,
+        })
     );
     drop(client);
     task.await.unwrap();

@@ -14,7 +14,9 @@ mod state;
 mod status;
 mod up;
 
-pub use connect::{connect_lab, ensure_scrape_interval, lab_platform, run_placement};
+pub use connect::{
+    ScrapeIntervalChange, connect_lab, ensure_scrape_interval, lab_platform, run_placement,
+};
 pub use down::{plan_down, run_down};
 pub use gateway::{
     CRD_TIMEOUT, GATEWAY_API_FILE, GATEWAY_CLASS, GATEWAY_CLASS_TIMEOUT, GATEWAY_NODE_PORT,
