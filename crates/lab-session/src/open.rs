@@ -386,6 +386,7 @@ mod tests {
                 demo_app_image: "canary-lab/demo-app:1".into(),
                 loadgen_image: "canary-lab/loadgen:1".into(),
                 created: Vec::new(),
+                gateway: false,
             };
             let path = dir.path().join(STATE_FILE);
             std::fs::create_dir_all(path.parent().unwrap()).unwrap();

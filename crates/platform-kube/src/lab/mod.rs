@@ -24,12 +24,12 @@ pub use gateway::{
     NGF_TIMEOUT, crd_names, install_file, missing_gateway, parse_install_file, wait_established,
     wait_gateway_class_accepted,
 };
-pub use print::{gateway_url_line, print_plan, run_lines, url_lines};
+pub use print::{gateway_line, gateway_url_line, print_plan, run_lines, url_lines};
 pub use state::{
     CONNECT_TIMEOUT, CreatedObject, LAB_DIR, LabState, MONITORING_TIMEOUT, PASSWORD_FILE,
     STATE_FILE,
 };
-pub use status::{LabStatus, conflicting_lab, status};
+pub use status::{LabStatus, conflicting_lab, status, status_through};
 pub use up::{
     Step, UpOptions, UpPlan, check_requirements, grafana_password, plan_up, plan_up_with,
     run_cluster_step, run_up,
