@@ -13,6 +13,8 @@
 //!   cluster lab's Grafana);
 //! - [`Platform::remote_traffic`]: traffic generated where the platform is (a
 //!   loadgen Job in the cluster) instead of in the runner's process;
+//! - [`Platform::listener_faults`]: the platform's own listeners that could
+//!   not accept connections (the local Services');
 //! - [`Platform::limit_grace`] and [`Platform::shutdown`]: a bound on pods'
 //!   termination grace after an interrupt, and stopping what the platform runs
 //!   beside the lab's objects.
@@ -128,6 +130,21 @@ pub struct MirrorCopies {
     pub latencies_us: Vec<u64>,
 }
 
+/// A Service listener of the platform that could not accept connections
+/// (out of file descriptors, say), as the platform tallied it; the runner
+/// states it in the report's notes, in the run's language.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ListenerFault {
+    /// The Service whose listener it is.
+    pub service: String,
+    /// How many accepts failed.
+    pub failed_accepts: u64,
+    /// The last error, as the system said it; `None` when it gave none.
+    pub last_error: Option<String>,
+    /// The longest pause the listener took before trying again.
+    pub longest_pause: Duration,
+}
+
 /// Where a user or the runner reaches the lab.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Urls {
@@ -235,10 +252,10 @@ pub trait Platform: Send + Sync {
         None
     }
 
-    /// What went wrong with the platform's own listeners so far, one line
-    /// each for the report's notes (a Service that could not accept
+    /// What went wrong with the platform's own listeners so far, one fault
+    /// per listener, for the report's notes (a Service that could not accept
     /// connections, say, out of file descriptors). By default nothing.
-    fn listener_faults(&self) -> Vec<String> {
+    fn listener_faults(&self) -> Vec<ListenerFault> {
         Vec::new()
     }
 

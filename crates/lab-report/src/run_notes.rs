@@ -4,6 +4,7 @@
 
 use crate::i18n::Localized;
 use lab_core::plan::{ShortOf, Shortfall};
+use lab_core::platform::ListenerFault;
 
 /// One note of a run.
 #[derive(Debug, Clone, PartialEq)]
@@ -70,6 +71,23 @@ pub enum RunNote<'a> {
         /// The error.
         error: &'a str,
     },
+    /// A step could not be marked on the platform's dashboard (the cluster
+    /// lab's Grafana); said once, for the first failure.
+    AnnotationFailed {
+        /// The error, as the platform said it.
+        error: &'a str,
+    },
+    /// The cluster's Prometheus scraped at another interval than the plan's,
+    /// so it was reconfigured and restarted.
+    ScrapeIntervalChanged {
+        /// The interval it scraped at (`5s`), if it could be read.
+        was: Option<&'a str>,
+        /// The plan's interval, which it scrapes at now (`1s`).
+        now: &'a str,
+    },
+    /// A listener of the platform (a local Service's) could not accept
+    /// connections.
+    ListenerFault(&'a ListenerFault),
 }
 
 impl Localized for RunNote<'_> {
@@ -114,6 +132,25 @@ impl Localized for RunNote<'_> {
             RunNote::Kept => "the last state was kept running (--keep)".to_owned(),
             RunNote::NoPrometheus => "prometheus is not installed (Debian: apt-get install prometheus; or pass --prometheus PATH): this run measures on the client side only, and the cross-check against Prometheus is inconclusive".to_owned(),
             RunNote::TeardownFailed { error } => format!("teardown failed: {error}"),
+            RunNote::AnnotationFailed { error } => format!(
+                "annotating the dashboard failed ({error}); it may not mark every step of this run"
+            ),
+            RunNote::ScrapeIntervalChanged { was, now } => {
+                let was = match was {
+                    Some(was) => format!("every {was}"),
+                    None => "at an unknown interval".to_owned(),
+                };
+                format!(
+                    "the cluster's Prometheus scraped {was}; it was reconfigured and restarted to scrape every {now}, as the plan says (metrics of earlier runs are gone from it)"
+                )
+            }
+            RunNote::ListenerFault(fault) => format!(
+                "service {} could not accept a connection {} times ({}); its listener paused up to {} ms between tries",
+                fault.service,
+                fault.failed_accepts,
+                fault.last_error.as_deref().unwrap_or("no error given"),
+                fault.longest_pause.as_millis()
+            ),
         }
     }
 
@@ -172,6 +209,25 @@ impl Localized for RunNote<'_> {
             RunNote::Kept => "마지막 상태를 계속 실행해 두었습니다(--keep)".to_owned(),
             RunNote::NoPrometheus => "Prometheus가 설치되어 있지 않습니다(Debian: apt-get install prometheus, 또는 --prometheus PATH 지정). 이 실행은 클라이언트 측에서만 측정하며, Prometheus와의 교차 확인은 판정 불가입니다".to_owned(),
             RunNote::TeardownFailed { error } => format!("정리에 실패했습니다: {error}"),
+            RunNote::AnnotationFailed { error } => format!(
+                "대시보드에 주석을 달지 못했습니다({error}). 이 실행의 단계가 대시보드에 모두 표시되지는 않을 수 있습니다"
+            ),
+            RunNote::ScrapeIntervalChanged { was, now } => {
+                let was = match was {
+                    Some(was) => format!("{was}마다 수집하고 있었으므로"),
+                    None => "어떤 간격으로 수집하는지 알 수 없었으므로".to_owned(),
+                };
+                format!(
+                    "클러스터의 Prometheus가 {was}, 계획대로 {now}마다 수집하도록 설정을 바꾸고 다시 시작했습니다(이전 실행의 메트릭은 남아 있지 않습니다)"
+                )
+            }
+            RunNote::ListenerFault(fault) => format!(
+                "Service {}의 리스너가 연결을 {}번 받아들이지 못했습니다({}). 다시 시도하기 전에 최대 {} ms까지 쉬었습니다",
+                fault.service,
+                fault.failed_accepts,
+                fault.last_error.as_deref().unwrap_or("오류 내용 없음"),
+                fault.longest_pause.as_millis()
+            ),
         }
     }
 }
@@ -188,6 +244,16 @@ mod tests {
     #[test]
     fn every_note_is_said_in_each_language_with_its_facts() {
         let fields = ["spec.volumes".to_owned()];
+        let fault = ListenerFault {
+            service: "my-app".to_owned(),
+            failed_accepts: 3,
+            last_error: Some("Too many open files (os error 24)".to_owned()),
+            longest_pause: std::time::Duration::from_secs(1),
+        };
+        let silent_fault = ListenerFault {
+            last_error: None,
+            ..fault.clone()
+        };
         let short = Shortfall {
             of: ShortOf::Resolve(1301),
             reach: Some(lab_core::plan::Reach {
@@ -229,6 +295,19 @@ mod tests {
             RunNote::Kept,
             RunNote::NoPrometheus,
             RunNote::TeardownFailed { error: "boom" },
+            RunNote::AnnotationFailed {
+                error: "grafana refused the annotation: 403 Forbidden",
+            },
+            RunNote::ScrapeIntervalChanged {
+                was: Some("5s"),
+                now: "1500ms",
+            },
+            RunNote::ScrapeIntervalChanged {
+                was: None,
+                now: "1500ms",
+            },
+            RunNote::ListenerFault(&fault),
+            RunNote::ListenerFault(&silent_fault),
         ];
         for note in &notes {
             let english = note.render(Language::English);
@@ -250,6 +329,12 @@ mod tests {
                 "my-app-v2-abc",
                 "--keep",
                 "boom",
+                "grafana refused the annotation: 403 Forbidden",
+                "5s",
+                "1500ms",
+                "Too many open files (os error 24)",
+                "1000 ms",
+                "my-app",
             ] {
                 assert_eq!(
                     english.contains(fact),
@@ -257,6 +342,65 @@ mod tests {
                     "{fact}: {english} / {korean}"
                 );
             }
+        }
+    }
+
+    #[test]
+    fn the_platforms_notes_keep_their_words_and_the_errors_text() {
+        let fault = ListenerFault {
+            service: "my-app".to_owned(),
+            failed_accepts: 3,
+            last_error: Some("Too many open files (os error 24)".to_owned()),
+            longest_pause: std::time::Duration::from_millis(640),
+        };
+        let note = RunNote::ListenerFault(&fault);
+        assert_eq!(
+            note.render(Language::English),
+            "service my-app could not accept a connection 3 times (Too many open files (os error 24)); its listener paused up to 640 ms between tries"
+        );
+        assert_eq!(
+            note.render(Language::Korean),
+            "Service my-app의 리스너가 연결을 3번 받아들이지 못했습니다(Too many open files (os error 24)). 다시 시도하기 전에 최대 640 ms까지 쉬었습니다"
+        );
+        let silent = ListenerFault {
+            last_error: None,
+            ..fault
+        };
+        assert!(
+            RunNote::ListenerFault(&silent)
+                .render(Language::English)
+                .contains("(no error given)")
+        );
+        let scrape = RunNote::ScrapeIntervalChanged {
+            was: Some("5s"),
+            now: "1s",
+        };
+        assert_eq!(
+            scrape.render(Language::English),
+            "the cluster's Prometheus scraped every 5s; it was reconfigured and restarted to scrape every 1s, as the plan says (metrics of earlier runs are gone from it)"
+        );
+        assert_eq!(
+            scrape.render(Language::Korean),
+            "클러스터의 Prometheus가 5s마다 수집하고 있었으므로, 계획대로 1s마다 수집하도록 설정을 바꾸고 다시 시작했습니다(이전 실행의 메트릭은 남아 있지 않습니다)"
+        );
+        assert!(
+            RunNote::ScrapeIntervalChanged {
+                was: None,
+                now: "1s"
+            }
+            .render(Language::English)
+            .starts_with("the cluster's Prometheus scraped at an unknown interval;")
+        );
+        let annotation = RunNote::AnnotationFailed {
+            error: "grafana at http://127.0.0.1:30030 is unreachable: connection refused",
+        };
+        for language in [Language::English, Language::Korean] {
+            assert!(
+                annotation.render(language).contains(
+                    "(grafana at http://127.0.0.1:30030 is unreachable: connection refused)"
+                ),
+                "{language:?}"
+            );
         }
     }
 }

@@ -7,8 +7,8 @@
 
 use lab_core::object::{Object, ObjectKind, labels_match};
 use lab_core::platform::{
-    BoxFuture, Endpoint, LineSink, Platform, PlatformError, PlatformEvent, PodState, RemoteLoad,
-    RemoteTraffic, Urls,
+    BoxFuture, Endpoint, LineSink, ListenerFault, Platform, PlatformError, PlatformEvent, PodState,
+    RemoteLoad, RemoteTraffic, Urls,
 };
 use loadgen::stream::{SnapshotFeed, to_text};
 use loadgen::{Second, Snapshot, VersionStats};
@@ -56,9 +56,11 @@ struct State {
     behaviour: BTreeMap<String, Behaviour>,
     events: Vec<PlatformEvent>,
     annotations: Vec<String>,
+    /// Why every annotation fails, when it does.
+    annotation_error: Option<String>,
     grace_limit: Option<Duration>,
     teardowns: u32,
-    listener_faults: Vec<String>,
+    listener_faults: Vec<ListenerFault>,
 }
 
 impl State {
@@ -154,8 +156,14 @@ impl FakePlatform {
     }
 
     /// Say, from now on, that a listener of the platform met `fault`.
-    pub fn listener_fault(&self, fault: &str) -> &Self {
-        self.lock().listener_faults.push(fault.to_string());
+    pub fn listener_fault(&self, fault: ListenerFault) -> &Self {
+        self.lock().listener_faults.push(fault);
+        self
+    }
+
+    /// Refuse every annotation from now on, saying `error`.
+    pub fn refuse_annotations(&self, error: &str) -> &Self {
+        self.lock().annotation_error = Some(error.to_string());
         self
     }
 
@@ -324,7 +332,11 @@ impl Platform for FakePlatform {
         text: &str,
         _run_id: &str,
     ) -> Result<(), PlatformError> {
-        self.lock().annotations.push(text.to_string());
+        let mut state = self.lock();
+        if let Some(error) = &state.annotation_error {
+            return Err(PlatformError::Unavailable(error.clone()));
+        }
+        state.annotations.push(text.to_string());
         Ok(())
     }
 
@@ -337,7 +349,7 @@ impl Platform for FakePlatform {
         state.grace_limit = Some(state.grace_limit.map_or(limit, |l| l.min(limit)));
     }
 
-    fn listener_faults(&self) -> Vec<String> {
+    fn listener_faults(&self) -> Vec<ListenerFault> {
         self.lock().listener_faults.clone()
     }
 }

@@ -239,8 +239,8 @@ async fn finish<P: Platform>(
         }
     }
     // Before the teardown, which takes the Services and their tallies away.
-    for note in cx.platform.listener_faults() {
-        cx.note(note);
+    for fault in cx.platform.listener_faults() {
+        cx.say(RunNote::ListenerFault(&fault));
     }
     if !interrupted {
         tear_down(cx).await;

@@ -226,7 +226,10 @@ impl<'a, P: Platform> Execution<'a, P> {
             && !self.annotation_failed
         {
             self.annotation_failed = true;
-            self.cx.note(error.to_string());
+            self.cx
+                .say(lab_report::run_notes::RunNote::AnnotationFailed {
+                    error: &error.to_string(),
+                });
         }
         if !matches!(step, Step::Observe { .. } | Step::Analyze { .. }) {
             let traffic = self.traffic.clone();

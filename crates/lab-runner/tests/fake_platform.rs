@@ -4,7 +4,9 @@
 
 use lab_core::analysis::{DecisionCause, GateName, Outcome, WindowKind};
 use lab_core::plan::{Overrides, Plan, ProfileName};
+use lab_core::platform::ListenerFault;
 use lab_core::report::{Report, RunStatus, Section, StepResult};
+use lab_report::Language;
 use lab_runner::fake::{Behaviour, FakePlatform};
 use lab_runner::{INTERRUPTED_GRACE, RunConfig};
 use std::path::Path;
@@ -29,8 +31,19 @@ fn plan(scenario: &str) -> Plan {
 
 /// Run a plan on the platform; `interrupt` may stop it.
 async fn run(platform: &FakePlatform, plan: &Plan, interrupt: watch::Receiver<bool>) -> Report {
+    run_in(Language::English, platform, plan, interrupt).await
+}
+
+/// Run a plan on the platform, saying its notes in `language`.
+async fn run_in(
+    language: Language,
+    platform: &FakePlatform,
+    plan: &Plan,
+    interrupt: watch::Receiver<bool>,
+) -> Report {
     let dir = tempfile::tempdir().unwrap();
-    let config = RunConfig::new("fake-run", dir.path().join("run"), interrupt);
+    let mut config = RunConfig::new("fake-run", dir.path().join("run"), interrupt);
+    config.language = language;
     let report = lab_runner::run(platform, plan, config).await.unwrap();
     assert!(dir.path().join("run/report.json").is_file());
     report
@@ -51,8 +64,7 @@ async fn a_healthy_canary_is_promoted() {
     let platform = FakePlatform::new();
     // A listener that ran out of descriptors for a while is in the notes and
     // decides nothing.
-    const FAULT: &str = "service my-app could not accept a connection 3 times";
-    platform.listener_fault(FAULT);
+    platform.listener_fault(fault());
     let plan = plan("canary");
     let (_interrupt, interrupted) = watch::channel(false);
     let report = run(&platform, &plan, interrupted).await;
@@ -66,7 +78,8 @@ async fn a_healthy_canary_is_promoted() {
     );
     assert!(report.passed);
     assert!(
-        report.notes.iter().any(|n| n == FAULT),
+        report.notes.iter().any(|n| n
+            == "service my-app could not accept a connection 3 times (Too many open files (os error 24)); its listener paused up to 80 ms between tries"),
         "{:#?}",
         report.notes
     );
@@ -240,4 +253,49 @@ async fn an_interrupt_bounds_the_grace_and_tears_down() {
         == StepResult::Failed {
             message: "interrupted".into()
         }));
+}
+
+/// A listener that ran out of file descriptors for a while.
+fn fault() -> ListenerFault {
+    ListenerFault {
+        service: "my-app".into(),
+        failed_accepts: 3,
+        last_error: Some("Too many open files (os error 24)".into()),
+        longest_pause: Duration::from_millis(80),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_platforms_notes_are_said_in_the_runs_language() {
+    let platform = FakePlatform::new();
+    platform.listener_fault(fault());
+    platform.refuse_annotations("grafana refused the annotation: 403 Forbidden");
+    let plan = plan("canary");
+    let (interrupt, interrupted) = watch::channel(false);
+    let interrupter = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        interrupt.send(true).unwrap();
+        tokio::time::sleep(Duration::from_secs(30)).await;
+    });
+    let report = run_in(Language::Korean, &platform, &plan, interrupted).await;
+    interrupter.abort();
+
+    let hangul = |text: &str| text.chars().any(|c| ('\u{AC00}'..='\u{D7A3}').contains(&c));
+    for note in &report.notes {
+        assert!(hangul(note), "a note in English: {note}");
+    }
+    // Said once, with the platform's own words kept.
+    let annotation: Vec<_> = report
+        .notes
+        .iter()
+        .filter(|n| n.contains("(grafana refused the annotation: 403 Forbidden)"))
+        .collect();
+    assert_eq!(annotation.len(), 1, "{:#?}", report.notes);
+    assert!(
+        report.notes.iter().any(|n| n.starts_with("Service my-app")
+            && n.contains("(Too many open files (os error 24))")),
+        "{:#?}",
+        report.notes
+    );
+    assert!(platform.annotations().is_empty());
 }

@@ -108,6 +108,7 @@ pub async fn cluster_down(
             demo_app_image: String::new(),
             loadgen_image: String::new(),
             created: Vec::new(),
+            gateway: false,
         },
         (None, _) => return Ok(ClusterDown::NothingUp),
     };

@@ -247,11 +247,11 @@ pub async fn open_run(
             }
             // The plan's scrape interval must be the cluster's, or its
             // cross-check tolerance, final settle and report would be wrong.
-            if let Some(note) =
+            if let Some(change) =
                 lab::ensure_scrape_interval(platform.client(), root, plan.profile.scrape_interval)
                     .await?
             {
-                notes.push(note);
+                notes.push(scrape_interval_note(&change, supplies.language));
             }
             if let Some(url) = platform.urls().grafana
                 && let Ok(password) = std::fs::read_to_string(root.join(PASSWORD_FILE))
@@ -301,6 +301,23 @@ fn pod_network_note(chosen: &PodNetworkChosen, language: lab_report::Language) -
     .render(language)
 }
 
+/// The note saying the cluster's Prometheus now scrapes at the plan's
+/// interval, in `language`.
+fn scrape_interval_note(
+    change: &lab::ScrapeIntervalChange,
+    language: lab_report::Language,
+) -> String {
+    use lab_report::i18n::Localized;
+    use lab_report::run_notes::RunNote;
+    use platform_kube::monitoring::prometheus_duration;
+    let was = change.was.map(prometheus_duration);
+    RunNote::ScrapeIntervalChanged {
+        was: was.as_deref(),
+        now: &prometheus_duration(change.now),
+    }
+    .render(language)
+}
+
 fn config(
     run_id: String,
     run_dir: PathBuf,
@@ -334,6 +351,29 @@ mod tests {
         assert_eq!(kind.check_pods(&peak(5000), "s/scenario.toml"), Ok(()));
     }
 
+    #[test]
+    fn the_scrape_interval_note_is_said_in_the_runs_language() {
+        let change = lab::ScrapeIntervalChange {
+            was: Some(std::time::Duration::from_secs(5)),
+            now: std::time::Duration::from_millis(1500),
+        };
+        assert_eq!(
+            scrape_interval_note(&change, lab_report::Language::English),
+            "the cluster's Prometheus scraped every 5s; it was reconfigured and restarted to scrape every 1500ms, as the plan says (metrics of earlier runs are gone from it)"
+        );
+        let korean = scrape_interval_note(&change, lab_report::Language::Korean);
+        assert!(korean.contains("5s마다"), "{korean}");
+        assert!(korean.contains("1500ms마다"), "{korean}");
+        let unknown = lab::ScrapeIntervalChange {
+            was: None,
+            ..change
+        };
+        assert!(
+            scrape_interval_note(&unknown, lab_report::Language::Korean)
+                .contains("알 수 없었으므로")
+        );
+    }
+
     use platform_kube::lab::{LabState, STATE_FILE};
 
     /// A home whose repository records a cluster lab on `provider`.
@@ -346,6 +386,7 @@ mod tests {
                 demo_app_image: "canary-lab/demo-app:1".into(),
                 loadgen_image: "canary-lab/loadgen:1".into(),
                 created: Vec::new(),
+                gateway: false,
             };
             let path = dir.path().join(STATE_FILE);
             std::fs::create_dir_all(path.parent().unwrap()).unwrap();

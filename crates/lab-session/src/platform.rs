@@ -181,7 +181,7 @@ impl Platform for LabPlatform {
         delegate!(self, p => Platform::failed_connections(p, service))
     }
 
-    fn listener_faults(&self) -> Vec<String> {
+    fn listener_faults(&self) -> Vec<lab_core::platform::ListenerFault> {
         delegate!(self, p => Platform::listener_faults(p))
     }
 

@@ -24,6 +24,7 @@ fn state() -> LabState {
         demo_app_image: DEMO_IMAGE.into(),
         loadgen_image: "canary-lab/loadgen:0123456789abcdef".into(),
         created: vec![],
+        gateway: false,
     }
 }
 
@@ -174,13 +175,20 @@ async fn the_gateway_is_applied_and_waited_on_in_order() {
     ));
     let (client, task) = serve(script);
     let mut progress = Vec::new();
+    let mut state = state();
     for step in &steps {
         assert!(
-            run_cluster_step(&client, step, &state(), &mut progress)
+            !state.gateway,
+            "recorded before its GatewayClass was accepted"
+        );
+        assert!(
+            run_cluster_step(&client, step, &mut state, &mut progress)
                 .await
                 .unwrap()
         );
     }
+    // `lab status` says where a Gateway is reached from now on.
+    assert!(state.gateway);
     drop(client);
     task.await.unwrap();
     let progress = String::from_utf8(progress).unwrap();
@@ -205,10 +213,12 @@ async fn a_gateway_class_never_accepted_is_one_clear_line() {
     ];
     let (client, task) = serve(script);
     let started = std::time::Instant::now();
-    let error = run_cluster_step(&client, &step, &state(), &mut Vec::new())
+    let mut state = state();
+    let error = run_cluster_step(&client, &step, &mut state, &mut Vec::new())
         .await
         .unwrap_err();
     assert!(started.elapsed() < Duration::from_secs(5));
+    assert!(!state.gateway, "a class never accepted is no gateway");
     drop(client);
     task.await.unwrap();
     assert_eq!(
@@ -237,7 +247,7 @@ async fn crds_never_established_are_named() {
         expect(Method::GET, CRDS).query("watch", "true").hang(),
     ];
     let (client, task) = serve(script);
-    let error = run_cluster_step(&client, &step, &state(), &mut Vec::new())
+    let error = run_cluster_step(&client, &step, &mut state(), &mut Vec::new())
         .await
         .unwrap_err();
     drop(client);

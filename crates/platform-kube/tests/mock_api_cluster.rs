@@ -1,5 +1,6 @@
 //! KubePlatform against a mocked API server: traffic from inside the cluster,
-//! events, teardown, the scrape interval and the manifests' schema check.
+//! events, teardown, the scrape interval, `lab status` and the manifests'
+//! schema check.
 
 mod mock_server;
 mod schema;
@@ -292,17 +293,84 @@ async fn a_run_reconfigures_prometheus_to_the_plans_scrape_interval() {
         .answer(200, rolled_out),
     ];
     let (client, task) = serve(script);
-    let note = platform_kube::lab::ensure_scrape_interval(&client, &repo_root(), wanted)
+    let change = platform_kube::lab::ensure_scrape_interval(&client, &repo_root(), wanted)
         .await
         .unwrap();
     assert_eq!(
-        note.as_deref(),
-        Some(
-            "the cluster's Prometheus scraped every 5s; it was reconfigured and restarted to scrape every 1s, as the plan says (metrics of earlier runs are gone from it)"
-        )
+        change,
+        Some(platform_kube::lab::ScrapeIntervalChange {
+            was: Some(Duration::from_secs(5)),
+            now: wanted,
+        })
     );
     drop(client);
     task.await.unwrap();
+}
+
+/// What `lab status` asks: the monitoring Deployments (both ready) and the
+/// app's Service (not there yet).
+fn status_script() -> Vec<Exchange> {
+    let ready = json!({"observedGeneration": 1, "replicas": 1, "updatedReplicas": 1,
+                       "readyReplicas": 1, "availableReplicas": 1});
+    let monitoring = "/apis/apps/v1/namespaces/canary-lab-monitoring/deployments";
+    vec![
+        expect(Method::GET, &format!("{monitoring}/prometheus"))
+            .answer(200, deployment_with_status("prometheus", 1, ready.clone())),
+        expect(Method::GET, &format!("{monitoring}/grafana"))
+            .answer(200, deployment_with_status("grafana", 1, ready)),
+        expect(Method::GET, "/api/v1/namespaces/canary-lab/services/my-app").answer(
+            404,
+            status(404, "NotFound", "services \"my-app\" not found"),
+        ),
+    ]
+}
+
+#[tokio::test]
+async fn lab_status_says_where_the_gateway_is_when_lab_up_installed_it() {
+    use platform_kube::NodeAccess;
+    use platform_kube::lab::{LabState, status_through};
+    use platform_kube::provider::Provider;
+    let state = |gateway| LabState {
+        provider: Provider::Kind,
+        context: "kind-canary-lab".into(),
+        demo_app_image: DEMO_IMAGE.into(),
+        loadgen_image: "canary-lab/loadgen:0123456789abcdef".into(),
+        created: Vec::new(),
+        gateway,
+    };
+    // kind maps 30081 to the host; a node address opens every NodePort; a
+    // host mapping without it cannot reach the gateway from here.
+    let unmapped = NodeAccess::HostPorts {
+        host: "127.0.0.1".into(),
+        ports: [(30080, 30080)].into_iter().collect(),
+    };
+    for (gateway, access, url) in [
+        (true, NodeAccess::kind(), Some("http://127.0.0.1:30081")),
+        (
+            true,
+            NodeAccess::Node("192.168.49.2".into()),
+            Some("http://192.168.49.2:30081"),
+        ),
+        (true, unmapped, None),
+        (false, NodeAccess::kind(), None),
+    ] {
+        let (client, task) = serve(status_script());
+        let status = status_through(&client, &state(gateway), &access)
+            .await
+            .unwrap();
+        drop(client);
+        task.await.unwrap();
+        assert_eq!(status.gateway_installed, gateway, "{access:?}");
+        assert_eq!(status.gateway.as_deref(), url, "{access:?}");
+        assert!(!status.app_deployed);
+        assert_eq!(
+            status.monitoring,
+            [
+                ("prometheus".to_string(), "ready".to_string()),
+                ("grafana".to_string(), "ready".to_string())
+            ]
+        );
+    }
 }
 
 /// A Deployment as the lab applies it, made invalid in two ways a real API

@@ -72,7 +72,8 @@ use crate::node::Node;
 use crate::store::{Applied, Listeners, Objects, Store};
 use lab_core::object::{Object, ObjectKind};
 use lab_core::platform::{
-    Endpoint, MirrorCopies, MirrorCount, Platform, PlatformError, PlatformEvent, PodState, Urls,
+    Endpoint, ListenerFault, MirrorCopies, MirrorCount, Platform, PlatformError, PlatformEvent,
+    PodState, Urls,
 };
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -189,21 +190,19 @@ impl LocalPlatform {
     }
 
     /// The Services whose listeners could not accept connections, with what
-    /// they met: one line each, for the report.
-    pub fn listener_faults(&self) -> Vec<String> {
+    /// they met: one fault each, for the report.
+    pub fn listener_faults(&self) -> Vec<ListenerFault> {
         let objects = self.store.read();
         objects
             .services()
             .iter()
             .filter_map(|(name, service)| {
                 let faults = service.accept_faults.lock().unwrap().clone();
-                (faults.failures > 0).then(|| {
-                    format!(
-                        "service {name} could not accept a connection {} times ({}); its listener paused up to {} ms between tries",
-                        faults.failures,
-                        faults.last_error.as_deref().unwrap_or("no error given"),
-                        faults.longest_pause.as_millis()
-                    )
+                (faults.failures > 0).then(|| ListenerFault {
+                    service: name.clone(),
+                    failed_accepts: faults.failures,
+                    last_error: faults.last_error,
+                    longest_pause: faults.longest_pause,
                 })
             })
             .collect()
@@ -642,7 +641,7 @@ impl Platform for LocalPlatform {
         self.node.config.proxy_sync_delay
     }
 
-    fn listener_faults(&self) -> Vec<String> {
+    fn listener_faults(&self) -> Vec<ListenerFault> {
         LocalPlatform::listener_faults(self)
     }
 

@@ -107,14 +107,9 @@ pub fn cluster_up(
                 "lab up on {} (context {})",
                 status.platform, status.context
             )?;
+            // With the gateway's line when the lab has it (`--gateway`, now
+            // or before).
             cluster::print_urls(&status, &mut stdout)?;
-            if options.gateway {
-                writeln!(
-                    stdout,
-                    "{}",
-                    platform_kube::lab::gateway_url_line(provider, home.repo_root())
-                )?;
-            }
         }
     }
     Ok(ExitCode::SUCCESS)

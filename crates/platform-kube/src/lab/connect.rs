@@ -83,12 +83,12 @@ pub(super) async fn node_access(
 /// apply Prometheus's config with that interval and its Deployment (whose
 /// config hash changes, so the pod restarts: a ConfigMap reaches a running
 /// pod only after the kubelet's sync, up to a minute or more) and wait until
-/// it is ready. Returns what changed, for the report.
+/// it is ready. Returns what changed, for the report's notes.
 pub async fn ensure_scrape_interval(
     client: &Client,
     root: &Path,
     interval: Duration,
-) -> Result<Option<String>, LabError> {
+) -> Result<Option<ScrapeIntervalChange>, LabError> {
     let maps: Api<ConfigMap> = Api::namespaced(client.clone(), MONITORING_NAMESPACE);
     let found = maps
         .get_opt(monitoring::PROMETHEUS_CONFIG_MAP)
@@ -126,13 +126,20 @@ pub async fn ensure_scrape_interval(
             MONITORING_TIMEOUT,
         )
         .await?;
-    let was = running.map_or("at an unknown interval".to_string(), |d| {
-        format!("every {}", monitoring::prometheus_duration(d))
-    });
-    Ok(Some(format!(
-        "the cluster's Prometheus scraped {was}; it was reconfigured and restarted to scrape every {}, as the plan says (metrics of earlier runs are gone from it)",
-        monitoring::prometheus_duration(interval)
-    )))
+    Ok(Some(ScrapeIntervalChange {
+        was: running,
+        now: interval,
+    }))
+}
+
+/// The cluster's Prometheus was reconfigured and restarted to scrape at the
+/// plan's interval: what [`ensure_scrape_interval`] changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ScrapeIntervalChange {
+    /// The interval it scraped at before, if its configuration said.
+    pub was: Option<Duration>,
+    /// The interval it scrapes at now, the plan's.
+    pub now: Duration,
 }
 
 /// The ports of the kind node, as `lab up` configured them.

@@ -14,7 +14,9 @@ mod state;
 mod status;
 mod up;
 
-pub use connect::{connect_lab, ensure_scrape_interval, lab_platform, run_placement};
+pub use connect::{
+    ScrapeIntervalChange, connect_lab, ensure_scrape_interval, lab_platform, run_placement,
+};
 pub use down::{plan_down, run_down};
 pub use gateway::{
     CRD_TIMEOUT, GATEWAY_API_FILE, GATEWAY_CLASS, GATEWAY_CLASS_TIMEOUT, GATEWAY_NODE_PORT,
@@ -22,12 +24,12 @@ pub use gateway::{
     NGF_TIMEOUT, crd_names, install_file, missing_gateway, parse_install_file, wait_established,
     wait_gateway_class_accepted,
 };
-pub use print::{gateway_url_line, print_plan, run_lines, url_lines};
+pub use print::{gateway_line, gateway_url_line, print_plan, run_lines, url_lines};
 pub use state::{
     CONNECT_TIMEOUT, CreatedObject, LAB_DIR, LabState, MONITORING_TIMEOUT, PASSWORD_FILE,
     STATE_FILE,
 };
-pub use status::{LabStatus, conflicting_lab, status};
+pub use status::{LabStatus, conflicting_lab, status, status_through};
 pub use up::{
     Step, UpOptions, UpPlan, check_requirements, grafana_password, plan_up, plan_up_with,
     run_cluster_step, run_up,

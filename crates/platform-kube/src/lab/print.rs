@@ -173,9 +173,14 @@ pub fn run_lines(plan: &UpPlan) -> Vec<String> {
 
 /// Where a Gateway's listener is reached once `lab up --gateway` ran.
 pub fn gateway_url_line(provider: &Provider, root: &Path) -> String {
+    gateway_line(&url_hint(provider, GATEWAY_NODE_PORT, root))
+}
+
+/// The line saying a Gateway's listener is reached at `url` (`lab up
+/// --gateway`'s last line, and `lab status` of a lab with the gateway).
+pub fn gateway_line(url: &str) -> String {
     format!(
-        "gateway     {}  (the port-80 listener of a Gateway of GatewayClass {GATEWAY_CLASS}, once a scenario applies one)",
-        url_hint(provider, GATEWAY_NODE_PORT, root)
+        "gateway     {url}  (the port-80 listener of a Gateway of GatewayClass {GATEWAY_CLASS}, once a scenario applies one)"
     )
 }
 

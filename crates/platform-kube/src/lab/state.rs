@@ -45,6 +45,12 @@ pub struct LabState {
     /// What the lab created that existed not before (cluster-wide objects and
     /// namespaces), removed by `lab down` on a cluster the lab does not own.
     pub created: Vec<CreatedObject>,
+    /// Whether `lab up --gateway` installed the Gateway API and NGINX Gateway
+    /// Fabric (GatewayClass `nginx` accepted), so a Gateway's port-80
+    /// listener is reached on NodePort 30081. A state an older `lab up` wrote
+    /// has no such field and reads as `false`.
+    #[serde(default)]
+    pub gateway: bool,
 }
 
 impl LabState {
@@ -104,6 +110,7 @@ mod tests {
                 kind: "Namespace".into(),
                 name: "canary-lab".into(),
             }],
+            gateway: true,
         };
         state.save(dir.path()).unwrap();
         assert_eq!(LabState::load(dir.path()).unwrap(), Some(state.clone()));
@@ -124,5 +131,22 @@ mod tests {
                 "# remove target/lab/kube-state.json and target/lab/grafana-admin-password"
             ]
         );
+    }
+
+    #[test]
+    fn a_state_written_before_the_gateway_was_recorded_still_loads() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(STATE_FILE);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(
+            &path,
+            r#"{"provider": "kind", "context": "kind-canary-lab",
+                "demo_app_image": "canary-lab/demo-app:1", "loadgen_image": "canary-lab/loadgen:2",
+                "created": []}"#,
+        )
+        .unwrap();
+        let state = LabState::load(dir.path()).unwrap().unwrap();
+        assert_eq!(state.provider, Provider::Kind);
+        assert!(!state.gateway);
     }
 }

@@ -5,10 +5,12 @@ use super::state::{CONNECT_TIMEOUT, LabState};
 use crate::error::{LabError, api_error};
 use crate::monitoring::{MONITORING_DEPLOYMENTS, MONITORING_NAMESPACE};
 use crate::platform::{
-    APP_NODE_PORT, GRAFANA_NODE_PORT, LAB_NAMESPACE, PROMETHEUS_NODE_PORT, connect,
+    APP_NODE_PORT, GATEWAY_NODE_PORT, GRAFANA_NODE_PORT, LAB_NAMESPACE, NodeAccess,
+    PROMETHEUS_NODE_PORT, connect,
 };
 use crate::provider::Provider;
 use k8s_openapi::api::core::v1::Service;
+use kube::Client;
 use kube::api::Api;
 use lab_core::platform::PlatformError;
 use serde::Serialize;
@@ -32,6 +34,13 @@ pub struct LabStatus {
     pub app: Option<String>,
     /// Whether the app's Service (my-app in the lab namespace) exists.
     pub app_deployed: bool,
+    /// Whether `lab up --gateway` installed the Gateway API and NGINX Gateway
+    /// Fabric (GatewayClass `nginx`), as it recorded.
+    pub gateway_installed: bool,
+    /// Where a Gateway's port-80 listener is reached (NodePort 30081), once a
+    /// scenario applies one; `None` without the gateway or when this machine
+    /// cannot reach the NodePort.
+    pub gateway: Option<String>,
     /// The demo-app image in use.
     pub demo_app_image: String,
 }
@@ -40,6 +49,16 @@ pub struct LabStatus {
 pub async fn status(state: &LabState, root: &Path) -> Result<LabStatus, LabError> {
     let client = connect(Some(&state.context), CONNECT_TIMEOUT).await?;
     let access = node_access(&state.provider, &client, root).await?;
+    status_through(&client, state, &access).await
+}
+
+/// How the lab `state` records is doing, asked through `client`, with its
+/// NodePorts reached as `access` says (every request bounded).
+pub async fn status_through(
+    client: &Client,
+    state: &LabState,
+    access: &NodeAccess,
+) -> Result<LabStatus, LabError> {
     let deployments: Api<k8s_openapi::api::apps::v1::Deployment> =
         Api::namespaced(client.clone(), MONITORING_NAMESPACE);
     let mut monitoring = Vec::new();
@@ -74,6 +93,11 @@ pub async fn status(state: &LabState, root: &Path) -> Result<LabStatus, LabError
         prometheus: access.url(PROMETHEUS_NODE_PORT).ok(),
         app,
         app_deployed,
+        gateway_installed: state.gateway,
+        gateway: state
+            .gateway
+            .then(|| access.url(GATEWAY_NODE_PORT).ok())
+            .flatten(),
         demo_app_image: state.demo_app_image.clone(),
     })
 }

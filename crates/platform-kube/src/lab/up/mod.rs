@@ -334,12 +334,19 @@ pub async fn run_up(
     check_requirements(&requirements, root).await?;
     let context = plan.provider.kube_context();
     let mut client: Option<Client> = None;
+    let before = LabState::load(root)?;
     let mut state = LabState {
         provider: plan.provider.clone(),
         context: context.clone(),
         demo_app_image: plan.demo_app_image.clone(),
         loadgen_image: plan.loadgen_image.clone(),
-        created: LabState::load(root)?.map(|s| s.created).unwrap_or_default(),
+        created: before
+            .as_ref()
+            .map(|s| s.created.clone())
+            .unwrap_or_default(),
+        // A gateway an earlier `lab up --gateway` installed stays (`lab up`
+        // without it removes nothing).
+        gateway: before.is_some_and(|s| s.gateway),
     };
     let say = |progress: &mut dyn Write, text: String| {
         let _ = writeln!(progress, "{text}");
@@ -404,7 +411,7 @@ pub async fn run_up(
             | Step::WaitEstablished { .. }
             | Step::WaitAccepted { .. } => {
                 let c = connected(&mut client, &context).await?;
-                run_cluster_step(&c, step, &state, progress).await?;
+                run_cluster_step(&c, step, &mut state, progress).await?;
             }
             Step::Record => state.save(root)?,
         }
@@ -414,10 +421,12 @@ pub async fn run_up(
 
 /// Carry out one step that only talks to the API (the waits, the pinned
 /// install files) through `client`; other steps are left alone (`Ok(false)`).
+/// A GatewayClass found accepted, the last step of `--gateway`, marks the
+/// gateway installed in `state` (saved by the plan's `Record` step).
 pub async fn run_cluster_step(
     client: &Client,
     step: &Step,
-    state: &LabState,
+    state: &mut LabState,
     progress: &mut dyn Write,
 ) -> Result<bool, LabError> {
     match step {
@@ -464,6 +473,7 @@ pub async fn run_cluster_step(
                 "waiting for GatewayClass {gateway_class} to be Accepted"
             );
             gateway::wait_gateway_class_accepted(client, gateway_class, *timeout).await?;
+            state.gateway = true;
         }
         _ => return Ok(false),
     }
