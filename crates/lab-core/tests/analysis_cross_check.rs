@@ -230,4 +230,7 @@ fn copies_counted_by_prometheus_are_not_checked_against_prometheus() {
         "{}",
         by_prometheus[1].explanation
     );
+    // What Prometheus counted is still shown.
+    assert_eq!(by_prometheus[1].server_count, Some(790.0));
+    assert_eq!(by_prometheus[1].difference, None);
 }

@@ -262,6 +262,7 @@ fn every_field_is_documented_in_the_schema() {
         copies: Some(lab_core::analysis::CopyCount {
             of_requests: 1,
             sent: [("v2.0.0".to_owned(), 1)].into(),
+            partial: false,
         }),
         mirror_source: Some(lab_core::analysis::MirrorSource::Gateway),
     };

@@ -50,6 +50,12 @@ pub enum RunNote<'a> {
         /// The error.
         error: &'a str,
     },
+    /// Prometheus did not answer when asked for the mirrored copies after
+    /// the run (its other counts were kept).
+    CopiesUncounted {
+        /// The error.
+        error: &'a str,
+    },
     /// Prometheus did not find new pods in time.
     LateDiscovery {
         /// The pods.
@@ -122,6 +128,9 @@ impl Localized for RunNote<'_> {
             ),
             RunNote::PrometheusLost { error } => format!(
                 "prometheus stopped answering ({error}); server-side checks are inconclusive, client-side results are kept"
+            ),
+            RunNote::CopiesUncounted { error } => format!(
+                "prometheus did not answer for the mirrored copies ({error}); the mirror verdicts and the mirrored candidate's gates have no copies to judge"
             ),
             RunNote::LateDiscovery { pods, timeout_s } => format!(
                 "prometheus did not report {pods} up within {timeout_s}s; requests they served before their first scrape are invisible to increase()"
@@ -200,6 +209,9 @@ impl Localized for RunNote<'_> {
             RunNote::PrometheusLost { error } => format!(
                 "Prometheus가 응답을 멈췄습니다({error}). 서버 측 확인은 판정 불가로 두고, 클라이언트 측 결과는 유지합니다"
             ),
+            RunNote::CopiesUncounted { error } => format!(
+                "Prometheus가 미러링된 복사본을 물었을 때 응답하지 않았습니다({error}). 미러 판정과 복사본만 받은 후보의 게이트는 판정할 복사본이 없습니다"
+            ),
             RunNote::LateDiscovery { pods, timeout_s } => format!(
                 "Prometheus가 {timeout_s}s 안에 {pods}을(를) up으로 보고하지 않았습니다. 첫 수집 전에 처리한 요청은 increase()에 보이지 않습니다"
             ),
@@ -214,15 +226,15 @@ impl Localized for RunNote<'_> {
             ),
             RunNote::ScrapeIntervalChanged { was, now } => {
                 let was = match was {
-                    Some(was) => format!("{was}마다 수집하고 있었으므로"),
-                    None => "어떤 간격으로 수집하는지 알 수 없었으므로".to_owned(),
+                    Some(was) => format!("{was}마다 수집하고 있어서"),
+                    None => "어떤 간격으로 수집하는지 알 수 없어서".to_owned(),
                 };
                 format!(
-                    "클러스터의 Prometheus가 {was}, 계획대로 {now}마다 수집하도록 설정을 바꾸고 다시 시작했습니다(이전 실행의 메트릭은 남아 있지 않습니다)"
+                    "클러스터의 Prometheus는 {was}, 계획의 간격인 {now}마다 수집하도록 설정을 바꾸고 재시작했습니다(이전 실행의 메트릭은 남아 있지 않습니다)"
                 )
             }
             RunNote::ListenerFault(fault) => format!(
-                "Service {}의 리스너가 연결을 {}번 받아들이지 못했습니다({}). 다시 시도하기 전에 최대 {} ms까지 쉬었습니다",
+                "Service {}의 리스너가 연결을 {}번 받아들이지 못했습니다({}). 다시 시도하기 전에 최대 {} ms까지 기다렸습니다",
                 fault.service,
                 fault.failed_accepts,
                 fault.last_error.as_deref().unwrap_or("오류 내용 없음"),
@@ -284,6 +296,7 @@ mod tests {
                 compared_s: 8.0,
             },
             RunNote::PrometheusLost { error: "timed out" },
+            RunNote::CopiesUncounted { error: "timed out" },
             RunNote::LateDiscovery {
                 pods: "my-app-v2-abc",
                 timeout_s: 20,
@@ -360,7 +373,7 @@ mod tests {
         );
         assert_eq!(
             note.render(Language::Korean),
-            "Service my-app의 리스너가 연결을 3번 받아들이지 못했습니다(Too many open files (os error 24)). 다시 시도하기 전에 최대 640 ms까지 쉬었습니다"
+            "Service my-app의 리스너가 연결을 3번 받아들이지 못했습니다(Too many open files (os error 24)). 다시 시도하기 전에 최대 640 ms까지 기다렸습니다"
         );
         let silent = ListenerFault {
             last_error: None,
@@ -381,7 +394,7 @@ mod tests {
         );
         assert_eq!(
             scrape.render(Language::Korean),
-            "클러스터의 Prometheus가 5s마다 수집하고 있었으므로, 계획대로 1s마다 수집하도록 설정을 바꾸고 다시 시작했습니다(이전 실행의 메트릭은 남아 있지 않습니다)"
+            "클러스터의 Prometheus는 5s마다 수집하고 있어서, 계획의 간격인 1s마다 수집하도록 설정을 바꾸고 재시작했습니다(이전 실행의 메트릭은 남아 있지 않습니다)"
         );
         assert!(
             RunNote::ScrapeIntervalChanged {

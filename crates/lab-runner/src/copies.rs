@@ -106,10 +106,12 @@ fn whole(count: f64) -> u64 {
 
 /// Add the copies Prometheus counted to a window that no one else counted
 /// them for: what each version the routes only mirrored to answered, and the
-/// copies with the users' requests (every other version's) as their sample.
+/// copies with the users' requests (every other version's) as their sample;
+/// `partial` when Prometheus had not scraped every pod (either may be short).
 pub(crate) fn add(
     observation: &mut WindowObservation,
     metrics: &CopyMetrics,
+    partial: bool,
     config: &AnalysisConfig,
 ) {
     if observation.gateway.mirror_source.is_some() {
@@ -155,6 +157,7 @@ pub(crate) fn add(
     observation.gateway.copies = Some(CopyCount {
         of_requests: whole(users),
         sent,
+        partial,
     });
     observation.gateway.mirror_source = Some(MirrorSource::Prometheus);
 }
@@ -224,7 +227,7 @@ mod tests {
             ),
         ]);
         let mut window = shadow_window();
-        add(&mut window, &metrics, &config());
+        add(&mut window, &metrics, false, &config());
         let copies = window.gateway.copies.as_ref().unwrap();
         assert_eq!(copies.of_requests, 802);
         assert_eq!(copies.sent, BTreeMap::from([("v2".to_owned(), 200)]));
@@ -246,7 +249,7 @@ mod tests {
         // A count already there (the local gateway's) is left as it is.
         let mut counted = shadow_window();
         counted.gateway.mirror_source = Some(MirrorSource::Gateway);
-        add(&mut counted, &metrics, &config());
+        add(&mut counted, &metrics, false, &config());
         assert!(counted.gateway.copies.is_none());
     }
 
@@ -254,7 +257,7 @@ mod tests {
     fn nothing_is_added_where_no_version_only_got_copies() {
         let mut window = shadow_window();
         window.ready_endpoints[0].route.mirrored.clear();
-        add(&mut window, &CopyMetrics::new(), &config());
+        add(&mut window, &CopyMetrics::new(), false, &config());
         assert!(window.gateway.is_empty());
         assert_eq!(parse_le("+Inf"), Some(f64::INFINITY));
         assert_eq!(parse_le("0.25"), Some(0.25));

@@ -2,7 +2,7 @@
 //! traffic so far; a gate that fails with clear evidence ends the analysis at
 //! once, otherwise the decision comes at the end of the phase.
 
-use crate::context::{Context, StepFailure};
+use crate::context::{Context, Interrupted, StepFailure};
 use crate::copies;
 use crate::discovery::{Discovery, discovery, follow_discovery};
 use crate::traffic::Traffic;
@@ -62,7 +62,7 @@ pub(crate) async fn analyze<P: Platform>(
                 "no traffic during the analyze phase".to_string(),
             ));
         };
-        count_copies(cx, windows, &mut observation, &config).await;
+        count_copies(cx, windows, &mut observation, &config).await?;
         let gates = analyze_window(&observation, &config).gates;
         if at_end {
             if intervals == 0 || next > started + interval * intervals {
@@ -113,20 +113,20 @@ async fn count_copies<P: Platform>(
     windows: &Windows,
     observation: &mut WindowObservation,
     config: &AnalysisConfig,
-) {
+) -> Result<(), Interrupted> {
     if observation.gateway.mirror_source.is_some() || mirror_only_versions(observation).is_empty() {
-        return;
+        return Ok(());
     }
-    let (Some(prometheus), Some(from_ms)) = (cx.prometheus.clone(), windows.counted_since_ms())
+    let (Some(prometheus), Some((from_ms, partial))) =
+        (cx.prometheus.clone(), windows.covered_since())
     else {
-        return;
+        return Ok(());
     };
     let to_ms = cx.now_ms();
     let asked = copies::query(&prometheus, cx.plan, cx.wall_start, from_ms, to_ms);
-    match cx.guard(asked).await {
-        Ok(Ok(metrics)) => copies::add(observation, &metrics, config),
-        Ok(Err(error)) => cx.prometheus_lost(&error),
-        // The interrupt is seen at the next wait.
-        Err(_) => {}
+    match cx.guard(asked).await? {
+        Ok(metrics) => copies::add(observation, &metrics, partial, config),
+        Err(error) => cx.prometheus_lost(&error),
     }
+    Ok(())
 }

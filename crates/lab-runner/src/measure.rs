@@ -335,6 +335,7 @@ pub(crate) fn add_mirrored(
             })
             .filter(|(_, sent)| *sent > 0)
             .collect(),
+        partial: false,
     });
     observation.gateway.mirror_source = Some(MirrorSource::Gateway);
 }

@@ -187,32 +187,37 @@ async fn finish<P: Platform>(
     let mut server_windows = BTreeMap::new();
     let mut server_series = None;
     let mut copy_windows = BTreeMap::new();
-    // Copies no one else counted are asked of the mirror targets' metrics.
-    let count_copies = cx.mirror_copies().is_none()
-        && cx
-            .live
-            .lock()
-            .unwrap()
-            .timeline
-            .iter()
-            .any(|s| !s.route.mirrored.is_empty());
     if let Some(prometheus) = cx.prometheus.clone() {
         let closed = &execution.windows.closed;
         let (plan, wall_start) = (cx.plan, cx.wall_start);
+        // Copies no one else counted, in the windows that mirrored: asked of
+        // the mirror targets' metrics.
+        let uncounted: Vec<(&str, u64, u64)> = {
+            let timeline = &cx.live.lock().unwrap().timeline;
+            closed
+                .iter()
+                .filter_map(|w| {
+                    let (from_ms, _) = w.copies_from(timeline)?;
+                    Some((w.name.as_str(), from_ms, w.end_ms))
+                })
+                .collect()
+        };
         let asked = async {
             let (windows, series) = query_server(&prometheus, plan, closed, wall_start).await?;
             let mut copies = BTreeMap::new();
-            if count_copies {
-                for window in closed {
-                    if let Some((from_ms, _)) = window.counted_from() {
-                        let metrics =
-                            copies::query(&prometheus, plan, wall_start, from_ms, window.end_ms)
-                                .await?;
-                        copies.insert(window.name.clone(), metrics);
+            let mut failed = None;
+            for (name, from_ms, end_ms) in uncounted {
+                match copies::query(&prometheus, plan, wall_start, from_ms, end_ms).await {
+                    Ok(metrics) => {
+                        copies.insert(name.to_owned(), metrics);
+                    }
+                    Err(error) => {
+                        failed = Some(error);
+                        break;
                     }
                 }
             }
-            Ok((windows, series, copies))
+            Ok((windows, series, copies, failed))
         };
         let queried = if interrupted {
             tokio::time::timeout(INTERRUPTED_QUERY_LIMIT, asked)
@@ -230,10 +235,15 @@ async fn finish<P: Platform>(
             asked.await
         };
         match queried {
-            Ok((windows, series, copies)) => {
+            Ok((windows, series, copies, failed)) => {
                 server_windows = windows;
                 server_series = Some(series);
                 copy_windows = copies;
+                if let Some(error) = failed {
+                    cx.say(RunNote::CopiesUncounted {
+                        error: &error.to_string(),
+                    });
+                }
             }
             Err(error) => cx.prometheus_lost(&error),
         }

@@ -81,6 +81,10 @@ struct OpenWindow {
     mirror_at_open: Option<MirrorCount>,
     /// Which part of the window Prometheus's counts are compared over.
     counted: Counted,
+    /// From when Prometheus covers the window and whether only partly, kept
+    /// when the comparison is given up (a window cut at a failing gate): the
+    /// copies it counted may have decided that gate.
+    copies_from: Option<(u64, bool)>,
 }
 
 /// Which part of a closed window Prometheus's counts are compared over.
@@ -107,6 +111,8 @@ pub(crate) struct ClosedWindow {
     /// The Gateway's mirrored copies at the window's open and end.
     mirror: Option<MirrorCounts>,
     pub(crate) server: ServerPart,
+    /// From when Prometheus covered the window, and whether only partly.
+    copies_from: Option<(u64, bool)>,
 }
 
 impl ClosedWindow {
@@ -122,9 +128,22 @@ impl ClosedWindow {
         }
     }
 
+    /// The part of the window the mirrored copies are counted over when
+    /// the platform did not count them: from when Prometheus covered it,
+    /// and whether only partly; `None` when nothing is to be counted.
+    pub(crate) fn copies_from(&self, timeline: &[ReadySample]) -> Option<(u64, bool)> {
+        let mirrored = measure::samples_for(timeline, self.start_ms, self.end_ms)
+            .iter()
+            .any(|s| !s.route.mirrored.is_empty());
+        (self.mirror.is_none() && mirrored)
+            .then_some(self.copies_from)
+            .flatten()
+    }
+
     /// What the clients measured, as the analysis takes it; `server` is
     /// Prometheus's count over the part it was asked about, and `copies` the
-    /// mirrored copies it counted there when nothing else counted them.
+    /// mirrored copies it counted over the part it covered (and whether
+    /// only partly) when nothing else counted them.
     fn measured(
         &self,
         offset_ms: u64,
@@ -134,6 +153,7 @@ impl ClosedWindow {
         server: Option<ServerObservation>,
         copies: Option<&CopyMetrics>,
     ) -> MeasuredWindow {
+        let partial = self.copies_from.is_some_and(|(_, partial)| partial);
         let span = |start_ms| WindowSpan {
             name: &self.name,
             kind: self.kind,
@@ -151,7 +171,7 @@ impl ClosedWindow {
         );
         measure::add_mirrored(&mut observation, self.mirror.as_ref(), config);
         if let Some(copies) = copies {
-            copies::add(&mut observation, copies, config);
+            copies::add(&mut observation, copies, partial, config);
         }
         let compared = match &self.server {
             ServerPart::Whole => {
@@ -174,7 +194,7 @@ impl ClosedWindow {
                 );
                 measure::add_mirrored(&mut counted, self.mirror.as_ref(), config);
                 if let Some(copies) = copies {
-                    copies::add(&mut counted, copies, config);
+                    copies::add(&mut counted, copies, partial, config);
                 }
                 counted.server = server.clone();
                 observation.server = server;
@@ -271,6 +291,7 @@ impl Windows {
             start,
             failed_at_open,
             counted: Counted::Whole,
+            copies_from: Some((start_ms, false)),
         });
     }
 
@@ -319,6 +340,7 @@ impl Windows {
             };
             let mirror = window.mirror_at_open.zip(cx.mirror_copies());
             let closed = ClosedWindow {
+                copies_from: window.copies_from,
                 mirror,
                 name: window.name,
                 kind: window.kind,
@@ -353,19 +375,24 @@ impl Windows {
     /// Say which part of the open window Prometheus's counts cover.
     pub(crate) fn set_counted(&mut self, counted: Counted) {
         if let Some(window) = self.open.as_mut() {
+            match &counted {
+                Counted::Whole => window.copies_from = Some((window.start_ms, false)),
+                Counted::From {
+                    start_ms, partial, ..
+                } => window.copies_from = Some((*start_ms, *partial)),
+                Counted::Pending => window.copies_from = None,
+                // Given up comparing: Prometheus still covers what it did.
+                Counted::NotCompared(_) => {}
+            }
             window.counted = counted;
         }
     }
 
-    /// From when Prometheus's counts cover the open window, in run time;
-    /// `None` while they cover none of it.
-    pub(crate) fn counted_since_ms(&self) -> Option<u64> {
-        let window = self.open.as_ref()?;
-        match &window.counted {
-            Counted::Whole => Some(window.start_ms),
-            Counted::From { start_ms, .. } => Some(*start_ms),
-            Counted::Pending | Counted::NotCompared(_) => None,
-        }
+    /// From when Prometheus covers the open window, in run time, and
+    /// whether only partly (it gave up waiting for a pod's first scrape);
+    /// `None` while it covers none of it.
+    pub(crate) fn covered_since(&self) -> Option<(u64, bool)> {
+        self.open.as_ref()?.copies_from
     }
 
     /// Whether Prometheus's counts cover the whole open window.
@@ -448,5 +475,46 @@ impl Windows {
                 )
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn open_at(start_ms: u64) -> Windows {
+        Windows {
+            open: Some(OpenWindow {
+                name: "shadow".to_owned(),
+                kind: WindowKind::Analyze,
+                leads_to: None,
+                start_ms,
+                start: Snapshot::empty(),
+                failed_at_open: BTreeMap::new(),
+                mirror_at_open: None,
+                counted: Counted::Whole,
+                copies_from: Some((start_ms, false)),
+            }),
+            ..Windows::default()
+        }
+    }
+
+    #[test]
+    fn prometheus_coverage_outlives_giving_up_the_comparison() {
+        let mut windows = open_at(1000);
+        assert_eq!(windows.covered_since(), Some((1000, false)));
+        windows.set_counted(Counted::Pending);
+        assert_eq!(windows.covered_since(), None);
+        windows.set_counted(Counted::From {
+            start_ms: 2500,
+            start: Box::new(Snapshot::empty()),
+            partial: true,
+        });
+        assert_eq!(windows.covered_since(), Some((2500, true)));
+        // A window cut at a failing gate is not compared, but the copies
+        // Prometheus counted from 2.5 s may have decided that gate.
+        windows.set_counted(Counted::NotCompared("cut".to_owned()));
+        assert_eq!(windows.covered_since(), Some((2500, true)));
+        assert!(!windows.counted_whole());
     }
 }

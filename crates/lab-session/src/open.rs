@@ -370,7 +370,7 @@ mod tests {
         };
         assert!(
             scrape_interval_note(&unknown, lab_report::Language::Korean)
-                .contains("알 수 없었으므로")
+                .contains("알 수 없어서")
         );
     }
 

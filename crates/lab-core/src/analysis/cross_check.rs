@@ -63,7 +63,8 @@ pub struct CrossCheckVerdict {
     pub version: String,
     /// `pass` within the allowed difference, `fail` outside it, `inconclusive`
     /// without Prometheus or when its data is partial and the counts disagree,
-    /// `not_applicable` in a transition window (shown, not judged).
+    /// `not_applicable` in a transition window (shown, not judged) and for a
+    /// mirror target whose copies Prometheus counted itself.
     pub verdict: Verdict,
     /// Requests the clients saw this version answer: the sample size.
     pub client_count: u64,
@@ -141,8 +142,12 @@ pub fn cross_check_version(
         return verdict;
     };
     if from_prometheus && window.gateway.mirrored.contains_key(version) {
+        let counted = server.versions.get(version);
         verdict.verdict = Verdict::NotApplicable;
-        verdict.source = "prometheus".to_owned();
+        verdict.server_count = Some(counted.map_or(0.0, |c| c.increase));
+        if let Some(count) = counted {
+            verdict.source = count.query.clone();
+        }
         verdict.explanation = format!(
             "{version} answered mirrored copies, which only Prometheus counted: nothing to compare"
         );

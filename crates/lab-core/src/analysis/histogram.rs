@@ -35,9 +35,11 @@ impl Buckets {
     /// The `q` quantile in seconds as Prometheus's `histogram_quantile`
     /// estimates it: linear inside the bucket that holds the rank, from 0
     /// below the first bound; in the `+Inf` bucket, the largest finite bound.
+    /// `None` without requests or without a finite bound.
     pub fn quantile(&self, q: f64) -> Option<f64> {
         let total = self.total();
-        if total <= 0.0 || !(0.0..=1.0).contains(&q) {
+        let finite = self.cumulative.iter().any(|(bound, _)| bound.is_finite());
+        if total <= 0.0 || !finite || !(0.0..=1.0).contains(&q) {
             return None;
         }
         let rank = q * total;
@@ -69,9 +71,9 @@ impl Buckets {
         (self.total() - at_or_below).max(0.0)
     }
 
-    /// The slowest answer's upper estimate: the bound of the highest bucket
-    /// with requests in it (the largest finite bound when some were slower
-    /// than every bound).
+    /// The slowest answer as the buckets tell it: the bound of the highest
+    /// bucket with requests in it, an upper estimate; when some were slower
+    /// than every finite bound, that bound, which is then a lower one.
     fn slowest(&self) -> Option<f64> {
         let mut below = 0.0;
         let mut slowest = None;
@@ -96,12 +98,15 @@ impl Buckets {
         max_p99_ms: f64,
         baseline_limit_ms: Option<f64>,
     ) -> Option<LatencySummary> {
-        let ms = |q: f64| self.quantile(q).map_or(0.0, |s| s * 1000.0);
+        let ms = |q: f64| self.quantile(q).map(|s| s * 1000.0);
         let slower = |limit_ms: f64| self.surely_slower_than(limit_ms / 1000.0).round() as u64;
-        (self.total().round() >= 1.0).then(|| LatencySummary {
-            p50_ms: ms(0.50),
-            p90_ms: ms(0.90),
-            p99_ms: ms(0.99),
+        if self.total().round() < 1.0 {
+            return None;
+        }
+        Some(LatencySummary {
+            p50_ms: ms(0.50)?,
+            p90_ms: ms(0.90)?,
+            p99_ms: ms(0.99)?,
             max_ms: self.slowest().map_or(0.0, |s| s * 1000.0),
             slower_than_max_p99: slower(max_p99_ms),
             slower_than_baseline_limit: baseline_limit_ms.map(slower),
@@ -192,5 +197,9 @@ mod tests {
                 .is_none()
         );
         assert!(b.quantile(1.5).is_none());
+        // Only `+Inf`: how slow is unknown, so no summary (Prometheus: NaN).
+        let unbounded = Buckets::new(vec![(f64::INFINITY, 40.0)]);
+        assert!(unbounded.quantile(0.99).is_none());
+        assert!(unbounded.latency_summary(500.0, None).is_none());
     }
 }

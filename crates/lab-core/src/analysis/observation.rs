@@ -246,6 +246,10 @@ pub struct CopyCount {
     pub of_requests: u64,
     /// Copies sent for those requests, by the version that got them.
     pub sent: BTreeMap<String, u64>,
+    /// Counted by Prometheus while some pod was not scraped yet (it gave up
+    /// waiting): either count may be short.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub partial: bool,
 }
 
 /// A window's traffic as a Gateway handled it: by class, and mirrored.

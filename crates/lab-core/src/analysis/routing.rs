@@ -312,8 +312,12 @@ pub fn mirror(
                 (_, Some(interval), Some(expected)) => {
                     let slack_share = slack.unwrap_or(0.0);
                     let allowing = slack.map_or_else(String::new, |s| {
-                        format!(" (allowing {} either side for Prometheus's estimates)", percent(s))
+                        format!(
+                            " (allowing {:.2} points either side for Prometheus's estimates)",
+                            s * 100.0
+                        )
                     });
+                    let partial = copies.is_some_and(|c| c.partial);
                     if requests < min_samples {
                         (
                             Verdict::Inconclusive,
@@ -323,6 +327,11 @@ pub fn mirror(
                         && expected <= interval.high + slack_share
                     {
                         (Verdict::Pass, format!("inside{allowing}"))
+                    } else if partial {
+                        (
+                            Verdict::Inconclusive,
+                            format!("outside{allowing}, but Prometheus's data is partial"),
+                        )
                     } else {
                         (Verdict::Fail, format!("outside{allowing}"))
                     }
@@ -448,6 +457,7 @@ mod tests {
         let counted = CopyCount {
             of_requests: 805,
             sent: BTreeMap::from([("v2".to_owned(), 805)]),
+            partial: false,
         };
         let verdicts = judge(&shadow(801, Some(counted)));
         assert_eq!(verdicts.len(), 1);
@@ -471,6 +481,7 @@ mod tests {
         let short = CopyCount {
             of_requests: 805,
             sent: BTreeMap::from([("v2".to_owned(), 800)]),
+            partial: false,
         };
         let verdicts = judge(&shadow(800, Some(short)));
         assert_eq!(
@@ -486,6 +497,7 @@ mod tests {
             Some(CopyCount {
                 of_requests: 805,
                 sent: BTreeMap::new(),
+                partial: false,
             }),
         );
         unmirrored.ready_endpoints[0].route.mirrored.clear();
@@ -500,6 +512,7 @@ mod tests {
                 Some(CopyCount {
                     of_requests: 800,
                     sent: BTreeMap::from([("v2".to_owned(), sent)]),
+                    partial: false,
                 }),
             );
             window.ready_endpoints[0]
@@ -524,6 +537,27 @@ mod tests {
         // where a quarter was asked.
         assert_eq!(judged(120, 0.25, MirrorSource::Prometheus).0, Verdict::Fail);
         assert_eq!(judged(800, 0.25, MirrorSource::Prometheus).0, Verdict::Fail);
+        // Counted while a pod was not scraped yet: outside is no evidence.
+        let mut window = shadow(
+            120,
+            Some(CopyCount {
+                of_requests: 800,
+                sent: BTreeMap::from([("v2".to_owned(), 120)]),
+                partial: true,
+            }),
+        );
+        window.ready_endpoints[0]
+            .route
+            .mirrored
+            .insert("v2".to_owned(), 0.25);
+        window.gateway.mirror_source = Some(MirrorSource::Prometheus);
+        let verdict = judge(&window).remove(0);
+        assert_eq!(
+            verdict.verdict,
+            Verdict::Inconclusive,
+            "{}",
+            verdict.explanation
+        );
         // 780 of 800 against a full mirror: estimates that close pass.
         assert_eq!(judged(780, 1.0, MirrorSource::Prometheus).0, Verdict::Pass);
         assert_eq!(judged(780, 1.0, MirrorSource::Gateway).0, Verdict::Fail);

@@ -214,8 +214,8 @@ pub(super) fn say(message: &Message<'_>) -> String {
         Message::Source(source) => match *source {
             "client" => "클라이언트 측 집계".to_string(),
             "platform" => "플랫폼이 보고한 컨테이너 재시작".to_string(),
-            "gateway" => "미러 대상이 복사본에 답한 것 (로컬 게이트웨이가 집계)".to_string(),
-            "prometheus" => "미러 대상이 복사본에 답한 것 (Prometheus에 있는 그 메트릭)".to_string(),
+            "gateway" => "미러 대상이 복사본에 보낸 응답(로컬 게이트웨이가 집계)".to_string(),
+            "prometheus" => "미러 대상이 복사본에 보낸 응답(Prometheus에 수집된 미러 대상의 메트릭)".to_string(),
             other => other.to_string(),
         },
         Message::Explanation { gate, thresholds } => {

@@ -344,9 +344,9 @@ pub async fn run_up(
             .as_ref()
             .map(|s| s.created.clone())
             .unwrap_or_default(),
-        // A gateway an earlier `lab up --gateway` installed stays (`lab up`
-        // without it removes nothing).
-        gateway: before.is_some_and(|s| s.gateway),
+        // A gateway an earlier `lab up --gateway` installed on this cluster
+        // stays (`lab up` without it removes nothing).
+        gateway: before.is_some_and(|s| s.gateway && s.context == context),
     };
     let say = |progress: &mut dyn Write, text: String| {
         let _ = writeln!(progress, "{text}");
