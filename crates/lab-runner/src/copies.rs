@@ -12,9 +12,9 @@
 //!
 //! [`MirrorCounting::Prometheus`]: crate::config::MirrorCounting::Prometheus
 
+use crate::app_label::app_label;
 use crate::measure::baseline_p99;
 use crate::prometheus::{PromError, Prometheus};
-use crate::queries::app_label;
 use lab_core::analysis::{
     AnalysisConfig, Buckets, CopyCount, MirrorSource, VersionTally, WindowObservation,
     mirror_only_versions, relative_p99_limit,

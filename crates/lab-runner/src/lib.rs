@@ -11,13 +11,15 @@
 //! traffic's start), `windows` (phases and transitions), `discovery`
 //! (Prometheus finding new pods), `interim` (the gates every analysis
 //! interval), `queries` (Prometheus's counts after the run), `copies`
-//! (mirrored copies from the mirror target's metrics), `live` (samples
+//! (mirrored copies from the mirror target's metrics), `app_label` (what
+//! both select on), `live` (samples
 //! and the live view), `measure` (traffic to observations), `traffic`, `journal`,
 //! `prometheus` (the HTTP client), `output` (the report's files), `feed` (the
 //! [`LiveFeed`] the live page asks) and `provisional` (the reports published
 //! to it once a second, while someone asks).
 //! [`fake`] is an in-memory platform for tests.
 
+mod app_label;
 mod config;
 mod context;
 mod copies;

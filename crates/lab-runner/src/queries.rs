@@ -2,6 +2,7 @@
 //! `increase()` per version, and the tutorial's rate as a range query over the
 //! whole run.
 
+use crate::app_label::app_label;
 use crate::prometheus::{PromError, Prometheus, unix_seconds};
 use crate::windows::ClosedWindow;
 use lab_core::analysis::{ServerCount, ServerObservation};
@@ -101,24 +102,4 @@ pub(crate) async fn tutorial_rate(
 pub(crate) fn tutorial_query(plan: &Plan) -> String {
     let app = app_label(plan);
     format!("sum(rate(http_requests_total{{app=\"{app}\"}}[{TUTORIAL_RATE_WINDOW}])) by (version)")
-}
-
-/// The `app` label of the Service's selector (the tutorial's `my-app`);
-/// through a Gateway, that of the first Service that has one (the backends
-/// of one app).
-pub(crate) fn app_label(plan: &Plan) -> String {
-    let objects = || plan.manifests.iter().flat_map(|m| &m.objects);
-    let app =
-        |o: &lab_core::object::Object| o.service_selector().and_then(|s| s.get("app").cloned());
-    objects()
-        .filter(|o| o.name() == plan.entry.name())
-        .find_map(app)
-        .or_else(|| {
-            plan.entry
-                .service()
-                .is_none()
-                .then(|| objects().find_map(app))
-                .flatten()
-        })
-        .unwrap_or_else(|| plan.entry.name().to_owned())
 }
