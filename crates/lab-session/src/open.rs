@@ -369,8 +369,7 @@ mod tests {
             ..change
         };
         assert!(
-            scrape_interval_note(&unknown, lab_report::Language::Korean)
-                .contains("알 수 없어서")
+            scrape_interval_note(&unknown, lab_report::Language::Korean).contains("알 수 없어서")
         );
     }
 
