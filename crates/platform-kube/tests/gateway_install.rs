@@ -2,7 +2,9 @@
 //! files is server-side applied as written, in order; the CRDs are waited on
 //! until `Established`, NGINX Gateway Fabric's control plane until ready and
 //! the GatewayClass until `Accepted`, and a GatewayClass that is never accepted
-//! is one clear line once the wait's timeout has passed.
+//! is one clear line once the wait's timeout has passed. Before a file is
+//! applied, what of it the cluster lacks is recorded (and nothing else), and
+//! `lab down` deletes exactly that, dependents first.
 
 mod mock_server;
 mod schema;
@@ -11,8 +13,9 @@ use http::Method;
 use mock_server::*;
 use platform_kube::Provider;
 use platform_kube::lab::{
-    GATEWAY_API_FILE, InstallObject, LabState, NGF_CRDS_FILE, NGF_DEPLOY_FILE, Step, UpOptions,
-    plan_up_with, run_cluster_step,
+    CreatedObject, GATEWAY_API_FILE, InstallFile, InstallObject, LabState, NGF_CRDS_FILE,
+    NGF_DEPLOY_FILE, Step, UpOptions, delete_created, plan_down, plan_up_with,
+    remember_new_objects, run_cluster_step,
 };
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -305,4 +308,402 @@ async fn a_run_without_the_gateway_api_is_told_to_run_lab_up_gateway() {
         .await,
         None
     );
+}
+
+/// A GET of an object by its path: found (200) or not (404).
+fn lookup(body: &Value, exists: bool) -> Exchange {
+    let get = expect(Method::GET, &path_of(body));
+    if exists {
+        get.answer(200, body.clone())
+    } else {
+        get.answer(404, not_found(body["metadata"]["name"].as_str().unwrap()))
+    }
+}
+
+fn created(api_version: &str, kind: &str, namespace: Option<&str>, name: &str) -> CreatedObject {
+    CreatedObject {
+        kind: kind.into(),
+        name: name.into(),
+        namespace: namespace.map(str::to_string),
+        api_version: api_version.into(),
+    }
+}
+
+/// Look up, then apply, each install file as `lab up` does, on a cluster that
+/// has the objects `exists` says; returns what the lab recorded.
+async fn install_on(
+    files: &[InstallFile],
+    exists: impl Fn(&InstallObject) -> bool,
+    looked_up: impl Fn(&InstallObject) -> bool,
+    mut recorded: Vec<CreatedObject>,
+) -> Vec<CreatedObject> {
+    let mut script = Vec::new();
+    for file in files {
+        for object in file.objects.iter().filter(|o| looked_up(o)) {
+            script.push(lookup(&object.body, exists(object)));
+        }
+        script.extend(applies(&file.objects));
+    }
+    let (client, task) = serve(script);
+    let mut state = state();
+    for file in files {
+        remember_new_objects(&client, &file.objects, &mut recorded)
+            .await
+            .unwrap();
+        state.created = recorded.clone();
+        run_cluster_step(
+            &client,
+            &Step::ApplyInstall(file.clone()),
+            &mut state,
+            &mut Vec::new(),
+        )
+        .await
+        .unwrap();
+    }
+    drop(client);
+    task.await.unwrap();
+    recorded
+}
+
+fn install_files() -> Vec<InstallFile> {
+    gateway_steps()
+        .into_iter()
+        .filter_map(|step| match step {
+            Step::ApplyInstall(file) => Some(file),
+            _ => None,
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn an_install_on_a_shared_cluster_records_only_what_was_not_there() {
+    let files = install_files();
+    let lab_namespace = created("v1", "Namespace", None, "canary-lab");
+    // The Gateway API is there already but for its ListenerSet CRD, and so is
+    // namespace nginx-gateway with one of its ServiceAccounts and the
+    // ClusterRoleBinding; NGINX Gateway Fabric's CRDs and the rest are not.
+    let there = |o: &InstallObject| match o.kind.as_str() {
+        "CustomResourceDefinition" => {
+            o.name.ends_with(".gateway.networking.k8s.io")
+                && o.name != "listenersets.gateway.networking.k8s.io"
+        }
+        "ValidatingAdmissionPolicy" | "ValidatingAdmissionPolicyBinding" => true,
+        "Namespace" | "ClusterRoleBinding" => true,
+        "ServiceAccount" => o.name == "nginx-gateway",
+        _ => false,
+    };
+    let recorded = install_on(&files, there, |_| true, vec![lab_namespace.clone()]).await;
+    let mut wanted = vec![
+        lab_namespace.clone(),
+        created(
+            "apiextensions.k8s.io/v1",
+            "CustomResourceDefinition",
+            None,
+            "listenersets.gateway.networking.k8s.io",
+        ),
+    ];
+    wanted.extend(files[1].objects.iter().map(|o| {
+        created(
+            "apiextensions.k8s.io/v1",
+            "CustomResourceDefinition",
+            None,
+            &o.name,
+        )
+    }));
+    let ngf = Some("nginx-gateway");
+    wanted.extend([
+        created("v1", "ServiceAccount", ngf, "nginx-gateway-cert-generator"),
+        created(
+            "rbac.authorization.k8s.io/v1",
+            "Role",
+            ngf,
+            "nginx-gateway-cert-generator",
+        ),
+        created(
+            "rbac.authorization.k8s.io/v1",
+            "ClusterRole",
+            None,
+            "nginx-gateway",
+        ),
+        created(
+            "rbac.authorization.k8s.io/v1",
+            "RoleBinding",
+            ngf,
+            "nginx-gateway-cert-generator",
+        ),
+        created("v1", "Service", ngf, "nginx-gateway"),
+        created("apps/v1", "Deployment", ngf, "nginx-gateway"),
+        created("batch/v1", "Job", ngf, "nginx-gateway-cert-generator"),
+        created(
+            "gateway.networking.k8s.io/v1",
+            "GatewayClass",
+            None,
+            "nginx",
+        ),
+        created(
+            "gateway.nginx.org/v1alpha1",
+            "NginxGateway",
+            ngf,
+            "nginx-gateway-config",
+        ),
+        created(
+            "gateway.nginx.org/v1alpha2",
+            "NginxProxy",
+            ngf,
+            "nginx-gateway-proxy-config",
+        ),
+    ]);
+    assert_eq!(recorded, wanted);
+
+    // The same install again finds everything: nothing more is recorded.
+    let again = install_on(&files, |_| true, |_| true, recorded.clone()).await;
+    assert_eq!(again, recorded);
+}
+
+#[tokio::test]
+async fn objects_in_a_namespace_the_lab_creates_go_with_it() {
+    let files = install_files();
+    let deploy = &files[2..];
+    // Nothing of NGINX Gateway Fabric is there: its namespace is recorded, and
+    // what goes in it is not even looked up.
+    let recorded = install_on(deploy, |_| false, |o| o.namespace.is_none(), Vec::new()).await;
+    assert_eq!(
+        recorded,
+        [
+            created("v1", "Namespace", None, "nginx-gateway"),
+            created(
+                "rbac.authorization.k8s.io/v1",
+                "ClusterRole",
+                None,
+                "nginx-gateway"
+            ),
+            created(
+                "rbac.authorization.k8s.io/v1",
+                "ClusterRoleBinding",
+                None,
+                "nginx-gateway"
+            ),
+            created(
+                "gateway.networking.k8s.io/v1",
+                "GatewayClass",
+                None,
+                "nginx"
+            ),
+        ]
+    );
+}
+
+/// What a DELETE of a recorded object answers: the object, or not found.
+fn deletion(path: &str, body: Value, gone: bool) -> Exchange {
+    let delete = expect(Method::DELETE, path).body(json!({"propagationPolicy": "Foreground"}));
+    if gone {
+        delete.answer(404, not_found(path.rsplit('/').next().unwrap()))
+    } else {
+        delete.answer(200, body)
+    }
+}
+
+#[tokio::test]
+async fn lab_down_deletes_what_the_lab_created_dependents_first() {
+    let ngf = Some("nginx-gateway-shared");
+    // As `lab up` records them (sorted), with two of an older state file that
+    // named no apiVersion.
+    let mut recorded = vec![
+        created("v1", "Namespace", None, "canary-lab"),
+        CreatedObject {
+            kind: "ClusterRole".into(),
+            name: "canary-lab-prometheus".into(),
+            namespace: None,
+            api_version: String::new(),
+        },
+        CreatedObject {
+            kind: "ClusterRoleBinding".into(),
+            name: "canary-lab-prometheus".into(),
+            namespace: None,
+            api_version: String::new(),
+        },
+        created(
+            "apiextensions.k8s.io/v1",
+            "CustomResourceDefinition",
+            None,
+            "nginxproxies.gateway.nginx.org",
+        ),
+        created(
+            "admissionregistration.k8s.io/v1",
+            "ValidatingAdmissionPolicy",
+            None,
+            "safe-upgrades.gateway.networking.k8s.io",
+        ),
+        created(
+            "admissionregistration.k8s.io/v1",
+            "ValidatingAdmissionPolicyBinding",
+            None,
+            "safe-upgrades.gateway.networking.k8s.io",
+        ),
+        created(
+            "gateway.networking.k8s.io/v1",
+            "GatewayClass",
+            None,
+            "nginx",
+        ),
+        created("v1", "ServiceAccount", ngf, "nginx-gateway"),
+        created("rbac.authorization.k8s.io/v1", "Role", ngf, "certs"),
+        created("rbac.authorization.k8s.io/v1", "RoleBinding", ngf, "certs"),
+        created("apps/v1", "Deployment", ngf, "nginx-gateway"),
+        created(
+            "gateway.nginx.org/v1alpha2",
+            "NginxProxy",
+            ngf,
+            "nginx-gateway-proxy-config",
+        ),
+        created("v1", "Namespace", None, "nginx-gateway"),
+    ];
+    recorded.sort();
+    let ns = "nginx-gateway-shared";
+    let object = |api_version: &str, kind: &str| json!({"apiVersion": api_version, "kind": kind, "metadata": {"name": "x"}});
+    let wanted = [
+        (
+            format!("/apis/apps/v1/namespaces/{ns}/deployments/nginx-gateway"),
+            object("apps/v1", "Deployment"),
+            false,
+        ),
+        // Gone already with its CRD's controller: fine.
+        (
+            format!("/apis/gateway.nginx.org/v1alpha2/namespaces/{ns}/nginxproxies/nginx-gateway-proxy-config"),
+            object("gateway.nginx.org/v1alpha2", "NginxProxy"),
+            true,
+        ),
+        (
+            format!("/apis/rbac.authorization.k8s.io/v1/namespaces/{ns}/rolebindings/certs"),
+            object("rbac.authorization.k8s.io/v1", "RoleBinding"),
+            false,
+        ),
+        (
+            format!("/apis/rbac.authorization.k8s.io/v1/namespaces/{ns}/roles/certs"),
+            object("rbac.authorization.k8s.io/v1", "Role"),
+            false,
+        ),
+        (
+            format!("/api/v1/namespaces/{ns}/serviceaccounts/nginx-gateway"),
+            object("v1", "ServiceAccount"),
+            false,
+        ),
+        (
+            "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/canary-lab-prometheus".into(),
+            object("rbac.authorization.k8s.io/v1", "ClusterRoleBinding"),
+            false,
+        ),
+        (
+            "/apis/gateway.networking.k8s.io/v1/gatewayclasses/nginx".into(),
+            object("gateway.networking.k8s.io/v1", "GatewayClass"),
+            false,
+        ),
+        (
+            "/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicybindings/safe-upgrades.gateway.networking.k8s.io".into(),
+            object("admissionregistration.k8s.io/v1", "ValidatingAdmissionPolicyBinding"),
+            false,
+        ),
+        (
+            "/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicies/safe-upgrades.gateway.networking.k8s.io".into(),
+            object("admissionregistration.k8s.io/v1", "ValidatingAdmissionPolicy"),
+            false,
+        ),
+        (
+            "/apis/rbac.authorization.k8s.io/v1/clusterroles/canary-lab-prometheus".into(),
+            object("rbac.authorization.k8s.io/v1", "ClusterRole"),
+            false,
+        ),
+        (
+            "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/nginxproxies.gateway.nginx.org".into(),
+            object("apiextensions.k8s.io/v1", "CustomResourceDefinition"),
+            false,
+        ),
+        (
+            "/api/v1/namespaces/canary-lab".into(),
+            object("v1", "Namespace"),
+            false,
+        ),
+        (
+            "/api/v1/namespaces/nginx-gateway".into(),
+            object("v1", "Namespace"),
+            true,
+        ),
+    ];
+    let script = wanted
+        .iter()
+        .map(|(path, body, gone)| deletion(path, body.clone(), *gone))
+        .collect();
+    let (client, task) = serve(script);
+    let mut progress = Vec::new();
+    delete_created(&client, &recorded, &mut progress)
+        .await
+        .unwrap();
+    drop(client);
+    task.await.unwrap();
+    let progress = String::from_utf8(progress).unwrap();
+    assert!(
+        progress.starts_with(
+            "deleting Deployment nginx-gateway-shared/nginx-gateway\ndeleting NginxProxy "
+        ),
+        "{progress}"
+    );
+    assert!(
+        progress.ends_with("deleting Namespace nginx-gateway\n"),
+        "{progress}"
+    );
+
+    // The dry run lists them in the same order.
+    let mut state = state();
+    state.provider = Provider::Context("shared".into());
+    state.context = "shared".into();
+    state.created = recorded;
+    let lines = plan_down(&state);
+    let deletes: Vec<&str> = lines
+        .iter()
+        .filter_map(|l| l.strip_prefix("# delete "))
+        .filter_map(|l| l.strip_suffix(" through context shared"))
+        .collect();
+    assert_eq!(
+        deletes,
+        [
+            "Deployment nginx-gateway-shared/nginx-gateway",
+            "NginxProxy nginx-gateway-shared/nginx-gateway-proxy-config",
+            "RoleBinding nginx-gateway-shared/certs",
+            "Role nginx-gateway-shared/certs",
+            "ServiceAccount nginx-gateway-shared/nginx-gateway",
+            "ClusterRoleBinding canary-lab-prometheus",
+            "GatewayClass nginx",
+            "ValidatingAdmissionPolicyBinding safe-upgrades.gateway.networking.k8s.io",
+            "ValidatingAdmissionPolicy safe-upgrades.gateway.networking.k8s.io",
+            "ClusterRole canary-lab-prometheus",
+            "CustomResourceDefinition nginxproxies.gateway.nginx.org",
+            "Namespace canary-lab",
+            "Namespace nginx-gateway",
+        ]
+    );
+    assert_eq!(lines.len(), deletes.len() + 1, "{lines:?}");
+}
+
+#[tokio::test]
+async fn an_unknown_kind_in_the_state_file_deletes_nothing() {
+    for (object, message) in [
+        (
+            created("v1", "Pod", Some("default"), "p"),
+            "target/lab/kube-state.json: unknown kind v1/Pod in created objects (Pod default/p)",
+        ),
+        (
+            created("v1", "Service", None, "s"),
+            "target/lab/kube-state.json: v1/Service s in created objects is namespaced but names no namespace",
+        ),
+    ] {
+        // Nothing is asked of the API server, not even for the valid one.
+        let (client, task) = serve(vec![]);
+        let recorded = vec![created("v1", "Namespace", None, "canary-lab"), object];
+        let error = delete_created(&client, &recorded, &mut Vec::new())
+            .await
+            .unwrap_err();
+        drop(client);
+        task.await.unwrap();
+        assert_eq!(error.to_string(), message);
+    }
 }

@@ -5,6 +5,7 @@
 //! discovered at run time), then the waits: every CRD `Established`, and the
 //! GatewayClass `Accepted`.
 
+use super::state::{CreatedObject, remember};
 use crate::error::{LabError, api_error};
 use crate::namespace::apply_params;
 use crate::yaml;
@@ -141,14 +142,32 @@ impl InstallObject {
         }
     }
 
-    fn resource(&self) -> ApiResource {
-        let (group, version) = match self.api_version.split_once('/') {
-            Some((group, version)) => (group, version),
-            None => ("", self.api_version.as_str()),
-        };
-        let gvk = GroupVersionKind::gvk(group, version, &self.kind);
-        ApiResource::from_gvk_with_plural(&gvk, &self.plural)
+    fn api(&self, client: &Client) -> Api<DynamicObject> {
+        let resource = resource(&self.api_version, &self.kind, &self.plural);
+        match &self.namespace {
+            Some(ns) => Api::namespaced_with(client.clone(), ns, &resource),
+            None => Api::all_with(client.clone(), &resource),
+        }
     }
+}
+
+fn resource(api_version: &str, kind: &str, plural: &str) -> ApiResource {
+    let (group, version) = match api_version.split_once('/') {
+        Some((group, version)) => (group, version),
+        None => ("", api_version),
+    };
+    let gvk = GroupVersionKind::gvk(group, version, kind);
+    ApiResource::from_gvk_with_plural(&gvk, plural)
+}
+
+/// The resource of a kind of the fixed table, and whether it is namespaced.
+/// An empty `api_version` (a state an older `lab up` wrote) matches by kind
+/// alone: the table holds each kind once.
+pub(super) fn kind_resource(api_version: &str, kind: &str) -> Option<(ApiResource, bool)> {
+    KINDS
+        .iter()
+        .find(|(v, k, _, _)| *k == kind && (api_version.is_empty() || *v == api_version))
+        .map(|(v, k, plural, namespaced)| (resource(v, k, plural), *namespaced))
 }
 
 /// One pinned install file: where it is, what it pins, and its objects.
@@ -289,14 +308,47 @@ pub async fn apply_install_objects(
     objects: &[InstallObject],
 ) -> Result<(), LabError> {
     for object in objects {
-        let resource = object.resource();
-        let api: Api<DynamicObject> = match &object.namespace {
-            Some(ns) => Api::namespaced_with(client.clone(), ns, &resource),
-            None => Api::all_with(client.clone(), &resource),
-        };
-        api.patch(&object.name, &apply_params(), &Patch::Apply(&object.body))
+        object
+            .api(client)
+            .patch(&object.name, &apply_params(), &Patch::Apply(&object.body))
             .await
             .map_err(|e| api_error(e, &format!("applying {}", object.describe())))?;
+    }
+    Ok(())
+}
+
+/// Note which objects among `objects` (one install file's, before it is
+/// applied) do not exist yet: those are the lab's to delete on `lab down`.
+/// Each is looked up through the dynamic API (not found: the lab creates it),
+/// except a namespaced object in a namespace `created` already holds, which
+/// goes with its namespace.
+pub async fn remember_new_objects(
+    client: &Client,
+    objects: &[InstallObject],
+    created: &mut Vec<CreatedObject>,
+) -> Result<(), LabError> {
+    for object in objects {
+        if let Some(ns) = &object.namespace
+            && created.iter().any(|c| c.is_namespace(ns))
+        {
+            continue;
+        }
+        let found = object
+            .api(client)
+            .get_opt(&object.name)
+            .await
+            .map_err(|e| api_error(e, &format!("looking up {}", object.describe())))?;
+        if found.is_none() {
+            remember(
+                created,
+                CreatedObject {
+                    kind: object.kind.clone(),
+                    name: object.name.clone(),
+                    namespace: object.namespace.clone(),
+                    api_version: object.api_version.clone(),
+                },
+            );
+        }
     }
     Ok(())
 }

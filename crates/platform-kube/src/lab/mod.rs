@@ -17,12 +17,12 @@ mod up;
 pub use connect::{
     ScrapeIntervalChange, connect_lab, ensure_scrape_interval, lab_platform, run_placement,
 };
-pub use down::{plan_down, run_down};
+pub use down::{delete_created, deletion_order, plan_down, run_down};
 pub use gateway::{
     CRD_TIMEOUT, GATEWAY_API_FILE, GATEWAY_CLASS, GATEWAY_CLASS_TIMEOUT, GATEWAY_NODE_PORT,
     InstallFile, InstallObject, NGF_CRDS_FILE, NGF_DEPLOY_FILE, NGF_DEPLOYMENT, NGF_NAMESPACE,
-    NGF_TIMEOUT, crd_names, install_file, missing_gateway, parse_install_file, wait_established,
-    wait_gateway_class_accepted,
+    NGF_TIMEOUT, crd_names, install_file, missing_gateway, parse_install_file,
+    remember_new_objects, wait_established, wait_gateway_class_accepted,
 };
 pub use print::{gateway_line, gateway_url_line, print_plan, run_lines, url_lines};
 pub use state::{

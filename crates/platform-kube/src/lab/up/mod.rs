@@ -6,7 +6,8 @@ use super::gateway::{
     NGF_CRDS_FILE, NGF_DEPLOY_FILE, NGF_DEPLOYMENT, NGF_NAMESPACE, NGF_TIMEOUT,
 };
 use super::state::{
-    CONNECT_TIMEOUT, CreatedObject, LabState, MONITORING_TIMEOUT, PASSWORD_FILE, write_file,
+    CONNECT_TIMEOUT, CreatedObject, LabState, MONITORING_TIMEOUT, PASSWORD_FILE, remember,
+    write_file,
 };
 use crate::command::{ExternalCommand, on_path};
 use crate::error::{LabError, api_error};
@@ -16,6 +17,7 @@ use crate::monitoring::{
 };
 use crate::platform::{KubePlatform, LAB_NAMESPACE, NodeAccess, connect, lab_namespace};
 use crate::provider::{Probe, Provider, Requirement};
+use k8s_openapi::Resource;
 use k8s_openapi::api::core::v1::Namespace;
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding};
 use kube::Client;
@@ -406,10 +408,15 @@ pub async fn run_up(
                     apply_manifest(&c, object).await?;
                 }
             }
-            Step::WaitReady { .. }
-            | Step::ApplyInstall(_)
-            | Step::WaitEstablished { .. }
-            | Step::WaitAccepted { .. } => {
+            Step::ApplyInstall(file) => {
+                let c = connected(&mut client, &context).await?;
+                gateway::remember_new_objects(&c, &file.objects, &mut state.created).await?;
+                state.created.sort();
+                // Recorded before applying, as above.
+                state.save(root)?;
+                run_cluster_step(&c, step, &mut state, progress).await?;
+            }
+            Step::WaitReady { .. } | Step::WaitEstablished { .. } | Step::WaitAccepted { .. } => {
                 let c = connected(&mut client, &context).await?;
                 run_cluster_step(&c, step, &mut state, progress).await?;
             }
@@ -421,6 +428,9 @@ pub async fn run_up(
 
 /// Carry out one step that only talks to the API (the waits, the pinned
 /// install files) through `client`; other steps are left alone (`Ok(false)`).
+/// What an install file creates is not recorded here: `run_up` does that
+/// first ([`remember_new_objects`](crate::lab::remember_new_objects)) and
+/// saves it before the file is applied.
 /// A GatewayClass found accepted, the last step of `--gateway`, marks the
 /// gateway installed in `state` (saved by the plan's `Record` step).
 pub async fn run_cluster_step(
@@ -504,6 +514,12 @@ async fn remember_created(
     for object in objects {
         let kind = object.kind();
         let name = object.name();
+        let api_version = match object {
+            Manifest::Namespace(_) => <Namespace as Resource>::API_VERSION,
+            Manifest::ClusterRole(_) => <ClusterRole as Resource>::API_VERSION,
+            Manifest::ClusterRoleBinding(_) => <ClusterRoleBinding as Resource>::API_VERSION,
+            _ => continue,
+        };
         let exists = match object {
             Manifest::Namespace(_) => Api::<Namespace>::all(client.clone())
                 .get_opt(name)
@@ -520,12 +536,11 @@ async fn remember_created(
             _ => continue,
         }
         .map_err(|e| api_error(e, &format!("looking up {kind} {name}")))?;
-        let entry = CreatedObject {
-            kind: kind.to_string(),
-            name: name.to_string(),
-        };
-        if !exists && !created.contains(&entry) {
-            created.push(entry);
+        if !exists {
+            remember(
+                created,
+                CreatedObject::cluster_wide(api_version, kind, name),
+            );
         }
     }
     created.sort();
