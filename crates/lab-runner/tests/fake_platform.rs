@@ -235,13 +235,7 @@ async fn a_candidate_that_never_becomes_ready_misses_its_deadline_and_rolls_back
 async fn an_interrupt_bounds_the_grace_and_tears_down() {
     let platform = FakePlatform::new();
     let plan = plan("canary");
-    let (interrupt, interrupted) = watch::channel(false);
-    let interrupter = tokio::spawn(async move {
-        tokio::time::sleep(Duration::from_millis(1500)).await;
-        interrupt.send(true).unwrap();
-        // Keep the sender until the run is over.
-        tokio::time::sleep(Duration::from_secs(30)).await;
-    });
+    let (interrupter, interrupted) = interrupt_after(Duration::from_millis(1500));
     let report = run(&platform, &plan, interrupted).await;
     interrupter.abort();
 
@@ -253,6 +247,18 @@ async fn an_interrupt_bounds_the_grace_and_tears_down() {
         == StepResult::Failed {
             message: "interrupted".into()
         }));
+}
+
+/// An interrupt `after` the run starts, held until the task is aborted.
+fn interrupt_after(after: Duration) -> (tokio::task::JoinHandle<()>, watch::Receiver<bool>) {
+    let (interrupt, interrupted) = watch::channel(false);
+    let interrupter = tokio::spawn(async move {
+        tokio::time::sleep(after).await;
+        interrupt.send(true).unwrap();
+        // Keep the sender until the run is over.
+        tokio::time::sleep(Duration::from_secs(30)).await;
+    });
+    (interrupter, interrupted)
 }
 
 /// A listener that ran out of file descriptors for a while.
@@ -271,12 +277,7 @@ async fn the_platforms_notes_are_said_in_the_runs_language() {
     platform.listener_fault(fault());
     platform.refuse_annotations("grafana refused the annotation: 403 Forbidden");
     let plan = plan("canary");
-    let (interrupt, interrupted) = watch::channel(false);
-    let interrupter = tokio::spawn(async move {
-        tokio::time::sleep(Duration::from_millis(1500)).await;
-        interrupt.send(true).unwrap();
-        tokio::time::sleep(Duration::from_secs(30)).await;
-    });
+    let (interrupter, interrupted) = interrupt_after(Duration::from_millis(1500));
     let report = run_in(Language::Korean, &platform, &plan, interrupted).await;
     interrupter.abort();
 
